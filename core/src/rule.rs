@@ -7,6 +7,9 @@ use serde::Serialize;
 
 /// A length and character-class rule. Lengths count characters (`char`s);
 /// where a cloud counts bytes the allowed set is ASCII, so both agree.
+/// A character test plus its description for messages.
+pub type CharCheck = (fn(char) -> bool, &'static str);
+
 #[derive(Clone, Copy)]
 pub struct Rule {
     pub min: usize,
@@ -14,8 +17,8 @@ pub struct Rule {
     pub allowed: fn(char) -> bool,
     /// Human description of `allowed`, e.g. "a-z, 0-9 and -".
     pub allowed_desc: &'static str,
-    pub first: Option<(fn(char) -> bool, &'static str)>,
-    pub last: Option<(fn(char) -> bool, &'static str)>,
+    pub first: Option<CharCheck>,
+    pub last: Option<CharCheck>,
 }
 
 /// Why a value does not satisfy a [`Rule`]. Shown to users, so it quotes at
@@ -97,15 +100,15 @@ impl Rule {
                 allowed: self.allowed_desc,
             });
         }
-        if let Some((ok, expected)) = self.first {
-            if !value.chars().next().is_some_and(ok) {
-                return Err(Reason::BadFirstChar { expected });
-            }
+        if let Some((ok, expected)) = self.first
+            && !value.chars().next().is_some_and(ok)
+        {
+            return Err(Reason::BadFirstChar { expected });
         }
-        if let Some((ok, expected)) = self.last {
-            if !value.chars().next_back().is_some_and(ok) {
-                return Err(Reason::BadLastChar { expected });
-            }
+        if let Some((ok, expected)) = self.last
+            && !value.chars().next_back().is_some_and(ok)
+        {
+            return Err(Reason::BadLastChar { expected });
         }
         Ok(())
     }

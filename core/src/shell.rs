@@ -63,9 +63,9 @@ impl Command {
     }
 
     pub fn render(&self, shell: Shell) -> Result<String, ShellError> {
-        let (continuation, quote): (&str, fn(&str) -> Result<String, ShellError>) = match shell {
-            Shell::Bash => (" \\", quote_bash),
-            Shell::PowerShell => (" `", quote_powershell),
+        let (continuation, quote) = match shell {
+            Shell::Bash => (" \\", quote_bash as QuoteFn),
+            Shell::PowerShell => (" `", quote_powershell as QuoteFn),
         };
         let mut out = self.program.join(" ");
         for line in &self.lines {
@@ -83,6 +83,8 @@ impl Command {
         Ok(out)
     }
 }
+
+type QuoteFn = fn(&str) -> Result<String, ShellError>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
