@@ -1,0 +1,90 @@
+# shellcheck shell=bash
+# Shared set-up functions for run.sh and test.sh. Each installs one thing
+# idempotently: it checks first and does nothing when the thing is there.
+# Versions are pinned here and nowhere else.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+WASM_BINDGEN_VERSION="0.2.130"   # must equal wasm-bindgen in Cargo.lock
+BINARYEN_VERSION="132.0.0"        # npm binaryen; Debian's wasm-opt breaks wasm-bindgen output
+PY_PINS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "awscli==1.46.3")
+
+step() { printf '\n==> %s\n' "$*"; }
+
+ensure_cargo_path() {
+  export PATH="$HOME/.cargo/bin:$PATH"
+  command -v cargo >/dev/null || { echo "cargo is missing: install Rust with rustup first" >&2; exit 1; }
+}
+
+ensure_wasm_target() {
+  ensure_cargo_path
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    step "rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown
+  fi
+}
+
+ensure_wasm_bindgen() {
+  ensure_cargo_path
+  local have=""
+  have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" || true
+  if [ "$have" != "$WASM_BINDGEN_VERSION" ]; then
+    step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes, once)"
+    # No --locked: one locked dependency is missing from the registry mirror.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+}
+
+# Debian packages; pass "cmd:package" pairs.
+ensure_apt() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    step "apt-get install ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+ensure_browser() { ensure_apt chromium:chromium chromedriver:chromium-driver; }
+ensure_shellcheck() { ensure_apt shellcheck:shellcheck; }
+
+# A project-local venv with the pinned Python test peers (moto, cfn-lint, awscli).
+ensure_venv() {
+  local venv="$ROOT/.venv" stamp
+  stamp="$(printf '%s\n' "${PY_PINS[@]}")"
+  if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.pins" 2>/dev/null)" != "$stamp" ]; then
+    step "python venv with ${PY_PINS[*]}"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "${PY_PINS[@]}"
+    printf '%s\n' "$stamp" > "$venv/.pins"
+  fi
+  export PATH="$venv/bin:$PATH"
+}
+
+# npm dependencies of one folder, from its package-lock.json.
+ensure_npm() {
+  local dir="$1"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    step "npm ci in ${dir#"$ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}
+
+# wasm-opt from npm binaryen, installed into .tools/ (never Debian's).
+ensure_wasm_opt() {
+  local dir="$ROOT/.tools/binaryen"
+  if [ ! -x "$dir/node_modules/.bin/wasm-opt" ]; then
+    step "npm binaryen@$BINARYEN_VERSION"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error --no-save "binaryen@$BINARYEN_VERSION" >/dev/null)
+  fi
+  WASM_OPT="$dir/node_modules/.bin/wasm-opt"
+  export WASM_OPT
+}

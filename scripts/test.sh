@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of the project. Usage: scripts/test.sh [area ...]
+# Areas: core pkg proxy web (default: all, in that order).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+areas=("$@")
+[ ${#areas[@]} -gt 0 ] || areas=(core pkg proxy web)
+passed=0 failed=0
+for area in "${areas[@]}"; do
+  script="$ROOT/scripts/test-$area.sh"
+  if [ ! -f "$script" ]; then
+    echo "unknown test area: $area" >&2
+    exit 2
+  fi
+  step "test area: $area"
+  if bash "$script"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "test area $area FAILED" >&2
+  fi
+done
+echo
+echo "areas: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
