@@ -1255,10 +1255,9 @@ pub fn commands(b: &AwsBootstrap) -> Vec<Command> {
 /// running both would create the role twice): the generic stack, and the
 /// organisation-wide stack when OUs were given.
 pub fn cloudformation_commands(b: &AwsBootstrap) -> Vec<Command> {
-    // Single-quoted shorthand: awscli then takes , = / : literally.
     let parameters = format!(
-        "ParameterKey={EXTERNAL_ID_PARAMETER},ParameterValue='{}'",
-        b.external_id
+        "ParameterKey={EXTERNAL_ID_PARAMETER},ParameterValue={}",
+        shorthand_value(b.external_id.as_str())
     );
     let create_stack = |stack: String, file: &str| {
         Command::new(&["aws", "cloudformation", "create-stack"])
@@ -1273,6 +1272,19 @@ pub fn cloudformation_commands(b: &AwsBootstrap) -> Vec<Command> {
         out.push(create_stack(b.org_stack_name(), ORG_TEMPLATE_FILE));
     }
     out
+}
+
+/// An external id as an awscli shorthand value. A comma would end the value,
+/// so it is escaped as awscli's `\,`; a leading `=` is not a valid start, so
+/// such a value is double-quoted (a single quote could not be pasted into
+/// PowerShell's single-quoted strings). No other ExternalId character is
+/// special to the shorthand parser (checked against awscli in the tests).
+fn shorthand_value(external_id: &str) -> String {
+    if external_id.starts_with('=') {
+        format!("\"{external_id}\"")
+    } else {
+        external_id.replace(',', "\\,")
+    }
 }
 
 /// Validates `req` and renders its bundle.
