@@ -593,16 +593,7 @@ impl RoleArn {
         if !region.is_empty() {
             return fail(P::RegionNotEmpty);
         }
-        let Ok(account_id) = AwsAccountId::parse(account) else {
-            return fail(P::AccountId {
-                digits: account
-                    .chars()
-                    .take(64)
-                    .filter(char::is_ascii_digit)
-                    .count(),
-                non_digits: !account.chars().all(|c| c.is_ascii_digit()),
-            });
-        };
+        // What kind of ARN it is says more than a bad account id would.
         let Some(path_and_name) = resource.strip_prefix("role/") else {
             let kind = resource.split('/').next().unwrap_or_default();
             return fail(match kind {
@@ -612,6 +603,16 @@ impl RoleArn {
                 "instance-profile" => P::InstanceProfile,
                 "root" => P::AccountRoot,
                 _ => P::NotARole,
+            });
+        };
+        let Ok(account_id) = AwsAccountId::parse(account) else {
+            return fail(P::AccountId {
+                digits: account
+                    .chars()
+                    .take(64)
+                    .filter(char::is_ascii_digit)
+                    .count(),
+                non_digits: !account.chars().all(|c| c.is_ascii_digit()),
             });
         };
         let (path, name) = match path_and_name.rfind('/') {
