@@ -114,8 +114,16 @@ fn commands_and_links_follow_the_runbook() {
     let fic: serde_json::Value = serde_json::from_str(&bundle.files[0].contents).unwrap();
     assert_eq!(fic["subject"], "org:org-acme");
     assert_eq!(fic["issuer"], "https://alpha-swarm.ai/oidc/");
-    assert_eq!(fic["audiences"], serde_json::json!(["api://AzureADTokenExchange"]));
-    assert!(bundle.warnings.iter().any(|w| w.code == "federated_credential_limit"));
+    assert_eq!(
+        fic["audiences"],
+        serde_json::json!(["api://AzureADTokenExchange"])
+    );
+    assert!(
+        bundle
+            .warnings
+            .iter()
+            .any(|w| w.code == "federated_credential_limit")
+    );
 }
 
 // ---------------------------------------------------------------- properties
@@ -165,7 +173,16 @@ fn request() -> impl Strategy<Value = AzureBootstrapRequest> {
         role(),
     )
         .prop_map(
-            |(org_id, app_object_id, app_client_id, issuer, audience, tenant_id, subscription_id, role)| {
+            |(
+                org_id,
+                app_object_id,
+                app_client_id,
+                issuer,
+                audience,
+                tenant_id,
+                subscription_id,
+                role,
+            )| {
                 AzureBootstrapRequest {
                     org_id,
                     app_object_id,
@@ -205,9 +222,12 @@ proptest! {
 
 // ---------------------------------------------------------------- hostile input
 
+/// Puts a value into one field of a request.
+type SetField = fn(&mut AzureBootstrapRequest, String);
+
 #[test]
 fn hostile_values_in_every_field_give_a_coded_error_or_safe_output() {
-    let fields: [(&str, fn(&mut AzureBootstrapRequest, String)); 8] = [
+    let fields: [(&str, SetField); 8] = [
         ("org_id", |r, v| r.org_id = v),
         ("app_object_id", |r, v| r.app_object_id = v),
         ("app_client_id", |r, v| r.app_client_id = v),
@@ -225,7 +245,11 @@ fn hostile_values_in_every_field_give_a_coded_error_or_safe_output() {
             match azure::render(&req) {
                 Err(e) => {
                     errors += 1;
-                    assert!(e.code().starts_with("invalid_") || e.code() == "missing_field", "{}", e.code());
+                    assert!(
+                        e.code().starts_with("invalid_") || e.code() == "missing_field",
+                        "{}",
+                        e.code()
+                    );
                     assert_eq!(e.field(), Some(field), "{value:?}");
                     let body = e.to_body();
                     assert!(body.message.len() < 400 && !body.hint.is_empty());
@@ -255,7 +279,9 @@ fn the_shell_checks_can_fail() {
     });
     assert!(broken.is_err());
     // The fake programs really report what bash parsed.
-    let cmd = alphaswarm_core::shell::Command::new(&["az"]).arg("a b").arg("$(x)");
+    let cmd = alphaswarm_core::shell::Command::new(&["az"])
+        .arg("a b")
+        .arg("$(x)");
     assert_eq!(
         support::argv_through_bash(std::slice::from_ref(&cmd)),
         vec![vec!["az".to_owned(), "a b".to_owned(), "$(x)".to_owned()]]

@@ -55,37 +55,68 @@ fn commands_follow_the_runbook() {
     assert_eq!(
         argv[0],
         [
-            "gcloud", "iam", "workload-identity-pools", "create", pool,
-            "--project", "acme-prod", "--location", "global",
-            "--display-name", "AlphaSwarm broker org-acme",
+            "gcloud",
+            "iam",
+            "workload-identity-pools",
+            "create",
+            pool,
+            "--project",
+            "acme-prod",
+            "--location",
+            "global",
+            "--display-name",
+            "AlphaSwarm broker org-acme",
         ]
     );
     assert_eq!(
         argv[1],
         [
-            "gcloud", "iam", "workload-identity-pools", "providers", "create-oidc", "alphaswarm-oidc",
-            "--project", "acme-prod", "--location", "global",
-            "--workload-identity-pool", pool,
-            "--issuer-uri", "https://alpha-swarm.ai/oidc/",
-            "--allowed-audiences", "https://alpha-swarm.ai/gcp",
-            "--attribute-mapping", "google.subject=assertion.sub",
+            "gcloud",
+            "iam",
+            "workload-identity-pools",
+            "providers",
+            "create-oidc",
+            "alphaswarm-oidc",
+            "--project",
+            "acme-prod",
+            "--location",
+            "global",
+            "--workload-identity-pool",
+            pool,
+            "--issuer-uri",
+            "https://alpha-swarm.ai/oidc/",
+            "--allowed-audiences",
+            "https://alpha-swarm.ai/gcp",
+            "--attribute-mapping",
+            "google.subject=assertion.sub",
         ]
     );
     assert_eq!(
         argv[2],
         [
-            "gcloud", "iam", "service-accounts", "add-iam-policy-binding",
+            "gcloud",
+            "iam",
+            "service-accounts",
+            "add-iam-policy-binding",
             "alphaswarm-broker@acme-prod.iam.gserviceaccount.com",
-            "--project", "acme-prod",
-            "--role", "roles/iam.workloadIdentityUser",
+            "--project",
+            "acme-prod",
+            "--role",
+            "roles/iam.workloadIdentityUser",
             "--member",
             "principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/alphaswarm-broker-org-acme/*",
         ]
     );
     let bundle = gcp::render_validated(&v).unwrap();
     let config: serde_json::Value = serde_json::from_str(&bundle.files[0].contents).unwrap();
-    assert_eq!(config["provider"]["oidc"]["issuerUri"], "https://alpha-swarm.ai/oidc/");
-    assert_eq!(config["provider"]["attributeMapping"]["google.subject"], "assertion.sub");
+    assert_eq!(
+        config["provider"]["oidc"]["issuerUri"],
+        "https://alpha-swarm.ai/oidc/"
+    );
+    assert_eq!(
+        config["provider"]["attributeMapping"]["google.subject"],
+        "assertion.sub"
+    );
     assert!(bundle.warnings.is_empty(), "{:?}", bundle.warnings);
 }
 
@@ -93,7 +124,12 @@ fn commands_follow_the_runbook() {
 fn edge_orgs_get_shortened_pool_ids_with_a_warning() {
     for org in ["__platform__", LONGEST_ORG] {
         let bundle = gcp::render(&full_request(org)).unwrap();
-        let pool = &bundle.values.iter().find(|v| v.name == "pool_id").unwrap().value;
+        let pool = &bundle
+            .values
+            .iter()
+            .find(|v| v.name == "pool_id")
+            .unwrap()
+            .value;
         assert!(pool.len() <= 32 && GcpPoolId::parse(pool).is_ok(), "{pool}");
         assert!(bundle.warnings.iter().any(|w| w.code == "name_shortened"));
     }
@@ -106,7 +142,12 @@ fn service_account_in_another_project_is_flagged() {
         ..full_request("org-acme")
     };
     let bundle = gcp::render(&req).unwrap();
-    assert!(bundle.warnings.iter().any(|w| w.code == "service_account_in_other_project"));
+    assert!(
+        bundle
+            .warnings
+            .iter()
+            .any(|w| w.code == "service_account_in_other_project")
+    );
 }
 
 // ---------------------------------------------------------------- properties
@@ -177,9 +218,12 @@ proptest! {
 
 // ---------------------------------------------------------------- hostile input
 
+/// Puts a value into one field of a request.
+type SetField = fn(&mut GcpBootstrapRequest, String);
+
 #[test]
 fn hostile_values_in_every_field_give_a_coded_error_or_safe_output() {
-    let fields: [(&str, fn(&mut GcpBootstrapRequest, String)); 6] = [
+    let fields: [(&str, SetField); 6] = [
         ("org_id", |r, v| r.org_id = v),
         ("project_id", |r, v| r.project_id = v),
         ("project_number", |r, v| r.project_number = v),
