@@ -233,8 +233,20 @@ pub fn commands(v: &ValidatedAzureRequest) -> Vec<Command> {
 }
 
 fn terraform(v: &ValidatedAzureRequest) -> Result<String, RenderError> {
+    // azuread 3.x names the parent `application_id` (2.x used the object id).
+    let azurerm = if v.subscription_id.is_some() {
+        "\n    azurerm = { source = \"hashicorp/azurerm\", version = \">= 3.0\" }"
+    } else {
+        ""
+    };
     let mut tf = format!(
-        r#"# In AlphaSwarm's tenant (owner of the app):
+        r#"terraform {{
+  required_providers {{
+    azuread = {{ source = "hashicorp/azuread", version = "~> 3.0" }}{azurerm}
+  }}
+}}
+
+# In AlphaSwarm's tenant (owner of the app):
 resource "azuread_application_federated_identity_credential" "alphaswarm" {{
   application_id = {app}
   display_name   = {name}

@@ -329,7 +329,14 @@ fn terraform(v: &ValidatedCloudflareRequest) -> Result<String, RenderError> {
         (None, false) => "\"com.cloudflare.api.account.*\" = \"*\"".to_owned(),
     };
     Ok(format!(
-        r#"data "cloudflare_api_token_permission_groups_list" "all" {{}}
+        // Provider 5.x: `policies` is a list of objects, `resources` a map.
+        r#"terraform {{
+  required_providers {{
+    cloudflare = {{ source = "cloudflare/cloudflare", version = "~> 5.0" }}
+  }}
+}}
+
+data "cloudflare_api_token_permission_groups_list" "all" {{}}
 
 locals {{
   alphaswarm_permission_groups = [

@@ -348,7 +348,13 @@ pub fn commands(v: &ValidatedGcpRequest) -> Vec<Command> {
 
 fn terraform(v: &ValidatedGcpRequest) -> Result<String, RenderError> {
     Ok(format!(
-        r#"resource "google_iam_workload_identity_pool" "alphaswarm" {{
+        r#"terraform {{
+  required_providers {{
+    google = {{ source = "hashicorp/google", version = ">= 5.0" }}
+  }}
+}}
+
+resource "google_iam_workload_identity_pool" "alphaswarm" {{
   project                   = {project}
   workload_identity_pool_id = {pool}
   display_name              = {display}
