@@ -8,7 +8,10 @@ use alphaswarm_core::azure::{
 };
 use alphaswarm_core::error::CoreError;
 use proptest::prelude::*;
-use support::{assert_bash_round_trip, assert_shellcheck_clean, hostile_corpus};
+use support::{
+    assert_bash_round_trip, assert_shellcheck_clean, hostile_corpus, terraform_blocks,
+    terraform_string,
+};
 
 const LONGEST_ORG: &str = "a123456789-123456789_123456789-123456789_123456789-123456789-bcd";
 
@@ -217,6 +220,11 @@ proptest! {
         assert_bash_round_trip(&commands);
         assert_shellcheck_clean(&bundle.commands.bash_script());
         prop_assert_eq!(bundle.commands.powershell.len(), commands.len());
+        let blocks = terraform_blocks(&bundle.terraform);
+        prop_assert_eq!(blocks.len(), if v.subscription_id.is_some() { 4 } else { 2 });
+        let fic = "azuread_application_federated_identity_credential";
+        prop_assert_eq!(terraform_string(&bundle.terraform, fic, "issuer"), Some(req.issuer.clone()));
+        prop_assert_eq!(terraform_string(&bundle.terraform, fic, "subject"), Some(format!("org:{}", req.org_id)));
     }
 }
 

@@ -10,7 +10,7 @@ use alphaswarm_core::error::CoreError;
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use support::hostile_corpus;
+use support::{hostile_corpus, terraform_blocks, terraform_string};
 
 const LONGEST_ORG: &str = "a123456789-123456789_123456789-123456789_123456789-123456789-bcd";
 const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
@@ -167,6 +167,12 @@ proptest! {
         let org = org.unwrap_or_else(|| "__platform__".to_owned());
         prop_assert_eq!(&q["name"], &format!("AlphaSwarm {org} {}", template.as_str()));
         prop_assert!(cloudflare::commands(&req.validate().unwrap()).is_empty());
+        let blocks = terraform_blocks(&bundle.terraform);
+        prop_assert_eq!(blocks.len(), 4);
+        prop_assert_eq!(
+            terraform_string(&bundle.terraform, "cloudflare_api_token", "name"),
+            Some(format!("AlphaSwarm {org} {}", template.as_str()))
+        );
     }
 
     #[test]

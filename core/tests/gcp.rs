@@ -6,7 +6,10 @@ mod support;
 use alphaswarm_core::error::CoreError;
 use alphaswarm_core::gcp::{self, GcpBootstrapRequest, GcpPoolId, POOL_ID_RULE};
 use proptest::prelude::*;
-use support::{assert_bash_round_trip, assert_shellcheck_clean, hostile_corpus};
+use support::{
+    assert_bash_round_trip, assert_shellcheck_clean, hostile_corpus, terraform_blocks,
+    terraform_string,
+};
 
 const LONGEST_ORG: &str = "a123456789-123456789_123456789-123456789_123456789-123456789-bcd";
 
@@ -213,6 +216,16 @@ proptest! {
         prop_assert_eq!(commands.len(), 3);
         assert_bash_round_trip(&commands);
         assert_shellcheck_clean(&bundle.commands.bash_script());
+        let labels: Vec<String> = terraform_blocks(&bundle.terraform).into_iter().skip(1).map(|(_, l)| l[0].clone()).collect();
+        prop_assert_eq!(labels, [
+            "google_iam_workload_identity_pool",
+            "google_iam_workload_identity_pool_provider",
+            "google_service_account_iam_member",
+        ]);
+        prop_assert_eq!(
+            terraform_string(&bundle.terraform, "google_service_account_iam_member", "member"),
+            Some(gcp::principal_set(&v))
+        );
     }
 }
 

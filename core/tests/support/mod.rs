@@ -139,3 +139,31 @@ pub fn hostile_corpus() -> Vec<String> {
     corpus.push(format!("https://{}/", "a".repeat(10_000)));
     corpus
 }
+
+/// Parses a Terraform snippet with a real HCL parser and returns the
+/// `(block type, labels)` of every top-level block.
+pub fn terraform_blocks(terraform: &str) -> Vec<(String, Vec<String>)> {
+    let body = hcl::parse(terraform).unwrap_or_else(|e| panic!("invalid HCL: {e}\n{terraform}"));
+    body.blocks()
+        .map(|b| {
+            (
+                b.identifier().to_owned(),
+                b.labels().iter().map(|l| l.as_str().to_owned()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// The string value of `attribute` in the first block labelled `label`
+/// (e.g. a resource type), as the HCL parser reads it.
+pub fn terraform_string(terraform: &str, label: &str, attribute: &str) -> Option<String> {
+    let body = hcl::parse(terraform).ok()?;
+    let block = body
+        .blocks()
+        .find(|b| b.labels().first().is_some_and(|l| l.as_str() == label))?;
+    let attr = block.body().attributes().find(|a| a.key() == attribute)?;
+    match attr.expr() {
+        hcl::Expression::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
