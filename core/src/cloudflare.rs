@@ -55,6 +55,15 @@ impl CloudflareTemplate {
         }
     }
 
+    /// Every name a required group may carry in an account's permission
+    /// group list: the current names plus older ones Cloudflare still returns.
+    pub fn accepted_permission_group_names(self) -> &'static [&'static str] {
+        match self {
+            CloudflareTemplate::Tunnel => &["Cloudflare Tunnel Write", "Argo Tunnel Write"],
+            other => other.required_permission_groups(),
+        }
+    }
+
     /// The dashboard's permission keys for the template link (`key`, `type`).
     /// The dashboard's keys are not in the API model; these are the ones its
     /// template URLs are known to accept (Tunnel still uses `argotunnel`).
@@ -311,7 +320,7 @@ fn terraform(v: &ValidatedCloudflareRequest) -> Result<String, RenderError> {
     };
     let names = v
         .template
-        .required_permission_groups()
+        .accepted_permission_group_names()
         .iter()
         .map(|n| hcl_string(n))
         .collect::<Result<Vec<_>, _>>()?
