@@ -457,6 +457,9 @@ pub fn render_validated(v: &ValidatedGcpRequest) -> Result<Bundle, RenderError> 
             "Every token the issuer signs for the allowed audience maps into this pool (google.subject = {}); keep that audience specific to this organisation.",
             subject(&v.org_id)
         ),
+        format!(
+            "{CONFIG_FILE} records the pool, provider and binding as the IAM API defines them; the commands create exactly that."
+        ),
         "A deleted pool id cannot be reused for 30 days; delete the pool only when disconnecting for good.".to_owned(),
         "No service-account key is created or stored: impersonation through the pool is the only access.".to_owned(),
     ];
