@@ -7,7 +7,7 @@
 //! organisation-wide variant (local role + service-managed StackSet), the
 //! quick-create and IAM console links, and a Terraform equivalent.
 
-use crate::bundle::{self, Bundle, File, Link, NamedValue, Notice, RenderError};
+use crate::bundle::{self, Bundle, File, Link, NamedValue, Notice, RenderError, hcl_string};
 use crate::error::CoreError;
 use crate::ids::{
     AwsAccountId, CloudKind, ExternalId, IdError, IdKind, OrgId, TemplateUrl, check_rule,
@@ -859,15 +859,6 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 
 fn encode_query_value(value: &str) -> String {
     utf8_percent_encode(value, QUERY_VALUE).to_string()
-}
-
-/// A Terraform (HCL) quoted string. JSON string escapes are valid HCL escapes;
-/// `${` and `%{` would start an interpolation or directive, so they are doubled.
-fn hcl_string(value: &str) -> String {
-    serde_json::to_string(value)
-        .unwrap_or_default()
-        .replace("${", "$${")
-        .replace("%{", "%%{")
 }
 
 /// How a CloudFormation template names its role.

@@ -256,12 +256,12 @@ resource "azuread_application_federated_identity_credential" "alphaswarm" {{
   subject        = {subject}
 }}
 "#,
-        app = hcl_string(&format!("/applications/{}", v.app_object_id))?,
-        name = hcl_string(v.credential_name.as_str())?,
-        description = hcl_string(&credential_description(&v.org_id))?,
-        audience = hcl_string(v.audience.as_str())?,
-        issuer = hcl_string(v.issuer.as_str())?,
-        subject = hcl_string(&subject(&v.org_id))?,
+        app = hcl_string(&format!("/applications/{}", v.app_object_id)),
+        name = hcl_string(v.credential_name.as_str()),
+        description = hcl_string(&credential_description(&v.org_id)),
+        audience = hcl_string(v.audience.as_str()),
+        issuer = hcl_string(v.issuer.as_str()),
+        subject = hcl_string(&subject(&v.org_id)),
     );
     if let Some(subscription) = &v.subscription_id {
         let role_attribute = if v.role.is_definition_id() {
@@ -271,10 +271,10 @@ resource "azuread_application_federated_identity_credential" "alphaswarm" {{
                     "{}/providers/Microsoft.Authorization/roleDefinitions/{}",
                     subscription_scope(subscription),
                     v.role
-                ))?
+                ))
             )
         } else {
-            format!("role_definition_name = {}", hcl_string(v.role.as_str())?)
+            format!("role_definition_name = {}", hcl_string(v.role.as_str()))
         };
         tf.push_str(&format!(
             r#"
@@ -289,8 +289,8 @@ resource "azurerm_role_assignment" "alphaswarm" {{
   principal_id         = data.azuread_service_principal.alphaswarm.object_id
 }}
 "#,
-            client = hcl_string(v.app_client_id.as_str())?,
-            scope = hcl_string(&subscription_scope(subscription))?,
+            client = hcl_string(v.app_client_id.as_str()),
+            scope = hcl_string(&subscription_scope(subscription)),
         ));
     }
     Ok(tf)

@@ -151,21 +151,11 @@ impl crate::error::CoreError for RenderError {
     }
 }
 
-/// A Terraform (HCL) string literal. Values reaching here are validated
-/// newtypes whose alphabets exclude what HCL would interpret, so anything
-/// that would need escaping (quote, backslash, control characters, the
-/// template openers `${` and `%{`) is refused instead: a refusal means a rule
-/// upstream is missing, exactly as for the shell quoting in [`crate::shell`].
-pub fn hcl_string(value: &str) -> Result<String, RenderError> {
-    let unsafe_char = value
-        .chars()
-        .any(|c| c == '"' || c == '\\' || c.is_control());
-    if unsafe_char || value.contains("${") || value.contains("%{") {
-        return Err(RenderError::Invalid {
-            field: "terraform",
-            message: "a value cannot be written into a Terraform string literal".to_owned(),
-            hint: "Remove quotes, backslashes, control characters and ${ or %{ from the values you entered.",
-        });
-    }
-    Ok(format!("\"{value}\""))
+/// A Terraform (HCL) string literal. JSON string escaping is valid HCL; `${`
+/// and `%{` are doubled so a value can never start an interpolation.
+pub fn hcl_string(value: &str) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_default()
+        .replace("${", "$${")
+        .replace("%{", "%%{")
 }

@@ -323,16 +323,16 @@ fn terraform(v: &ValidatedCloudflareRequest) -> Result<String, RenderError> {
         .accepted_permission_group_names()
         .iter()
         .map(|n| hcl_string(n))
-        .collect::<Result<Vec<_>, _>>()?
+        .collect::<Vec<_>>()
         .join(", ");
     let resources = match (&v.account_id, v.template.is_zone_scoped()) {
         (Some(a), true) => format!(
             "{} = jsonencode({{ \"com.cloudflare.api.account.zone.*\" = \"*\" }})",
-            hcl_string(&format!("com.cloudflare.api.account.{a}"))?
+            hcl_string(&format!("com.cloudflare.api.account.{a}"))
         ),
         (Some(a), false) => format!(
             "{} = \"*\"",
-            hcl_string(&format!("com.cloudflare.api.account.{a}"))?
+            hcl_string(&format!("com.cloudflare.api.account.{a}"))
         ),
         (None, true) => "\"com.cloudflare.api.account.zone.*\" = \"*\"".to_owned(),
         (None, false) => "\"com.cloudflare.api.account.*\" = \"*\"".to_owned(),
@@ -365,8 +365,8 @@ resource "cloudflare_api_token" "alphaswarm" {{
   }}]
 }}
 "#,
-        scope = hcl_string(scope)?,
-        name = hcl_string(&token_name(v))?,
+        scope = hcl_string(scope),
+        name = hcl_string(&token_name(v)),
     ))
 }
 

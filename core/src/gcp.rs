@@ -380,20 +380,20 @@ resource "google_service_account_iam_member" "alphaswarm" {{
   member             = {member}
 }}
 "#,
-        project = hcl_string(v.project_id.as_str())?,
-        pool = hcl_string(v.pool_id.as_str())?,
-        display = hcl_string(v.display_name.as_str())?,
-        description = hcl_string(&pool_description(&v.org_id))?,
-        provider = hcl_string(v.provider_id.as_str())?,
-        issuer = hcl_string(v.issuer.as_str())?,
-        audience = hcl_string(v.allowed_audience.as_str())?,
+        project = hcl_string(v.project_id.as_str()),
+        pool = hcl_string(v.pool_id.as_str()),
+        display = hcl_string(v.display_name.as_str()),
+        description = hcl_string(&pool_description(&v.org_id)),
+        provider = hcl_string(v.provider_id.as_str()),
+        issuer = hcl_string(v.issuer.as_str()),
+        audience = hcl_string(v.allowed_audience.as_str()),
         // "-" lets IAM infer the project from the account's email.
         service_account = hcl_string(&format!(
             "projects/-/serviceAccounts/{}",
             v.service_account_email
-        ))?,
-        role = hcl_string(WORKLOAD_IDENTITY_USER_ROLE)?,
-        member = hcl_string(&principal_set(v))?,
+        )),
+        role = hcl_string(WORKLOAD_IDENTITY_USER_ROLE),
+        member = hcl_string(&principal_set(v)),
     ))
 }
 
