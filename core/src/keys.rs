@@ -32,7 +32,7 @@
 //! pair of keys that meet in a store.
 
 use crate::error::CoreError;
-use crate::ids::{IdKind, OrgId, check_rule};
+use crate::ids::{CloudKind, IdKind, OrgId, check_rule};
 use crate::rule::{self, Reason, Rule};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -154,6 +154,16 @@ impl CredentialKey {
     /// `org` is persisted under: `(kind, "org:<org_id>")`.
     pub fn for_integration(kind: &str, org: &OrgId) -> Result<Self, KeyError> {
         CredentialKey::new(kind, &org.purpose())
+    }
+
+    /// The key a cloud connection of `org` is persisted under (step 5),
+    /// e.g. `cloud_aws:org:org-acme`. Infallible: an integration kind and
+    /// `org:<valid org id>` always satisfy the key rules (tested below).
+    pub fn for_cloud(cloud: CloudKind, org: &OrgId) -> Self {
+        CredentialKey {
+            service: cloud.integration_kind().to_owned(),
+            purpose: org.purpose(),
+        }
     }
 
     pub fn service(&self) -> &str {
@@ -723,6 +733,17 @@ mod tests {
             name(&k, &Store::vault_kv2()),
             "secret/data/alphaswarm/cloud_aws/org:org-acme"
         );
+        for cloud in CloudKind::ALL {
+            for org in [
+                org.clone(),
+                OrgId::platform(),
+                OrgId::parse(&"a".repeat(64)).unwrap(),
+            ] {
+                let direct = CredentialKey::for_cloud(cloud, &org);
+                let checked = CredentialKey::for_integration(cloud.integration_kind(), &org);
+                assert_eq!(checked.as_ref(), Ok(&direct));
+            }
+        }
         let platform = CredentialKey::for_integration("cloud_gcp", &OrgId::platform()).unwrap();
         assert_eq!(platform.purpose(), "org:__platform__");
         assert_eq!(name(&platform, &Store::Env), "CLOUD_GCP_ORG___PLATFORM__");

@@ -5,8 +5,8 @@
 //! the crate cannot make its own test pass.
 
 use alphaswarm_core::CoreError;
-use alphaswarm_core::OrgId;
 use alphaswarm_core::keys::{CredentialKey, KeyError, Store, find_collisions, store_name};
+use alphaswarm_core::{CloudKind, OrgId};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 use std::path::{Component, Path};
@@ -194,6 +194,17 @@ proptest! {
         let store = Store::File { bootstrap_state_dir: dir.clone() };
         let path = store_name(&key, &store).map_err(|e| TestCaseError::fail(e.to_string()))?.name;
         prop_assert!(inside_dir(&dir, &path), "{dir:?} + {key} -> {path:?}");
+    }
+
+    /// The unchecked constructor agrees with the checked one for every org.
+    #[test]
+    fn cloud_keys_are_valid_for_every_org(org in "[a-z0-9]([a-z0-9_-]{0,62}[a-z0-9])?") {
+        let Ok(org) = OrgId::parse(&org) else { return Ok(()) };
+        for cloud in CloudKind::ALL {
+            let direct = CredentialKey::for_cloud(cloud, &org);
+            prop_assert_eq!(CredentialKey::new(direct.service(), direct.purpose()).ok(), Some(direct.clone()));
+            prop_assert_eq!(direct.to_string(), format!("{}:org:{}", cloud.integration_kind(), org));
+        }
     }
 
     #[test]
