@@ -360,6 +360,7 @@ async fn simulation_refusals_are_classified() {
     assert_eq!(no_actions.aws_code(), Some("MissingParameter"));
 
     // The fake itself refuses an unsigned request.
+    alphaswarm_proxy::aws::ensure_tls_provider();
     let unsigned = reqwest::Client::new()
         .post(format!("{}/", fake.url))
         .body("Action=SimulatePrincipalPolicy&Version=2010-05-08&PolicySourceArn=x&ActionNames.member.1=iam%3AGetRole")

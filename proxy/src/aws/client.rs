@@ -50,9 +50,7 @@ pub struct QueryClient {
 
 impl QueryClient {
     pub fn new(config: AwsConfig) -> Result<Self, AwsError> {
-        // reqwest is built without a bundled provider (no aws-lc-sys C build):
-        // ring becomes the process default unless something set one already.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        ensure_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
@@ -159,6 +157,15 @@ impl QueryClient {
             &aws_code,
         ))
     }
+}
+
+/// reqwest is built without a bundled TLS crypto provider (that would be
+/// aws-lc-sys, a long C build) and panics when building a client without a
+/// process default: install ring unless a provider is already installed.
+/// Call it before building any `reqwest::Client` in this process.
+pub fn ensure_tls_provider() {
+    // Err means a provider is installed already, which is all we need.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Says what failed without echoing the request (the body may name secrets'

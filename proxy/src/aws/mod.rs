@@ -15,7 +15,7 @@ mod error;
 mod retry;
 mod xml;
 
-pub use client::QueryClient;
+pub use client::{QueryClient, ensure_tls_provider};
 pub use endpoints::{AwsConfig, Endpoints, Partition};
 pub use error::{AwsError, Operation};
 pub use retry::{Clock, Settled, TokioClock, retry_while_settling};

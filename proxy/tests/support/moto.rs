@@ -94,6 +94,7 @@ impl Moto {
             platform_access_key_id: String::new(),
             platform_secret_access_key: String::new(),
         };
+        alphaswarm_proxy::aws::ensure_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
