@@ -2,6 +2,7 @@
 
 use std::time::SystemTime;
 
+use alphaswarm_core::ids::IdError;
 use async_trait::async_trait;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -62,6 +63,14 @@ impl QueryClient {
                 problem: format!("the HTTP client could not be built: {e}"),
             })?;
         Ok(QueryClient { http, config })
+    }
+
+    /// A client for another region sharing this one's connection pool.
+    pub fn with_region(&self, region: &str) -> Result<QueryClient, IdError> {
+        Ok(QueryClient {
+            http: self.http.clone(),
+            config: self.config.with_region(region)?,
+        })
     }
 
     pub fn config(&self) -> &AwsConfig {
@@ -149,7 +158,7 @@ impl QueryClient {
         if status.is_success() {
             return Ok(text);
         }
-        let aws_code = xml::error_code(&text).unwrap_or_default();
+        let aws_code = xml::error_code(&text).unwrap_or_else(|| "NoErrorCode".to_owned());
         Err(AwsError::from_aws(
             operation,
             region,

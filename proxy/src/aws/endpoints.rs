@@ -131,6 +131,10 @@ impl std::fmt::Debug for PlatformCredentials {
 #[derive(Debug, Clone)]
 pub struct AwsConfig {
     pub endpoints: Endpoints,
+    /// `ALPHASWARM_ADMIN_AWS_ENDPOINT_URL`, kept so another region resolves alike.
+    pub endpoint_override: Option<String>,
+    /// `ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL`.
+    pub iam_endpoint_override: Option<String>,
     /// `None` when the env vars are absent: the proxy still starts (step 2
     /// needs no AWS call) and step 3 answers `platform_credentials_missing`.
     pub platform: Option<PlatformCredentials>,
@@ -176,9 +180,27 @@ impl AwsConfig {
         };
         Ok(AwsConfig {
             endpoints: Endpoints::resolve(&region, all.as_deref(), iam.as_deref()),
+            endpoint_override: all,
+            iam_endpoint_override: iam,
             platform,
             request_timeout: Duration::from_secs(20),
             connect_timeout: Duration::from_secs(5),
+        })
+    }
+}
+
+impl AwsConfig {
+    /// The same configuration for another region (a wizard step's `region`):
+    /// a bad region code is the user's input error, `invalid_aws_region`.
+    pub fn with_region(&self, region: &str) -> Result<AwsConfig, IdError> {
+        check_region(region)?;
+        Ok(AwsConfig {
+            endpoints: Endpoints::resolve(
+                region,
+                self.endpoint_override.as_deref(),
+                self.iam_endpoint_override.as_deref(),
+            ),
+            ..self.clone()
         })
     }
 }

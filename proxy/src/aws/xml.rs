@@ -138,7 +138,9 @@ pub struct ErrorDetail {
     pub code: String,
 }
 
-/// The AWS error code of an error body, if it has one.
+/// The AWS error code of an error body, if it has a plausible one. The code
+/// reaches users and audit rows, so anything but a short identifier (a proxy's
+/// HTML page, an echoed request) is dropped.
 pub fn error_code(body: &str) -> Option<String> {
     let envelope: ErrorEnvelope = quick_xml::de::from_str(body).ok()?;
     envelope
@@ -148,8 +150,13 @@ pub fn error_code(body: &str) -> Option<String> {
                 .errors
                 .and_then(|list| list.error.into_iter().next())
         })
-        .map(|detail| detail.code)
-        .filter(|code| !code.is_empty())
+        .map(|detail| detail.code.trim().to_owned())
+        .filter(|code| {
+            (1..=64).contains(&code.len())
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || ".:_-".contains(c))
+        })
 }
 
 #[cfg(test)]
@@ -164,6 +171,9 @@ mod tests {
         assert_eq!(error_code(ec2).as_deref(), Some("UnauthorizedOperation"));
         assert_eq!(error_code("<html>bad gateway</html>"), None);
         assert_eq!(error_code("not xml at all"), None);
+        let odd =
+            "<ErrorResponse><Error><Code>Access Denied; key=AKIA...</Code></Error></ErrorResponse>";
+        assert_eq!(error_code(odd), None);
     }
 
     #[test]
