@@ -18,6 +18,7 @@ use support::moto::{CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT, RoleSpec, trust_pol
 const EXTERNAL_ID: &str = "as1-3f7c0e9a4b2d4c6e8f1a2b3c4d5e6f70";
 const SAFE_ROLE: &str = "alphaswarm-broker-acme";
 const UNSAFE_ROLE: &str = "alphaswarm-broker-no-condition";
+const BARE_ROLE: &str = "alphaswarm-broker-no-permissions";
 const SESSION: &str = "alphaswarm-validate-acme";
 
 fn client(vars: &[(&str, &str)]) -> QueryClient {
@@ -48,6 +49,7 @@ fn safe_role() -> RoleSpec {
     RoleSpec {
         name: SAFE_ROLE,
         trust_policy: trust_policy(PARTNER_ACCOUNT, Some(EXTERNAL_ID)),
+        with_permissions: true,
     }
 }
 
@@ -150,7 +152,12 @@ async fn right_external_id_reaches_the_customer_account_and_its_regions() {
 
 #[tokio::test]
 async fn trust_policy_refusals_are_classified() {
-    let moto = Moto::start(&[safe_role()]).await;
+    let bare = RoleSpec {
+        name: BARE_ROLE,
+        trust_policy: trust_policy(PARTNER_ACCOUNT, Some(EXTERNAL_ID)),
+        with_permissions: false,
+    };
+    let moto = Moto::start(&[safe_role(), bare]).await;
     let role_arn = Moto::role_arn(SAFE_ROLE);
     let aws = moto_client(&moto, None);
 
@@ -192,6 +199,19 @@ async fn trust_policy_refusals_are_classified() {
     assert_eq!(bad.code(), "platform_credentials_invalid");
     assert_eq!(bad.aws_code(), Some("SignatureDoesNotMatch"));
 
+    // A trusted role without permissions: identity works, EC2 is refused by its policy.
+    let bare = aws
+        .assume_role(&Moto::role_arn(BARE_ROLE), Some(EXTERNAL_ID), SESSION)
+        .await
+        .expect("trusted role without permissions");
+    assert_eq!(
+        aws.caller_identity(&bare).await.unwrap().account,
+        CUSTOMER_ACCOUNT
+    );
+    let no_ec2 = aws.describe_regions(&bare).await.unwrap_err();
+    assert_eq!(no_ec2.code(), "aws_access_denied", "{no_ec2:?}");
+    assert!(no_ec2.hint().contains("ec2:DescribeRegions"));
+
     // Retrying while IAM settles keeps refusing a wrong id until the deadline, counting attempts.
     let settled = retry_while_settling(
         &TokioClock,
@@ -221,6 +241,7 @@ async fn trust_policy_without_external_id_condition_lets_anyone_assume() {
     let moto = Moto::start(&[RoleSpec {
         name: UNSAFE_ROLE,
         trust_policy: trust_policy(PARTNER_ACCOUNT, None),
+        with_permissions: true,
     }])
     .await;
     let role_arn = Moto::role_arn(UNSAFE_ROLE);
@@ -240,6 +261,7 @@ async fn trust_policy_without_external_id_condition_lets_anyone_assume() {
     let moto = Moto::start(&[RoleSpec {
         name: SAFE_ROLE,
         trust_policy: trust_policy("999988887777", Some(EXTERNAL_ID)),
+        with_permissions: true,
     }])
     .await;
     let aws = moto_client(&moto, None);

@@ -50,6 +50,8 @@ pub fn trust_policy(partner_account: &str, external_id: Option<&str>) -> String 
 pub struct RoleSpec {
     pub name: &'static str,
     pub trust_policy: String,
+    /// Attach the baseline permissions; `false` leaves the role with none.
+    pub with_permissions: bool,
 }
 
 pub struct Moto {
@@ -138,15 +140,17 @@ impl Moto {
                 ],
             )
             .await;
-            customer(
-                "PutRolePolicy",
-                vec![
-                    ("RoleName", role.name.to_owned()),
-                    ("PolicyName", "alphaswarm-baseline".to_owned()),
-                    ("PolicyDocument", ROLE_PERMISSIONS.to_owned()),
-                ],
-            )
-            .await;
+            if role.with_permissions {
+                customer(
+                    "PutRolePolicy",
+                    vec![
+                        ("RoleName", role.name.to_owned()),
+                        ("PolicyName", "alphaswarm-baseline".to_owned()),
+                        ("PolicyDocument", ROLE_PERMISSIONS.to_owned()),
+                    ],
+                )
+                .await;
+            }
         }
         moto.platform_access_key_id = id;
         moto.platform_secret_access_key = secret;
