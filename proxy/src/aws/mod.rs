@@ -1,12 +1,19 @@
-//! AWS API clients (STS, IAM, EC2) behind [`AwsApi`] so fakes can stand in.
+//! AWS API clients (STS, IAM, EC2) behind [`AwsApi`](crate::aws::AwsApi) so fakes can stand in.
 //!
-//! The real implementation, [`QueryClient`], speaks the AWS Query protocol
+//! The real implementation, [`QueryClient`](crate::aws::QueryClient), speaks the AWS Query protocol
 //! (form-encoded POST, XML answers) over HTTPS, signs with the official
 //! `aws-sigv4` crate and parses with `quick-xml`. It deliberately does not use
 //! the `aws-sdk-sts`/`-iam`/`-ec2` crates: four calls do not justify their
 //! compile time on a 2-core machine (aws-sdk-ec2 alone is enormous).
 //!
-//! Secrets: [`AssumedCredentials`] redacts its secret and session token in
+//! How the wizard steps use it: step 3 wraps `assume_role` (with the external
+//! id) in [`retry_while_settling`](crate::aws::retry_while_settling) (about a minute, 1 s initial backoff) and
+//! reports `attempts`, compares `caller_identity().account` with the ARN's
+//! account, then calls `assume_role` once more *without* the external id: if
+//! that succeeds the trust policy is unsafe (confused deputy). A step's
+//! `region` goes through [`QueryClient::with_region`](crate::aws::QueryClient::with_region).
+//!
+//! Secrets: [`AssumedCredentials`](crate::aws::AssumedCredentials) redacts its secret and session token in
 //! `Debug`, is not `Serialize`, and no error message ever carries either.
 
 mod client;
