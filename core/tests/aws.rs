@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! AWS bundle: snapshots, the role ARN parser, properties checked against a
 //! real bash, shellcheck, awscli's shorthand parser and cfn-lint, and a
 //! hostile-input corpus.

@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! The rendered AWS commands and template, run for real: awscli against a
 //! moto server on 127.0.0.1 (both from the project venv, scripts/lib.sh
 //! ensure_venv). What AWS would create, moto creates; the ARN it returns must

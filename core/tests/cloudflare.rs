@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! Cloudflare bundles: snapshots, the template link decoded back, token
 //! shape checks, and a hostile corpus in every request field.
 

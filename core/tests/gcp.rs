@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! GCP bundles: snapshots, property tests through a real bash and
 //! shellcheck, and a hostile corpus in every request field.
 

@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! Property and hostile-input tests for credential keys and store naming.
 //!
 //! The store rules are re-stated here from cloud-formats.md on purpose,

@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! Property tests for secret values, external ids and permission baselines.
 
 use alphaswarm_core::baseline::compare_baseline;
