@@ -183,3 +183,98 @@ impl TestProxy {
 pub fn step(org: &str, step: &str) -> String {
     format!("/admin/accounts/{org}/cloud/aws/{step}")
 }
+
+/// The real `alphaswarm-proxy` binary, its stdout/stderr captured to files.
+pub struct BinaryProxy {
+    pub child: std::process::Child,
+    pub base: String,
+    pub stdout_path: PathBuf,
+    pub stderr_path: PathBuf,
+}
+
+impl BinaryProxy {
+    /// Spawns the binary with exactly `env` (plus PATH/HOME) and waits until it listens.
+    pub fn spawn(dir: &std::path::Path, tag: &str, env: &[(&str, String)]) -> BinaryProxy {
+        let stdout_path = dir.join(format!("{tag}.stdout"));
+        let stderr_path = dir.join(format!("{tag}.stderr"));
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .stdout(std::fs::File::create(&stdout_path).unwrap())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+            if let Some(line) = out.lines().find(|l| l.starts_with("AlphaSwarm proxy listening on ")) {
+                let base = line.trim_start_matches("AlphaSwarm proxy listening on ").trim_end_matches('/').to_owned();
+                return BinaryProxy { child, base, stdout_path, stderr_path };
+            }
+            assert!(std::time::Instant::now() < deadline, "proxy did not start: {}", std::fs::read_to_string(&stderr_path).unwrap_or_default());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
+    }
+
+    pub fn logs(&self) -> String {
+        self.stdout() + &std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The enrolment printed at first start: (password, totp).
+    pub fn enrollment(&self) -> (String, totp_rs::TOTP) {
+        let out = self.stdout();
+        let field = |name: &str| {
+            out.lines()
+                .find_map(|l| l.trim().strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {out}"))
+                .trim()
+                .to_owned()
+        };
+        (field("password:"), totp_rs::TOTP::from_url(&field("totp uri:")).unwrap())
+    }
+
+    pub async fn stepped_up(&self, http: &reqwest::Client, password: &str, totp: &totp_rs::TOTP) -> String {
+        let login: Value = http
+            .post(format!("{}/auth/login", self.base))
+            .json(&json!({"username": "admin", "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap_or_else(|| panic!("{login}"));
+        let step: Value = http
+            .post(format!("{}/auth/step-up", self.base))
+            .bearer_auth(token)
+            .json(&json!({"code": totp.generate_current().unwrap()}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        step["token"].as_str().unwrap_or_else(|| panic!("{step}")).to_owned()
+    }
+
+    pub fn kill_hard(&mut self) {
+        // SIGKILL: no graceful shutdown, no flush.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for BinaryProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
