@@ -173,7 +173,11 @@ pub fn invalid_body(detail: &str) -> ApiError {
     let message = match (&field, detail.contains("missing field")) {
         (Some(f), true) => format!("The JSON body lacks the required field {f}."),
         (Some(f), false) => format!("The JSON body has the unknown field {f}."),
-        (None, _) => "A field of the JSON body has the wrong type or value.".to_owned(),
+        (None, true) => "The JSON body lacks a required field.".to_owned(),
+        (None, false) if detail.contains("unknown field") => {
+            "The JSON body has an unknown field.".to_owned()
+        }
+        (None, false) => "A field of the JSON body has the wrong type or value.".to_owned(),
     };
     let mut error = ApiError::bad_request(
         "invalid_body",
@@ -195,7 +199,12 @@ fn missing_or_unknown_field(detail: &str) -> Option<String> {
         .split_once("missing field `")
         .or_else(|| detail.split_once("unknown field `"))?
         .1;
-    rest.split_once('`').map(|(field, _)| field.to_owned())
+    let (field, _) = rest.split_once('`')?;
+    // A "field name" can be anything the client sent, even a pasted secret:
+    // name it only when it looks like a field name.
+    let plausible = (1..=32).contains(&field.len())
+        && field.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    plausible.then(|| field.to_owned())
 }
 
 pub fn path_rejection(_: PathRejection) -> ApiError {

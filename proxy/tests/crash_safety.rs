@@ -16,12 +16,27 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
     let key = FernetFileStore::generate_key();
     let env = vec![
         ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
-        ("ALPHASWARM_ADMIN_STATE_DIR", dir.join("state").display().to_string()),
-        ("ALPHASWARM_ADMIN_INTEGRATIONS_PATH", dir.join("integrations.json").display().to_string()),
+        (
+            "ALPHASWARM_ADMIN_STATE_DIR",
+            dir.join("state").display().to_string(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_INTEGRATIONS_PATH",
+            dir.join("integrations.json").display().to_string(),
+        ),
         ("ALPHASWARM_ADMIN_INTEGRATIONS_KEY", key.clone()),
-        ("ALPHASWARM_ADMIN_AUDIT_PATH", dir.join("audit.jsonl").display().to_string()),
-        ("ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID", PARTNER.to_owned()),
-        ("ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET", EXTERNAL_ID_SECRET.to_owned()),
+        (
+            "ALPHASWARM_ADMIN_AUDIT_PATH",
+            dir.join("audit.jsonl").display().to_string(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID",
+            PARTNER.to_owned(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
+            EXTERNAL_ID_SECRET.to_owned(),
+        ),
         ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
     ];
@@ -36,7 +51,13 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
     let total = 400;
     let workers: Vec<_> = (0..16)
         .map(|worker| {
-            let (http, token, acknowledged, done, base) = (http.clone(), token.clone(), acknowledged.clone(), done.clone(), base.clone());
+            let (http, token, acknowledged, done, base) = (
+                http.clone(),
+                token.clone(),
+                acknowledged.clone(),
+                done.clone(),
+                base.clone(),
+            );
             tokio::spawn(async move {
                 for i in (worker..total).step_by(16) {
                     let org = format!("crash-{i}");
@@ -65,24 +86,48 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
         w.await.unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() >= 60 && acknowledged.len() < total, "killed mid-way: {}", acknowledged.len());
-    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    assert!(
+        acknowledged.len() >= 60 && acknowledged.len() < total,
+        "killed mid-way: {}",
+        acknowledged.len()
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
 
     // The file on disk decrypts and holds every acknowledged connection.
     let store = FernetFileStore::open(dir.join("integrations.json"), &key).unwrap();
     for org in &acknowledged {
-        assert!(store.get(&format!("cloud_aws:org:{org}")).await.unwrap().is_some(), "{org} lost");
+        assert!(
+            store
+                .get(&format!("cloud_aws:org:{org}"))
+                .await
+                .unwrap()
+                .is_some(),
+            "{org} lost"
+        );
     }
     let audit = alphaswarm_proxy::audit::verify_file(&dir.join("audit.jsonl")).unwrap();
-    assert!(audit.ok || audit.first_bad_row == Some(audit.rows + 1), "only a torn last line may fail: {audit:?}");
+    assert!(
+        audit.ok || audit.first_bad_row == Some(audit.rows + 1),
+        "only a torn last line may fail: {audit:?}"
+    );
 
     // Restart: the proxy reads the same store, and the API lists them.
     let restarted = BinaryProxy::spawn(&dir, "second", &env);
-    assert!(!restarted.stdout().contains("password:"), "no re-enrolment on restart");
+    assert!(
+        !restarted.stdout().contains("password:"),
+        "no re-enrolment on restart"
+    );
     let token = restarted.stepped_up(&http, &password, &totp).await;
     for org in acknowledged.iter().take(40) {
         let body: serde_json::Value = http
-            .get(format!("{}/admin/accounts/{org}/integrations", restarted.base))
+            .get(format!(
+                "{}/admin/accounts/{org}/integrations",
+                restarted.base
+            ))
             .bearer_auth(&token)
             .send()
             .await
@@ -90,7 +135,14 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
             .json()
             .await
             .unwrap();
-        assert_eq!(body["integrations"].as_array().map(Vec::len), Some(1), "{org}: {body}");
+        assert_eq!(
+            body["integrations"].as_array().map(Vec::len),
+            Some(1),
+            "{org}: {body}"
+        );
     }
-    println!("acknowledged {} of {total} before kill -9; files: {leftovers:?}", acknowledged.len());
+    println!(
+        "acknowledged {} of {total} before kill -9; files: {leftovers:?}",
+        acknowledged.len()
+    );
 }

@@ -13,7 +13,10 @@ async fn fifty_parallel_connects_are_all_persisted() {
     let proxy = Arc::new(TestProxy::start("concurrent").await);
     let orgs: Vec<String> = (0..50).map(|i| format!("org-{i}")).collect();
     for org in &orgs {
-        proxy.fake.add_role(&role_arn(CUSTOMER, &format!("alphaswarm-broker-{org}")), good_role(org));
+        proxy.fake.add_role(
+            &role_arn(CUSTOMER, &format!("alphaswarm-broker-{org}")),
+            good_role(org),
+        );
     }
     let token = Arc::new(proxy.stepped_up().await);
     let tasks: Vec<_> = orgs
@@ -24,7 +27,9 @@ async fn fifty_parallel_connects_are_all_persisted() {
             let token = token.clone();
             tokio::spawn(async move {
                 let arn = role_arn(CUSTOMER, &format!("alphaswarm-broker-{org}"));
-                proxy.post(&step(&org, "connect"), &token, json!({"role_arn": arn})).await
+                proxy
+                    .post(&step(&org, "connect"), &token, json!({"role_arn": arn}))
+                    .await
             })
         })
         .collect();
@@ -32,13 +37,26 @@ async fn fifty_parallel_connects_are_all_persisted() {
         let (status, body) = task.await.unwrap();
         assert_eq!(status, 200, "{body}");
     }
-    let store = FernetFileStore::open(proxy.dir.join("integrations.json"), &proxy.integrations_key).unwrap();
+    let store = FernetFileStore::open(proxy.dir.join("integrations.json"), &proxy.integrations_key)
+        .unwrap();
     assert_eq!(store.count().await.unwrap(), 50);
     for org in &orgs {
-        let record = store.get(&format!("cloud_aws:org:{org}")).await.unwrap().expect("persisted");
-        assert_eq!(record.metadata["role_arn"], role_arn(CUSTOMER, &format!("alphaswarm-broker-{org}")));
+        let record = store
+            .get(&format!("cloud_aws:org:{org}"))
+            .await
+            .unwrap()
+            .expect("persisted");
+        assert_eq!(
+            record.metadata["role_arn"],
+            role_arn(CUSTOMER, &format!("alphaswarm-broker-{org}"))
+        );
         assert_eq!(record.sensitive["external_id"], external_id_for(org));
     }
     // 50 connects → 100 chained audit rows.
-    assert_eq!(alphaswarm_proxy::audit::verify_file(&proxy.audit_path()).unwrap().rows, 100);
+    assert_eq!(
+        alphaswarm_proxy::audit::verify_file(&proxy.audit_path())
+            .unwrap()
+            .rows,
+        100
+    );
 }

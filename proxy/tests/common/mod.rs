@@ -29,7 +29,8 @@ pub struct TestProxy {
 }
 
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("alphaswarm-proxy-{name}-{}", uuid::Uuid::new_v4()));
+    let dir =
+        std::env::temp_dir().join(format!("alphaswarm-proxy-{name}-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -40,9 +41,13 @@ pub fn role_arn(account: &str, name: &str) -> String {
 
 pub fn external_id_for(org: &str) -> String {
     let org = alphaswarm_core::OrgId::parse(org).unwrap();
-    alphaswarm_proxy::seams::derive_external_id(EXTERNAL_ID_SECRET.as_bytes(), alphaswarm_core::CloudKind::Aws, &org)
-        .unwrap()
-        .to_string()
+    alphaswarm_proxy::seams::derive_external_id(
+        EXTERNAL_ID_SECRET.as_bytes(),
+        alphaswarm_core::CloudKind::Aws,
+        &org,
+    )
+    .unwrap()
+    .to_string()
 }
 
 /// A role whose trust policy is right for `org`.
@@ -51,7 +56,11 @@ pub fn good_role(org: &str) -> FakeRole {
         account: CUSTOMER.to_owned(),
         required_external_id: Some(external_id_for(org)),
         settle_failures: 0,
-        allowed_actions: vec!["sts:GetCallerIdentity".into(), "iam:GetRole".into(), "ec2:DescribeRegions".into()],
+        allowed_actions: vec![
+            "sts:GetCallerIdentity".into(),
+            "iam:GetRole".into(),
+            "ec2:DescribeRegions".into(),
+        ],
     }
 }
 
@@ -66,11 +75,23 @@ impl TestProxy {
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
         let mut vars: HashMap<String, String> = HashMap::from([
             (config::BIND.into(), "127.0.0.1:0".into()),
-            (config::STATE_DIR.into(), dir.join("state").display().to_string()),
-            (config::INTEGRATIONS_PATH.into(), dir.join("integrations.json").display().to_string()),
+            (
+                config::STATE_DIR.into(),
+                dir.join("state").display().to_string(),
+            ),
+            (
+                config::INTEGRATIONS_PATH.into(),
+                dir.join("integrations.json").display().to_string(),
+            ),
             (config::INTEGRATIONS_KEY.into(), integrations_key.clone()),
-            (config::AUDIT_PATH.into(), dir.join("audit.jsonl").display().to_string()),
-            (config::WEB_DIR.into(), dir.join("web").display().to_string()),
+            (
+                config::AUDIT_PATH.into(),
+                dir.join("audit.jsonl").display().to_string(),
+            ),
+            (
+                config::WEB_DIR.into(),
+                dir.join("web").display().to_string(),
+            ),
             (config::PARTNER_ACCOUNT_ID.into(), PARTNER.into()),
             (config::EXTERNAL_ID_SECRET.into(), EXTERNAL_ID_SECRET.into()),
             (config::AWS_SETTLE_SECONDS.into(), "0".into()),
@@ -88,7 +109,8 @@ impl TestProxy {
         let enrollment = notes.enrollment.expect("first start enrols the operator");
         let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_uri).unwrap();
         let operator: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("state/operator.json")).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(dir.join("state/operator.json")).unwrap())
+                .unwrap();
         let signing_key = base64::engine::general_purpose::STANDARD
             .decode(operator["token_signing_key"].as_str().unwrap())
             .unwrap();
@@ -128,7 +150,12 @@ impl TestProxy {
 
     pub async fn login(&self) -> String {
         let (status, body) = self
-            .send(reqwest::Method::POST, "/auth/login", None, Some(json!({"username": "admin", "password": self.password})))
+            .send(
+                reqwest::Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"username": "admin", "password": self.password})),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         body["token"].as_str().unwrap().to_owned()
@@ -138,13 +165,26 @@ impl TestProxy {
     pub async fn stepped_up(&self) -> String {
         let token = self.login().await;
         let code = self.totp.generate_current().unwrap();
-        let (status, body) = self.send(reqwest::Method::POST, "/auth/step-up", Some(&token), Some(json!({"code": code}))).await;
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/auth/step-up",
+                Some(&token),
+                Some(json!({"code": code})),
+            )
+            .await;
         assert_eq!(status, 200, "{body}");
         body["token"].as_str().unwrap().to_owned()
     }
 
     /// A token signed with the proxy's key, with the given claims changes.
-    pub fn forge(&self, scope: &str, amr: &[&str], auth_age_seconds: i64, exp_in_seconds: i64) -> String {
+    pub fn forge(
+        &self,
+        scope: &str,
+        amr: &[&str],
+        auth_age_seconds: i64,
+        exp_in_seconds: i64,
+    ) -> String {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = json!({
             "sub": "admin", "scope": scope, "amr": amr,
@@ -160,7 +200,13 @@ impl TestProxy {
         .unwrap()
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self.http.request(method, self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -171,11 +217,15 @@ impl TestProxy {
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, path, Some(token), Some(body)).await
+        self.send(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
     }
 }
 
@@ -211,11 +261,26 @@ impl BinaryProxy {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
-            if let Some(line) = out.lines().find(|l| l.starts_with("AlphaSwarm proxy listening on ")) {
-                let base = line.trim_start_matches("AlphaSwarm proxy listening on ").trim_end_matches('/').to_owned();
-                return BinaryProxy { child, base, stdout_path, stderr_path };
+            if let Some(line) = out
+                .lines()
+                .find(|l| l.starts_with("AlphaSwarm proxy listening on "))
+            {
+                let base = line
+                    .trim_start_matches("AlphaSwarm proxy listening on ")
+                    .trim_end_matches('/')
+                    .to_owned();
+                return BinaryProxy {
+                    child,
+                    base,
+                    stdout_path,
+                    stderr_path,
+                };
             }
-            assert!(std::time::Instant::now() < deadline, "proxy did not start: {}", std::fs::read_to_string(&stderr_path).unwrap_or_default());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "proxy did not start: {}",
+                std::fs::read_to_string(&stderr_path).unwrap_or_default()
+            );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
@@ -238,10 +303,18 @@ impl BinaryProxy {
                 .trim()
                 .to_owned()
         };
-        (field("password:"), totp_rs::TOTP::from_url(&field("totp uri:")).unwrap())
+        (
+            field("password:"),
+            totp_rs::TOTP::from_url(&field("totp uri:")).unwrap(),
+        )
     }
 
-    pub async fn stepped_up(&self, http: &reqwest::Client, password: &str, totp: &totp_rs::TOTP) -> String {
+    pub async fn stepped_up(
+        &self,
+        http: &reqwest::Client,
+        password: &str,
+        totp: &totp_rs::TOTP,
+    ) -> String {
         let login: Value = http
             .post(format!("{}/auth/login", self.base))
             .json(&json!({"username": "admin", "password": password}))
@@ -262,7 +335,10 @@ impl BinaryProxy {
             .json()
             .await
             .unwrap();
-        step["token"].as_str().unwrap_or_else(|| panic!("{step}")).to_owned()
+        step["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{step}"))
+            .to_owned()
     }
 
     pub fn kill_hard(&mut self) {
