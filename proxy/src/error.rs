@@ -10,8 +10,25 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+/// Boxed so `Result<_, ApiError>` stays small; fields are reached through `Deref`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError(Box<ErrorDetail>);
+
+impl std::ops::Deref for ApiError {
+    type Target = ErrorDetail;
+    fn deref(&self) -> &ErrorDetail {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorDetail {
+        &mut self.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ApiError {
+pub struct ErrorDetail {
     #[serde(skip)]
     pub status: StatusCode,
     pub code: String,
@@ -29,14 +46,14 @@ impl ApiError {
         message: impl Into<String>,
         hint: impl Into<String>,
     ) -> Self {
-        ApiError {
+        ApiError(Box::new(ErrorDetail {
             status,
             code: code.to_owned(),
             message: message.into(),
             field: None,
             hint: hint.into(),
             audit_run_id: None,
-        }
+        }))
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -52,14 +69,14 @@ impl ApiError {
     /// Any core validation error: bad input, so 400.
     pub fn from_core(error: &dyn CoreError) -> Self {
         let body = error.to_body();
-        ApiError {
+        ApiError(Box::new(ErrorDetail {
             status: StatusCode::BAD_REQUEST,
             code: body.code,
             message: body.message,
             field: body.field,
             hint: body.hint,
             audit_run_id: None,
-        }
+        }))
     }
 
     pub fn bad_request(code: &str, message: impl Into<String>, hint: impl Into<String>) -> Self {
@@ -113,7 +130,7 @@ impl<E: CoreError> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(&self)).into_response()
+        (self.status, Json(&*self.0)).into_response()
     }
 }
 

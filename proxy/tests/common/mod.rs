@@ -244,6 +244,8 @@ pub struct BinaryProxy {
 
 impl BinaryProxy {
     /// Spawns the binary with exactly `env` (plus PATH/HOME) and waits until it listens.
+    // The child is moved into BinaryProxy, whose Drop kills and waits for it.
+    #[allow(clippy::zombie_processes)]
     pub fn spawn(dir: &std::path::Path, tag: &str, env: &[(&str, String)]) -> BinaryProxy {
         let stdout_path = dir.join(format!("{tag}.stdout"));
         let stderr_path = dir.join(format!("{tag}.stderr"));
@@ -257,7 +259,7 @@ impl BinaryProxy {
         for (k, v) in env {
             command.env(k, v);
         }
-        let child = command.spawn().unwrap();
+        let mut child = command.spawn().unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
@@ -276,11 +278,14 @@ impl BinaryProxy {
                     stderr_path,
                 };
             }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "proxy did not start: {}",
-                std::fs::read_to_string(&stderr_path).unwrap_or_default()
-            );
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "proxy did not start: {}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
     }
@@ -305,7 +310,7 @@ impl BinaryProxy {
         };
         (
             field("password:"),
-            totp_rs::TOTP::from_url(&field("totp uri:")).unwrap(),
+            totp_rs::TOTP::from_url(field("totp uri:")).unwrap(),
         )
     }
 
