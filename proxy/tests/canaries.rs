@@ -141,7 +141,6 @@ async fn canary_secrets_never_leave_the_proxy() {
         call(Method::DELETE, "/admin/accounts/acme/cloud/aws", None, t).await,
         200
     );
-    drop(call);
 
     let logs = proxy.logs();
     assert!(
