@@ -126,6 +126,7 @@ impl FernetFileStore {
     /// Opens (or creates on first write) the store at `path` with a Fernet key.
     pub fn open(path: PathBuf, key: &str) -> Result<Self, StoreError> {
         let fernet = fernet::Fernet::new(key.trim()).ok_or(StoreError::BadKey)?;
+        remove_stale_temp_files(&path);
         let (records, key_check) = match std::fs::read(&path) {
             Ok(bytes) => {
                 let file: StoreFile = serde_json::from_slice(&bytes)
@@ -161,6 +162,19 @@ impl FernetFileStore {
         &self.path
     }
 
+    /// Inserts many records with one write (imports, benchmarks).
+    pub async fn put_many(&self, batch: Vec<StoredIntegration>) -> Result<(), StoreError> {
+        let mut records = self.records.lock().await;
+        let mut next = records.clone();
+        for record in batch {
+            let plain = serde_json::to_vec(&record).map_err(|_| StoreError::Corrupt { path: self.path.clone() })?;
+            next.insert(record.credential_key.clone(), self.fernet.encrypt(&plain));
+        }
+        self.persist(&next).await?;
+        *records = next;
+        Ok(())
+    }
+
     fn decrypt(&self, token: &str) -> Result<StoredIntegration, StoreError> {
         let plain = self
             .fernet
@@ -193,6 +207,25 @@ impl FernetFileStore {
                 path: self.path.clone(),
                 source,
             })
+    }
+}
+
+/// A crash between creating and renaming a temp file leaves it behind; the
+/// store itself is intact, so the leftovers are only removed.
+fn remove_stale_temp_files(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!(".{name}.");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let file = entry.file_name();
+            let file = file.to_string_lossy();
+            if file.starts_with(&prefix) && file.ends_with(".tmp") {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }
 
