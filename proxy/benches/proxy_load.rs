@@ -49,12 +49,27 @@ fn ms(d: Duration) -> String {
 fn env_for(dir: &std::path::Path, key: &str) -> Vec<(&'static str, String)> {
     vec![
         ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
-        ("ALPHASWARM_ADMIN_STATE_DIR", dir.join("state").display().to_string()),
-        ("ALPHASWARM_ADMIN_INTEGRATIONS_PATH", dir.join("integrations.json").display().to_string()),
+        (
+            "ALPHASWARM_ADMIN_STATE_DIR",
+            dir.join("state").display().to_string(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_INTEGRATIONS_PATH",
+            dir.join("integrations.json").display().to_string(),
+        ),
         ("ALPHASWARM_ADMIN_INTEGRATIONS_KEY", key.to_owned()),
-        ("ALPHASWARM_ADMIN_AUDIT_PATH", dir.join("audit.jsonl").display().to_string()),
-        ("ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID", PARTNER.to_owned()),
-        ("ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET", EXTERNAL_ID_SECRET.to_owned()),
+        (
+            "ALPHASWARM_ADMIN_AUDIT_PATH",
+            dir.join("audit.jsonl").display().to_string(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID",
+            PARTNER.to_owned(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
+            EXTERNAL_ID_SECRET.to_owned(),
+        ),
         ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
     ]
@@ -68,9 +83,15 @@ async fn bootstrap_load() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss_kib(pid);
     let (password, totp) = proxy.enrollment();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(LOAD_CONCURRENCY).build().unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(LOAD_CONCURRENCY)
+        .build()
+        .unwrap();
     let token = Arc::new(proxy.stepped_up(&http, &password, &totp).await);
-    let url = Arc::new(format!("{}/admin/accounts/acme/cloud/aws/bootstrap", proxy.base));
+    let url = Arc::new(format!(
+        "{}/admin/accounts/acme/cloud/aws/bootstrap",
+        proxy.base
+    ));
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..LOAD_CONCURRENCY)
@@ -83,7 +104,13 @@ async fn bootstrap_load() {
                     && started.elapsed() < LOAD_TIME_LIMIT
                 {
                     let t = Instant::now();
-                    let ok = match http.post(url.as_str()).bearer_auth(token.as_str()).json(&json!({})).send().await {
+                    let ok = match http
+                        .post(url.as_str())
+                        .bearer_auth(token.as_str())
+                        .json(&json!({}))
+                        .send()
+                        .await
+                    {
                         Ok(r) => r.status() == 200 && r.bytes().await.is_ok(),
                         Err(_) => false,
                     };
@@ -104,8 +131,15 @@ async fn bootstrap_load() {
     let elapsed = started.elapsed();
     latencies.sort();
     let after = rss_kib(pid);
-    println!("bootstrap load: {} requests, {LOAD_CONCURRENCY} concurrent clients, {:.2} s, {errors} errors", latencies.len(), elapsed.as_secs_f64());
-    println!("  throughput: {:.0} requests/s", latencies.len() as f64 / elapsed.as_secs_f64());
+    println!(
+        "bootstrap load: {} requests, {LOAD_CONCURRENCY} concurrent clients, {:.2} s, {errors} errors",
+        latencies.len(),
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "  throughput: {:.0} requests/s",
+        latencies.len() as f64 / elapsed.as_secs_f64()
+    );
     println!(
         "  latency: p50 {}  p90 {}  p99 {}  max {}",
         ms(percentile(&latencies, 50.0)),
@@ -135,17 +169,29 @@ async fn connect_with_many_stored() {
                     error: None,
                     metadata: BTreeMap::from([
                         ("account_id".into(), CUSTOMER.into()),
-                        ("role_arn".into(), role_arn(CUSTOMER, &format!("alphaswarm-broker-seeded-{i}"))),
+                        (
+                            "role_arn".into(),
+                            role_arn(CUSTOMER, &format!("alphaswarm-broker-seeded-{i}")),
+                        ),
                         ("region".into(), "us-east-1".into()),
                     ]),
-                    sensitive: BTreeMap::from([("external_id".into(), "0123456789abcdef0123456789abcdef".into())]),
+                    sensitive: BTreeMap::from([(
+                        "external_id".into(),
+                        "0123456789abcdef0123456789abcdef".into(),
+                    )]),
                 }
             })
             .collect();
         store.put_many(records).await.unwrap();
     }
-    let size = std::fs::metadata(dir.join("integrations.json")).unwrap().len();
-    println!("store: {STORED} integrations seeded in {:.2} s, file {} KiB", seed_started.elapsed().as_secs_f64(), size / 1024);
+    let size = std::fs::metadata(dir.join("integrations.json"))
+        .unwrap()
+        .len();
+    println!(
+        "store: {STORED} integrations seeded in {:.2} s, file {} KiB",
+        seed_started.elapsed().as_secs_f64(),
+        size / 1024
+    );
     let proxy = BinaryProxy::spawn(&dir, "store", &env_for(&dir, &key));
     let (password, totp) = proxy.enrollment();
     let http = reqwest::Client::new();
@@ -154,7 +200,10 @@ async fn connect_with_many_stored() {
     for i in 0..CONNECTS {
         let t = Instant::now();
         let response = http
-            .post(format!("{}/admin/accounts/bench-{i}/cloud/aws/connect", proxy.base))
+            .post(format!(
+                "{}/admin/accounts/bench-{i}/cloud/aws/connect",
+                proxy.base
+            ))
             .bearer_auth(&token)
             .json(&json!({"role_arn": role_arn(CUSTOMER, &format!("r{i}"))}))
             .send()
@@ -173,7 +222,11 @@ async fn connect_with_many_stored() {
         ms(percentile(&latencies, 99.0)),
         ms(*latencies.last().unwrap())
     );
-    println!("proxy RSS with {} integrations: {} KiB", STORED + CONNECTS, rss_kib(proxy.child.id()));
+    println!(
+        "proxy RSS with {} integrations: {} KiB",
+        STORED + CONNECTS,
+        rss_kib(proxy.child.id())
+    );
 }
 
 fn main() {
@@ -181,7 +234,10 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         bootstrap_load().await;
         connect_with_many_stored().await;

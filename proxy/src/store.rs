@@ -167,7 +167,9 @@ impl FernetFileStore {
         let mut records = self.records.lock().await;
         let mut next = records.clone();
         for record in batch {
-            let plain = serde_json::to_vec(&record).map_err(|_| StoreError::Corrupt { path: self.path.clone() })?;
+            let plain = serde_json::to_vec(&record).map_err(|_| StoreError::Corrupt {
+                path: self.path.clone(),
+            })?;
             next.insert(record.credential_key.clone(), self.fernet.encrypt(&plain));
         }
         self.persist(&next).await?;
@@ -216,7 +218,11 @@ fn remove_stale_temp_files(path: &Path) {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
         return;
     };
-    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
     let prefix = format!(".{name}.");
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
