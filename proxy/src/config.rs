@@ -314,6 +314,26 @@ mod tests {
         let secret = "s".repeat(40);
         let err = parse(&[(ENV, "production"), (EXTERNAL_ID_SECRET, &secret)]).unwrap_err();
         assert_eq!(err.var(), INTEGRATIONS_KEY);
+        let key = "k".repeat(44);
+        let err = parse(&[
+            (ENV, "production"),
+            (EXTERNAL_ID_SECRET, &secret),
+            (INTEGRATIONS_KEY, &key),
+        ])
+        .unwrap_err();
+        assert_eq!(err.var(), OIDC_ISSUER);
+        let complete = [
+            (ENV, "production"),
+            (EXTERNAL_ID_SECRET, secret.as_str()),
+            (INTEGRATIONS_KEY, key.as_str()),
+            (OIDC_ISSUER, "https://idp.example/"),
+            (OIDC_JWKS_URL, "https://idp.example/jwks"),
+            (OIDC_AUDIENCE, "alphaswarm"),
+        ];
+        assert!(parse(&complete).unwrap().is_production());
+        let mut with_fake = complete.to_vec();
+        with_fake.push((AWS_FAKE, "1"));
+        assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
     }
 
     #[test]
