@@ -110,14 +110,13 @@ pub fn build_state(
             FernetFileStore::generate_key()
         }
     };
-    let store = if config.integrations_key.is_none() && config.integrations_path.exists() {
-        // An ephemeral key cannot read an existing store: keep it, use a per-process file.
-        let path = config
-            .integrations_path
-            .with_extension(format!("ephemeral-{}.json", std::process::id()));
+    let store = if config.integrations_key.is_none() {
+        // An ephemeral key can never read an earlier file, and must not
+        // overwrite a real store: it gets its own file, reset at each start.
+        let path = config.integrations_path.with_extension("ephemeral.json");
+        let _ = std::fs::remove_file(&path);
         notes.warnings.push(format!(
-            "The existing store {} needs its key; this process writes to {} instead.",
-            config.integrations_path.display(),
+            "This process stores connections in {} (unreadable after a restart).",
             path.display()
         ));
         FernetFileStore::open(path, &key)?

@@ -58,6 +58,7 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
         first.logs()
     );
     assert!(first.logs().contains("EPHEMERAL store key"));
+    assert!(first.logs().contains("integrations.ephemeral.json"));
     let external_id = bootstrap_external_id(&first, &http, &password).await;
     assert!(
         external_id.as_str().is_some_and(|s| s.len() >= 16),
