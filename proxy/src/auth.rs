@@ -298,38 +298,43 @@ impl OidcAuth {
         }
     }
 
-    /// Fetches the JWKS; refetches at most every 30 s (for key rotation).
+    /// Fetches the JWKS; at most one attempt every 30 s (key rotation needs a
+    /// refetch, but unknown `kid`s must not make us hammer the provider).
     async fn refresh(&self) -> Result<(), ApiError> {
         {
-            let keys = self.keys.read().await;
+            let mut keys = self.keys.write().await;
             if keys
                 .1
                 .is_some_and(|t| t.elapsed() < Duration::from_secs(30))
             {
                 return Ok(());
             }
+            keys.1 = Some(Instant::now());
         }
-        let unreachable = || {
-            ApiError::new(
+        let fetched: Option<jsonwebtoken::jwk::JwkSet> = async {
+            self.http
+                .get(&self.config.jwks_url)
+                .send()
+                .await
+                .ok()?
+                .error_for_status()
+                .ok()?
+                .json()
+                .await
+                .ok()
+        }
+        .await;
+        let Some(set) = fetched else {
+            tracing::warn!("the identity provider's JWKS could not be fetched");
+            return Err(ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "identity_provider_unreachable",
                 "The identity provider's signing keys could not be fetched.",
                 "Check ALPHASWARM_ADMIN_OIDC_JWKS_URL and the proxy's network access.",
             )
-            .with_field(crate::config::OIDC_JWKS_URL)
+            .with_field(crate::config::OIDC_JWKS_URL));
         };
-        let set: jsonwebtoken::jwk::JwkSet = self
-            .http
-            .get(&self.config.jwks_url)
-            .send()
-            .await
-            .map_err(|_| unreachable())?
-            .error_for_status()
-            .map_err(|_| unreachable())?
-            .json()
-            .await
-            .map_err(|_| unreachable())?;
-        *self.keys.write().await = (set, Some(Instant::now()));
+        self.keys.write().await.0 = set;
         Ok(())
     }
 
