@@ -9,6 +9,8 @@
 pub mod app;
 pub mod audit;
 pub mod auth;
+/// AWS API clients (STS, IAM, EC2) behind a trait so fakes can stand in.
+pub mod aws;
 pub mod config;
 pub mod error;
 pub mod providers;
