@@ -83,6 +83,7 @@ async fn bootstrap_load() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss_kib(pid);
     let (password, totp) = proxy.enrollment();
+    alphaswarm_proxy::aws::ensure_tls_provider();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(LOAD_CONCURRENCY)
         .build()
@@ -194,7 +195,7 @@ async fn connect_with_many_stored() {
     );
     let proxy = BinaryProxy::spawn(&dir, "store", &env_for(&dir, &key));
     let (password, totp) = proxy.enrollment();
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let token = proxy.stepped_up(&http, &password, &totp).await;
     let mut latencies = Vec::new();
     for i in 0..CONNECTS {

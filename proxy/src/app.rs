@@ -2,9 +2,11 @@
 
 use crate::audit::{AuditSink, FileAuditSink};
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
+use crate::aws::{AwsApi, AwsError, QueryClient};
 use crate::config::{self, Config, Secret};
 use crate::providers::CloudProvider;
-use crate::providers::aws::{AwsCalls, AwsProvider, AwsSettings};
+use crate::providers::aws::{AwsProvider, AwsSettings};
+use crate::providers::fake_aws::{FakeAws, UnknownRoles};
 use crate::store::{FernetFileStore, IntegrationStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -39,6 +41,8 @@ pub enum StartError {
     Config(#[from] config::ConfigError),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("the AWS client cannot be built: {0}")]
+    Aws(#[from] AwsError),
     #[error("the state directory {path} cannot be used: {source}")]
     StateDir {
         path: String,
@@ -81,11 +85,40 @@ fn dev_external_id_secret(state_dir: &Path, notes: &mut StartNotes) -> Result<Se
     }
 }
 
+/// The AWS API the configuration asks for: the real SigV4 client (endpoints
+/// and platform credentials from the environment), or the in-process fake
+/// when `ALPHASWARM_ADMIN_AWS_FAKE` is set (tests only; refused in
+/// production by [`Config`]). Without platform credentials the proxy still
+/// starts: bootstrap needs no AWS call, and steps 3-5 answer 503
+/// `platform_credentials_missing`.
+pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), StartError> {
+    if config.aws_fake {
+        let warning = format!(
+            "{} is set: AWS calls are answered by the in-process TEST fake",
+            config::AWS_FAKE
+        );
+        return Ok((
+            Arc::new(FakeAws::new(UnknownRoles::Permissive)),
+            vec![warning],
+        ));
+    }
+    let mut warnings = Vec::new();
+    if config.aws.platform.is_none() {
+        warnings.push(
+            "No AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: wizard steps 3-5 answer platform_credentials_missing until the proxy has the platform account's credentials.".to_owned(),
+        );
+    }
+    Ok((Arc::new(QueryClient::new(config.aws.clone())?), warnings))
+}
+
 /// Builds the state from the configuration and the AWS client to use.
 pub fn build_state(
     config: Config,
-    aws: Arc<dyn AwsCalls>,
+    aws: Arc<dyn AwsApi>,
 ) -> Result<(AppState, StartNotes), StartError> {
+    // reqwest (OIDC's JWKS client below, the AWS client) panics without a
+    // process-wide TLS provider.
+    crate::aws::ensure_tls_provider();
     let mut notes = StartNotes::default();
     std::fs::create_dir_all(&config.state_dir).map_err(|source| StartError::StateDir {
         path: config.state_dir.display().to_string(),
@@ -143,6 +176,7 @@ pub fn build_state(
             partner_account_id: config.partner_account_id.clone(),
             external_id_secret,
             role_name_pattern: config.role_name_pattern.clone(),
+            template_url: config.aws_template_url.clone(),
             settle: Duration::from_secs(config.aws_settle_seconds),
         },
     );

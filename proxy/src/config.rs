@@ -2,7 +2,10 @@
 //! A bad or missing value is a [`ConfigError`] naming the env var; values of
 //! secret variables are never part of an error or a log line.
 
-use alphaswarm_core::AwsAccountId;
+use crate::aws::AwsConfig;
+use alphaswarm_core::aws::RoleNamePattern;
+use alphaswarm_core::ids::TemplateUrl;
+use alphaswarm_core::{AwsAccountId, CoreError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -20,13 +23,18 @@ pub const OIDC_ISSUER: &str = "ALPHASWARM_ADMIN_OIDC_ISSUER";
 pub const OIDC_JWKS_URL: &str = "ALPHASWARM_ADMIN_OIDC_JWKS_URL";
 pub const OIDC_AUDIENCE: &str = "ALPHASWARM_ADMIN_OIDC_AUDIENCE";
 pub const STEP_UP_MAX_AGE: &str = "ALPHASWARM_ADMIN_STEP_UP_MAX_AGE_SECONDS";
-pub const AWS_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_AWS_ENDPOINT_URL";
+/// STS/IAM/EC2 base URL override (tests point it at moto); read by [`AwsConfig`].
+pub const AWS_ENDPOINT_URL: &str = crate::aws::ENDPOINT_URL_VAR;
+/// IAM alone (SimulatePrincipalPolicy, which moto lacks); read by [`AwsConfig`].
+pub const AWS_IAM_ENDPOINT_URL: &str = crate::aws::IAM_ENDPOINT_URL_VAR;
+/// Where the generic CloudFormation template is hosted: enables the
+/// bundle's quick-create ("Launch stack") link.
+pub const AWS_TEMPLATE_URL: &str = "ALPHASWARM_ADMIN_AWS_TEMPLATE_URL";
 pub const AWS_SETTLE_SECONDS: &str = "ALPHASWARM_ADMIN_AWS_SETTLE_SECONDS";
 /// Test-only: answer AWS calls from the in-process fake (refused in production).
 pub const AWS_FAKE: &str = "ALPHASWARM_ADMIN_AWS_FAKE";
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
-pub const DEFAULT_ROLE_NAME_PATTERN: &str = "alphaswarm-broker-{org_id}";
 
 /// A secret value: never printed by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
@@ -70,13 +78,15 @@ pub struct Config {
     pub partner_account_id: Option<AwsAccountId>,
     /// `None` in development: a per-install secret is minted in the state dir.
     pub external_id_secret: Option<Secret>,
-    pub role_name_pattern: String,
+    pub role_name_pattern: RoleNamePattern,
+    pub aws_template_url: Option<TemplateUrl>,
     pub integrations_path: PathBuf,
     /// `None` in development: an ephemeral key is minted per process.
     pub integrations_key: Option<Secret>,
     pub oidc: Option<OidcConfig>,
     pub step_up_max_age_seconds: u64,
-    pub aws_endpoint_url: Option<String>,
+    /// Endpoints, region and the platform's own credentials (AWS_ACCESS_KEY_ID, ...).
+    pub aws: AwsConfig,
     pub aws_settle_seconds: u64,
     pub aws_fake: bool,
 }
@@ -181,14 +191,27 @@ impl Config {
                 why: "an ephemeral key would make the store unreadable after a restart",
             });
         }
-        let role_name_pattern =
-            get(ROLE_NAME_PATTERN).unwrap_or_else(|| DEFAULT_ROLE_NAME_PATTERN.to_owned());
-        if role_name_pattern.matches("{org_id}").count() != 1 {
-            return Err(ConfigError::Invalid {
-                var: ROLE_NAME_PATTERN,
-                why: "the pattern must contain {org_id} exactly once".into(),
-            });
-        }
+        let role_name_pattern = get(ROLE_NAME_PATTERN)
+            .map(|p| {
+                RoleNamePattern::parse(p.trim()).map_err(|e| ConfigError::Invalid {
+                    var: ROLE_NAME_PATTERN,
+                    why: format!("{e} ({})", e.hint()),
+                })
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let aws_template_url = get(AWS_TEMPLATE_URL)
+            .map(|u| {
+                TemplateUrl::parse(u.trim()).map_err(|e| ConfigError::Invalid {
+                    var: AWS_TEMPLATE_URL,
+                    why: format!("{e} ({})", e.hint()),
+                })
+            })
+            .transpose()?;
+        let aws = AwsConfig::from_lookup(&get).map_err(|e| ConfigError::Invalid {
+            var: aws_config_var(e.field()),
+            why: e.to_string(),
+        })?;
 
         let oidc = match (get(OIDC_ISSUER), get(OIDC_JWKS_URL), get(OIDC_AUDIENCE)) {
             (Some(issuer), Some(jwks_url), Some(audience)) => Some(OidcConfig {
@@ -240,11 +263,12 @@ impl Config {
             partner_account_id,
             external_id_secret,
             role_name_pattern,
+            aws_template_url,
             integrations_path,
             integrations_key,
             oidc,
             step_up_max_age_seconds,
-            aws_endpoint_url: get(AWS_ENDPOINT_URL),
+            aws,
             aws_settle_seconds,
             aws_fake,
         })
@@ -253,6 +277,14 @@ impl Config {
     pub fn is_production(&self) -> bool {
         self.environment == Environment::Production
     }
+}
+
+/// The env var an AWS configuration error names (its field is one).
+fn aws_config_var(field: Option<&str>) -> &'static str {
+    [AWS_ENDPOINT_URL, AWS_IAM_ENDPOINT_URL, "AWS_REGION"]
+        .into_iter()
+        .find(|var| Some(*var) == field)
+        .unwrap_or("AWS_REGION")
 }
 
 fn parse_u64(
@@ -358,5 +390,44 @@ mod tests {
             parse(&[(STEP_UP_MAX_AGE, "0")]).unwrap_err().var(),
             STEP_UP_MAX_AGE
         );
+        assert_eq!(
+            parse(&[(ROLE_NAME_PATTERN, "broker {org_id}")])
+                .unwrap_err()
+                .var(),
+            ROLE_NAME_PATTERN
+        );
+        assert_eq!(
+            parse(&[(AWS_TEMPLATE_URL, "ftp://example.com/t.json")])
+                .unwrap_err()
+                .var(),
+            AWS_TEMPLATE_URL
+        );
+        assert_eq!(
+            parse(&[(AWS_IAM_ENDPOINT_URL, "file:///etc/passwd")])
+                .unwrap_err()
+                .var(),
+            AWS_IAM_ENDPOINT_URL
+        );
+        assert_eq!(
+            parse(&[("AWS_REGION", "mars")]).unwrap_err().var(),
+            "AWS_REGION"
+        );
+    }
+
+    #[test]
+    fn aws_settings_are_parsed_once() {
+        let config = parse(&[
+            (ROLE_NAME_PATTERN, "as-{org_id}-broker"),
+            (
+                AWS_TEMPLATE_URL,
+                "https://example-bucket.s3.amazonaws.com/alphaswarm.json",
+            ),
+            (AWS_ENDPOINT_URL, "http://127.0.0.1:5000"),
+        ])
+        .unwrap();
+        assert_eq!(config.role_name_pattern.as_str(), "as-{org_id}-broker");
+        assert!(config.aws_template_url.is_some());
+        assert_eq!(config.aws.endpoints.sts, "http://127.0.0.1:5000");
+        assert!(config.aws.platform.is_none());
     }
 }

@@ -3,8 +3,8 @@
 //! Code map: `config` (env → typed settings), `app` (start-up wiring),
 //! `routes` (thin handlers), `auth` (sessions, step-up), `audit` (hash-chained
 //! trail), `store` (encrypted integrations), `providers` (one per cloud
-//! behind `CloudProvider`; AWS calls behind `AwsCalls`), `seams` (core
-//! functions being written on other branches), `error` (the JSON error).
+//! behind `CloudProvider`), `aws` (the AWS calls behind `AwsApi`: the SigV4
+//! client, classified errors, settle retry), `error` (the JSON error).
 
 pub mod app;
 pub mod audit;
@@ -15,5 +15,4 @@ pub mod config;
 pub mod error;
 pub mod providers;
 pub mod routes;
-pub mod seams;
 pub mod store;

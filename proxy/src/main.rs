@@ -1,13 +1,10 @@
 //! `alphaswarm-proxy [serve]` runs the wizard's backend;
 //! `alphaswarm-proxy verify-audit <path>` checks an audit trail's hash chain.
 
-use alphaswarm_proxy::app::{StartNotes, build_state};
+use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
 use alphaswarm_proxy::audit::verify_file;
 use alphaswarm_proxy::config::{self, Config};
-use alphaswarm_proxy::providers::aws::{AwsCalls, UnconfiguredAws};
-use alphaswarm_proxy::providers::fake_aws::{FakeAws, UnknownRoles};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 const USAGE: &str = "usage: alphaswarm-proxy [serve]\n       alphaswarm-proxy verify-audit <path>";
 
@@ -53,6 +50,8 @@ fn verify(path: &str) -> ExitCode {
 }
 
 fn serve() -> ExitCode {
+    // Before any reqwest client exists (they panic without a TLS provider).
+    alphaswarm_proxy::aws::ensure_tls_provider();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -81,18 +80,16 @@ fn serve() -> ExitCode {
 }
 
 async fn run(config: Config) -> ExitCode {
-    let aws: Arc<dyn AwsCalls> = if config.aws_fake {
-        tracing::warn!(
-            "{} is set: AWS calls are answered by the in-process TEST fake",
-            config::AWS_FAKE
-        );
-        Arc::new(FakeAws::new(UnknownRoles::Permissive))
-    } else {
-        tracing::warn!(
-            "no AWS client is wired into this build: wizard steps 3-5 answer aws_client_unavailable"
-        );
-        Arc::new(UnconfiguredAws)
+    let (aws, aws_warnings) = match aws_client(&config) {
+        Ok(built) => built,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::from(2);
+        }
     };
+    for warning in aws_warnings {
+        tracing::warn!("{warning}");
+    }
     let bind = config.bind;
     let state_dir = config.state_dir.clone();
     let partner_missing = config.partner_account_id.is_none();

@@ -9,6 +9,7 @@ use crate::error::{ApiError, JsonBody, path_rejection};
 use crate::providers::{CloudProvider, Step};
 use crate::store::StoredIntegration;
 use alphaswarm_core::OrgId;
+use alphaswarm_core::keys::CredentialKey;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -295,7 +296,7 @@ async fn wizard_step(
                 let record = StoredIntegration {
                     org_id: org.to_string(),
                     kind: kind.to_owned(),
-                    credential_key: crate::seams::credential_key(kind, &org),
+                    credential_key: CredentialKey::for_integration(kind, &org)?.to_string(),
                     status: "healthy".to_owned(),
                     connected_at: timestamp(),
                     last_health_at: None,
@@ -329,7 +330,7 @@ async fn disconnect(
 ) -> Result<Json<Value>, ApiError> {
     let Path((org_id, cloud)) = path.map_err(path_rejection)?;
     let (org, provider) = org_and_provider(&state, &org_id, &cloud)?;
-    let key = crate::seams::credential_key(provider.integration_kind(), &org);
+    let key = CredentialKey::for_integration(provider.integration_kind(), &org)?.to_string();
     audited(
         &state,
         &session,

@@ -42,7 +42,7 @@ async fn canary_secrets_never_leave_the_proxy() {
     ];
     let proxy = BinaryProxy::spawn(&dir, "canary", &env);
     let (password, totp) = proxy.enrollment();
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let token = proxy.stepped_up(&http, &password, &totp).await;
     let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
     let mut bodies = Vec::new();

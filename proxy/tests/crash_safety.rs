@@ -42,7 +42,7 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
     ];
     let mut proxy = BinaryProxy::spawn(&dir, "first", &env);
     let (password, totp) = proxy.enrollment();
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let token = Arc::new(proxy.stepped_up(&http, &password, &totp).await);
 
     let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));

@@ -49,7 +49,7 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
             PARTNER.to_owned(),
         ),
     ];
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let first = BinaryProxy::spawn(&dir, "first", &env);
     let (password, _) = first.enrollment();
     assert!(

@@ -1,5 +1,6 @@
 //! [`QueryClient`]: the real [`AwsApi`] over the AWS Query protocol.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use alphaswarm_core::ids::IdError;
@@ -212,6 +213,17 @@ fn assumed(creds: &AssumedCredentials) -> Credentials {
 
 #[async_trait]
 impl AwsApi for QueryClient {
+    fn in_region(self: Arc<Self>, region: &str) -> Result<Arc<dyn AwsApi>, AwsError> {
+        if region == self.config.endpoints.region {
+            return Ok(self);
+        }
+        let regional = self.with_region(region).map_err(|e| AwsError::Config {
+            field: "region",
+            problem: e.to_string(),
+        })?;
+        Ok(Arc::new(regional))
+    }
+
     async fn assume_role(
         &self,
         role_arn: &str,

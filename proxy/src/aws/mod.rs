@@ -23,17 +23,25 @@ mod retry;
 mod xml;
 
 pub use client::{QueryClient, ensure_tls_provider};
-pub use endpoints::{AwsConfig, Endpoints, Partition};
+pub use endpoints::{
+    AwsConfig, DEFAULT_REGION, ENDPOINT_URL_VAR, Endpoints, IAM_ENDPOINT_URL_VAR, Partition,
+};
 pub use error::{AwsError, Operation};
 pub use retry::{Clock, Settled, TokioClock, retry_while_settling};
 
 use async_trait::async_trait;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The calls the onboarding wizard makes. `assume_role` uses the platform's
 /// own credentials; every other call uses the customer role's credentials.
 #[async_trait]
 pub trait AwsApi: Send + Sync {
+    /// The same API with STS and EC2 calls sent to `region` (a wizard step's
+    /// `region`; IAM stays global). STS answers `region_disabled` there when
+    /// the account has not enabled the region.
+    fn in_region(self: Arc<Self>, region: &str) -> Result<Arc<dyn AwsApi>, AwsError>;
+
     /// `sts:AssumeRole`, with the external id when given.
     async fn assume_role(
         &self,

@@ -1,195 +1,56 @@
 //! AWS: cross-account IAM role with a per-org `sts:ExternalId`.
 //!
-//! [`AwsCalls`] is the narrow seam to the AWS client (STS, IAM, EC2); the
-//! real SigV4 client implements it, tests use [`super::fake_aws::FakeAws`].
+//! Everything AWS-shaped comes from the core (`aws::render` for the bundle,
+//! `aws::RoleArn`, `aws::AwsRegion`, `aws::role_name`, the external id and
+//! the baseline); the calls go through [`crate::aws::AwsApi`] (the real
+//! SigV4 client, or [`super::fake_aws::FakeAws`] in tests).
 
 use super::{CloudProvider, Connection};
+use crate::aws::{
+    AssumedCredentials, AwsApi, AwsError, CallerIdentity, TokioClock, retry_while_settling,
+};
 use crate::config::{PARTNER_ACCOUNT_ID, Secret};
 use crate::error::{ApiError, parse_body};
-use crate::seams::{self, AwsBundleInput, RoleArn};
 use crate::store::StoredIntegration;
-use alphaswarm_core::{AwsAccountId, CloudKind, ExternalId, OrgId};
+use alphaswarm_core::aws::{self as core_aws, AwsBootstrapRequest, AwsRegion, RoleArn};
+use alphaswarm_core::baseline::{compare_baseline, required_permissions};
+use alphaswarm_core::external_id::derive_external_id;
+use alphaswarm_core::ids::TemplateUrl;
+use alphaswarm_core::{AwsAccountId, CloudKind, CoreError, ExternalId, OrgId};
 use async_trait::async_trait;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Temporary credentials from `sts:AssumeRole`. `Debug` hides the secrets.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AssumedCredentials {
-    pub access_key_id: String,
-    pub secret_access_key: String,
-    pub session_token: String,
-    /// The assumed-role ARN STS reports (`arn:aws:sts::<acct>:assumed-role/<role>/<session>`).
-    pub assumed_role_arn: String,
-}
+/// The first pause between AssumeRole attempts while a fresh role settles.
+const SETTLE_INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 
-impl std::fmt::Debug for AssumedCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AssumedCredentials")
-            .field("access_key_id", &self.access_key_id)
-            .field("assumed_role_arn", &self.assumed_role_arn)
-            .finish_non_exhaustive()
+/// The one place an AWS failure becomes an HTTP error: the classified
+/// error's own code, message, field and hint, with its status.
+pub fn aws_error(error: AwsError) -> ApiError {
+    if let Some(aws_code) = error.aws_code() {
+        tracing::info!(code = error.code(), aws_code, "AWS refused a call");
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallerIdentity {
-    pub account: String,
-    pub arn: String,
-    pub user_id: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyDecision {
-    pub action: String,
-    /// IAM's `EvalDecision`: `allowed`, `implicitDeny` or `explicitDeny`.
-    pub decision: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegionInfo {
-    pub name: String,
-    pub endpoint: String,
-    pub opt_in_status: String,
-}
-
-/// A failed AWS call, classified. `code` is stable: `assume_role_access_denied`,
-/// `role_not_found`, `region_disabled`, `aws_unreachable`, `aws_error`, ...
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AwsCallError {
-    pub code: String,
-    pub message: String,
-}
-
-impl AwsCallError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
-        AwsCallError {
-            code: code.to_owned(),
-            message: message.into(),
-        }
-    }
-}
-
-/// The four AWS calls the wizard makes.
-#[async_trait]
-pub trait AwsCalls: Send + Sync {
-    async fn assume_role(
-        &self,
-        role_arn: &str,
-        external_id: Option<&str>,
-        session_name: &str,
-    ) -> Result<AssumedCredentials, AwsCallError>;
-    async fn caller_identity(
-        &self,
-        creds: &AssumedCredentials,
-    ) -> Result<CallerIdentity, AwsCallError>;
-    async fn simulate_principal_policy(
-        &self,
-        creds: &AssumedCredentials,
-        policy_source_arn: &str,
-        actions: &[String],
-    ) -> Result<Vec<PolicyDecision>, AwsCallError>;
-    async fn describe_regions(
-        &self,
-        creds: &AssumedCredentials,
-    ) -> Result<Vec<RegionInfo>, AwsCallError>;
-}
-
-/// Stands in when no AWS client is configured: every call says so.
-pub struct UnconfiguredAws;
-
-#[async_trait]
-impl AwsCalls for UnconfiguredAws {
-    async fn assume_role(
-        &self,
-        _: &str,
-        _: Option<&str>,
-        _: &str,
-    ) -> Result<AssumedCredentials, AwsCallError> {
-        Err(unconfigured())
-    }
-    async fn caller_identity(
-        &self,
-        _: &AssumedCredentials,
-    ) -> Result<CallerIdentity, AwsCallError> {
-        Err(unconfigured())
-    }
-    async fn simulate_principal_policy(
-        &self,
-        _: &AssumedCredentials,
-        _: &str,
-        _: &[String],
-    ) -> Result<Vec<PolicyDecision>, AwsCallError> {
-        Err(unconfigured())
-    }
-    async fn describe_regions(
-        &self,
-        _: &AssumedCredentials,
-    ) -> Result<Vec<RegionInfo>, AwsCallError> {
-        Err(unconfigured())
-    }
-}
-
-fn unconfigured() -> AwsCallError {
-    AwsCallError::new(
-        "aws_client_unavailable",
-        "This build of the proxy has no AWS client wired in.",
-    )
-}
-
-/// Converts a classified AWS failure to the HTTP error of API.md.
-pub fn aws_error(error: AwsCallError) -> ApiError {
-    let (status, hint, field) = match error.code.as_str() {
-        "assume_role_access_denied" => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "AccessDenied usually means the trust policy is not applied yet, names another account, or expects a different external id. Re-apply the trust_policy.json from step 2 and retry.",
-            Some("role_arn"),
-        ),
-        "role_not_found" => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "No role with this ARN exists: check the account id and role name, or create the role with the step 2 commands.",
-            Some("role_arn"),
-        ),
-        "region_disabled" => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "STS is disabled in this region for the account: enable the region (Account settings) or pick another one.",
-            Some("region"),
-        ),
-        "aws_unreachable" => (
-            StatusCode::BAD_GATEWAY,
-            "The proxy could not reach AWS: check its network access and retry.",
-            None,
-        ),
-        "aws_client_unavailable" => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Run a proxy build with the AWS client, or set the AWS endpoint.",
-            None,
-        ),
-        _ => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "AWS refused the call; the message says why.",
-            Some("role_arn"),
-        ),
-    };
-    let mut api = ApiError::new(status, &error.code, error.message, hint);
-    api.field = field.map(str::to_owned);
+    let mut api = ApiError::from_core(&error);
+    api.status = StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::BAD_GATEWAY);
     api
 }
 
 pub struct AwsSettings {
     pub partner_account_id: Option<AwsAccountId>,
     pub external_id_secret: Secret,
-    pub role_name_pattern: String,
+    pub role_name_pattern: core_aws::RoleNamePattern,
+    /// Hosted CloudFormation template: adds the quick-create link to the bundle.
+    pub template_url: Option<TemplateUrl>,
     /// How long AssumeRole is retried while a fresh role's trust policy settles.
     pub settle: Duration,
 }
 
 pub struct AwsProvider {
-    calls: Arc<dyn AwsCalls>,
+    aws: Arc<dyn AwsApi>,
     settings: AwsSettings,
 }
 
@@ -197,6 +58,7 @@ pub struct AwsProvider {
 #[serde(deny_unknown_fields)]
 struct BootstrapBody {
     region: Option<String>,
+    partition: Option<String>,
     #[serde(default)]
     organizational_unit_ids: Vec<String>,
 }
@@ -208,29 +70,55 @@ struct RoleBody {
     region: Option<String>,
 }
 
-const DEFAULT_REGION: &str = "us-east-1";
+/// A step's validated input.
+struct RoleRequest {
+    arn: RoleArn,
+    region: AwsRegion,
+}
 
 impl AwsProvider {
-    pub fn new(calls: Arc<dyn AwsCalls>, settings: AwsSettings) -> Self {
-        AwsProvider { calls, settings }
+    pub fn new(aws: Arc<dyn AwsApi>, settings: AwsSettings) -> Self {
+        AwsProvider { aws, settings }
     }
 
     fn external_id(&self, org: &OrgId) -> Result<ExternalId, ApiError> {
-        Ok(seams::derive_external_id(
+        Ok(derive_external_id(
             self.settings.external_id_secret.expose().as_bytes(),
             CloudKind::Aws,
             org,
         )?)
     }
 
-    fn role_body(body: Value) -> Result<(RoleArn, String), ApiError> {
+    /// The role ARN, and the region (default: the ARN partition's first
+    /// region), which must lie in the ARN's partition.
+    fn role_request(body: Value) -> Result<RoleRequest, ApiError> {
         let body: RoleBody = parse_body(body)?;
-        let arn = seams::parse_role_arn(body.role_arn.trim())?;
+        let arn = RoleArn::parse(&body.role_arn).map_err(|e| e.at("role_arn"))?;
         let region = match body.region.as_deref() {
-            Some(r) => seams::parse_region(r.trim())?,
-            None => DEFAULT_REGION.to_owned(),
+            Some(r) => AwsRegion::parse(r).map_err(|e| e.at("region"))?,
+            None => arn.partition.default_region(),
         };
-        Ok((arn, region))
+        if region.partition() != arn.partition {
+            return Err(ApiError::bad_request(
+                "region_partition_mismatch",
+                format!(
+                    "The region {region} is in partition {}, but the role ARN is in {}.",
+                    region.partition(),
+                    arn.partition
+                ),
+                "Pick a region of the role's partition (aws, aws-cn or aws-us-gov), or leave region empty.",
+            )
+            .with_field("region"));
+        }
+        Ok(RoleRequest { arn, region })
+    }
+
+    /// The AWS API with STS and EC2 in the step's region.
+    fn regional(&self, region: &AwsRegion) -> Result<Arc<dyn AwsApi>, ApiError> {
+        self.aws
+            .clone()
+            .in_region(region.as_str())
+            .map_err(aws_error)
     }
 
     /// STS session names: 2-64 of `[\w+=,.@-]`.
@@ -240,61 +128,34 @@ impl AwsProvider {
         name
     }
 
-    /// AssumeRole with the external id, retried with backoff while the
-    /// error is AccessDenied and the settle window lasts (IAM is eventually
-    /// consistent: a just-created role is refused for a while).
-    async fn assume_settled(
-        &self,
-        arn: &RoleArn,
-        external_id: &ExternalId,
-        session: &str,
-    ) -> Result<(AssumedCredentials, u32), ApiError> {
-        let deadline = Instant::now() + self.settings.settle;
-        let mut delay = Duration::from_millis(500);
-        let mut attempts = 0u32;
-        loop {
-            attempts += 1;
-            match self
-                .calls
-                .assume_role(&arn.arn, Some(external_id.as_str()), session)
-                .await
-            {
-                Ok(creds) => return Ok((creds, attempts)),
-                Err(e)
-                    if e.code == "assume_role_access_denied"
-                        && Instant::now() + delay <= deadline =>
-                {
-                    tracing::info!(attempts, "AssumeRole refused; retrying while IAM settles");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(8));
-                }
-                Err(e) => {
-                    let mut api = aws_error(e);
-                    if attempts > 1 {
-                        api.message = format!("{} (after {attempts} attempts)", api.message);
-                    }
-                    return Err(api);
-                }
-            }
-        }
-    }
-
-    /// AssumeRole + GetCallerIdentity; the identity's account must be the ARN's.
+    /// AssumeRole with the external id (retried while IAM settles), then
+    /// GetCallerIdentity: the identity's account must be the ARN's.
     async fn confirmed_identity(
         &self,
+        aws: &dyn AwsApi,
         org: &OrgId,
         arn: &RoleArn,
         purpose: &str,
     ) -> Result<(AssumedCredentials, CallerIdentity, u32), ApiError> {
         let external_id = self.external_id(org)?;
-        let (creds, attempts) = self
-            .assume_settled(arn, &external_id, &Self::session_name(org, purpose))
-            .await?;
-        let identity = self
-            .calls
-            .caller_identity(&creds)
-            .await
-            .map_err(aws_error)?;
+        let role_arn = arn.to_string();
+        let session = Self::session_name(org, purpose);
+        let settled = retry_while_settling(
+            &TokioClock,
+            self.settings.settle,
+            SETTLE_INITIAL_BACKOFF,
+            || aws.assume_role(&role_arn, Some(external_id.as_str()), &session),
+        )
+        .await;
+        let attempts = settled.attempts;
+        let creds = settled.result.map_err(|e| {
+            let mut api = aws_error(e);
+            if attempts > 1 {
+                api.message = format!("{} (after {attempts} attempts)", api.message);
+            }
+            api
+        })?;
+        let identity = aws.caller_identity(&creds).await.map_err(aws_error)?;
         if identity.account != arn.account_id.as_str() {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -308,6 +169,10 @@ impl AwsProvider {
             .with_field("role_arn"));
         }
         Ok((creds, identity, attempts))
+    }
+
+    fn role_name(&self, org: &OrgId) -> String {
+        core_aws::role_name(&self.settings.role_name_pattern, org).value
     }
 }
 
@@ -329,40 +194,41 @@ impl CloudProvider for AwsProvider {
                 "AWS bootstrap needs AlphaSwarm's AWS account id, and the proxy has none.",
             )
         })?;
-        let region = body
-            .region
-            .as_deref()
-            .map(|r| seams::parse_region(r.trim()))
-            .transpose()?;
-        if !body.organizational_unit_ids.is_empty() {
-            return Err(ApiError::bad_request(
-                "stacksets_not_supported",
-                "Organizational unit targets (StackSets) are not rendered by this proxy yet.",
-                "Leave organizational_unit_ids empty and connect each account with its own role.",
-            )
-            .with_field("organizational_unit_ids"));
-        }
         let external_id = self.external_id(org)?;
-        let role_name = seams::aws_role_name(&self.settings.role_name_pattern, org)?;
-        let bundle = seams::render_aws_bundle(&AwsBundleInput {
-            org,
-            partner_account_id: partner,
-            external_id: &external_id,
-            role_name_pattern: &self.settings.role_name_pattern,
-            region: region.as_deref(),
+        let bundle = core_aws::render(&AwsBootstrapRequest {
+            org_id: org.to_string(),
+            partner_account_id: partner.to_string(),
+            external_id: external_id.to_string(),
+            partition: body.partition,
+            region: body.region,
+            role_name_pattern: Some(self.settings.role_name_pattern.to_string()),
+            role_path: None,
+            template_url: self.settings.template_url.as_ref().map(ToString::to_string),
+            organizational_unit_ids: Some(body.organizational_unit_ids),
+            managed_policy: None,
         })?;
-        Ok(json!({ "bundle": bundle, "external_id": external_id, "role_name": role_name }))
+        Ok(json!({
+            "bundle": bundle,
+            "external_id": external_id,
+            "role_name": self.role_name(org),
+        }))
     }
 
     async fn validate_identity(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let (arn, _region) = Self::role_body(body)?;
-        let (creds, identity, attempts) = self.confirmed_identity(org, &arn, "validate").await?;
+        let RoleRequest { arn, region } = Self::role_request(body)?;
+        let aws = self.regional(&region)?;
+        let (creds, identity, attempts) = self
+            .confirmed_identity(aws.as_ref(), org, &arn, "validate")
+            .await?;
         // Confused-deputy check: the role must refuse us without the external id.
-        match self
-            .calls
-            .assume_role(&arn.arn, None, &Self::session_name(org, "deputy-check"))
-            .await
-        {
+        let without_external_id = aws
+            .assume_role(
+                &arn.to_string(),
+                None,
+                &Self::session_name(org, "deputy-check"),
+            )
+            .await;
+        match without_external_id {
             Ok(_) => {
                 return Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
@@ -372,12 +238,13 @@ impl CloudProvider for AwsProvider {
                 )
                 .with_field("role_arn"));
             }
-            Err(e) if e.code == "assume_role_access_denied" => {}
+            Err(AwsError::AssumeRoleAccessDenied { .. }) => {}
             Err(e) => return Err(aws_error(e)),
         }
         Ok(json!({
             "account_id": identity.account,
-            "role_arn": arn.arn,
+            "role_arn": arn.to_string(),
+            "region": region,
             "assumed_arn": if identity.arn.is_empty() { creds.assumed_role_arn.clone() } else { identity.arn },
             "attempts": attempts,
             "confused_deputy": {
@@ -388,59 +255,75 @@ impl CloudProvider for AwsProvider {
     }
 
     async fn validate_permissions(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let (arn, _region) = Self::role_body(body)?;
-        let (creds, _, _) = self.confirmed_identity(org, &arn, "permissions").await?;
-        let baseline = seams::aws_baseline_actions();
-        let decisions = self
-            .calls
-            .simulate_principal_policy(&creds, &arn.arn, &baseline)
+        let RoleRequest { arn, region } = Self::role_request(body)?;
+        let aws = self.regional(&region)?;
+        let (creds, _, _) = self
+            .confirmed_identity(aws.as_ref(), org, &arn, "permissions")
+            .await?;
+        let baseline: Vec<String> = required_permissions(CloudKind::Aws, None)?
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let decisions = aws
+            .simulate_principal_policy(&creds, &arn.to_string(), &baseline)
             .await
             .map_err(aws_error)?;
-        let results: Vec<Value> = baseline
+        let granted: Vec<String> = decisions
+            .iter()
+            .filter(|d| d.decision.is_granted())
+            .map(|d| d.action.clone())
+            .collect();
+        let report = compare_baseline(CloudKind::Aws, None, &granted)?;
+        let results: Vec<Value> = report
+            .required
             .iter()
             .map(|action| {
                 let decision = decisions
                     .iter()
                     .find(|d| d.action.eq_ignore_ascii_case(action))
-                    .map(|d| d.decision.clone())
-                    .unwrap_or_else(|| "implicitDeny".to_owned());
-                json!({ "action": action, "granted": decision == "allowed", "decision": decision })
+                    .map_or("implicitDeny", |d| d.decision.as_str());
+                json!({
+                    "action": action,
+                    "granted": !report.missing.contains(action),
+                    "decision": decision,
+                })
             })
             .collect();
-        let pick = |granted: bool| -> Vec<Value> {
-            results
-                .iter()
-                .filter(|r| r["granted"] == granted)
-                .map(|r| r["action"].clone())
-                .collect()
-        };
-        Ok(json!({ "granted": pick(true), "missing": pick(false), "results": results }))
+        let granted: Vec<&String> = report
+            .required
+            .iter()
+            .filter(|a| !report.missing.contains(a))
+            .collect();
+        Ok(json!({
+            "granted": granted,
+            "missing": report.missing,
+            "satisfied": report.satisfied,
+            "results": results,
+        }))
     }
 
     async fn enumerate_resources(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let (arn, _region) = Self::role_body(body)?;
-        let (creds, _, _) = self.confirmed_identity(org, &arn, "enumerate").await?;
-        let regions = self
-            .calls
-            .describe_regions(&creds)
-            .await
-            .map_err(aws_error)?;
-        let regions: Vec<Value> = regions
-            .into_iter()
-            .map(|r| json!({ "name": r.name, "endpoint": r.endpoint, "opt_in_status": r.opt_in_status }))
-            .collect();
+        let RoleRequest { arn, region } = Self::role_request(body)?;
+        let aws = self.regional(&region)?;
+        let (creds, _, _) = self
+            .confirmed_identity(aws.as_ref(), org, &arn, "enumerate")
+            .await?;
+        let regions = aws.describe_regions(&creds).await.map_err(aws_error)?;
         Ok(json!({ "regions": regions }))
     }
 
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError> {
-        let (arn, region) = Self::role_body(body)?;
-        let (_, identity, _) = self.confirmed_identity(org, &arn, "connect").await?;
+        let RoleRequest { arn, region } = Self::role_request(body)?;
+        let aws = self.regional(&region)?;
+        let (_, identity, _) = self
+            .confirmed_identity(aws.as_ref(), org, &arn, "connect")
+            .await?;
         let external_id = self.external_id(org)?;
         Ok(Connection {
             metadata: BTreeMap::from([
                 ("account_id".to_owned(), identity.account),
-                ("role_arn".to_owned(), arn.arn),
-                ("region".to_owned(), region),
+                ("role_arn".to_owned(), arn.to_string()),
+                ("region".to_owned(), region.to_string()),
             ]),
             sensitive: BTreeMap::from([("external_id".to_owned(), external_id.to_string())]),
         })
@@ -450,10 +333,7 @@ impl CloudProvider for AwsProvider {
         let role = record
             .and_then(|r| r.metadata.get("role_arn"))
             .cloned()
-            .unwrap_or_else(|| {
-                seams::aws_role_name(&self.settings.role_name_pattern, org)
-                    .unwrap_or_else(|_| "the AlphaSwarm broker role".to_owned())
-            });
+            .unwrap_or_else(|| self.role_name(org));
         vec![
             format!("Delete the IAM role {role} in the customer account (detach its policies first: aws iam list-attached-role-policies, aws iam detach-role-policy, then aws iam delete-role)."),
             "If the role was created by a CloudFormation stack or StackSet, delete the stack instead.".to_owned(),

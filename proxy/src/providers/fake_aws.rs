@@ -1,16 +1,19 @@
 //! An in-process AWS for tests (and the binary's test-only fake mode): roles
 //! with a trust policy that requires (or, when unsafe, ignores) an external
 //! id, an account they live in, the actions they are allowed and how many
-//! AssumeRole calls fail while IAM "settles". Every call is counted so tests
-//! can prove a refused request never reached the cloud.
+//! AssumeRole calls fail while IAM "settles", and regions whose STS is
+//! disabled. Every call is counted so tests can prove a refused request never
+//! reached the cloud. Failures go through [`AwsError::from_aws`] with the AWS
+//! error codes the real services send, so they are classified like real ones.
 
-use super::aws::{
-    AssumedCredentials, AwsCallError, AwsCalls, CallerIdentity, PolicyDecision, RegionInfo,
+use crate::aws::{
+    AssumedCredentials, AwsApi, AwsError, CallerIdentity, Decision, Operation, RegionInfo,
+    SimulationResult,
 };
 use async_trait::async_trait;
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 pub struct FakeRole {
@@ -33,61 +36,104 @@ pub enum UnknownRoles {
     Permissive,
 }
 
-pub struct FakeAws {
+/// Shared by every regional view of one fake.
+struct FakeState {
     roles: Mutex<HashMap<String, FakeRole>>,
     unknown: UnknownRoles,
     calls: AtomicUsize,
-    unreachable: std::sync::atomic::AtomicBool,
+    unreachable: AtomicBool,
+    disabled_regions: Mutex<HashSet<String>>,
+    /// Every region a call was made in, in order.
+    regions_used: Mutex<Vec<String>>,
+}
+
+/// A view of the fake in one region ([`AwsApi::in_region`] makes another).
+#[derive(Clone)]
+pub struct FakeAws {
+    state: Arc<FakeState>,
+    region: String,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl FakeAws {
     pub fn new(unknown: UnknownRoles) -> Self {
         FakeAws {
-            roles: Mutex::new(HashMap::new()),
-            unknown,
-            calls: AtomicUsize::new(0),
-            unreachable: false.into(),
+            state: Arc::new(FakeState {
+                roles: Mutex::new(HashMap::new()),
+                unknown,
+                calls: AtomicUsize::new(0),
+                unreachable: AtomicBool::new(false),
+                disabled_regions: Mutex::new(HashSet::new()),
+                regions_used: Mutex::new(Vec::new()),
+            }),
+            region: crate::aws::DEFAULT_REGION.to_owned(),
         }
     }
 
     pub fn add_role(&self, arn: &str, role: FakeRole) {
-        self.roles
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(arn.to_owned(), role);
+        lock(&self.state.roles).insert(arn.to_owned(), role);
     }
 
     /// How many AWS calls were made so far.
     pub fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
+        self.state.calls.load(Ordering::SeqCst)
+    }
+
+    /// The regions STS/EC2 calls were made in, in order.
+    pub fn regions_used(&self) -> Vec<String> {
+        lock(&self.state.regions_used).clone()
     }
 
     /// Makes every call fail as if AWS could not be reached.
     pub fn set_unreachable(&self, value: bool) {
-        self.unreachable.store(value, Ordering::SeqCst);
+        self.state.unreachable.store(value, Ordering::SeqCst);
     }
 
-    fn enter(&self) -> Result<(), AwsCallError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.unreachable.load(Ordering::SeqCst) {
-            return Err(AwsCallError::new(
-                "aws_unreachable",
-                "Could not connect to sts.amazonaws.com.",
-            ));
+    /// STS in `region` answers RegionDisabledException, as for an account
+    /// that has not enabled an opt-in region.
+    pub fn disable_region(&self, region: &str) {
+        lock(&self.state.disabled_regions).insert(region.to_owned());
+    }
+
+    fn enter(&self, operation: Operation) -> Result<(), AwsError> {
+        self.state.calls.fetch_add(1, Ordering::SeqCst);
+        if self.state.unreachable.load(Ordering::SeqCst) {
+            return Err(AwsError::Unreachable {
+                operation,
+                detail: "the connection failed".to_owned(),
+            });
+        }
+        if operation != Operation::SimulatePrincipalPolicy {
+            lock(&self.state.regions_used).push(self.region.clone());
+        }
+        let sts = matches!(
+            operation,
+            Operation::AssumeRole | Operation::GetCallerIdentity
+        );
+        if sts && lock(&self.state.disabled_regions).contains(&self.region) {
+            return Err(self.refused(operation, 403, "RegionDisabledException"));
         }
         Ok(())
     }
 
-    fn role_of(&self, arn: &str) -> Result<FakeRole, AwsCallError> {
-        let roles = self.roles.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(role) = roles.get(arn) {
+    fn refused(&self, operation: Operation, status: u16, aws_code: &str) -> AwsError {
+        AwsError::from_aws(operation, &self.region, status, aws_code)
+    }
+
+    fn role_of(&self, operation: Operation, arn: &str) -> Result<FakeRole, AwsError> {
+        if let Some(role) = lock(&self.state.roles).get(arn) {
             return Ok(role.clone());
         }
-        match self.unknown {
-            UnknownRoles::NotFound => Err(AwsCallError::new(
-                "role_not_found",
-                format!("The role {arn} does not exist."),
-            )),
+        match self.state.unknown {
+            // STS says AccessDenied for a role that does not exist (it cannot
+            // tell "missing" from "not trusted"); IAM says NoSuchEntity.
+            UnknownRoles::NotFound if operation == Operation::AssumeRole => {
+                Err(self.refused(operation, 400, "InvalidParameterValue"))
+            }
+            UnknownRoles::NotFound => Err(self.refused(operation, 404, "NoSuchEntity")),
             UnknownRoles::Permissive => Ok(FakeRole {
                 account: arn.split(':').nth(4).unwrap_or_default().to_owned(),
                 required_external_id: Some(String::new()),
@@ -104,24 +150,28 @@ impl FakeAws {
 }
 
 #[async_trait]
-impl AwsCalls for FakeAws {
+impl AwsApi for FakeAws {
+    fn in_region(self: Arc<Self>, region: &str) -> Result<Arc<dyn AwsApi>, AwsError> {
+        Ok(Arc::new(FakeAws {
+            state: self.state.clone(),
+            region: region.to_owned(),
+        }))
+    }
+
     async fn assume_role(
         &self,
         role_arn: &str,
         external_id: Option<&str>,
         session_name: &str,
-    ) -> Result<AssumedCredentials, AwsCallError> {
-        self.enter()?;
-        let role = self.role_of(role_arn)?;
+    ) -> Result<AssumedCredentials, AwsError> {
+        let op = Operation::AssumeRole;
+        self.enter(op)?;
+        let role = self.role_of(op, role_arn)?;
         if role.settle_failures > 0 {
-            let mut roles = self.roles.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(r) = roles.get_mut(role_arn) {
+            if let Some(r) = lock(&self.state.roles).get_mut(role_arn) {
                 r.settle_failures -= 1;
             }
-            return Err(AwsCallError::new(
-                "assume_role_access_denied",
-                "User is not authorized to perform: sts:AssumeRole (trust policy not yet propagated).",
-            ));
+            return Err(self.refused(op, 403, "AccessDenied"));
         }
         let allowed = match (&role.required_external_id, external_id) {
             (None, _) => true,
@@ -130,31 +180,28 @@ impl AwsCalls for FakeAws {
             (Some(_), None) => false,
         };
         if !allowed {
-            return Err(AwsCallError::new(
-                "assume_role_access_denied",
-                format!(
-                    "User is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
-                ),
-            ));
+            return Err(self.refused(op, 403, "AccessDenied"));
         }
         let role_name = role_arn.rsplit('/').next().unwrap_or_default();
-        Ok(AssumedCredentials {
-            access_key_id: format!("FAKE/{role_arn}"),
-            secret_access_key: "fake-secret-access-key".to_owned(),
-            session_token: "fake-session-token".to_owned(),
-            assumed_role_arn: format!(
+        Ok(AssumedCredentials::new(
+            format!("FAKE/{role_arn}"),
+            "fake-secret-access-key",
+            "fake-session-token",
+            "2099-01-01T00:00:00Z",
+            format!(
                 "arn:aws:sts::{}:assumed-role/{role_name}/{session_name}",
                 role.account
             ),
-        })
+        ))
     }
 
     async fn caller_identity(
         &self,
         creds: &AssumedCredentials,
-    ) -> Result<CallerIdentity, AwsCallError> {
-        self.enter()?;
-        let role = self.role_of(&Self::creds_role(creds))?;
+    ) -> Result<CallerIdentity, AwsError> {
+        let op = Operation::GetCallerIdentity;
+        self.enter(op)?;
+        let role = self.role_of(op, &Self::creds_role(creds))?;
         Ok(CallerIdentity {
             account: role.account,
             arn: creds.assumed_role_arn.clone(),
@@ -164,21 +211,21 @@ impl AwsCalls for FakeAws {
 
     async fn simulate_principal_policy(
         &self,
-        creds: &AssumedCredentials,
+        _creds: &AssumedCredentials,
         policy_source_arn: &str,
         actions: &[String],
-    ) -> Result<Vec<PolicyDecision>, AwsCallError> {
-        self.enter()?;
-        let _ = creds;
-        let role = self.role_of(policy_source_arn)?;
+    ) -> Result<Vec<SimulationResult>, AwsError> {
+        let op = Operation::SimulatePrincipalPolicy;
+        self.enter(op)?;
+        let role = self.role_of(op, policy_source_arn)?;
         Ok(actions
             .iter()
-            .map(|action| PolicyDecision {
+            .map(|action| SimulationResult {
                 action: action.clone(),
                 decision: if role.allowed_actions.iter().any(|a| a == "*" || a == action) {
-                    "allowed".to_owned()
+                    Decision::Allowed
                 } else {
-                    "implicitDeny".to_owned()
+                    Decision::ImplicitDeny
                 },
             })
             .collect())
@@ -187,8 +234,8 @@ impl AwsCalls for FakeAws {
     async fn describe_regions(
         &self,
         _creds: &AssumedCredentials,
-    ) -> Result<Vec<RegionInfo>, AwsCallError> {
-        self.enter()?;
+    ) -> Result<Vec<RegionInfo>, AwsError> {
+        self.enter(Operation::DescribeRegions)?;
         Ok(["us-east-1", "eu-west-1", "ap-southeast-2"]
             .iter()
             .map(|name| RegionInfo {

@@ -28,6 +28,12 @@ pub struct TestProxy {
     signing_key: Vec<u8>,
 }
 
+/// A test-side HTTP client (reqwest needs the process's TLS provider first).
+pub fn http_client() -> reqwest::Client {
+    alphaswarm_proxy::aws::ensure_tls_provider();
+    reqwest::Client::new()
+}
+
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("alphaswarm-proxy-{name}-{}", uuid::Uuid::new_v4()));
@@ -41,7 +47,7 @@ pub fn role_arn(account: &str, name: &str) -> String {
 
 pub fn external_id_for(org: &str) -> String {
     let org = alphaswarm_core::OrgId::parse(org).unwrap();
-    alphaswarm_proxy::seams::derive_external_id(
+    alphaswarm_core::external_id::derive_external_id(
         EXTERNAL_ID_SECRET.as_bytes(),
         alphaswarm_core::CloudKind::Aws,
         &org,
@@ -123,7 +129,7 @@ impl TestProxy {
         TestProxy {
             base,
             fake,
-            http: reqwest::Client::new(),
+            http: http_client(),
             dir,
             password: enrollment.password,
             totp,
