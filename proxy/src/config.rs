@@ -208,7 +208,7 @@ impl Config {
                 })
             })
             .transpose()?;
-        let aws = AwsConfig::from_lookup(&get).map_err(|e| ConfigError::Invalid {
+        let aws = AwsConfig::from_lookup(get).map_err(|e| ConfigError::Invalid {
             var: aws_config_var(e.field()),
             why: e.to_string(),
         })?;
