@@ -22,17 +22,50 @@ use axum::response::{IntoResponse, Response};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// Keys the fake accepts: access key id → (secret, session token).
+/// Keys the fake accepts: access key id → (secret, session token), plus,
+/// when set, the temporary keys a moto server has issued so far (read from
+/// its `/moto-api/data.json` model dump at each call), so credentials the
+/// proxy assumed inside a request are accepted like real IAM would.
 #[derive(Clone, Default)]
-pub struct KnownKeys(HashMap<String, (String, Option<String>)>);
+pub struct KnownKeys {
+    keys: HashMap<String, (String, Option<String>)>,
+    moto_url: Option<String>,
+}
 
 impl KnownKeys {
     pub fn with(mut self, access_key_id: &str, secret: &str, session_token: Option<&str>) -> Self {
-        self.0.insert(
+        self.keys.insert(
             access_key_id.to_owned(),
             (secret.to_owned(), session_token.map(str::to_owned)),
         );
         self
+    }
+
+    /// Also accept every AssumeRole credential the moto server at `url` issued.
+    pub fn issued_by_moto(mut self, url: &str) -> Self {
+        self.moto_url = Some(url.to_owned());
+        self
+    }
+
+    /// These keys plus moto's assumed-role keys as of now.
+    async fn current(&self) -> KnownKeys {
+        let mut current = self.clone();
+        let Some(url) = &self.moto_url else {
+            return current;
+        };
+        let Ok(response) = reqwest::get(format!("{url}/moto-api/data.json")).await else {
+            return current;
+        };
+        let data: serde_json::Value = response.json().await.unwrap_or_default();
+        for role in data["sts"]["AssumedRole"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(secret)) = (
+                role["access_key_id"].as_str(),
+                role["secret_access_key"].as_str(),
+            ) {
+                current = current.with(id, secret, role["session_token"].as_str());
+            }
+        }
+        current
     }
 }
 
@@ -89,7 +122,8 @@ impl Drop for IamSimFake {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let (status, actions, response) = match answer(&shared.config, &headers, &body) {
+    let keys = shared.config.keys.current().await;
+    let (status, actions, response) = match answer(&shared.config, &keys, &headers, &body) {
         Ok((count, xml)) => (StatusCode::OK, count, xml),
         Err((status, code)) => (status, 0, error_xml(code)),
     };
@@ -105,10 +139,11 @@ type Refusal = (StatusCode, &'static str);
 
 fn answer(
     config: &FakeConfig,
+    keys: &KnownKeys,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(usize, String), Refusal> {
-    verify_signature(&config.keys, headers, body)?;
+    verify_signature(keys, headers, body)?;
     let form: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
     let param = |name: &str| {
         form.iter()
@@ -200,7 +235,7 @@ fn verify_signature(keys: &KnownKeys, headers: &HeaderMap, body: &[u8]) -> Resul
         return Err(denied);
     }
     let (secret, token) = keys
-        .0
+        .keys
         .get(access_key)
         .ok_or((StatusCode::FORBIDDEN, "InvalidClientTokenId"))?;
     if header("x-amz-security-token") != token.as_deref() {

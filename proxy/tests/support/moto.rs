@@ -128,9 +128,31 @@ impl Moto {
             element(&key, "AccessKeyId"),
             element(&key, "SecretAccessKey"),
         );
+        moto.create_roles(&http, roles).await;
+        moto.platform_access_key_id = id;
+        moto.platform_secret_access_key = secret;
+        // Every later request is authenticated and authorised.
+        moto.reset_auth(&http, 0).await;
+        moto
+    }
+
+    /// Creates more customer roles after start (e.g. with a trust policy
+    /// taken from the proxy's own bootstrap answer); auth is off meanwhile,
+    /// so nothing else may call moto concurrently.
+    pub async fn add_roles(&self, roles: &[RoleSpec]) {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        self.reset_auth(&http, 1_000_000).await;
+        self.create_roles(&http, roles).await;
+        self.reset_auth(&http, 0).await;
+    }
+
+    async fn create_roles(&self, http: &reqwest::Client, roles: &[RoleSpec]) {
         for role in roles {
             let customer = |action: &'static str, params: Vec<(&'static str, String)>| {
-                moto.setup_call(&http, CUSTOMER_ACCOUNT, action, params)
+                self.setup_call(http, CUSTOMER_ACCOUNT, action, params)
             };
             customer(
                 "CreateRole",
@@ -152,11 +174,6 @@ impl Moto {
                 .await;
             }
         }
-        moto.platform_access_key_id = id;
-        moto.platform_secret_access_key = secret;
-        // Every later request is authenticated and authorised.
-        moto.reset_auth(&http, 0).await;
-        moto
     }
 
     pub fn role_arn(name: &str) -> String {
