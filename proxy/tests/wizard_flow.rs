@@ -437,3 +437,140 @@ async fn an_unwritable_audit_log_stops_the_step_before_any_cloud_call() {
         "nothing stored"
     );
 }
+
+#[tokio::test]
+async fn bootstrap_renders_the_full_core_bundle_with_org_variant_and_launch_link() {
+    let template = "https://alphaswarm-templates.s3.amazonaws.com/alphaswarm-broker-role.cfn.json";
+    let proxy = TestProxy::start_with(
+        "full-bundle",
+        &[(alphaswarm_proxy::config::AWS_TEMPLATE_URL, template)],
+    )
+    .await;
+    let session = proxy.login().await;
+    let (status, body) = proxy
+        .post(
+            &step("acme", "bootstrap"),
+            &session,
+            json!({"region": "eu-central-1", "organizational_unit_ids": ["ou-ab12-cd34ef56"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let bundle = &body["bundle"];
+    let files: Vec<&str> = bundle["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    for want in [
+        "trust_policy.json",
+        "alphaswarm-broker-role.cfn.json",
+        "alphaswarm-broker-org.cfn.json",
+    ] {
+        assert!(files.contains(&want), "{want} missing from {files:?}");
+    }
+    assert!(
+        bundle["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["contents"].as_str().unwrap().contains("ou-ab12-cd34ef56")),
+        "the OU reaches the StackSet template"
+    );
+    assert!(
+        bundle["terraform"]
+            .as_str()
+            .unwrap()
+            .contains("aws_iam_role")
+    );
+    let launch = bundle["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "cloudformation_quick_create")
+        .unwrap_or_else(|| panic!("no quick-create link: {bundle}"));
+    let url = launch["url"].as_str().unwrap();
+    assert!(url.contains("region=eu-central-1") && url.contains(&external_id_for("acme")));
+
+    // Without the template URL: no launch link; a bad OU is the core's error on the body field.
+    let plain = TestProxy::start("plain-bundle").await;
+    let session = plain.login().await;
+    let (status, body) = plain
+        .post(&step("acme", "bootstrap"), &session, json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        !body.to_string().contains("cloudformation_quick_create"),
+        "{body}"
+    );
+    let (status, body) = plain
+        .post(
+            &step("acme", "bootstrap"),
+            &session,
+            json!({"organizational_unit_ids": ["not-an-ou"]}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("organizational_unit_ids")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn the_step_region_is_where_sts_is_called_and_a_disabled_one_is_classified() {
+    let proxy = TestProxy::start("regions").await;
+    let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
+    proxy.fake.add_role(&arn, good_role("acme"));
+    proxy.fake.disable_region("ap-east-1");
+    let token = proxy.stepped_up().await;
+
+    let (status, body) = proxy
+        .post(
+            &step("acme", "validate-identity"),
+            &token,
+            json!({"role_arn": arn, "region": "eu-west-1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["region"], "eu-west-1");
+    assert!(
+        proxy
+            .fake
+            .regions_used()
+            .iter()
+            .all(|r| r == "eu-west-1"),
+        "{:?}",
+        proxy.fake.regions_used()
+    );
+
+    let (status, body) = proxy
+        .post(
+            &step("acme", "validate-identity"),
+            &token,
+            json!({"role_arn": arn, "region": "ap-east-1"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str(), body["field"].as_str()),
+        (422, Some("region_disabled"), Some("region")),
+        "{body}"
+    );
+    assert!(body["hint"].as_str().unwrap().contains("ap-east-1"));
+
+    // A region outside the ARN's partition is bad input, before any call.
+    let calls = proxy.fake.calls();
+    let (status, body) = proxy
+        .post(
+            &step("acme", "connect"),
+            &token,
+            json!({"role_arn": arn, "region": "cn-north-1"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str(), body["field"].as_str()),
+        (400, Some("region_partition_mismatch"), Some("region")),
+        "{body}"
+    );
+    assert_eq!(proxy.fake.calls(), calls);
+}
