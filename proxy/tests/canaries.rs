@@ -1,19 +1,52 @@
-//! Planted canary secrets (the external-id secret, the integrations key and
-//! a session token) never appear in any response body or any log line of
-//! the real binary, even at debug log level and when pasted into requests.
+//! Planted canary secrets (the external-id secret, the integrations key,
+//! the platform's AWS secret key and a session token) never appear in any
+//! response body or any log line of the real binary, even at debug log level
+//! and when pasted into requests. The binary's real AWS client talks to moto
+//! (and the IAM simulation fake), so every step really signs and calls.
 
 mod common;
+mod support;
 
+use alphaswarm_core::{CloudKind, OrgId, external_id::derive_external_id};
 use alphaswarm_proxy::store::FernetFileStore;
 use common::*;
 use reqwest::Method;
 use serde_json::json;
+use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys};
+use support::moto::{Moto, PARTNER_ACCOUNT, RoleSpec, trust_policy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canary_secrets_never_leave_the_proxy() {
     let dir = temp_dir("canary");
     let secret_canary = "CANARY-extid-secret-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e";
     let key_canary = FernetFileStore::generate_key();
+    const ROLE: &str = "alphaswarm-broker-acme";
+    let external_id = derive_external_id(
+        secret_canary.as_bytes(),
+        CloudKind::Aws,
+        &OrgId::parse("acme").unwrap(),
+    )
+    .unwrap();
+    let moto = Moto::start(&[RoleSpec {
+        name: ROLE,
+        trust_policy: trust_policy(PARTNER_ACCOUNT, Some(external_id.as_str())),
+        with_permissions: true,
+    }])
+    .await;
+    let iam = IamSimFake::start(FakeConfig {
+        keys: KnownKeys::default().issued_by_moto(&moto.url),
+        policy_source_arn: Moto::role_arn(ROLE),
+        allowed: [
+            "sts:GetCallerIdentity",
+            "iam:GetRole",
+            "ec2:DescribeRegions",
+        ]
+        .map(str::to_owned)
+        .into(),
+        page_size: 100,
+    })
+    .await;
+    let aws_secret_canary = moto.platform_secret_access_key.as_str();
     let env = vec![
         ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
         (
@@ -37,14 +70,17 @@ async fn canary_secrets_never_leave_the_proxy() {
             "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
             secret_canary.to_owned(),
         ),
-        ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
+        ("ALPHASWARM_ADMIN_AWS_ENDPOINT_URL", moto.url.clone()),
+        ("ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL", iam.url.clone()),
+        ("AWS_ACCESS_KEY_ID", moto.platform_access_key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", aws_secret_canary.to_owned()),
         ("RUST_LOG", "debug".to_owned()),
     ];
     let proxy = BinaryProxy::spawn(&dir, "canary", &env);
     let (password, totp) = proxy.enrollment();
     let http = common::http_client();
     let token = proxy.stepped_up(&http, &password, &totp).await;
-    let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
+    let arn = Moto::role_arn(ROLE);
     let mut bodies = Vec::new();
     let mut call = async |method: Method,
                           path: &str,
@@ -92,7 +128,12 @@ async fn canary_secrets_never_leave_the_proxy() {
     assert_eq!(call(Method::GET, "/admin/audit/verify", None, t).await, 200);
     assert_eq!(call(Method::GET, "/auth/session", None, t).await, 200);
     // Secrets pasted into the wrong places are not echoed back.
-    for canary in [secret_canary, key_canary.as_str(), token.as_str()] {
+    for canary in [
+        secret_canary,
+        key_canary.as_str(),
+        aws_secret_canary,
+        token.as_str(),
+    ] {
         call(
             Method::POST,
             &step("acme", "connect"),
@@ -151,6 +192,7 @@ async fn canary_secrets_never_leave_the_proxy() {
     for (name, canary) in [
         ("external-id secret", secret_canary),
         ("integrations key", key_canary.as_str()),
+        ("platform AWS secret key", aws_secret_canary),
         ("session token", token.as_str()),
     ] {
         for body in &bodies {
@@ -159,8 +201,34 @@ async fn canary_secrets_never_leave_the_proxy() {
         assert!(!logs.contains(canary), "{name} in the logs");
         assert!(!audit.contains(canary), "{name} in the audit log");
     }
+    // Nor do the temporary credentials the proxy assumed (read back from moto).
+    let issued: serde_json::Value = http
+        .get(format!("{}/moto-api/data.json", moto.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let assumed = issued["sts"]["AssumedRole"].as_array().unwrap();
+    assert_eq!(
+        assumed.len(),
+        4,
+        "steps 3, 4, 4* and 5 each assumed the role once"
+    );
+    for role in assumed {
+        for secret in ["secret_access_key", "session_token"] {
+            let value = role[secret].as_str().unwrap();
+            assert!(!logs.contains(value), "an assumed {secret} in the logs");
+            assert!(
+                bodies.iter().all(|b| !b.contains(value)),
+                "an assumed {secret} in a body"
+            );
+        }
+    }
     // A token's signature alone must not leak either.
     let signature = token.rsplit('.').next().unwrap();
     assert!(!logs.contains(signature));
-    assert_eq!(bodies.len(), 8 + 3 * 7 + 1);
+    assert_eq!(bodies.len(), 8 + 4 * 7 + 1);
+    assert_eq!(iam.calls(), vec![(200, 3)], "step 4 really simulated");
 }

@@ -535,11 +535,7 @@ async fn the_step_region_is_where_sts_is_called_and_a_disabled_one_is_classified
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["region"], "eu-west-1");
     assert!(
-        proxy
-            .fake
-            .regions_used()
-            .iter()
-            .all(|r| r == "eu-west-1"),
+        proxy.fake.regions_used().iter().all(|r| r == "eu-west-1"),
         "{:?}",
         proxy.fake.regions_used()
     );
