@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # proxy/: fmt, clippy, unit + HTTP + binary (crash, canary) tests.
-# The moto-backed AWS client tests live beside these and need the venv.
+# The AWS client tests, the whole wizard (wizard_moto) and the canary test run
+# against a real moto server from the venv (ensure_venv installs it, pinned).
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 ensure_cargo_path
 ensure_venv
 
