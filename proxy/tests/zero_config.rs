@@ -107,6 +107,12 @@ fn bad_settings_stop_the_proxy_naming_the_variable_only() {
             "CANARY-short",
         ),
         ("ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID", "CANARY"),
+        ("ALPHASWARM_ADMIN_AWS_ROLE_NAME_PATTERN", "CANARY/{org_id}"),
+        (
+            "ALPHASWARM_ADMIN_AWS_TEMPLATE_URL",
+            "ftp://CANARY.example/t.json",
+        ),
+        ("ALPHASWARM_ADMIN_AWS_ENDPOINT_URL", "CANARY"),
     ];
     for (var, value) in cases {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
