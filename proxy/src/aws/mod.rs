@@ -11,7 +11,7 @@
 //! reports `attempts`, compares `caller_identity().account` with the ARN's
 //! account, then calls `assume_role` once more *without* the external id: if
 //! that succeeds the trust policy is unsafe (confused deputy). A step's
-//! `region` goes through [`QueryClient::with_region`](crate::aws::QueryClient::with_region).
+//! `region` goes through [`AwsApi::in_region`](crate::aws::AwsApi::in_region).
 //!
 //! Secrets: [`AssumedCredentials`](crate::aws::AssumedCredentials) redacts its secret and session token in
 //! `Debug`, is not `Serialize`, and no error message ever carries either.
