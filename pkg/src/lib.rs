@@ -1,6 +1,158 @@
+//! The npm package `alphaswarm-core`: a thin wasm-bindgen shell over
+//! `alphaswarm-core`. Each export converts its input, calls the core and
+//! converts the output; all rules, names and rendering live in the core.
+//!
+//! Types come from the core's `tsify` feature, so the `.d.ts` is generated
+//! from the Rust types. Objects cross as `tsify::Ts<T>` (a plain JS handle)
+//! and are (de)serialised inside the function, so a malformed argument is
+//! an ordinary thrown error, never a panic or a leak at the ABI boundary.
+
+mod error;
+
+use alphaswarm_core::aws::{self, AwsBootstrapRequest, RoleArn};
+use alphaswarm_core::azure::{self, AzureBootstrapRequest};
+use alphaswarm_core::baseline::{self, BaselineReport};
+use alphaswarm_core::cloudflare::{self, CloudflareBootstrapRequest, CloudflareTemplate};
+use alphaswarm_core::gcp::{self, GcpBootstrapRequest};
+use alphaswarm_core::keys::{self, Collision, CredentialKey, Store};
+use alphaswarm_core::secret::SecretValue;
+use alphaswarm_core::wizard::{self, WizardStep};
+use alphaswarm_core::{Bundle, CloudKind, OrgId, external_id};
+use error::{InvalidArgument, OrThrow, js_error};
+use serde::{Serialize, de::DeserializeOwned};
+use tsify::{Ts, Tsify};
 use wasm_bindgen::prelude::*;
 
+/// The version of the core this package was built from.
 #[wasm_bindgen]
 pub fn version() -> String {
     alphaswarm_core::VERSION.to_owned()
+}
+
+/// The `sts:ExternalId` (and every cloud's equivalent) for one org:
+/// lowercase hex HMAC-SHA256 of `cloud_<kind>:<orgId>` under `secret`.
+/// A string secret is used as its UTF-8 bytes. Server-side only: the secret
+/// must never reach a browser.
+#[wasm_bindgen(js_name = deriveExternalId)]
+pub fn derive_external_id(
+    #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] secret: JsValue,
+    #[wasm_bindgen(js_name = cloudKind, unchecked_param_type = "CloudKind")] cloud_kind: &str,
+    #[wasm_bindgen(js_name = orgId)] org_id: &str,
+) -> Result<String, JsValue> {
+    let secret = match secret.as_string() {
+        Some(text) => text.into_bytes(),
+        None => secret
+            .dyn_into::<js_sys::Uint8Array>()
+            .map_err(|_| invalid("secret", "expected a string or a Uint8Array"))?
+            .to_vec(),
+    };
+    let cloud = cloud_kind.parse::<CloudKind>().or_throw()?;
+    let org = OrgId::parse(org_id).or_throw()?;
+    let id = external_id::derive_external_id(&secret, cloud, &org).or_throw()?;
+    Ok(id.into())
+}
+
+/// A credential key `(service, purpose)`, validated.
+#[wasm_bindgen(js_name = credentialKey)]
+pub fn credential_key(service: &str, purpose: &str) -> Result<Ts<CredentialKey>, JsValue> {
+    to_js(&CredentialKey::new(service, purpose).or_throw()?)
+}
+
+/// The name `key` has in `store` (env var, file, vault secret, ...).
+#[wasm_bindgen(js_name = storeName)]
+pub fn store_name(key: Ts<CredentialKey>, store: Ts<Store>) -> Result<String, JsValue> {
+    let key = from_js(&key, "key")?;
+    let store = from_js(&store, "store")?;
+    keys::store_name(&key, &store).or_throw()
+}
+
+/// Keys that map to the same name in `store` (so would overwrite each other).
+#[wasm_bindgen(js_name = findCollisions)]
+pub fn find_collisions(
+    keys: Vec<Ts<CredentialKey>>,
+    store: Ts<Store>,
+) -> Result<Vec<Ts<Collision>>, JsValue> {
+    let keys = keys
+        .iter()
+        .map(|key| from_js(key, "keys"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let store = from_js(&store, "store")?;
+    let collisions = keys::find_collisions(&keys, &store).or_throw()?;
+    collisions.iter().map(to_js).collect()
+}
+
+/// A stored secret's payload: JSON fields, or the canonical `credential`.
+#[wasm_bindgen(js_name = parseSecretValue)]
+pub fn parse_secret_value(raw: &str) -> Result<Ts<SecretValue>, JsValue> {
+    to_js(&SecretValue::parse(raw))
+}
+
+/// An IAM role ARN, split into its parts.
+#[wasm_bindgen(js_name = parseRoleArn)]
+pub fn parse_role_arn(arn: &str) -> Result<Ts<RoleArn>, JsValue> {
+    to_js(&RoleArn::parse(arn).or_throw()?)
+}
+
+/// Step 2 for AWS: role, trust policy, CloudFormation, commands, Terraform.
+#[wasm_bindgen(js_name = renderAwsBootstrap)]
+pub fn render_aws_bootstrap(options: Ts<AwsBootstrapRequest>) -> Result<Ts<Bundle>, JsValue> {
+    to_js(&aws::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Step 2 for Azure: federated credential on the app, role assignment.
+#[wasm_bindgen(js_name = renderAzureBootstrap)]
+pub fn render_azure_bootstrap(options: Ts<AzureBootstrapRequest>) -> Result<Ts<Bundle>, JsValue> {
+    to_js(&azure::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Step 2 for GCP: workload identity pool, provider, impersonation binding.
+#[wasm_bindgen(js_name = renderGcpBootstrap)]
+pub fn render_gcp_bootstrap(options: Ts<GcpBootstrapRequest>) -> Result<Ts<Bundle>, JsValue> {
+    to_js(&gcp::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Step 2 for Cloudflare: the scoped API token to create.
+#[wasm_bindgen(js_name = renderCloudflareBootstrap)]
+pub fn render_cloudflare_bootstrap(
+    options: Ts<CloudflareBootstrapRequest>,
+) -> Result<Ts<Bundle>, JsValue> {
+    to_js(&cloudflare::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Step 5: what the granted permissions lack or add against the baseline.
+/// `template` picks the Cloudflare token template (required there only).
+#[wasm_bindgen(js_name = compareBaseline)]
+pub fn compare_baseline(
+    #[wasm_bindgen(js_name = cloudKind, unchecked_param_type = "CloudKind")] cloud_kind: &str,
+    granted: Vec<String>,
+    #[wasm_bindgen(unchecked_optional_param_type = "CloudflareTemplate")] template: Option<String>,
+) -> Result<Ts<BaselineReport>, JsValue> {
+    let cloud = cloud_kind.parse::<CloudKind>().or_throw()?;
+    let template = template
+        .map(|t| t.parse::<CloudflareTemplate>())
+        .transpose()
+        .or_throw()?;
+    to_js(&baseline::compare_baseline(cloud, template, &granted))
+}
+
+/// The five wizard steps, in order.
+#[wasm_bindgen(js_name = wizardSteps)]
+pub fn wizard_steps() -> Result<Vec<Ts<WizardStep>>, JsValue> {
+    wizard::wizard_steps().iter().map(to_js).collect()
+}
+
+fn invalid(field: &'static str, detail: impl Into<String>) -> JsValue {
+    js_error(&InvalidArgument {
+        field,
+        detail: detail.into(),
+    })
+}
+
+fn from_js<T: Tsify + DeserializeOwned>(value: &Ts<T>, field: &'static str) -> Result<T, JsValue> {
+    T::from_js(value.js_value()).map_err(|e| invalid(field, e.to_string()))
+}
+
+fn to_js<T: Tsify + Serialize>(value: &T) -> Result<Ts<T>, JsValue> {
+    let js = T::into_js(value).map_err(|e| invalid("result", e.to_string()))?;
+    Ok(Ts::new_unchecked(js.unchecked_into()))
 }
