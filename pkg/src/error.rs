@@ -1,10 +1,17 @@
 //! The one place a core error becomes a JavaScript `Error`.
 
 use alphaswarm_core::CoreError;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::prelude::*;
+
+// The thrown object's type, built on the generated `ErrorBody`.
+#[wasm_bindgen(typescript_custom_section)]
+const CORE_ERROR_TS: &str = r#"
+/** What every function throws: an `Error` carrying the core's `ErrorBody`; `field` is the camelCase name of the argument or option. */
+export type CoreError = Error & ErrorBody;
+"#;
 
 /// Builds `Error(message)` carrying `code`, `field` (the camelCase option
-/// name, or `null`) and `hint`. A plain `Error` object rather than `JsError`,
+/// name, or `undefined`) and `hint`. A plain `Error` object rather than `JsError`,
 /// which would print as "Error: Error: …".
 pub fn js_error(err: &(impl CoreError + ?Sized)) -> JsValue {
     let body = err.to_body();
@@ -12,7 +19,7 @@ pub fn js_error(err: &(impl CoreError + ?Sized)) -> JsValue {
     let field = body
         .field
         .as_deref()
-        .map_or(JsValue::NULL, |f| JsValue::from_str(&camel_case(f)));
+        .map_or(JsValue::UNDEFINED, |f| JsValue::from_str(&camel_case(f)));
     set(&error, "code", &JsValue::from_str(&body.code));
     set(&error, "field", &field);
     set(&error, "hint", &JsValue::from_str(&body.hint));

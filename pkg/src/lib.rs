@@ -149,10 +149,19 @@ fn invalid(field: &'static str, detail: impl Into<String>) -> JsValue {
 }
 
 fn from_js<T: Tsify + DeserializeOwned>(value: &Ts<T>, field: &'static str) -> Result<T, JsValue> {
-    T::from_js(value.js_value()).map_err(|e| invalid(field, e.to_string()))
+    T::from_js(value.js_value()).map_err(|e| invalid(field, serde_message(e)))
 }
 
 fn to_js<T: Tsify + Serialize>(value: &T) -> Result<Ts<T>, JsValue> {
-    let js = T::into_js(value).map_err(|e| invalid("result", e.to_string()))?;
+    let js = T::into_js(value).map_err(|e| invalid("result", serde_message(e)))?;
     Ok(Ts::new_unchecked(js.unchecked_into()))
+}
+
+/// serde-wasm-bindgen wraps its message in a JS `Error`; keep just the text.
+fn serde_message(err: tsify::serde_wasm_bindgen::Error) -> String {
+    let js = JsValue::from(err);
+    match js.dyn_ref::<js_sys::Error>() {
+        Some(error) => error.message().into(),
+        None => format!("{js:?}"),
+    }
 }
