@@ -14,9 +14,9 @@ use alphaswarm_core::azure::{self, AzureBootstrapRequest};
 use alphaswarm_core::baseline::{self, BaselineReport};
 use alphaswarm_core::cloudflare::{self, CloudflareBootstrapRequest, CloudflareTemplate};
 use alphaswarm_core::gcp::{self, GcpBootstrapRequest};
-use alphaswarm_core::keys::{self, Collision, CredentialKey, Store};
+use alphaswarm_core::keys::{self, Collision, CredentialKey, Store, StoreName};
 use alphaswarm_core::secret::SecretValue;
-use alphaswarm_core::wizard::{self, WizardStep};
+use alphaswarm_core::wizard::{self, StepInfo};
 use alphaswarm_core::{Bundle, CloudKind, OrgId, external_id};
 use error::{InvalidArgument, OrThrow, js_error};
 use serde::{Serialize, de::DeserializeOwned};
@@ -52,7 +52,7 @@ pub fn derive_external_id(
     Ok(id.into())
 }
 
-/// A credential key `(service, purpose)`, validated.
+/// A credential key `(service, purpose)`, validated; as a string `service:purpose`.
 #[wasm_bindgen(js_name = credentialKey)]
 pub fn credential_key(service: &str, purpose: &str) -> Result<Ts<CredentialKey>, JsValue> {
     to_js(&CredentialKey::new(service, purpose).or_throw()?)
@@ -60,37 +60,74 @@ pub fn credential_key(service: &str, purpose: &str) -> Result<Ts<CredentialKey>,
 
 /// The name `key` has in `store` (env var, file, vault secret, ...).
 #[wasm_bindgen(js_name = storeName)]
-pub fn store_name(key: Ts<CredentialKey>, store: Ts<Store>) -> Result<String, JsValue> {
-    let key = from_js(&key, "key")?;
+pub fn store_name(
+    #[wasm_bindgen(unchecked_param_type = "CredentialKey")] key: &str,
+    store: Ts<Store>,
+) -> Result<Ts<StoreName>, JsValue> {
+    let key = key.parse::<CredentialKey>().or_throw()?;
     let store = from_js(&store, "store")?;
-    keys::store_name(&key, &store).or_throw()
+    to_js(&keys::store_name(&key, &store).or_throw()?)
 }
 
-/// Keys that map to the same name in `store` (so would overwrite each other).
+/// Pairs of keys that map to the same name in `store` (one would overwrite the other).
 #[wasm_bindgen(js_name = findCollisions)]
 pub fn find_collisions(
-    keys: Vec<Ts<CredentialKey>>,
+    #[wasm_bindgen(unchecked_param_type = "CredentialKey[]")] keys: Vec<String>,
     store: Ts<Store>,
 ) -> Result<Vec<Ts<Collision>>, JsValue> {
     let keys = keys
         .iter()
-        .map(|key| from_js(key, "keys"))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|key| key.parse::<CredentialKey>())
+        .collect::<Result<Vec<_>, _>>()
+        .or_throw()?;
     let store = from_js(&store, "store")?;
-    let collisions = keys::find_collisions(&keys, &store).or_throw()?;
-    collisions.iter().map(to_js).collect()
+    store.validate().or_throw()?;
+    keys::find_collisions(&keys, &store).iter().map(to_js).collect()
+}
+
+/// The fields of a stored secret's payload, as JavaScript values.
+#[derive(Serialize, Tsify)]
+#[tsify(hashmap_as_object)]
+pub struct SecretFields {
+    /// A JSON object's fields, or the raw text under `credential`.
+    #[tsify(type = "Record<string, unknown>")]
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A stored secret's payload: JSON fields, or the canonical `credential`.
 #[wasm_bindgen(js_name = parseSecretValue)]
-pub fn parse_secret_value(raw: &str) -> Result<Ts<SecretValue>, JsValue> {
-    to_js(&SecretValue::parse(raw))
+pub fn parse_secret_value(raw: &str) -> Result<Ts<SecretFields>, JsValue> {
+    let value = SecretValue::parse(raw);
+    let fields = value
+        .field_names()
+        .filter_map(|name| Some((name.to_owned(), value.get(name)?.clone())))
+        .collect();
+    to_js(&SecretFields { fields })
+}
+
+/// The parts of an IAM role ARN (the core type itself crosses as one string).
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleArnParts {
+    /// The ARN in its canonical form.
+    pub arn: String,
+    pub partition: String,
+    pub account_id: String,
+    pub path: String,
+    pub name: String,
 }
 
 /// An IAM role ARN, split into its parts.
 #[wasm_bindgen(js_name = parseRoleArn)]
-pub fn parse_role_arn(arn: &str) -> Result<Ts<RoleArn>, JsValue> {
-    to_js(&RoleArn::parse(arn).or_throw()?)
+pub fn parse_role_arn(arn: &str) -> Result<Ts<RoleArnParts>, JsValue> {
+    let parsed = RoleArn::parse(arn).or_throw()?;
+    to_js(&RoleArnParts {
+        arn: parsed.to_string(),
+        partition: parsed.partition.to_string(),
+        account_id: parsed.account_id.to_string(),
+        path: parsed.path.to_string(),
+        name: parsed.name.to_string(),
+    })
 }
 
 /// Step 2 for AWS: role, trust policy, CloudFormation, commands, Terraform.
@@ -132,12 +169,12 @@ pub fn compare_baseline(
         .map(|t| t.parse::<CloudflareTemplate>())
         .transpose()
         .or_throw()?;
-    to_js(&baseline::compare_baseline(cloud, template, &granted))
+    to_js(&baseline::compare_baseline(cloud, template, &granted).or_throw()?)
 }
 
-/// The five wizard steps, in order.
+/// The wizard's steps, in order (with the optional step 4*).
 #[wasm_bindgen(js_name = wizardSteps)]
-pub fn wizard_steps() -> Result<Vec<Ts<WizardStep>>, JsValue> {
+pub fn wizard_steps() -> Result<Vec<Ts<StepInfo>>, JsValue> {
     wizard::wizard_steps().iter().map(to_js).collect()
 }
 
