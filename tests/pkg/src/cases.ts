@@ -175,58 +175,60 @@ export const cases: Case[] = [
     covers: ["credentialKey", "storeName"],
     run(api) {
       const msal = api.credentialKey("msal", "client_secret");
-      equal([msal.service, msal.purpose], ["msal", "client_secret"], "credential key fields");
-      equal(api.storeName(msal, { kind: "env" }), "MSAL_CLIENT_SECRET", "env");
-      equal(api.storeName(msal, { kind: "azure_key_vault" }), "alphaswarm-msal-clientsecret", "azure key vault");
-      equal(api.storeName(api.credentialKey("broker", "api_key"), { kind: "aws_secrets_manager" }), "alphaswarm/broker/api_key", "aws secrets manager");
-      equal(
-        api.storeName(api.credentialKey("postgres", "password"), { kind: "gcp_secret_manager", project: "alphaswarm-prod" }),
-        "projects/alphaswarm-prod/secrets/alphaswarm-postgres-password",
-        "gcp secret manager",
-      );
-      ok(api.storeName(msal, { kind: "file" }).endsWith("msal-client_secret.json"), "file store is <service>-<purpose>.json");
-      ok(api.storeName(api.credentialKey("redis", "password"), { kind: "vault_kv2" }).includes("/data/"), "vault kv2 path has /data/");
+      equal(msal, "msal:client_secret", "a credential key is service:purpose");
+      equal(api.storeName(msal, { kind: "env" }).name, "MSAL_CLIENT_SECRET", "env");
+      equal(api.storeName(msal, { kind: "azure_key_vault" }).name, "alphaswarm-msal-clientsecret", "azure key vault");
+      equal(api.storeName(api.credentialKey("broker", "api_key"), { kind: "aws_secrets_manager" }).name, "alphaswarm/broker/api_key", "aws secrets manager");
+      const gcp = api.storeName(api.credentialKey("postgres", "password"), { kind: "gcp_secret_manager", project: "alphaswarm-prod" });
+      equal(gcp.name, "projects/alphaswarm-prod/secrets/alphaswarm-postgres-password", "gcp secret manager");
+      equal(gcp.secretId, "alphaswarm-postgres-password", "gcp secret id");
+      ok(api.storeName(msal, { kind: "file", bootstrapStateDir: "data/bootstrap" }).name.endsWith("msal-client_secret.json"), "file store is <dir>/<service>-<purpose>.json");
+      const vault = api.storeName(api.credentialKey("redis", "password"), { kind: "vault_kv2" });
+      ok(vault.name.includes("/data/") && (vault.metadataPath ?? "").includes("/metadata/"), `vault kv2 data and metadata paths: ${JSON.stringify(vault)}`);
     },
   },
   {
     name: "credentialKey and storeName refuse bad input",
     covers: ["credentialKey", "storeName"],
     run(api) {
-      const error = throwsCore(() => api.credentialKey("", "oauth"), { code: "invalid_credential_key", field: "service" }, "empty service");
-      ok(error.hint.length > 0, "hint present");
+      throwsCore(() => api.credentialKey("", "oauth"), { code: "invalid_credential_key", field: "service" }, "empty service");
+      throwsCore(() => api.credentialKey("Msal", "oauth"), { code: "invalid_credential_key", field: "service" }, "capital in service");
+      throwsCore(() => api.storeName("no-colon", { kind: "env" }), { code: "invalid_credential_key", field: "credentialKey" }, "key without a purpose");
       const key = api.credentialKey("msal", "client_secret");
       throwsCore(() => api.storeName(key, { kind: "s3" } as unknown as Core.Store), { code: "invalid_argument", field: "store" }, "unknown store kind");
+      throwsCore(() => api.storeName(key, { kind: "gcp_secret_manager", project: "Bad Project" }), { code: "invalid_store_option", field: "project" }, "bad gcp project");
     },
   },
   {
     name: "findCollisions reports keys that share a name in one store",
     covers: ["findCollisions", "credentialKey"],
     run(api) {
-      const keys = [api.credentialKey("polaris", "oauth"), api.credentialKey("POLARIS", "oauth"), api.credentialKey("neo4j", "basic")];
+      const keys = [api.credentialKey("polaris", "oauth-token"), api.credentialKey("polaris", "oauth_token"), api.credentialKey("neo4j", "basic")];
       const collisions = api.findCollisions(keys, { kind: "env" });
       equal(collisions.length, 1, "one collision in env");
-      equal(collisions[0]?.name, "POLARIS_OAUTH", "colliding env name");
-      equal(api.findCollisions(keys, { kind: "file" }).length, 0, "no collision in file (case kept)");
-      throwsCore(() => api.findCollisions([{ service: 1 } as unknown as Core.CredentialKey], { kind: "env" }), { code: "invalid_argument", field: "keys" }, "malformed key");
+      equal(collisions[0]?.name, "POLARIS_OAUTH_TOKEN", "colliding env name");
+      equal([...(collisions[0]?.keys ?? [])].sort(), ["polaris:oauth-token", "polaris:oauth_token"], "the two keys");
+      equal(api.findCollisions(keys, { kind: "file", bootstrapStateDir: "data" }).length, 0, "no collision in file");
+      throwsCore(() => api.findCollisions(["polaris"], { kind: "env" }), { code: "invalid_credential_key", field: "credentialKey" }, "malformed key");
     },
   },
   {
     name: "parseSecretValue reads JSON fields or the canonical credential",
     covers: ["parseSecretValue"],
     run(api) {
-      const json = api.parseSecretValue('{"password":"p","username":"alphaswarm"}');
-      equal(json.fields.get("username"), "alphaswarm", "JSON field");
+      const json = api.parseSecretValue('{"password":"p","username":"alphaswarm","port":5432}');
+      equal(json.fields, { password: "p", port: 5432, username: "alphaswarm" }, "JSON fields");
       const plain = api.parseSecretValue("sk_live_abcdef1234567890");
-      equal(plain.fields.get("credential"), "sk_live_abcdef1234567890", "plain string is the credential field");
+      equal(plain.fields, { credential: "sk_live_abcdef1234567890" }, "plain string is the credential field");
     },
   },
   {
     name: "parseRoleArn splits a role ARN and refuses a broken one",
     covers: ["parseRoleArn"],
     run(api) {
-      const arn = api.parseRoleArn("arn:aws:iam::123456789012:role/alphaswarm-broker-acme");
-      equal(arn.accountId, "123456789012", "account id");
-      throwsCore(() => api.parseRoleArn("arn:aws:iam::12:role/x"), { code: "invalid_aws_account_id", field: "roleArn" }, "short account id");
+      const arn = api.parseRoleArn("arn:aws:iam::123456789012:role/alphaswarm/alphaswarm-broker-acme");
+      equal([arn.partition, arn.accountId, arn.path, arn.name], ["aws", "123456789012", "/alphaswarm/", "alphaswarm-broker-acme"], "parts");
+      throwsCore(() => api.parseRoleArn("arn:aws:iam::12:role/x"), { code: "invalid_role_arn", field: "roleArn" }, "short account id");
       throwsCore(() => api.parseRoleArn("not an arn"), { code: "invalid_role_arn", field: "roleArn" }, "not an ARN");
     },
   },
@@ -287,18 +289,23 @@ export const cases: Case[] = [
     run(api) {
       const report = api.compareBaseline("cloudflare", ["DNS Write", "Zone Read"], "dns_edit");
       equal(report.missing, [], "nothing missing");
-      equal(report.excess, ["Zone Read"], "extra permission");
-      equal(api.compareBaseline("cloudflare", [], "tunnel").missing, ["Cloudflare Tunnel Write"], "tunnel needs its write group");
+      equal(report.extra, ["Zone Read"], "extra permission");
+      ok(report.satisfied, "satisfied");
+      const tunnel = api.compareBaseline("cloudflare", [], "tunnel");
+      ok(!tunnel.satisfied && tunnel.missing.length > 0, "tunnel needs its write group");
+      ok(api.compareBaseline("aws", []).missing.length > 0, "an empty AWS grant misses the baseline");
+      throwsCore(() => api.compareBaseline("cloudflare", []), { code: "cloudflare_template_required", field: "template" }, "cloudflare without a template");
       throwsCore(() => api.compareBaseline("cloudflare", [], "admin" as Core.CloudflareTemplate), { code: "invalid_cloudflare_template", field: "template" }, "unknown template");
       throwsCore(() => api.compareBaseline("oracle" as Core.CloudKind, []), { code: "invalid_cloud_kind", field: "cloudKind" }, "unknown cloud");
     },
   },
   {
-    name: "wizardSteps lists the five steps in order",
+    name: "wizardSteps lists the steps in order",
     covers: ["wizardSteps"],
     run(api) {
       const steps = api.wizardSteps();
-      equal(steps.length, 5, "five steps");
+      equal(steps.map((s) => s.number), ["1", "2", "3", "4", "4*", "5"], "steps 1-5 with the optional 4*");
+      ok(steps.every((s) => s.title.length > 0), "every step has a title");
     },
   },
 ];
