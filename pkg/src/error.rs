@@ -11,7 +11,7 @@ export type CoreError = Error & ErrorBody;
 "#;
 
 /// Builds `Error(message)` carrying `code`, `field` (the camelCase option
-/// name, or `undefined`) and `hint`. A plain `Error` object rather than `JsError`,
+/// name, or `null`) and `hint`. A plain `Error` object rather than `JsError`,
 /// which would print as "Error: Error: …".
 pub fn js_error(err: &(impl CoreError + ?Sized)) -> JsValue {
     let body = err.to_body();
@@ -19,7 +19,7 @@ pub fn js_error(err: &(impl CoreError + ?Sized)) -> JsValue {
     let field = body
         .field
         .as_deref()
-        .map_or(JsValue::UNDEFINED, |f| JsValue::from_str(&camel_case(f)));
+        .map_or(JsValue::NULL, |f| JsValue::from_str(&camel_case(f)));
     set(&error, "code", &JsValue::from_str(&body.code));
     set(&error, "field", &field);
     set(&error, "hint", &JsValue::from_str(&body.hint));

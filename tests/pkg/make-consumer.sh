@@ -8,7 +8,13 @@ HERE="$ROOT/tests/pkg"
 CONSUMER="$HERE/.consumer"
 TARBALL="$ROOT/target/npm/alphaswarm-core.tgz"
 [ -f "$TARBALL" ] || { echo "no $TARBALL: run scripts/build-pkg.sh first" >&2; exit 1; }
-ensure_npm "$HERE"
+# Not lib.sh's ensure_npm (npm ci): the registry mirror here answers 404 for
+# other platforms' optional packages (rollup, esbuild), so the lock holds only
+# this platform's and npm ci refuses it; npm install honours the same lock.
+if [ ! -d "$HERE/node_modules" ] || [ "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]; then
+  step "npm install in tests/pkg (pinned by package-lock.json)"
+  (cd "$HERE" && npm install --no-audit --no-fund --loglevel=error)
+fi
 
 step "consumer project installs the tarball"
 rm -rf "$CONSUMER"

@@ -32,7 +32,7 @@ export function ok(condition: boolean, what: string): void {
 /** Runs `call`, which must throw the core's error object with this code and field. */
 export function throwsCore(
   call: () => unknown,
-  expected: { code: string; field: string | undefined },
+  expected: { code: string; field: string | null },
   what: string,
 ): Core.CoreError {
   let thrown: unknown;
