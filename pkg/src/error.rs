@@ -12,13 +12,14 @@ export type CoreError = Error & ErrorBody;
 
 /// Builds `Error(message)` carrying `code`, `field` (the camelCase option
 /// name, or `null`) and `hint`. A plain `Error` object rather than `JsError`,
-/// which would print as "Error: Error: …".
-pub fn js_error(err: &(impl CoreError + ?Sized)) -> JsValue {
+/// which would print as "Error: Error: …". `argument` names the positional
+/// argument at fault when the core's field name is not what JS callers pass
+/// (the core says `role_arn`, the caller passed `arn`).
+pub fn js_error(err: &(impl CoreError + ?Sized), argument: Option<&'static str>) -> JsValue {
     let body = err.to_body();
     let error = js_sys::Error::new(&body.message);
-    let field = body
-        .field
-        .as_deref()
+    let field = argument
+        .or(body.field.as_deref())
         .map_or(JsValue::NULL, |f| JsValue::from_str(&camel_case(f)));
     set(&error, "code", &JsValue::from_str(&body.code));
     set(&error, "field", &field);
@@ -51,12 +52,18 @@ pub fn camel_case(snake: &str) -> String {
 
 /// `?`-style conversion of any core result into a thrown JS error.
 pub trait OrThrow<T> {
+    /// The error's own field names the option at fault.
     fn or_throw(self) -> Result<T, JsValue>;
+    /// The whole positional `argument` is at fault, whatever the core calls it.
+    fn or_throw_at(self, argument: &'static str) -> Result<T, JsValue>;
 }
 
 impl<T, E: CoreError> OrThrow<T> for Result<T, E> {
     fn or_throw(self) -> Result<T, JsValue> {
-        self.map_err(|e| js_error(&e))
+        self.map_err(|e| js_error(&e, None))
+    }
+    fn or_throw_at(self, argument: &'static str) -> Result<T, JsValue> {
+        self.map_err(|e| js_error(&e, Some(argument)))
     }
 }
 

@@ -48,7 +48,7 @@ pub fn derive_external_id(
     };
     let cloud = cloud_kind.parse::<CloudKind>().or_throw()?;
     let org = OrgId::parse(org_id).or_throw()?;
-    let id = external_id::derive_external_id(&secret, cloud, &org).or_throw()?;
+    let id = external_id::derive_external_id(&secret, cloud, &org).or_throw_at("secret")?;
     Ok(id.into())
 }
 
@@ -64,7 +64,7 @@ pub fn store_name(
     #[wasm_bindgen(unchecked_param_type = "CredentialKey")] key: &str,
     store: Ts<Store>,
 ) -> Result<Ts<StoreName>, JsValue> {
-    let key = key.parse::<CredentialKey>().or_throw()?;
+    let key = key.parse::<CredentialKey>().or_throw_at("key")?;
     let store = from_js(&store, "store")?;
     to_js(&keys::store_name(&key, &store).or_throw()?)
 }
@@ -79,7 +79,7 @@ pub fn find_collisions(
         .iter()
         .map(|key| key.parse::<CredentialKey>())
         .collect::<Result<Vec<_>, _>>()
-        .or_throw()?;
+        .or_throw_at("keys")?;
     let store = from_js(&store, "store")?;
     store.validate().or_throw()?;
     keys::find_collisions(&keys, &store)
@@ -122,7 +122,7 @@ pub struct RoleArnParts {
 /// An IAM role ARN, split into its parts.
 #[wasm_bindgen(js_name = parseRoleArn)]
 pub fn parse_role_arn(arn: &str) -> Result<Ts<RoleArnParts>, JsValue> {
-    let parsed = RoleArn::parse(arn).or_throw()?;
+    let parsed = RoleArn::parse(arn).or_throw_at("arn")?;
     to_js(&RoleArnParts {
         arn: parsed.to_string(),
         partition: parsed.partition.to_string(),
@@ -181,10 +181,13 @@ pub fn wizard_steps() -> Result<Vec<Ts<StepInfo>>, JsValue> {
 }
 
 fn invalid(field: &'static str, detail: impl Into<String>) -> JsValue {
-    js_error(&InvalidArgument {
-        field,
-        detail: detail.into(),
-    })
+    js_error(
+        &InvalidArgument {
+            field,
+            detail: detail.into(),
+        },
+        None,
+    )
 }
 
 /// Objects cross as JSON text: one `JSON.stringify`/`JSON.parse` in the

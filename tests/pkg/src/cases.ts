@@ -168,6 +168,7 @@ export const cases: Case[] = [
       throwsCore(() => api.deriveExternalId(SECRET, "aws", "acme;rm -rf /"), { code: "invalid_org_id", field: "orgId" }, "org id with shell syntax");
       throwsCore(() => api.deriveExternalId(SECRET, "oracle" as Core.CloudKind, "acme"), { code: "invalid_cloud_kind", field: "cloudKind" }, "unknown cloud");
       throwsCore(() => api.deriveExternalId(42 as unknown as string, "aws", "acme"), { code: "invalid_argument", field: "secret" }, "secret of the wrong type");
+      throwsCore(() => api.deriveExternalId("too short", "aws", "acme"), { code: "external_id_secret_too_short", field: "secret" }, "short secret");
     },
   },
   {
@@ -193,7 +194,7 @@ export const cases: Case[] = [
     run(api) {
       throwsCore(() => api.credentialKey("", "oauth"), { code: "invalid_credential_key", field: "service" }, "empty service");
       throwsCore(() => api.credentialKey("Msal", "oauth"), { code: "invalid_credential_key", field: "service" }, "capital in service");
-      throwsCore(() => api.storeName("no-colon", { kind: "env" }), { code: "invalid_credential_key", field: "credentialKey" }, "key without a purpose");
+      throwsCore(() => api.storeName("no-colon", { kind: "env" }), { code: "invalid_credential_key", field: "key" }, "key without a purpose");
       const key = api.credentialKey("msal", "client_secret");
       throwsCore(() => api.storeName(key, { kind: "s3" } as unknown as Core.Store), { code: "invalid_argument", field: "store" }, "unknown store kind");
       throwsCore(() => api.storeName(key, { kind: "gcp_secret_manager", project: "Bad Project" }), { code: "invalid_store_option", field: "project" }, "bad gcp project");
@@ -209,7 +210,7 @@ export const cases: Case[] = [
       equal(collisions[0]?.name, "POLARIS_OAUTH_TOKEN", "colliding env name");
       equal([...(collisions[0]?.keys ?? [])].sort(), ["polaris:oauth-token", "polaris:oauth_token"], "the two keys");
       equal(api.findCollisions(keys, { kind: "file", bootstrapStateDir: "data" }).length, 0, "no collision in file");
-      throwsCore(() => api.findCollisions(["polaris"], { kind: "env" }), { code: "invalid_credential_key", field: "credentialKey" }, "malformed key");
+      throwsCore(() => api.findCollisions(["polaris"], { kind: "env" }), { code: "invalid_credential_key", field: "keys" }, "malformed key");
     },
   },
   {
@@ -228,8 +229,8 @@ export const cases: Case[] = [
     run(api) {
       const arn = api.parseRoleArn("arn:aws:iam::123456789012:role/alphaswarm/alphaswarm-broker-acme");
       equal([arn.partition, arn.accountId, arn.path, arn.name], ["aws", "123456789012", "/alphaswarm/", "alphaswarm-broker-acme"], "parts");
-      throwsCore(() => api.parseRoleArn("arn:aws:iam::12:role/x"), { code: "invalid_role_arn", field: "roleArn" }, "short account id");
-      throwsCore(() => api.parseRoleArn("not an arn"), { code: "invalid_role_arn", field: "roleArn" }, "not an ARN");
+      throwsCore(() => api.parseRoleArn("arn:aws:iam::12:role/x"), { code: "invalid_role_arn", field: "arn" }, "short account id");
+      throwsCore(() => api.parseRoleArn("not an arn"), { code: "invalid_role_arn", field: "arn" }, "not an ARN");
     },
   },
   {
@@ -251,6 +252,10 @@ export const cases: Case[] = [
     run(api) {
       throwsCore(() => api.renderAwsBootstrap({ ...awsOptions, partnerAccountId: "12345" }), { code: "invalid_aws_account_id", field: "partnerAccountId" }, "short partner account");
       throwsCore(() => api.renderAwsBootstrap({ ...awsOptions, orgId: "acme'; curl evil" }), { code: "invalid_org_id", field: "orgId" }, "hostile org id");
+      const cyclic: Record<string, unknown> = { orgId: "acme" };
+      cyclic["self"] = cyclic;
+      throwsCore(() => api.renderAwsBootstrap(cyclic as unknown as Core.AwsBootstrapRequest), { code: "invalid_argument", field: "options" }, "cyclic options");
+      throwsCore(() => api.renderAwsBootstrap(undefined as unknown as Core.AwsBootstrapRequest), { code: "invalid_argument", field: "options" }, "no options");
       const missing = { orgId: "acme" } as unknown as Core.AwsBootstrapRequest;
       const error = throwsCore(() => api.renderAwsBootstrap(missing), { code: "invalid_argument", field: "options" }, "missing options");
       ok(error.message.includes("partnerAccountId"), `names the missing option: ${error.message}`);
