@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the npm package alphaswarm-core into pkg/dist and packs it into
 # target/npm/alphaswarm-core.tgz (the tarball the tests install).
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 ensure_wasm_target
 ensure_wasm_bindgen
 ensure_wasm_opt

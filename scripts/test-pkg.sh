@@ -2,8 +2,9 @@
 # pkg/: fmt, clippy (wasm32), binding unit tests, the npm package built and
 # packed, then the TypeScript consumer installed from the tarball: Node tests,
 # the same cases in headless Chromium (Vite + playwright-core), no `any`.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 ensure_cargo_path
 ensure_wasm_target
 ensure_browser
@@ -19,5 +20,5 @@ bash "$ROOT/scripts/build-pkg.sh"
 bash "$ROOT/tests/pkg/make-consumer.sh"
 
 step "node --test: Node cases, exports coverage, no any, Chromium cases"
-cd "$ROOT/tests/pkg/.consumer"
+cd "$ROOT/tests/pkg/.consumer" || exit 1
 node --test --test-reporter=spec build/*.test.js

@@ -3,6 +3,7 @@
 # from the packed tarball (target/npm/alphaswarm-core.tgz) and compiles the
 # TypeScript consumer with tsc --strict. Tools (typescript, vite,
 # playwright-core) resolve from tests/pkg/node_modules, one folder up.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/../../scripts/lib.sh"
 HERE="$ROOT/tests/pkg"
 CONSUMER="$HERE/.consumer"
