@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// The narrowest token templates the wizard offers (seed 001).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
 pub enum CloudflareTemplate {
     DnsEdit,
