@@ -67,6 +67,7 @@ pub const STACK_NAME_RULE: Rule = Rule {
 
 /// The AWS partitions the wizard supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub enum AwsPartition {
     #[serde(rename = "aws")]
     Aws,
@@ -401,6 +402,7 @@ impl ManagedPolicyName {
 
 /// A parsed IAM role ARN: `arn:<partition>:iam::<account>:role/<path><name>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify), tsify(type = "string"))]
 #[serde(try_from = "String", into = "String")]
 pub struct RoleArn {
     pub partition: AwsPartition,
@@ -719,6 +721,7 @@ pub fn stack_name(pattern: &RoleNamePattern, org: &OrgId) -> DerivedName {
 /// Step-2 input as the wizard sends it: raw strings, validated by
 /// [`AwsBootstrapRequest::validate`]. An empty optional string counts as absent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AwsBootstrapRequest {
     pub org_id: String,

@@ -85,6 +85,7 @@ impl AzureRole {
 
 /// Step 2 input as the wizard sends it: raw strings, validated by [`Self::validate`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct AzureBootstrapRequest {
     pub org_id: String,

@@ -121,6 +121,7 @@ impl CoreError for BaselineError {
 
 /// The outcome of step 4's comparison.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct BaselineReport {
     pub cloud: CloudKind,

@@ -230,6 +230,7 @@ const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
 
 /// Step 2 input as the wizard sends it: raw strings, validated by [`Self::validate`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct CloudflareBootstrapRequest {
     /// One of `dns_edit`, `tunnel`, `access`, `worker`, `r2`.

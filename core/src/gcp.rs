@@ -154,6 +154,7 @@ impl GcpServiceAccountEmail {
 
 /// Step 2 input as the wizard sends it: raw strings, validated by [`Self::validate`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct GcpBootstrapRequest {
     pub org_id: String,

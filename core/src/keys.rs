@@ -120,6 +120,7 @@ pub const PURPOSE_RULE: Rule = Rule {
 
 /// Where a credential lives: `(service, purpose)`, e.g. `("cloud_aws", "org:org-acme")`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify), tsify(type = "string"))]
 #[serde(try_from = "String", into = "String")]
 pub struct CredentialKey {
     service: String,
@@ -233,6 +234,7 @@ fn default_vault_prefix() -> String {
 /// A secret store of the resolver chain, with its naming options.
 /// Omitted prefixes and mounts take the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(
     tag = "kind",
     rename_all = "snake_case",
@@ -266,6 +268,7 @@ pub enum Store {
 
 /// Where a key lives in one store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct StoreName {
     /// The env var, file path, secret name, full GCP resource name or Vault data path.
@@ -628,6 +631,7 @@ pub fn ends_like_arn_suffix(name: &str) -> bool {
 
 /// Two distinct keys that a store would keep under the same name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Collision {
     pub name: String,
     pub keys: [CredentialKey; 2],

@@ -17,6 +17,7 @@ use crate::error::CoreError;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
 pub enum WizardStep {
     Choose,
@@ -29,6 +30,7 @@ pub enum WizardStep {
 
 /// How a step touches the customer's cloud.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "kebab-case")]
 pub enum CloudMutation {
     /// `"no"`: the step makes no cloud call.
@@ -39,6 +41,7 @@ pub enum CloudMutation {
 
 /// One row of the step table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct StepInfo {
     pub step: WizardStep,
@@ -196,6 +199,7 @@ pub fn can_transition(from: WizardStep, to: WizardStep) -> Result<(), WizardErro
 
 /// Where one run of the wizard is; moves only along legal transitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct WizardState {
     pub step: WizardStep,
