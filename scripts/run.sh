@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the proxy with embedded defaults on 127.0.0.1:8787 and prints where
-# to go and how to log in. State (operator login, dev secrets, audit log)
+# Builds the web UI, starts the proxy serving it with embedded defaults on
+# 127.0.0.1:8787 and prints where to go and how to log in. State (operator login, dev secrets, audit log)
 # lives in ~/.alphaswarm unless ALPHASWARM_ADMIN_STATE_DIR says otherwise.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
@@ -15,6 +15,7 @@ export ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID="${ALPHASWARM_ADMIN_AWS_PARTNER_A
 export ALPHASWARM_ADMIN_BIND="${ALPHASWARM_ADMIN_BIND:-127.0.0.1:8787}"
 export ALPHASWARM_ADMIN_WEB_DIR="${ALPHASWARM_ADMIN_WEB_DIR:-$ROOT/web/dist}"
 
+bash "$ROOT/scripts/build-web.sh"
 step "cargo build --release -p alphaswarm-proxy"
 cargo build --release -p alphaswarm-proxy
 exec "$ROOT/target/release/alphaswarm-proxy" serve
