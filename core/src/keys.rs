@@ -331,16 +331,6 @@ pub const GCP_SECRET_ID_RULE: Rule = Rule {
     last: None,
 };
 
-/// GCP project ids: `^[a-z][a-z0-9-]{4,28}[a-z0-9]$`.
-const GCP_PROJECT_ID_RULE: Rule = Rule {
-    min: 6,
-    max: 30,
-    allowed: |c| rule::is_lower_alnum(c) || c == '-',
-    allowed_desc: "a-z, 0-9 and -",
-    first: Some((rule::is_lower_letter, "a lowercase letter")),
-    last: Some((rule::is_lower_alnum, "a lowercase letter or digit")),
-};
-
 /// One segment of a Vault path (mount, prefix or key part).
 const VAULT_SEGMENT_RULE: Rule = Rule {
     min: 1,
@@ -487,7 +477,7 @@ fn check_gcp_project(project: &str) -> Result<(), Reason> {
     if is_number {
         return Ok(());
     }
-    check_rule(IdKind::GcpProjectId, &GCP_PROJECT_ID_RULE, project).map_err(|e| e.reason)
+    check_rule(IdKind::GcpProjectId, &crate::gcp::PROJECT_ID_RULE, project).map_err(|e| e.reason)
 }
 
 /// `/`-separated segments, none empty, `.` or `..`.
