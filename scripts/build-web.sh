@@ -12,6 +12,10 @@ DIST="$ROOT/web/dist"
 PROFILE="wasm-release"   # [profile.wasm-release] in the root Cargo.toml
 WASM="$ROOT/target/wasm32-unknown-unknown/$PROFILE/alphaswarm_web.wasm"
 
+# Leptos' erase_components turns each component into an AnyView: ~10% less
+# wasm here (268 -> 241 KB gzip) and a faster build. Target-scoped, so the
+# native builds of the workspace keep their cache.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components"
 step "cargo build alphaswarm-web (wasm32, $PROFILE)"
 cargo build -p alphaswarm-web --target wasm32-unknown-unknown --profile "$PROFILE"
 

@@ -207,7 +207,11 @@ pub async fn login(username: &str, password: &str) -> Result<TokenResponse, ApiE
 
 pub async fn step_up(token: &str, code: &str) -> Result<TokenResponse, ApiError> {
     let body = StepUpRequest { code };
-    send(with_json(authed(Request::post("/auth/step-up"), token), &body)).await
+    send(with_json(
+        authed(Request::post("/auth/step-up"), token),
+        &body,
+    ))
+    .await
 }
 
 fn aws_path(org: &OrgId, action: &str) -> String {
@@ -283,10 +287,7 @@ fn authed(req: RequestBuilder, token: &str) -> RequestBuilder {
     req.header("Authorization", &format!("Bearer {token}"))
 }
 
-fn with_json<B: Serialize>(
-    req: RequestBuilder,
-    body: &B,
-) -> Result<Request, gloo_net::Error> {
+fn with_json<B: Serialize>(req: RequestBuilder, body: &B) -> Result<Request, gloo_net::Error> {
     req.json(body)
 }
 
@@ -332,7 +333,9 @@ fn unexpected(status: u16, detail: &str) -> ApiError {
         status,
         body: ErrorBody {
             code: "unexpected_response".to_owned(),
-            message: format!("The proxy sent an answer the wizard does not understand (HTTP {status}: {detail})."),
+            message: format!(
+                "The proxy sent an answer the wizard does not understand (HTTP {status}: {detail})."
+            ),
             field: None,
             hint: "Make sure the proxy and the web UI come from the same build.".to_owned(),
         },
@@ -352,7 +355,9 @@ mod tests {
         );
         assert_eq!(err.code(), "assume_role_access_denied");
         assert_eq!(err.field(), Some("role_arn"));
-        assert!(matches!(err, ApiError::Proxy { status: 422, audit_run_id: Some(ref id), .. } if id == "r1"));
+        assert!(
+            matches!(err, ApiError::Proxy { status: 422, audit_run_id: Some(ref id), .. } if id == "r1")
+        );
     }
 
     #[wasm_bindgen_test::wasm_bindgen_test]

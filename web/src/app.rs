@@ -21,12 +21,18 @@ pub enum View {
 
 impl View {
     pub fn from_hash(hash: &str) -> View {
-        let parts: Vec<&str> = hash.trim_start_matches('#').split('/').filter(|p| !p.is_empty()).collect();
+        let parts: Vec<&str> = hash
+            .trim_start_matches('#')
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .collect();
         match parts.as_slice() {
             ["settings"] => View::Settings,
             ["settings", "connect", "aws"] => View::Wizard(OrgId::platform()),
             ["orgs", org] => OrgId::parse(org).map(View::Org).unwrap_or(View::Orgs),
-            ["orgs", org, "connect", "aws"] => OrgId::parse(org).map(View::Wizard).unwrap_or(View::Orgs),
+            ["orgs", org, "connect", "aws"] => {
+                OrgId::parse(org).map(View::Wizard).unwrap_or(View::Orgs)
+            }
             _ => View::Orgs,
         }
     }
@@ -65,8 +71,10 @@ pub fn App() -> impl IntoView {
         }
         view.set(v);
     };
+    // A memo, so a new token (after the step-up) does not rebuild the views.
+    let signed_in = Memo::new(move |_| auth.signed_in());
     let content = move || {
-        if !auth.signed_in() {
+        if !signed_in.get() {
             return view! { <Login auth/> }.into_any();
         }
         match view.get() {
@@ -111,7 +119,7 @@ pub fn App() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="top">
             <span class="brand">"AlphaSwarm" <span class="muted">" · Cloud onboarding"</span></span>
-            {move || auth.signed_in().then(|| view! {
+            {move || signed_in.get().then(|| view! {
                 <nav aria-label="Main">
                     {nav_button("Organisations", View::Orgs, |v| matches!(v, View::Orgs | View::Org(_)) || matches!(v, View::Wizard(o) if !o.is_platform()))}
                     {nav_button("Settings", View::Settings, |v| matches!(v, View::Settings) || matches!(v, View::Wizard(o) if o.is_platform()))}

@@ -34,7 +34,11 @@ pub struct Auth {
 impl Auth {
     pub fn new() -> Self {
         let storage = session_storage();
-        let get = |key| storage.as_ref().and_then(|s| s.get_item(key).ok().flatten());
+        let get = |key| {
+            storage
+                .as_ref()
+                .and_then(|s| s.get_item(key).ok().flatten())
+        };
         Auth {
             token: RwSignal::new(get(TOKEN_KEY)),
             step_up_until_ms: RwSignal::new(get(STEP_UP_KEY).and_then(|v| v.parse().ok())),
@@ -144,9 +148,7 @@ fn session_storage() -> Option<web_sys::Storage> {
 pub fn until_ms(value: &serde_json::Value) -> Option<f64> {
     match value {
         serde_json::Value::Null => None,
-        serde_json::Value::Number(n) => n
-            .as_f64()
-            .map(|v| if v > 1e12 { v } else { v * 1000.0 }),
+        serde_json::Value::Number(n) => n.as_f64().map(|v| if v > 1e12 { v } else { v * 1000.0 }),
         serde_json::Value::String(s) => {
             let parsed = js_sys::Date::parse(s);
             Some(if parsed.is_nan() {

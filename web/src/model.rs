@@ -139,7 +139,8 @@ mod tests {
 
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn account_id_comes_from_the_arn() {
-        let arn = RoleArn::parse(" arn:aws:iam::012345678901:role/team/alphaswarm-broker-acme ").unwrap();
+        let arn =
+            RoleArn::parse(" arn:aws:iam::012345678901:role/team/alphaswarm-broker-acme ").unwrap();
         assert_eq!(arn.account_id.as_str(), "012345678901");
         assert_eq!(arn.role_name, "alphaswarm-broker-acme");
     }

@@ -6,10 +6,7 @@ use alphaswarm_core::{CoreError, OrgId};
 use leptos::prelude::*;
 
 #[component]
-pub fn OrgPicker(
-    recent: RwSignal<Vec<OrgId>>,
-    on_pick: Callback<OrgId>,
-) -> impl IntoView {
+pub fn OrgPicker(recent: RwSignal<Vec<OrgId>>, on_pick: Callback<OrgId>) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let parsed = move || text.with(|t| OrgId::parse(t.trim()));
     // Only complain once something was typed.
@@ -17,7 +14,9 @@ pub fn OrgPicker(
         if text.with(|t| t.trim().is_empty()) {
             None
         } else {
-            parsed().err().map(|e| ApiError::local(e.at("org_id").to_body()))
+            parsed()
+                .err()
+                .map(|e| ApiError::local(e.at("org_id").to_body()))
         }
     });
     let submit = move || {

@@ -10,21 +10,26 @@ use wasm_bindgen::JsCast;
 #[component]
 pub fn CopyButton(#[prop(into)] text: String, #[prop(into)] what: String) -> impl IntoView {
     let state = RwSignal::new(CopyState::Idle);
-    let label = format!("Copy {what}");
     let text = StoredValue::new(text);
     let on_click = move |_| {
         let text = text.get_value();
         spawn_local(async move {
             let ok = copy_text(&text).await;
-            state.try_set(if ok { CopyState::Copied } else { CopyState::Failed });
+            state.try_set(if ok {
+                CopyState::Copied
+            } else {
+                CopyState::Failed
+            });
             gloo_timers::future::TimeoutFuture::new(2_500).await;
             state.try_set(CopyState::Idle);
         });
     };
     view! {
         <span class="copy">
-            <button type="button" class="copy-button" aria-label=label.clone() title=label on:click=on_click>
+            // The visible word stays the start of the accessible name.
+            <button type="button" class="copy-button" on:click=on_click>
                 {move || match state.get() { CopyState::Copied => "Copied", _ => "Copy" }}
+                <span class="visually-hidden">{format!(" {what}")}</span>
             </button>
             <span class="copy-status" role="status" aria-live="polite">
                 {move || match state.get() {
@@ -58,12 +63,12 @@ pub fn DownloadButton(
     #[prop(into)] media_type: String,
     #[prop(into)] contents: String,
 ) -> impl IntoView {
-    let label = format!("Download {file_name}");
+    let hidden = format!(" {file_name}");
     let file = StoredValue::new((file_name, media_type, contents));
     view! {
-        <button type="button" class="download-button" aria-label=label
+        <button type="button" class="download-button"
             on:click=move |_| file.with_value(|(name, media, body)| download(name, media, body))>
-            "Download"
+            "Download"<span class="visually-hidden">{hidden}</span>
         </button>
     }
 }

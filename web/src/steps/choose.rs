@@ -8,10 +8,30 @@ use leptos::prelude::*;
 
 /// Clouds in the order shown; only AWS has a wizard in this release.
 const CLOUDS: [(CloudKind, &str, &str, bool); 4] = [
-    (CloudKind::Aws, "Amazon Web Services", "IAM role + external id", true),
-    (CloudKind::Azure, "Microsoft Azure", "Workload identity federation", false),
-    (CloudKind::Gcp, "Google Cloud", "Workload identity federation + impersonation", false),
-    (CloudKind::Cloudflare, "Cloudflare", "Scoped API token", false),
+    (
+        CloudKind::Aws,
+        "Amazon Web Services",
+        "IAM role + external id",
+        true,
+    ),
+    (
+        CloudKind::Azure,
+        "Microsoft Azure",
+        "Workload identity federation",
+        false,
+    ),
+    (
+        CloudKind::Gcp,
+        "Google Cloud",
+        "Workload identity federation + impersonation",
+        false,
+    ),
+    (
+        CloudKind::Cloudflare,
+        "Cloudflare",
+        "Scoped API token",
+        false,
+    ),
 ];
 
 #[component]

@@ -5,9 +5,9 @@ use crate::api::{self, ApiError, RoleRequest};
 use crate::auth::Auth;
 use crate::integrations::IntegrationCard;
 use crate::model::{RoleArn, Step};
+use crate::ui::ErrorBanner;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use crate::ui::ErrorBanner;
 
 #[component]
 pub fn ConnectStep(auth: Auth, state: WizardState, on_done: Callback<()>) -> impl IntoView {
@@ -15,8 +15,12 @@ pub fn ConnectStep(auth: Auth, state: WizardState, on_done: Callback<()>) -> imp
     let busy = RwSignal::new(false);
     let save = Callback::new(move |()| save(auth, state, error, busy));
     let arn = state.role_arn.get_untracked().trim().to_owned();
-    let account = RoleArn::parse(&arn).map(|a| a.account_id.as_str().to_owned()).unwrap_or_default();
-    let regions = state.regions.with_untracked(|r| r.as_ref().map_or(0, |r| r.regions.len()));
+    let account = RoleArn::parse(&arn)
+        .map(|a| a.account_id.as_str().to_owned())
+        .unwrap_or_default();
+    let regions = state
+        .regions
+        .with_untracked(|r| r.as_ref().map_or(0, |r| r.regions.len()));
     view! {
         <section data-step="connect" aria-labelledby="step-connect-title">
             <StepHeading step=Step::Connect intro="Saving stores only the role ARN, the external id, the region and the account id. No key or secret is stored."/>

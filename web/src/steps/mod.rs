@@ -11,7 +11,7 @@ pub mod identity;
 pub mod permissions;
 
 use crate::api::{
-    BootstrapResponse, Integration, IdentityResponse, PermissionsResponse, RegionsResponse,
+    BootstrapResponse, IdentityResponse, Integration, PermissionsResponse, RegionsResponse,
 };
 use crate::auth::Auth;
 use crate::model::Step;
@@ -60,8 +60,12 @@ impl WizardState {
         match step {
             Step::Choose | Step::Bootstrap => true,
             Step::Identity => self.bootstrap.with(Option::is_some),
-            Step::Permissions => self.identity.with(|i| i.as_ref().is_some_and(|i| i.confused_deputy.safe)),
-            Step::Enumerate => self.permissions.with(|p| p.as_ref().is_some_and(|p| p.missing.is_empty())),
+            Step::Permissions => self
+                .identity
+                .with(|i| i.as_ref().is_some_and(|i| i.confused_deputy.safe)),
+            Step::Enumerate => self
+                .permissions
+                .with(|p| p.as_ref().is_some_and(|p| p.missing.is_empty())),
             Step::Connect => self.regions.with(Option::is_some),
         }
     }
@@ -96,11 +100,25 @@ pub fn Wizard(auth: Auth, state: WizardState, on_done: Callback<()>) -> impl Int
     };
     let body = move || match state.step.get() {
         Step::Choose => choose::ChooseStep(choose::ChooseStepProps { auth, state }).into_any(),
-        Step::Bootstrap => bootstrap::BootstrapStep(bootstrap::BootstrapStepProps { auth, state }).into_any(),
-        Step::Identity => identity::IdentityStep(identity::IdentityStepProps { auth, state }).into_any(),
-        Step::Permissions => permissions::PermissionsStep(permissions::PermissionsStepProps { auth, state }).into_any(),
-        Step::Enumerate => enumerate::EnumerateStep(enumerate::EnumerateStepProps { auth, state }).into_any(),
-        Step::Connect => connect::ConnectStep(connect::ConnectStepProps { auth, state, on_done }).into_any(),
+        Step::Bootstrap => {
+            bootstrap::BootstrapStep(bootstrap::BootstrapStepProps { auth, state }).into_any()
+        }
+        Step::Identity => {
+            identity::IdentityStep(identity::IdentityStepProps { auth, state }).into_any()
+        }
+        Step::Permissions => {
+            permissions::PermissionsStep(permissions::PermissionsStepProps { auth, state })
+                .into_any()
+        }
+        Step::Enumerate => {
+            enumerate::EnumerateStep(enumerate::EnumerateStepProps { auth, state }).into_any()
+        }
+        Step::Connect => connect::ConnectStep(connect::ConnectStepProps {
+            auth,
+            state,
+            on_done,
+        })
+        .into_any(),
     };
     view! {
         <section class="wizard" aria-labelledby="wizard-title">
@@ -137,7 +155,11 @@ fn Stepper(auth: Auth, state: WizardState) -> impl IntoView {
 
 /// Back / Next buttons under a step.
 #[component]
-pub fn StepNav(auth: Auth, state: WizardState, #[prop(into)] can_continue: Signal<bool>) -> impl IntoView {
+pub fn StepNav(
+    auth: Auth,
+    state: WizardState,
+    #[prop(into)] can_continue: Signal<bool>,
+) -> impl IntoView {
     let step = state.step.get_untracked();
     view! {
         <div class="actions step-nav">

@@ -21,7 +21,11 @@ pub fn PermissionsStep(auth: Auth, state: WizardState) -> impl IntoView {
     if state.permissions.get_untracked().is_none() {
         check.run(());
     }
-    let role_name = move || state.bootstrap.with(|b| b.as_ref().map(|b| b.role_name.clone()).unwrap_or_default());
+    let role_name = move || {
+        state
+            .bootstrap
+            .with(|b| b.as_ref().map(|b| b.role_name.clone()).unwrap_or_default())
+    };
     view! {
         <section data-step="permissions" aria-labelledby="step-permissions-title" aria-busy=move || busy.get().to_string()>
             <StepHeading step=Step::Permissions intro="AlphaSwarm simulates the role's policies for the baseline actions it needs. Nothing is changed in the account."/>
@@ -55,7 +59,10 @@ fn check(auth: Auth, state: WizardState, error: RwSignal<Option<ApiError>>, busy
 }
 
 #[component]
-pub fn PermissionsView(result: PermissionsResponse, #[prop(into)] role_name: String) -> impl IntoView {
+pub fn PermissionsView(
+    result: PermissionsResponse,
+    #[prop(into)] role_name: String,
+) -> impl IntoView {
     let missing = result.missing.clone();
     view! {
         <ul class="checks" aria-label="Baseline actions">
