@@ -41,7 +41,7 @@ impl Auth {
         };
         Auth {
             token: RwSignal::new(get(TOKEN_KEY)),
-            step_up_until_ms: RwSignal::new(get(STEP_UP_KEY).and_then(|v| v.parse().ok())),
+            step_up_until_ms: RwSignal::new(get(STEP_UP_KEY).and_then(|v| v.parse::<u64>().ok()).map(|ms| ms as f64)),
             step_up_wanted: RwSignal::new(false),
             resume: StoredValue::new(None),
         }
@@ -69,7 +69,8 @@ impl Auth {
             let _ = s.set_item(TOKEN_KEY, &tokens.token);
             match until {
                 Some(ms) => {
-                    let _ = s.set_item(STEP_UP_KEY, &ms.to_string());
+                    // Whole milliseconds: integer formatting keeps float printing out of the wasm.
+                    let _ = s.set_item(STEP_UP_KEY, &(ms as u64).to_string());
                 }
                 None => {
                     let _ = s.remove_item(STEP_UP_KEY);
