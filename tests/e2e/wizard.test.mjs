@@ -157,7 +157,7 @@ test('settings shows the admin tenant as Cloud connections', async () => {
 });
 
 test('step 1: choose AWS', async () => {
-  await page.click('text=Connect a cloud account');
+  await page.click('button:has-text("Connect a cloud account")');
   await step('choose').waitFor();
   assert.ok(await page.isChecked('#cloud-aws'));
   await checkpoint('01-choose');
@@ -199,7 +199,7 @@ test('step 3: wrong external id is explained next to the ARN field', async () =>
   await step('identity').waitFor();
   await page.fill('#role_arn', roles.wrongExternalId);
   await page.locator('[data-derived=account_id]').waitFor();
-  await page.click('text=Validate identity');
+  await page.click('[data-step=identity] button[type=submit]');
   const error = page.locator('#role_arn-error .field-error[data-code=assume_role_access_denied]');
   await error.waitFor({ timeout: STEP_TIMEOUT });
   assert.match(await error.textContent(), /AccessDenied/);
@@ -211,7 +211,7 @@ test('step 3: validate identity', async () => {
   await page.fill('#role_arn', roles.good);
   const account = roles.good.split(':')[4];
   assert.equal(await page.textContent('[data-derived=account_id]'), account);
-  await page.click('text=Validate identity');
+  await page.click('[data-step=identity] button[type=submit]');
   await step('identity').locator('[data-progress=identity]').waitFor();
   await page.locator('[data-result=identity]').waitFor({ timeout: STEP_TIMEOUT });
   assert.equal(await page.getAttribute('.deputy', 'data-safe'), 'true');
@@ -237,11 +237,11 @@ test('step 4*: regions', async () => {
 test('step 5: save, then the connection is listed', async () => {
   await step('connect').waitFor();
   await checkpoint('05-connect');
-  await page.click('text=Save connection');
+  await page.click('button:has-text("Save connection")');
   await stepUpIfAsked();
   await page.locator('[data-result=connected]').waitFor();
   await checkpoint('05b-connected');
-  await page.click('text=Go to the integrations list');
+  await page.click('button:has-text("Go to the integrations list")');
   const card = page.locator('[data-view=integrations] .card[data-kind=cloud_aws]');
   await card.waitFor();
   const text = await card.textContent();
@@ -264,12 +264,12 @@ test('disconnect asks, then lists the vendor-side clean-up', async () => {
 });
 
 test('missing permission shows the red badge and the fix', async () => {
-  await page.click('text=Connect a cloud account');
+  await page.click('button:has-text("Connect a cloud account")');
   await next();
   await step('bootstrap').locator('.artifacts').waitFor();
   await next();
   await page.fill('#role_arn', roles.missingPermission);
-  await page.click('text=Validate identity');
+  await page.click('[data-step=identity] button[type=submit]');
   await page.locator('[data-result=identity]').waitFor({ timeout: STEP_TIMEOUT });
   await next();
   const missing = page.locator('.checks li[data-granted=false]');

@@ -86,16 +86,15 @@ pub fn PermissionsView(
 /// and the command that attaches it (rendered and quoted by the core).
 #[component]
 fn Fix(missing: Vec<String>, role_name: String) -> impl IntoView {
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "AlphaSwarmBaseline",
-            "Effect": "Allow",
-            "Action": missing,
-            "Resource": "*"
-        }]
-    });
-    let policy = serde_json::to_string_pretty(&policy).unwrap_or_default() + "\n";
+    // Written out (not a serde_json::Value) to keep IAM's usual key order.
+    let actions = missing
+        .iter()
+        .map(|a| serde_json::to_string(a).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(",\n        ");
+    let policy = format!(
+        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\n      \"Sid\": \"AlphaSwarmBaseline\",\n      \"Effect\": \"Allow\",\n      \"Action\": [\n        {actions}\n      ],\n      \"Resource\": \"*\"\n    }}\n  ]\n}}\n"
+    );
     let command = Command::new(&["aws", "iam", "put-role-policy"])
         .opt("--role-name", role_name)
         .opt("--policy-name", FIX_POLICY_NAME)
