@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the web UI into web/dist: wasm (size profile) -> wasm-bindgen ->
 # wasm-opt -Oz (npm binaryen), plus index.html and the stylesheet.
-# Idempotent: cargo and the copies only redo what changed.
+# Idempotent: a second run gives the same web/dist (cargo rebuilds only on change).
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 ensure_wasm_target
 ensure_wasm_bindgen
 ensure_wasm_opt

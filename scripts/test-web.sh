@@ -2,8 +2,9 @@
 # web/: fmt, clippy (wasm32), the UI build, component tests in headless
 # Chromium (wasm-bindgen-test), then the end-to-end run against the proxy
 # and moto on loopback (playwright-core + axe-core).
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 ensure_cargo_path
 ensure_wasm_target
 ensure_wasm_bindgen
