@@ -41,7 +41,11 @@ impl Auth {
         };
         Auth {
             token: RwSignal::new(get(TOKEN_KEY)),
-            step_up_until_ms: RwSignal::new(get(STEP_UP_KEY).and_then(|v| v.parse::<u64>().ok()).map(|ms| ms as f64)),
+            step_up_until_ms: RwSignal::new(
+                get(STEP_UP_KEY)
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map(|ms| ms as f64),
+            ),
             step_up_wanted: RwSignal::new(false),
             resume: StoredValue::new(None),
         }
