@@ -166,6 +166,8 @@ test('step 1: choose AWS', async () => {
 
 test('step 2: bootstrap artifacts, copy and shell toggle', async () => {
   await step('bootstrap').locator('.artifacts').waitFor();
+  // Keyboard users land on the new step's heading.
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'step-bootstrap-title');
   const externalId = await page.textContent('[data-value=external_id] dd code');
   const roleName = await page.textContent('[data-value=role_name] dd code');
   assert.ok(externalId.length >= 2 && roleName.length >= 1);

@@ -62,6 +62,11 @@ pub fn App() -> impl IntoView {
         }
     });
     let open = move |v: View| {
+        // The admin tenant lives under Settings, whichever way it was reached.
+        let v = match v {
+            View::Org(org) if org.is_platform() => View::Settings,
+            other => other,
+        };
         if let View::Org(org) | View::Wizard(org) = &v {
             recent.update(|r| {
                 r.retain(|o| o != org);

@@ -180,8 +180,16 @@ pub fn StepNav(
 /// Heading block every step view starts with.
 #[component]
 pub fn StepHeading(step: Step, #[prop(into)] intro: String) -> impl IntoView {
+    // Move focus to the new step's heading, so keyboard and screen-reader
+    // users continue from the top of the step rather than from <body>.
+    let heading = NodeRef::<leptos::html::H2>::new();
+    Effect::new(move || {
+        if let Some(h) = heading.get() {
+            let _ = h.focus();
+        }
+    });
     view! {
-        <h2 id=format!("step-{}-title", step.slug()) tabindex="-1">
+        <h2 id=format!("step-{}-title", step.slug()) tabindex="-1" node_ref=heading>
             {format!("Step {} · {}", step.number(), step.title())}
         </h2>
         <p class="muted">{intro}</p>
