@@ -40,6 +40,10 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 #   E2E_BASE_URL      the proxy, e.g. http://127.0.0.1:PORT
 #   E2E_PASSWORD      operator password      E2E_TOTP_SECRET  base32 TOTP secret
 #   E2E_MOTO_URL      moto, for creating the roles with the rendered commands
+#                     (start moto with MOTO_IAM_LOAD_MANAGED_POLICIES=true:
+#                     the commands attach AWS managed policies such as
+#                     ReadOnlyAccess, which moto does not know otherwise)
+# The awscli that runs those commands is the venv's (ensure_venv puts it on PATH).
 # Until then this block runs only when E2E_BASE_URL is already set (e.g. by
 # a developer running a proxy by hand).
 # ---------------------------------------------------------------------------
