@@ -276,3 +276,88 @@ pub fn StepUp(auth: Auth) -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alphaswarm_core::ErrorBody;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn proxy_error(code: &str) -> ApiError {
+        ApiError::Proxy {
+            status: 403,
+            body: ErrorBody {
+                code: code.into(),
+                message: "m".into(),
+                field: None,
+                hint: String::new(),
+            },
+            audit_run_id: None,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn step_up_required_prompts_then_resumes_the_action() {
+        let auth = Auth::new();
+        auth.sign_out();
+        let ran = RwSignal::new(0);
+        assert!(auth.handle(&proxy_error("step_up_required"), move || {
+            ran.update(|n| *n += 1)
+        }));
+        assert!(auth.step_up_wanted.get_untracked());
+        assert_eq!(
+            ran.get_untracked(),
+            0,
+            "nothing runs before the code is accepted"
+        );
+
+        let in_five_minutes = (js_sys::Date::now() / 1000.0) as u64 + 300;
+        auth.store(&TokenResponse {
+            token: "t".into(),
+            expires_at: serde_json::Value::Null,
+            step_up_until: serde_json::json!(in_five_minutes),
+        });
+        auth.finish_step_up();
+        assert!(!auth.step_up_wanted.get_untracked());
+        assert_eq!(ran.get_untracked(), 1, "the action resumed once");
+        assert!(auth.step_up_fresh());
+
+        auth.with_step_up(move || ran.update(|n| *n += 1));
+        assert_eq!(ran.get_untracked(), 2, "fresh: runs at once");
+
+        auth.step_up_until_ms.set(Some(js_sys::Date::now() - 1.0));
+        auth.with_step_up(move || ran.update(|n| *n += 1));
+        assert!(auth.step_up_wanted.get_untracked(), "stale: asks again");
+        assert_eq!(ran.get_untracked(), 2);
+        auth.cancel_step_up();
+        auth.finish_step_up();
+        assert_eq!(ran.get_untracked(), 2, "a cancelled prompt resumes nothing");
+        auth.sign_out();
+    }
+
+    #[wasm_bindgen_test]
+    fn unauthenticated_signs_out() {
+        let auth = Auth::new();
+        auth.token.set(Some("t".into()));
+        assert!(auth.handle(&proxy_error("unauthenticated"), || {}));
+        assert!(auth.token.get_untracked().is_none());
+        assert!(!auth.handle(&proxy_error("assume_role_access_denied"), || {}));
+    }
+
+    #[wasm_bindgen_test]
+    fn step_up_until_in_seconds_millis_or_rfc3339() {
+        assert_eq!(
+            until_ms(&serde_json::json!(1_800_000_000)),
+            Some(1_800_000_000_000.0)
+        );
+        assert_eq!(
+            until_ms(&serde_json::json!(1_800_000_000_000u64)),
+            Some(1_800_000_000_000.0)
+        );
+        assert_eq!(
+            until_ms(&serde_json::json!("2027-01-15T08:00:00Z")),
+            Some(1_800_000_000_000.0)
+        );
+        assert_eq!(until_ms(&serde_json::Value::Null), None);
+    }
+}
