@@ -343,7 +343,7 @@ fn unexpected(status: u16, detail: &str) -> ApiError {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
 

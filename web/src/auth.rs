@@ -277,7 +277,7 @@ pub fn StepUp(auth: Auth) -> impl IntoView {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use alphaswarm_core::ErrorBody;

@@ -22,5 +22,5 @@ pub fn mount() {
     leptos::mount::mount_to_body(app::App);
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

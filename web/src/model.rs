@@ -132,7 +132,7 @@ impl RoleArn {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use alphaswarm_core::CoreError;

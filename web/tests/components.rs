@@ -1,5 +1,7 @@
 //! Component tests: mount one step view in headless Chromium and assert on
 //! the DOM it renders (run by scripts/test-web.sh via wasm-bindgen-test).
+//! Browser-only: a native `cargo test --workspace` skips this file.
+#![cfg(target_arch = "wasm32")]
 
 use alphaswarm_core::shell::Shell;
 use alphaswarm_core::{CloudKind, ErrorBody};
