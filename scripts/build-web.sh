@@ -10,7 +10,7 @@ ensure_wasm_bindgen
 ensure_wasm_opt
 
 DIST="$ROOT/web/dist"
-PROFILE="wasm-release"   # [profile.wasm-release] in the root Cargo.toml
+PROFILE="wasm-web"   # [profile.wasm-web] in the root Cargo.toml
 WASM="$ROOT/target/wasm32-unknown-unknown/$PROFILE/alphaswarm_web.wasm"
 
 # Leptos' erase_components turns each component into an AnyView: ~10% less

@@ -12,7 +12,7 @@ cargo fmt --all -- --check
 step "clippy (native, all targets)"
 cargo clippy -p alphaswarm-core --all-targets -- -D warnings
 step "clippy (wasm32)"
-cargo clippy -p alphaswarm-core --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p alphaswarm-core --all-targets --target wasm32-unknown-unknown -- -D warnings
 step "build core for wasm32"
 cargo build -p alphaswarm-core --target wasm32-unknown-unknown
 step "core tests"

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Everything an operator needs to set up the cloud side of a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct Bundle {
     pub cloud: CloudKind,
@@ -25,6 +26,7 @@ pub struct Bundle {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct NamedValue {
     /// Stable machine name, e.g. `external_id`.
     pub name: String,
@@ -33,6 +35,7 @@ pub struct NamedValue {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct File {
     pub name: String,
@@ -41,6 +44,7 @@ pub struct File {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Link {
     /// Stable machine name, e.g. `cloudformation_quick_create`.
     pub name: String,
@@ -49,6 +53,7 @@ pub struct Link {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Notice {
     /// Stable machine code, e.g. `name_shortened`.
     pub code: String,
@@ -149,4 +154,13 @@ impl crate::error::CoreError for RenderError {
             RenderError::Invalid { hint, .. } => (*hint).to_owned(),
         }
     }
+}
+
+/// A Terraform (HCL) string literal. JSON string escaping is valid HCL; `${`
+/// and `%{` are doubled so a value can never start an interpolation.
+pub fn hcl_string(value: &str) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_default()
+        .replace("${", "$${")
+        .replace("%{", "%%{")
 }

@@ -28,6 +28,7 @@ pub trait CoreError: std::error::Error {
 
 /// The serialised form of any error, identical across wasm and HTTP.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,

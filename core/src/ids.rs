@@ -240,6 +240,7 @@ macro_rules! validated_string {
     ($(#[$meta:meta])* $name:ident, $check:expr) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
         #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
 
@@ -336,6 +337,7 @@ impl OrgId {
 
 /// The four clouds of the wizard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
 pub enum CloudKind {
     Aws,

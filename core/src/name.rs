@@ -16,6 +16,7 @@ pub const SHORT_HASH_LEN: usize = 10;
 
 /// A name derived for one cloud, with whether it had to be shortened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "camelCase")]
 pub struct DerivedName {
     pub value: String,

@@ -87,6 +87,7 @@ impl Command {
 type QuoteFn = fn(&str) -> Result<String, ShellError>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 #[serde(rename_all = "snake_case")]
 pub enum Shell {
     Bash,
@@ -142,6 +143,7 @@ pub fn quote_powershell(value: &str) -> Result<String, ShellError> {
 
 /// Both renderings of a list of commands, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
 pub struct Commands {
     pub bash: Vec<String>,
     pub powershell: Vec<String>,

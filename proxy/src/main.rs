@@ -1,1 +1,196 @@
-fn main() {}
+//! `alphaswarm-proxy [serve]` runs the wizard's backend;
+//! `alphaswarm-proxy verify-audit <path>` checks an audit trail's hash chain.
+
+use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
+use alphaswarm_proxy::audit::verify_file;
+use alphaswarm_proxy::config::{self, Config};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: alphaswarm-proxy [serve]\n       alphaswarm-proxy verify-audit <path>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [] | ["serve"] => serve(),
+        ["verify-audit", path] => verify(path),
+        ["-h" | "--help" | "help"] => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn verify(path: &str) -> ExitCode {
+    match verify_file(std::path::Path::new(path)) {
+        Ok(report) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("cannot read {path}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve() -> ExitCode {
+    // Before any reqwest client exists (they panic without a TLS provider).
+    alphaswarm_proxy::aws::ensure_tls_provider();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!(
+                "configuration error: {e}\n(set {} and start again)",
+                e.var()
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(config))
+}
+
+async fn run(config: Config) -> ExitCode {
+    let (aws, aws_warnings) = match aws_client(&config) {
+        Ok(built) => built,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for warning in aws_warnings {
+        tracing::warn!("{warning}");
+    }
+    let bind = config.bind;
+    let state_dir = config.state_dir.clone();
+    let partner_missing = config.partner_account_id.is_none();
+    let (state, notes) = match build_state(config, aws) {
+        Ok(built) => built,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mode = state.auth.mode();
+    let listener = match tokio::net::TcpListener::bind(bind).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "cannot listen on {bind}: {e} (set {} to another address)",
+                config::BIND
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| bind.to_string());
+    print_banner(&address, mode, &state_dir, partner_missing, notes);
+    let app = alphaswarm_proxy::routes::router(state);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    match served {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("server error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What the operator needs to know, on stdout, once.
+fn print_banner(
+    address: &str,
+    mode: &str,
+    state_dir: &std::path::Path,
+    partner_missing: bool,
+    notes: StartNotes,
+) {
+    for warning in &notes.warnings {
+        tracing::warn!("{warning}");
+    }
+    println!("AlphaSwarm proxy listening on http://{address}/");
+    if mode == "local" {
+        match notes.enrollment {
+            Some(enrollment) => {
+                println!("First start: the local operator was enrolled. This is shown ONCE:");
+                println!("  username: {}", enrollment.username);
+                println!("  password: {}", enrollment.password);
+                println!("  totp uri: {}", enrollment.otpauth_uri);
+                println!(
+                    "Add the totp uri to an authenticator app (or any RFC 6238 tool); its codes confirm steps 3-5."
+                );
+            }
+            None => println!(
+                "Log in as admin with the password shown at first start (to re-enrol, delete {}).",
+                state_dir.join("operator.json").display()
+            ),
+        }
+    } else {
+        println!(
+            "Sessions come from the configured identity provider (Bearer JWT with admin:cluster and mfa)."
+        );
+    }
+    if partner_missing {
+        println!(
+            "Note: {} is not set, so AWS bootstrap answers 503 until it is (any 12-digit id works for a trial, e.g. 111122223333).",
+            config::PARTNER_ACCOUNT_ID
+        );
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,198 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! The rendered AWS commands and template, run for real: awscli against a
+//! moto server on 127.0.0.1 (both from the project venv, scripts/lib.sh
+//! ensure_venv). What AWS would create, moto creates; the ARN it returns must
+//! parse with our role ARN parser and name the role we rendered.
+
+use alphaswarm_core::aws::{self, AwsBootstrapRequest, RoleArn};
+use alphaswarm_core::shell::Commands;
+use serde_json::{Value, json};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PARTNER: &str = "111122223333";
+const EXTERNAL_ID: &str = "3f9a0c2d5e7b4a1c8d6e2f0a9b7c5d3e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c";
+/// moto's default account.
+const MOTO_ACCOUNT: &str = "123456789012";
+
+fn venv_bin() -> PathBuf {
+    let bin = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin");
+    assert!(
+        bin.join("moto_server").exists() && bin.join("aws").exists(),
+        "moto and awscli are missing: run `bash -c 'source scripts/lib.sh; ensure_venv'`"
+    );
+    bin
+}
+
+/// A moto server this test started; stopped (by its own handle) on drop.
+struct Moto {
+    child: Child,
+    endpoint: String,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(venv_bin().join("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // AWS managed policies such as ReadOnlyAccess exist only then.
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server starts");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not listen in 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Runs a bash script with awscli pointed at this moto; returns stdout.
+    fn bash(&self, dir: &Path, script: &str) -> String {
+        let path = format!(
+            "{}:{}",
+            venv_bin().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = Command::new("bash")
+            .args(["-c", script])
+            .current_dir(dir)
+            .env("PATH", path)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .expect("bash runs");
+        assert!(
+            out.status.success(),
+            "script failed:\n{script}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, dir: &Path, script: &str) -> Value {
+        serde_json::from_str(&self.bash(dir, script)).unwrap()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bundle_dir(tag: &str, bundle: &alphaswarm_core::Bundle) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("alphaswarm-aws-moto-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in &bundle.files {
+        std::fs::write(dir.join(&f.name), &f.contents).unwrap();
+    }
+    dir
+}
+
+fn expected_trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AlphaSwarmBroker",
+            "Effect": "Allow",
+            "Principal": { "AWS": format!("arn:aws:iam::{PARTNER}:root") },
+            "Action": "sts:AssumeRole",
+            "Condition": { "StringEquals": { "sts:ExternalId": EXTERNAL_ID } },
+        }]
+    })
+}
+
+fn check_trust_policy(moto: &Moto, dir: &Path, role: &str) {
+    let got = moto.json(dir, &format!("aws iam get-role --role-name {role}"));
+    assert_eq!(
+        got["Role"]["AssumeRolePolicyDocument"],
+        expected_trust_policy()
+    );
+}
+
+fn check_attached_policy(moto: &Moto, dir: &Path, role: &str, policy_arn: &str) {
+    let attached = moto.json(
+        dir,
+        &format!("aws iam list-attached-role-policies --role-name {role}"),
+    );
+    assert_eq!(
+        attached["AttachedPolicies"][0]["PolicyArn"], policy_arn,
+        "{attached}"
+    );
+}
+
+#[test]
+fn rendered_cli_commands_and_template_create_the_role_in_moto() {
+    let moto = Moto::start();
+
+    // CLI path, with a role path, exactly as an operator pastes it.
+    let req = AwsBootstrapRequest {
+        org_id: "org-acme".into(),
+        partner_account_id: PARTNER.into(),
+        external_id: EXTERNAL_ID.into(),
+        role_path: Some("/alphaswarm/".into()),
+        ..Default::default()
+    };
+    let b = req.validate().unwrap();
+    let bundle = b.bundle().unwrap();
+    let dir = bundle_dir("cli", &bundle);
+    let stdout = moto.bash(&dir, &bundle.commands.bash_script());
+    let printed = stdout.lines().last().unwrap().trim();
+    let arn: RoleArn = printed.parse().unwrap();
+    assert_eq!(arn.account_id.as_str(), MOTO_ACCOUNT);
+    assert_eq!(arn.path.as_str(), "/alphaswarm/");
+    assert_eq!(arn.name.as_str(), "alphaswarm-broker-org-acme");
+    check_trust_policy(&moto, &dir, arn.name.as_str());
+    check_attached_policy(&moto, &dir, arn.name.as_str(), &b.policy_arn());
+
+    // CloudFormation path, for the admin tenant: the stack name differs from
+    // the CLI role name, and the template names the role after the stack.
+    let req = AwsBootstrapRequest {
+        org_id: "__platform__".into(),
+        ..req
+    };
+    let b = req.validate().unwrap();
+    let bundle = b.bundle().unwrap();
+    let dir = bundle_dir("cfn", &bundle);
+    let create_stack = Commands::render(&aws::cloudformation_commands(&b)[..1]).unwrap();
+    moto.bash(&dir, &create_stack.bash_script());
+    let stack = b.stack_name().value;
+    let outputs = moto.json(
+        &dir,
+        &format!("aws cloudformation describe-stacks --stack-name {stack} --region us-east-1"),
+    );
+    let output = &outputs["Stacks"][0]["Outputs"][0];
+    assert_eq!(output["OutputKey"], "RoleArn");
+    let arn: RoleArn = output["OutputValue"].as_str().unwrap().parse().unwrap();
+    assert_eq!(arn.name.as_str(), stack);
+    assert_ne!(
+        stack,
+        b.role_name().value,
+        "the remark in the notes is real"
+    );
+    // moto's CloudFormation ignores an IAM role's ManagedPolicyArns (no
+    // attachment is recorded), so only the name, output and trust policy are
+    // checked here; cfn-lint checks the property against AWS's schema.
+    check_trust_policy(&moto, &dir, &stack);
+
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,227 @@
+#![cfg(not(target_arch = "wasm32"))]
+//! Cloudflare bundles: snapshots, the template link decoded back, token
+//! shape checks, and a hostile corpus in every request field.
+
+mod support;
+
+use alphaswarm_core::cloudflare::{
+    self, CloudflareBootstrapRequest, CloudflareTemplate, check_token_shape, is_global_api_key,
+};
+use alphaswarm_core::error::CoreError;
+use percent_encoding::percent_decode_str;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+use support::{hostile_corpus, terraform_blocks, terraform_string};
+
+const LONGEST_ORG: &str = "a123456789-123456789_123456789-123456789_123456789-123456789-bcd";
+const ACCOUNT: &str = "0123456789abcdef0123456789abcdef";
+
+fn request(
+    template: CloudflareTemplate,
+    org: &str,
+    account: Option<&str>,
+) -> CloudflareBootstrapRequest {
+    CloudflareBootstrapRequest {
+        template: template.as_str().into(),
+        account_id: account.map(str::to_owned),
+        org_id: Some(org.into()),
+    }
+}
+
+#[test]
+fn snapshots() {
+    for (label, org) in [
+        ("org_acme", "org-acme"),
+        ("platform", "__platform__"),
+        ("longest", LONGEST_ORG),
+    ] {
+        for template in CloudflareTemplate::ALL {
+            let bundle = cloudflare::render(&request(template, org, None)).unwrap();
+            insta::assert_yaml_snapshot!(
+                format!("cloudflare_{label}_{}", template.as_str()),
+                bundle
+            );
+        }
+    }
+    for template in [CloudflareTemplate::DnsEdit, CloudflareTemplate::R2] {
+        let bundle = cloudflare::render(&request(template, "org-acme", Some(ACCOUNT))).unwrap();
+        insta::assert_yaml_snapshot!(
+            format!("cloudflare_org_acme_{}_one_account", template.as_str()),
+            bundle
+        );
+    }
+}
+
+/// The link's query, split and percent-decoded.
+fn query(url: &str) -> BTreeMap<String, String> {
+    let (page, query) = url.split_once('?').unwrap();
+    assert_eq!(page, "https://dash.cloudflare.com/profile/api-tokens");
+    query
+        .split('&')
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap();
+            (
+                k.to_owned(),
+                percent_decode_str(v).decode_utf8().unwrap().into_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn request_deserialises_from_camel_case_and_defaults_to_the_platform() {
+    let req: CloudflareBootstrapRequest =
+        serde_json::from_value(serde_json::json!({ "template": "tunnel", "accountId": ACCOUNT }))
+            .unwrap();
+    let bundle = cloudflare::render(&req).unwrap();
+    assert!(bundle.org_id.is_platform());
+    let q = query(&bundle.links[0].url);
+    assert_eq!(q["accountId"], ACCOUNT);
+    assert_eq!(
+        q["permissionGroupKeys"],
+        r#"[{"key":"argotunnel","type":"edit"}]"#
+    );
+}
+
+#[test]
+fn bundle_notes_name_the_grants_and_rotation_and_never_hold_a_token() {
+    let bundle =
+        cloudflare::render(&request(CloudflareTemplate::Worker, "org-acme", None)).unwrap();
+    let notes = bundle.notes.join("\n");
+    assert!(notes.contains("Workers Scripts Write"));
+    assert!(notes.contains("60-90 days"));
+    assert!(notes.contains("$CLOUDFLARE_API_TOKEN"));
+    assert!(bundle.commands.bash.is_empty());
+    assert!(
+        bundle
+            .terraform
+            .contains("resource \"cloudflare_api_token\"")
+    );
+    assert!(bundle.terraform.contains("\"Workers Scripts Write\""));
+}
+
+#[test]
+fn tokens() {
+    let global = "c2547eb745079dac9320b638f5e225cf483cc";
+    assert!(is_global_api_key(global));
+    let e = check_token_shape(global).unwrap_err();
+    assert_eq!(
+        (e.code(), e.field()),
+        ("global_api_key_refused", Some("token"))
+    );
+    let body = e.to_body();
+    assert!(
+        !format!("{body:?}").contains(global),
+        "the key is never echoed"
+    );
+    assert!(check_token_shape("YQSn-xWAQiiEh9qM58wZNnyQS7FUdoqGIUAbrh7T").is_ok());
+    for value in hostile_corpus() {
+        if let Err(e) = check_token_shape(&value) {
+            assert!(
+                [
+                    "missing_token",
+                    "invalid_token_shape",
+                    "global_api_key_refused"
+                ]
+                .contains(&e.code())
+            );
+            if value.trim().len() > 3 {
+                assert!(!e.to_string().contains(value.trim()));
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- properties
+
+fn regex(pattern: &str) -> impl Strategy<Value = String> + use<> {
+    proptest::string::string_regex(pattern).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_valid_request_gives_a_decodable_link(
+        template in prop::sample::select(CloudflareTemplate::ALL.to_vec()),
+        account in prop::option::of(regex("[0-9a-fA-F]{32}")),
+        org in prop::option::of(prop_oneof![
+            Just("__platform__".to_owned()),
+            regex("[a-z0-9]([a-z0-9_-]{0,62}[a-z0-9])?").prop_filter("no --", |s| !s.contains("--")),
+        ]),
+    ) {
+        let req = CloudflareBootstrapRequest { template: template.as_str().into(), account_id: account.clone(), org_id: org.clone() };
+        let bundle = cloudflare::render(&req).unwrap();
+        let url = &bundle.links[0].url;
+        // Only unreserved characters, '%' escapes and the query's own separators.
+        prop_assert!(url.chars().all(|c| c.is_ascii_alphanumeric() || "-._~*%:/?&=".contains(c)), "{}", url);
+        let q = query(url);
+        let keys: serde_json::Value = serde_json::from_str(&q["permissionGroupKeys"]).unwrap();
+        let expected: Vec<serde_json::Value> = template
+            .dashboard_permission_keys()
+            .iter()
+            .map(|(k, t)| serde_json::json!({ "key": k, "type": t }))
+            .collect();
+        prop_assert_eq!(keys, serde_json::Value::Array(expected));
+        prop_assert_eq!(&q["accountId"], &account.map_or("*".to_owned(), |a| a.to_ascii_lowercase()));
+        prop_assert_eq!(&q["zoneId"], "all");
+        let org = org.unwrap_or_else(|| "__platform__".to_owned());
+        prop_assert_eq!(&q["name"], &format!("AlphaSwarm {org} {}", template.as_str()));
+        prop_assert!(cloudflare::commands(&req.validate().unwrap()).is_empty());
+        let blocks = terraform_blocks(&bundle.terraform);
+        prop_assert_eq!(blocks.len(), 4);
+        prop_assert_eq!(
+            terraform_string(&bundle.terraform, "cloudflare_api_token", "name"),
+            Some(format!("AlphaSwarm {org} {}", template.as_str()))
+        );
+    }
+
+    #[test]
+    fn token_checks_never_panic_nor_echo(token in ".{0,200}") {
+        if let Err(e) = check_token_shape(&token) {
+            let t = token.trim();
+            prop_assert!(t.len() < 8 || !e.to_body().message.contains(t));
+        }
+    }
+}
+
+// ---------------------------------------------------------------- hostile input
+
+/// Puts a value into one field of a request.
+type SetField = fn(&mut CloudflareBootstrapRequest, String);
+
+#[test]
+fn hostile_values_in_every_field_give_a_coded_error_or_safe_output() {
+    let fields: [(&str, SetField); 3] = [
+        ("template", |r, v| r.template = v),
+        ("account_id", |r, v| r.account_id = Some(v)),
+        ("org_id", |r, v| r.org_id = Some(v)),
+    ];
+    let (mut errors, mut rendered) = (0, 0);
+    for (field, set) in fields {
+        for value in hostile_corpus() {
+            let mut req = request(CloudflareTemplate::DnsEdit, "org-acme", Some(ACCOUNT));
+            set(&mut req, value.clone());
+            match cloudflare::render(&req) {
+                Err(e) => {
+                    errors += 1;
+                    assert!(e.code().starts_with("invalid_"), "{}", e.code());
+                    assert_eq!(e.field(), Some(field), "{value:?}");
+                    assert!(e.to_body().message.len() < 400);
+                }
+                Ok(bundle) => {
+                    rendered += 1;
+                    // Only blanks (absent account / platform org) and values
+                    // that are valid org ids reach here.
+                    assert!(
+                        value.trim().is_empty() || alphaswarm_core::OrgId::parse(&value).is_ok(),
+                        "{value:?}"
+                    );
+                    query(&bundle.links[0].url);
+                }
+            }
+        }
+    }
+    assert_eq!(errors + rendered, 3 * hostile_corpus().len());
+    assert!(errors > 130, "errors {errors}, rendered {rendered}");
+}

@@ -1,0 +1,169 @@
+//! Shared checks for rendered commands: a real bash must see exactly the
+//! argv we meant, and shellcheck must accept the script an operator saves.
+#![allow(dead_code)] // each test crate uses a subset
+
+use alphaswarm_core::shell::{Command, Commands};
+use std::io::Write;
+use std::process::{Command as Process, Stdio};
+
+pub const SHELLCHECK: &str = "/usr/bin/shellcheck";
+
+/// A bash function per program that prints its argv (count first, then the
+/// words, each NUL-terminated) instead of running anything.
+fn fake_programs(commands: &[Command]) -> String {
+    let mut programs: Vec<String> = commands.iter().map(|c| c.argv()[0].clone()).collect();
+    programs.sort();
+    programs.dedup();
+    programs
+        .iter()
+        .map(|p| format!("{p}() {{ printf '%s\\0' \"$(($# + 1))\" {p} \"$@\"; }}\n"))
+        .collect()
+}
+
+/// Runs the rendered bash script with fake programs and returns the argv of
+/// every command in order, as bash parsed them.
+pub fn argv_through_bash(commands: &[Command]) -> Vec<Vec<String>> {
+    let script = Commands::render(commands).expect("renders").bash_script();
+    let full = format!("{}{}", fake_programs(commands), script);
+    let out = Process::new("bash")
+        .arg("-c")
+        .arg(&full)
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "bash failed: {}\n{full}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut words = out.stdout.split(|b| *b == 0);
+    let mut parsed = Vec::new();
+    while let Some(count) = words.next().filter(|w| !w.is_empty()) {
+        let n: usize = std::str::from_utf8(count).unwrap().parse().unwrap();
+        parsed.push(
+            (0..n)
+                .map(|_| String::from_utf8(words.next().unwrap().to_vec()).unwrap())
+                .collect(),
+        );
+    }
+    parsed
+}
+
+/// Asserts that every command reaches bash with exactly its `argv()`.
+pub fn assert_bash_round_trip(commands: &[Command]) {
+    let expected: Vec<Vec<String>> = commands.iter().map(Command::argv).collect();
+    assert_eq!(argv_through_bash(commands), expected);
+}
+
+/// Runs shellcheck on the script; fails the test when shellcheck is missing.
+/// SC2016 ("expressions don't expand in single quotes") is the one check
+/// left out: a literal `$` inside single quotes is exactly what quoting is for.
+pub fn assert_shellcheck_clean(script: &str) {
+    assert!(
+        std::path::Path::new(SHELLCHECK).exists(),
+        "shellcheck is required at {SHELLCHECK} (scripts/lib.sh ensure_shellcheck installs it)"
+    );
+    let mut child = Process::new(SHELLCHECK)
+        .args(["--shell=bash", "--severity=style", "--exclude=SC2016", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shellcheck starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "shellcheck found problems:\n{}\n{script}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+/// Hostile values tried in every request field.
+pub fn hostile_corpus() -> Vec<String> {
+    let mut corpus: Vec<String> = [
+        "",
+        " ",
+        "\t",
+        "a; rm -rf /",
+        "$(id)",
+        "`id`",
+        "${IFS}",
+        "a'b",
+        "a\"b",
+        "a\\b",
+        "a\nb",
+        "a\r\nb",
+        "\n",
+        "a\0b",
+        "\0",
+        "org-acme\n",
+        " org-acme",
+        "org--acme",
+        "-rf",
+        "--help",
+        "a|b&c>d<e",
+        "*",
+        "~root",
+        "../../etc/passwd",
+        "%00",
+        "%27",
+        "{{x}}",
+        "${x}",
+        "%{x}",
+        "org\u{2010}acme",
+        "ｏｒｇ",
+        "\u{202e}emca-gro",
+        "\u{2019}",
+        "org-acmé",
+        "🦀",
+        "\u{feff}org",
+        "https://evil.example/$(id)",
+        "https://a b/",
+        "https://user@evil.example/",
+        "javascript:alert(1)",
+        "00000000-0000-0000-0000-00000000000g",
+        "00000000-0000-0000-0000-000000000000\n",
+        "0123456789abcdef0123456789abcdef0123",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    corpus.push("a".repeat(10_000));
+    corpus.push("'".repeat(10_000));
+    corpus.push("é".repeat(5_000));
+    corpus.push(format!("https://{}/", "a".repeat(10_000)));
+    corpus
+}
+
+/// Parses a Terraform snippet with a real HCL parser and returns the
+/// `(block type, labels)` of every top-level block.
+pub fn terraform_blocks(terraform: &str) -> Vec<(String, Vec<String>)> {
+    let body = hcl::parse(terraform).unwrap_or_else(|e| panic!("invalid HCL: {e}\n{terraform}"));
+    body.blocks()
+        .map(|b| {
+            (
+                b.identifier().to_owned(),
+                b.labels().iter().map(|l| l.as_str().to_owned()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// The string value of `attribute` in the first block labelled `label`
+/// (e.g. a resource type), as the HCL parser reads it.
+pub fn terraform_string(terraform: &str, label: &str, attribute: &str) -> Option<String> {
+    let body = hcl::parse(terraform).ok()?;
+    let block = body
+        .blocks()
+        .find(|b| b.labels().first().is_some_and(|l| l.as_str() == label))?;
+    let attr = block.body().attributes().find(|a| a.key() == attribute)?;
+    match attr.expr() {
+        hcl::Expression::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}

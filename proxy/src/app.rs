@@ -1,0 +1,195 @@
+//! Start-up wiring: from a [`Config`] to the shared [`AppState`] and the router.
+
+use crate::audit::{AuditSink, FileAuditSink};
+use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
+use crate::aws::{AwsApi, AwsError, QueryClient};
+use crate::config::{self, Config, Secret};
+use crate::providers::CloudProvider;
+use crate::providers::aws::{AwsProvider, AwsSettings};
+use crate::providers::fake_aws::{FakeAws, UnknownRoles};
+use crate::store::{FernetFileStore, IntegrationStore, StoreError};
+use std::collections::BTreeMap;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Inner {
+    pub config: Config,
+    pub auth: Authenticator,
+    pub limiter: AttemptLimiter,
+    pub audit: Arc<dyn AuditSink>,
+    pub store: Arc<dyn IntegrationStore>,
+    /// Keyed by URL segment (`aws`, ...).
+    pub providers: BTreeMap<&'static str, Arc<dyn CloudProvider>>,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Why the proxy refuses to start. Messages name settings, never their values.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("the AWS client cannot be built: {0}")]
+    Aws(#[from] AwsError),
+    #[error("the state directory {path} cannot be used: {source}")]
+    StateDir {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// What start-up tells the operator once (printed by main, not logged).
+#[derive(Default)]
+pub struct StartNotes {
+    pub enrollment: Option<Enrollment>,
+    pub warnings: Vec<String>,
+}
+
+/// The dev external-id secret: minted once per install, kept 0600 in the state dir.
+fn dev_external_id_secret(state_dir: &Path, notes: &mut StartNotes) -> Result<Secret, StartError> {
+    let path = state_dir.join("external_id_secret");
+    let state_err = |source| StartError::StateDir {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(s) if s.trim().len() >= 32 => Ok(Secret::new(s.trim().to_owned())),
+        Ok(_) => Err(state_err(std::io::Error::other(
+            "the file is too short to be a secret",
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 32];
+            rand::Rng::fill(&mut rand::rng(), &mut bytes);
+            let secret = hex::encode(bytes);
+            crate::store::write_atomically(&path, secret.as_bytes()).map_err(state_err)?;
+            notes.warnings.push(format!(
+                "DEVELOPMENT external-id secret minted at {} — set {} in production (external ids derive from it).",
+                path.display(),
+                config::EXTERNAL_ID_SECRET
+            ));
+            Ok(Secret::new(secret))
+        }
+        Err(e) => Err(state_err(e)),
+    }
+}
+
+/// The AWS API the configuration asks for: the real SigV4 client (endpoints
+/// and platform credentials from the environment), or the in-process fake
+/// when `ALPHASWARM_ADMIN_AWS_FAKE` is set (tests only; refused in
+/// production by [`Config`]). Without platform credentials the proxy still
+/// starts: bootstrap needs no AWS call, and steps 3-5 answer 503
+/// `platform_credentials_missing`.
+pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), StartError> {
+    if config.aws_fake {
+        let warning = format!(
+            "{} is set: AWS calls are answered by the in-process TEST fake",
+            config::AWS_FAKE
+        );
+        return Ok((
+            Arc::new(FakeAws::new(UnknownRoles::Permissive)),
+            vec![warning],
+        ));
+    }
+    let mut warnings = Vec::new();
+    if config.aws.platform.is_none() {
+        warnings.push(
+            "No AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY: wizard steps 3-5 answer platform_credentials_missing until the proxy has the platform account's credentials.".to_owned(),
+        );
+    }
+    Ok((Arc::new(QueryClient::new(config.aws.clone())?), warnings))
+}
+
+/// Builds the state from the configuration and the AWS client to use.
+pub fn build_state(
+    config: Config,
+    aws: Arc<dyn AwsApi>,
+) -> Result<(AppState, StartNotes), StartError> {
+    // reqwest (OIDC's JWKS client below, the AWS client) panics without a
+    // process-wide TLS provider.
+    crate::aws::ensure_tls_provider();
+    let mut notes = StartNotes::default();
+    std::fs::create_dir_all(&config.state_dir).map_err(|source| StartError::StateDir {
+        path: config.state_dir.display().to_string(),
+        source,
+    })?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&config.state_dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let external_id_secret = match &config.external_id_secret {
+        Some(secret) => secret.clone(),
+        None => dev_external_id_secret(&config.state_dir, &mut notes)?,
+    };
+    let key = match &config.integrations_key {
+        Some(key) => key.expose().to_owned(),
+        None => {
+            notes.warnings.push(format!(
+                "No {} set: using an EPHEMERAL store key for this process; connections will not be readable after a restart.",
+                config::INTEGRATIONS_KEY
+            ));
+            FernetFileStore::generate_key()
+        }
+    };
+    let store = if config.integrations_key.is_none() {
+        // An ephemeral key can never read an earlier file, and must not
+        // overwrite a real store: it gets its own file, reset at each start.
+        let path = config.integrations_path.with_extension("ephemeral.json");
+        let _ = std::fs::remove_file(&path);
+        notes.warnings.push(format!(
+            "This process stores connections in {} (unreadable after a restart).",
+            path.display()
+        ));
+        FernetFileStore::open(path, &key)?
+    } else {
+        FernetFileStore::open(config.integrations_path.clone(), &key)?
+    };
+    let auth = match &config.oidc {
+        Some(oidc) => Authenticator::Oidc(OidcAuth::new(oidc.clone())),
+        None => {
+            let (local, enrollment) =
+                LocalAuth::load_or_enroll(&config.state_dir).map_err(|source| {
+                    StartError::StateDir {
+                        path: config.state_dir.display().to_string(),
+                        source,
+                    }
+                })?;
+            notes.enrollment = enrollment;
+            Authenticator::Local(local)
+        }
+    };
+    let aws_provider = AwsProvider::new(
+        aws,
+        AwsSettings {
+            partner_account_id: config.partner_account_id.clone(),
+            external_id_secret,
+            role_name_pattern: config.role_name_pattern.clone(),
+            template_url: config.aws_template_url.clone(),
+            settle: Duration::from_secs(config.aws_settle_seconds),
+        },
+    );
+    let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
+    providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
+    let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
+    let state = AppState(Arc::new(Inner {
+        config,
+        auth,
+        limiter: AttemptLimiter::new(10, Duration::from_secs(60)),
+        audit,
+        store: Arc::new(store),
+        providers,
+    }));
+    Ok((state, notes))
+}

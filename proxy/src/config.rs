@@ -1,0 +1,433 @@
+//! Every setting the proxy reads, parsed once at start-up into [`Config`].
+//! A bad or missing value is a [`ConfigError`] naming the env var; values of
+//! secret variables are never part of an error or a log line.
+
+use crate::aws::AwsConfig;
+use alphaswarm_core::aws::RoleNamePattern;
+use alphaswarm_core::ids::TemplateUrl;
+use alphaswarm_core::{AwsAccountId, CoreError};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const ENV: &str = "ALPHASWARM_ENV";
+pub const BIND: &str = "ALPHASWARM_ADMIN_BIND";
+pub const STATE_DIR: &str = "ALPHASWARM_ADMIN_STATE_DIR";
+pub const AUDIT_PATH: &str = "ALPHASWARM_ADMIN_AUDIT_PATH";
+pub const WEB_DIR: &str = "ALPHASWARM_ADMIN_WEB_DIR";
+pub const PARTNER_ACCOUNT_ID: &str = "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID";
+pub const EXTERNAL_ID_SECRET: &str = "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET";
+pub const ROLE_NAME_PATTERN: &str = "ALPHASWARM_ADMIN_AWS_ROLE_NAME_PATTERN";
+pub const INTEGRATIONS_PATH: &str = "ALPHASWARM_ADMIN_INTEGRATIONS_PATH";
+pub const INTEGRATIONS_KEY: &str = "ALPHASWARM_ADMIN_INTEGRATIONS_KEY";
+pub const OIDC_ISSUER: &str = "ALPHASWARM_ADMIN_OIDC_ISSUER";
+pub const OIDC_JWKS_URL: &str = "ALPHASWARM_ADMIN_OIDC_JWKS_URL";
+pub const OIDC_AUDIENCE: &str = "ALPHASWARM_ADMIN_OIDC_AUDIENCE";
+pub const STEP_UP_MAX_AGE: &str = "ALPHASWARM_ADMIN_STEP_UP_MAX_AGE_SECONDS";
+/// STS/IAM/EC2 base URL override (tests point it at moto); read by [`AwsConfig`].
+pub const AWS_ENDPOINT_URL: &str = crate::aws::ENDPOINT_URL_VAR;
+/// IAM alone (SimulatePrincipalPolicy, which moto lacks); read by [`AwsConfig`].
+pub const AWS_IAM_ENDPOINT_URL: &str = crate::aws::IAM_ENDPOINT_URL_VAR;
+/// Where the generic CloudFormation template is hosted: enables the
+/// bundle's quick-create ("Launch stack") link.
+pub const AWS_TEMPLATE_URL: &str = "ALPHASWARM_ADMIN_AWS_TEMPLATE_URL";
+pub const AWS_SETTLE_SECONDS: &str = "ALPHASWARM_ADMIN_AWS_SETTLE_SECONDS";
+/// Test-only: answer AWS calls from the in-process fake (refused in production).
+pub const AWS_FAKE: &str = "ALPHASWARM_ADMIN_AWS_FAKE";
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
+
+/// A secret value: never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub jwks_url: String,
+    pub audience: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub bind: SocketAddr,
+    pub state_dir: PathBuf,
+    pub audit_path: PathBuf,
+    pub web_dir: PathBuf,
+    pub partner_account_id: Option<AwsAccountId>,
+    /// `None` in development: a per-install secret is minted in the state dir.
+    pub external_id_secret: Option<Secret>,
+    pub role_name_pattern: RoleNamePattern,
+    pub aws_template_url: Option<TemplateUrl>,
+    pub integrations_path: PathBuf,
+    /// `None` in development: an ephemeral key is minted per process.
+    pub integrations_key: Option<Secret>,
+    pub oidc: Option<OidcConfig>,
+    pub step_up_max_age_seconds: u64,
+    /// Endpoints, region and the platform's own credentials (AWS_ACCESS_KEY_ID, ...).
+    pub aws: AwsConfig,
+    pub aws_settle_seconds: u64,
+    pub aws_fake: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var} is required in production: {why}")]
+    RequiredInProduction {
+        var: &'static str,
+        why: &'static str,
+    },
+    #[error("{var} is invalid: {why}")]
+    Invalid { var: &'static str, why: String },
+    #[error("{var} needs {other} as well")]
+    Incomplete {
+        var: &'static str,
+        other: &'static str,
+    },
+}
+
+impl ConfigError {
+    pub fn var(&self) -> &'static str {
+        match self {
+            ConfigError::RequiredInProduction { var, .. }
+            | ConfigError::Invalid { var, .. }
+            | ConfigError::Incomplete { var, .. } => var,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Parses from any variable lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let environment = match get(ENV).as_deref() {
+            None | Some("development" | "dev" | "local" | "test") => Environment::Development,
+            Some("production" | "prod") => Environment::Production,
+            Some(_) => {
+                return Err(ConfigError::Invalid {
+                    var: ENV,
+                    why: "use production or development".into(),
+                });
+            }
+        };
+        let production = environment == Environment::Production;
+        let bind = get(BIND)
+            .unwrap_or_else(|| DEFAULT_BIND.to_owned())
+            .parse::<SocketAddr>()
+            .map_err(|_| ConfigError::Invalid {
+                var: BIND,
+                why: "use host:port with an IP address, e.g. 127.0.0.1:8787".into(),
+            })?;
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let state_dir = get(STATE_DIR)
+            .map(|p| expand_home(&p, &home))
+            .unwrap_or_else(|| home.join(".alphaswarm"));
+        let audit_path = get(AUDIT_PATH)
+            .map(|p| expand_home(&p, &home))
+            .unwrap_or_else(|| state_dir.join("audit.jsonl"));
+        let integrations_path = get(INTEGRATIONS_PATH)
+            .map(|p| expand_home(&p, &home))
+            .unwrap_or_else(|| home.join(".alphaswarm").join("integrations.json"));
+        let web_dir = get(WEB_DIR)
+            .map(|p| expand_home(&p, &home))
+            .unwrap_or_else(|| PathBuf::from("web/dist"));
+
+        let partner_account_id = get(PARTNER_ACCOUNT_ID)
+            .map(|v| {
+                AwsAccountId::parse(v.trim()).map_err(|_| ConfigError::Invalid {
+                    var: PARTNER_ACCOUNT_ID,
+                    why: "an AWS account id is exactly 12 digits".into(),
+                })
+            })
+            .transpose()?;
+
+        let external_id_secret = get(EXTERNAL_ID_SECRET).map(Secret);
+        if let Some(secret) = &external_id_secret
+            && secret.expose().len() < 32
+        {
+            return Err(ConfigError::Invalid {
+                var: EXTERNAL_ID_SECRET,
+                why: "use at least 32 characters of random data (e.g. openssl rand -hex 32)".into(),
+            });
+        }
+        if production && external_id_secret.is_none() {
+            return Err(ConfigError::RequiredInProduction {
+                var: EXTERNAL_ID_SECRET,
+                why: "external ids must stay stable across restarts and replicas",
+            });
+        }
+        let integrations_key = get(INTEGRATIONS_KEY).map(Secret);
+        if production && integrations_key.is_none() {
+            return Err(ConfigError::RequiredInProduction {
+                var: INTEGRATIONS_KEY,
+                why: "an ephemeral key would make the store unreadable after a restart",
+            });
+        }
+        let role_name_pattern = get(ROLE_NAME_PATTERN)
+            .map(|p| {
+                RoleNamePattern::parse(p.trim()).map_err(|e| ConfigError::Invalid {
+                    var: ROLE_NAME_PATTERN,
+                    why: format!("{e} ({})", e.hint()),
+                })
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let aws_template_url = get(AWS_TEMPLATE_URL)
+            .map(|u| {
+                TemplateUrl::parse(u.trim()).map_err(|e| ConfigError::Invalid {
+                    var: AWS_TEMPLATE_URL,
+                    why: format!("{e} ({})", e.hint()),
+                })
+            })
+            .transpose()?;
+        let aws = AwsConfig::from_lookup(get).map_err(|e| ConfigError::Invalid {
+            var: aws_config_var(e.field()),
+            why: e.to_string(),
+        })?;
+
+        let oidc = match (get(OIDC_ISSUER), get(OIDC_JWKS_URL), get(OIDC_AUDIENCE)) {
+            (Some(issuer), Some(jwks_url), Some(audience)) => Some(OidcConfig {
+                issuer,
+                jwks_url,
+                audience,
+            }),
+            (None, None, None) => None,
+            (None, _, _) => {
+                return Err(ConfigError::Incomplete {
+                    var: OIDC_ISSUER,
+                    other: "all three OIDC settings",
+                });
+            }
+            (_, None, _) => {
+                return Err(ConfigError::Incomplete {
+                    var: OIDC_JWKS_URL,
+                    other: "all three OIDC settings",
+                });
+            }
+            (_, _, None) => {
+                return Err(ConfigError::Incomplete {
+                    var: OIDC_AUDIENCE,
+                    other: "all three OIDC settings",
+                });
+            }
+        };
+        if production && oidc.is_none() {
+            return Err(ConfigError::RequiredInProduction {
+                var: OIDC_ISSUER,
+                why: "production sessions come from the identity provider (issuer, JWKS URL and audience)",
+            });
+        }
+        let step_up_max_age_seconds = parse_u64(&get, STEP_UP_MAX_AGE, 300, 10..=86_400)?;
+        let aws_settle_seconds = parse_u64(&get, AWS_SETTLE_SECONDS, 30, 0..=600)?;
+        let aws_fake = matches!(get(AWS_FAKE).as_deref(), Some("1" | "true"));
+        if production && aws_fake {
+            return Err(ConfigError::Invalid {
+                var: AWS_FAKE,
+                why: "the fake AWS backend is for tests only".into(),
+            });
+        }
+        Ok(Config {
+            environment,
+            bind,
+            state_dir,
+            audit_path,
+            web_dir,
+            partner_account_id,
+            external_id_secret,
+            role_name_pattern,
+            aws_template_url,
+            integrations_path,
+            integrations_key,
+            oidc,
+            step_up_max_age_seconds,
+            aws,
+            aws_settle_seconds,
+            aws_fake,
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+/// The env var an AWS configuration error names (its field is one).
+fn aws_config_var(field: Option<&str>) -> &'static str {
+    [AWS_ENDPOINT_URL, AWS_IAM_ENDPOINT_URL, "AWS_REGION"]
+        .into_iter()
+        .find(|var| Some(*var) == field)
+        .unwrap_or("AWS_REGION")
+}
+
+fn parse_u64(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(raw) = get(var) else {
+        return Ok(default);
+    };
+    raw.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|v| range.contains(v))
+        .ok_or_else(|| ConfigError::Invalid {
+            var,
+            why: format!(
+                "use a whole number of seconds from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        })
+}
+
+fn expand_home(path: &str, home: &Path) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn zero_config_is_a_local_development_proxy() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8787");
+        assert!(config.partner_account_id.is_none());
+        assert!(!config.is_production());
+        assert_eq!(config.step_up_max_age_seconds, 300);
+    }
+
+    #[test]
+    fn production_requires_the_secrets_and_names_them() {
+        let err = parse(&[(ENV, "production")]).unwrap_err();
+        assert_eq!(err.var(), EXTERNAL_ID_SECRET);
+        let secret = "s".repeat(40);
+        let err = parse(&[(ENV, "production"), (EXTERNAL_ID_SECRET, &secret)]).unwrap_err();
+        assert_eq!(err.var(), INTEGRATIONS_KEY);
+        let key = "k".repeat(44);
+        let err = parse(&[
+            (ENV, "production"),
+            (EXTERNAL_ID_SECRET, &secret),
+            (INTEGRATIONS_KEY, &key),
+        ])
+        .unwrap_err();
+        assert_eq!(err.var(), OIDC_ISSUER);
+        let complete = [
+            (ENV, "production"),
+            (EXTERNAL_ID_SECRET, secret.as_str()),
+            (INTEGRATIONS_KEY, key.as_str()),
+            (OIDC_ISSUER, "https://idp.example/"),
+            (OIDC_JWKS_URL, "https://idp.example/jwks"),
+            (OIDC_AUDIENCE, "alphaswarm"),
+        ];
+        assert!(parse(&complete).unwrap().is_production());
+        let mut with_fake = complete.to_vec();
+        with_fake.push((AWS_FAKE, "1"));
+        assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable_and_never_echo_secrets() {
+        let err = parse(&[(PARTNER_ACCOUNT_ID, "12345")]).unwrap_err();
+        assert_eq!(err.var(), PARTNER_ACCOUNT_ID);
+        let err = parse(&[(EXTERNAL_ID_SECRET, "short-canary")]).unwrap_err();
+        assert_eq!(err.var(), EXTERNAL_ID_SECRET);
+        assert!(!err.to_string().contains("short-canary"));
+        assert_eq!(parse(&[(BIND, "nowhere")]).unwrap_err().var(), BIND);
+        assert_eq!(
+            parse(&[(ROLE_NAME_PATTERN, "fixed")]).unwrap_err().var(),
+            ROLE_NAME_PATTERN
+        );
+        assert_eq!(
+            parse(&[(OIDC_ISSUER, "https://idp.example/")])
+                .unwrap_err()
+                .var(),
+            OIDC_JWKS_URL
+        );
+        assert_eq!(
+            parse(&[(STEP_UP_MAX_AGE, "0")]).unwrap_err().var(),
+            STEP_UP_MAX_AGE
+        );
+        assert_eq!(
+            parse(&[(ROLE_NAME_PATTERN, "broker {org_id}")])
+                .unwrap_err()
+                .var(),
+            ROLE_NAME_PATTERN
+        );
+        assert_eq!(
+            parse(&[(AWS_TEMPLATE_URL, "ftp://example.com/t.json")])
+                .unwrap_err()
+                .var(),
+            AWS_TEMPLATE_URL
+        );
+        assert_eq!(
+            parse(&[(AWS_IAM_ENDPOINT_URL, "file:///etc/passwd")])
+                .unwrap_err()
+                .var(),
+            AWS_IAM_ENDPOINT_URL
+        );
+        assert_eq!(
+            parse(&[("AWS_REGION", "mars")]).unwrap_err().var(),
+            "AWS_REGION"
+        );
+    }
+
+    #[test]
+    fn aws_settings_are_parsed_once() {
+        let config = parse(&[
+            (ROLE_NAME_PATTERN, "as-{org_id}-broker"),
+            (
+                AWS_TEMPLATE_URL,
+                "https://example-bucket.s3.amazonaws.com/alphaswarm.json",
+            ),
+            (AWS_ENDPOINT_URL, "http://127.0.0.1:5000"),
+        ])
+        .unwrap();
+        assert_eq!(config.role_name_pattern.as_str(), "as-{org_id}-broker");
+        assert!(config.aws_template_url.is_some());
+        assert_eq!(config.aws.endpoints.sts, "http://127.0.0.1:5000");
+        assert!(config.aws.platform.is_none());
+    }
+}

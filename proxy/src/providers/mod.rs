@@ -1,0 +1,76 @@
+//! The wizard's per-cloud seam. Every cloud (AWS now; Azure, GCP,
+//! Cloudflare, HuggingFace and Docker Hub later) implements
+//! [`CloudProvider`]; the routes stay generic: they authenticate, audit and
+//! store, and hand each step's JSON body to the provider of the URL's cloud.
+//! Bodies and results are JSON values so each provider owns its typed shapes
+//! (parsed with [`crate::error::parse_body`]) without the routes knowing them.
+
+pub mod aws;
+pub mod fake_aws;
+
+use crate::error::ApiError;
+use crate::store::StoredIntegration;
+use alphaswarm_core::OrgId;
+use async_trait::async_trait;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The wizard steps that run behind a fresh step-up and write audit rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    ValidateIdentity,
+    ValidatePermissions,
+    EnumerateResources,
+    Connect,
+    Disconnect,
+}
+
+impl Step {
+    pub fn from_path(segment: &str) -> Option<Step> {
+        Some(match segment {
+            "validate-identity" => Step::ValidateIdentity,
+            "validate-permissions" => Step::ValidatePermissions,
+            "enumerate-resources" => Step::EnumerateResources,
+            "connect" => Step::Connect,
+            _ => return None,
+        })
+    }
+
+    /// The name written to audit rows.
+    pub fn audit_name(self) -> &'static str {
+        match self {
+            Step::ValidateIdentity => "validate_identity",
+            Step::ValidatePermissions => "validate_permissions",
+            Step::EnumerateResources => "enumerate_resources",
+            Step::Connect => "connect",
+            Step::Disconnect => "disconnect",
+        }
+    }
+}
+
+/// What connect persists: plain metadata, and values only ever shown masked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Connection {
+    pub metadata: BTreeMap<String, String>,
+    pub sensitive: BTreeMap<String, String>,
+}
+
+#[async_trait]
+pub trait CloudProvider: Send + Sync {
+    /// The URL segment, e.g. `aws`.
+    fn cloud(&self) -> &'static str;
+    /// The integration kind and credential-key kind, e.g. `cloud_aws`.
+    fn integration_kind(&self) -> &'static str;
+    /// Step 2: the artifacts to set up the cloud side (no cloud call).
+    async fn bootstrap(&self, org: &OrgId, body: Value) -> Result<Value, ApiError>;
+    /// Step 3: prove the federated identity works (and is not usable by others).
+    async fn validate_identity(&self, org: &OrgId, body: Value) -> Result<Value, ApiError>;
+    /// Step 4: compare what the identity may do with the baseline.
+    async fn validate_permissions(&self, org: &OrgId, body: Value) -> Result<Value, ApiError>;
+    /// Step 4*: list what the identity can see (regions, projects, zones...).
+    async fn enumerate_resources(&self, org: &OrgId, body: Value) -> Result<Value, ApiError>;
+    /// Step 5: confirm once more and say what to store.
+    async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError>;
+    /// What the operator still has to remove on the vendor side after disconnect.
+    fn disconnect_cleanup(&self, org: &OrgId, record: Option<&StoredIntegration>) -> Vec<String>;
+}

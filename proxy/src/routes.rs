@@ -1,0 +1,382 @@
+//! The HTTP surface of proxy/API.md. Handlers are thin: authenticate
+//! (extractors), validate the path, write the pending audit row, hand the
+//! body to the cloud's provider, write the result row, answer.
+
+use crate::app::AppState;
+use crate::audit::{AuditEvent, Phase};
+use crate::auth::{AdminSession, Session, StepUp};
+use crate::error::{ApiError, JsonBody, path_rejection};
+use crate::providers::{CloudProvider, Step};
+use crate::store::StoredIntegration;
+use alphaswarm_core::OrgId;
+use alphaswarm_core::keys::CredentialKey;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/healthz", get(|| async { Json(json!({ "ok": true })) }))
+        .route("/auth/login", post(login))
+        .route("/auth/step-up", post(step_up))
+        .route("/auth/session", get(session))
+        .route(
+            "/admin/accounts/{org_id}/cloud/{cloud}/bootstrap",
+            post(bootstrap),
+        )
+        .route(
+            "/admin/accounts/{org_id}/cloud/{cloud}/{step}",
+            post(wizard_step),
+        )
+        .route(
+            "/admin/accounts/{org_id}/cloud/{cloud}",
+            axum::routing::delete(disconnect),
+        )
+        .route(
+            "/admin/accounts/{org_id}/integrations",
+            get(list_integrations),
+        )
+        .route("/admin/audit/verify", get(verify_audit))
+        .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
+        .route(
+            "/admin/{*rest}",
+            axum::routing::any(|| async { api_not_found() }),
+        )
+        .route(
+            "/auth/{*rest}",
+            axum::routing::any(|| async { api_not_found() }),
+        );
+    let web_dir = state.config.web_dir.clone();
+    let api = api.with_state(state);
+    if web_dir.join("index.html").is_file() {
+        let index = web_dir.join("index.html");
+        api.fallback_service(
+            tower_http::services::ServeDir::new(&web_dir)
+                .fallback(tower_http::services::ServeFile::new(index)),
+        )
+    } else {
+        api.fallback(|| async {
+            ApiError::not_found(
+                "web_ui_not_built",
+                "The web UI is not built, so there is nothing to serve here.",
+            )
+        })
+    }
+    .method_not_allowed_fallback(|| async {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "This route does not accept that method.",
+            "Check the method against proxy/API.md.",
+        )
+    })
+    .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+fn api_not_found() -> ApiError {
+    ApiError::not_found("not_found", "No such route.")
+}
+
+fn timestamp() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+fn rfc3339(seconds: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()?
+        .format(&Rfc3339)
+        .ok()
+}
+
+// ------------------------------------------------------------ session
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (token, exp) = state
+        .auth
+        .login(&state.limiter, &body.username, &body.password)
+        .await?;
+    tracing::info!(user = %crate::auth::OPERATOR_USERNAME, "operator logged in");
+    Ok(Json(
+        json!({ "token": token, "expires_at": rfc3339(exp), "step_up_until": null }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepUpBody {
+    code: String,
+}
+
+async fn step_up(
+    State(state): State<AppState>,
+    AdminSession(session): AdminSession,
+    JsonBody(body): JsonBody<StepUpBody>,
+) -> Result<Json<Value>, ApiError> {
+    let (token, exp, auth_time) = state
+        .auth
+        .step_up(&state.limiter, &session, body.code.trim())
+        .await?;
+    tracing::info!(user = %session.subject, "operator stepped up");
+    let until = auth_time + state.config.step_up_max_age_seconds as i64;
+    Ok(Json(
+        json!({ "token": token, "expires_at": rfc3339(exp), "step_up_until": rfc3339(until) }),
+    ))
+}
+
+async fn session(
+    State(state): State<AppState>,
+    AdminSession(session): AdminSession,
+) -> Json<Value> {
+    let until = session
+        .step_up_until(state.config.step_up_max_age_seconds)
+        .filter(|u| *u >= crate::auth::now())
+        .and_then(rfc3339);
+    Json(json!({
+        "subject": session.subject,
+        "scopes": session.scopes,
+        "mode": state.auth.mode(),
+        "step_up_until": until,
+        "expires_at": rfc3339(session.expires_at),
+    }))
+}
+
+// ------------------------------------------------------------ wizard
+
+fn org_and_provider(
+    state: &AppState,
+    org_id: &str,
+    cloud: &str,
+) -> Result<(OrgId, Arc<dyn CloudProvider>), ApiError> {
+    let org = OrgId::parse(org_id)?;
+    let provider = state.providers.get(cloud).cloned().ok_or_else(|| {
+        ApiError::not_found(
+            "cloud_not_supported",
+            format!(
+                "This proxy has no wizard for that cloud; it supports: {}.",
+                state
+                    .providers
+                    .keys()
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .with_field("cloud_kind")
+    })?;
+    Ok((org, provider))
+}
+
+async fn bootstrap(
+    State(state): State<AppState>,
+    AdminSession(_session): AdminSession,
+    path: Result<Path<(String, String)>, PathRejection>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let Path((org_id, cloud)) = path.map_err(path_rejection)?;
+    let (org, provider) = org_and_provider(&state, &org_id, &cloud)?;
+    // Every bootstrap field is optional, so an empty body is allowed.
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).map_err(|_| {
+            ApiError::bad_request(
+                "invalid_json",
+                "The body is not valid JSON.",
+                "Send a JSON object.",
+            )
+        })?
+    };
+    Ok(Json(provider.bootstrap(&org, body).await?))
+}
+
+/// Runs `action` between a pending and a result audit row. If the pending
+/// row cannot be written the action does not run.
+async fn audited<F, Fut>(
+    state: &AppState,
+    session: &Session,
+    org: &OrgId,
+    cloud: &str,
+    step: Step,
+    action: F,
+) -> Result<Json<Value>, ApiError>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<Value, ApiError>>,
+{
+    let audit_run_id = uuid::Uuid::new_v4().to_string();
+    let started_at = timestamp();
+    let mut event = AuditEvent {
+        audit_run_id: audit_run_id.clone(),
+        phase: Phase::Pending,
+        actor: session.subject.clone(),
+        org_id: org.to_string(),
+        cloud: cloud.to_owned(),
+        step: step.audit_name().to_owned(),
+        error_code: None,
+        started_at,
+        finished_at: None,
+    };
+    if let Err(e) = state.audit.append(event.clone()).await {
+        tracing::error!(error = %e, step = step.audit_name(), "audit row not written; step refused");
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "The audit log cannot be written, so the step was not run.",
+            "Fix the audit log path (ALPHASWARM_ADMIN_AUDIT_PATH: permissions, disk space) and retry.",
+        ));
+    }
+    let outcome = action().await;
+    event.finished_at = Some(timestamp());
+    match &outcome {
+        Ok(_) => event.phase = Phase::Succeeded,
+        Err(e) => {
+            event.phase = Phase::Failed;
+            event.error_code = Some(e.code.clone());
+        }
+    }
+    if let Err(e) = state.audit.append(event).await {
+        // The step already ran; the pending row without a result shows that.
+        tracing::error!(error = %e, audit_run_id, "result audit row not written");
+    }
+    tracing::info!(audit_run_id, step = step.audit_name(), org = %org, ok = outcome.is_ok(), "wizard step");
+    match outcome {
+        Ok(Value::Object(mut map)) => {
+            map.insert("audit_run_id".to_owned(), audit_run_id.into());
+            Ok(Json(Value::Object(map)))
+        }
+        Ok(other) => Ok(Json(
+            json!({ "audit_run_id": audit_run_id, "result": other }),
+        )),
+        Err(e) => Err(e.with_audit_run_id(audit_run_id)),
+    }
+}
+
+async fn wizard_step(
+    State(state): State<AppState>,
+    StepUp(session): StepUp,
+    path: Result<Path<(String, String, String)>, PathRejection>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let Path((org_id, cloud, step)) = path.map_err(path_rejection)?;
+    let (org, provider) = org_and_provider(&state, &org_id, &cloud)?;
+    let step = Step::from_path(&step).ok_or_else(|| {
+        ApiError::not_found(
+            "unknown_step",
+            "No such wizard step; use bootstrap, validate-identity, validate-permissions, enumerate-resources or connect.",
+        )
+    })?;
+    let cloud = provider.cloud();
+    audited(&state, &session, &org, cloud, step, || async {
+        match step {
+            Step::ValidateIdentity => provider.validate_identity(&org, body).await,
+            Step::ValidatePermissions => provider.validate_permissions(&org, body).await,
+            Step::EnumerateResources => provider.enumerate_resources(&org, body).await,
+            Step::Connect => {
+                let connection = provider.connect(&org, body).await?;
+                let kind = provider.integration_kind();
+                let record = StoredIntegration {
+                    org_id: org.to_string(),
+                    kind: kind.to_owned(),
+                    credential_key: CredentialKey::for_integration(kind, &org)?.to_string(),
+                    status: "healthy".to_owned(),
+                    connected_at: timestamp(),
+                    last_health_at: None,
+                    error: None,
+                    metadata: connection.metadata,
+                    sensitive: connection.sensitive,
+                };
+                state.store.put(record.clone()).await.map_err(store_error)?;
+                Ok(json!({ "integration": record.masked() }))
+            }
+            Step::Disconnect => Err(api_not_found()),
+        }
+    })
+    .await
+}
+
+fn store_error(e: crate::store::StoreError) -> ApiError {
+    tracing::error!(error = %e, "integrations store failed");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        e.code(),
+        "The integrations store could not be written.",
+        "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH (permissions, disk space) and the proxy's log.",
+    )
+}
+
+async fn disconnect(
+    State(state): State<AppState>,
+    StepUp(session): StepUp,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path((org_id, cloud)) = path.map_err(path_rejection)?;
+    let (org, provider) = org_and_provider(&state, &org_id, &cloud)?;
+    let key = CredentialKey::for_integration(provider.integration_kind(), &org)?.to_string();
+    audited(
+        &state,
+        &session,
+        &org,
+        provider.cloud(),
+        Step::Disconnect,
+        || async {
+            let record = state.store.get(&key).await.map_err(store_error)?;
+            let removed = state.store.remove(&key).await.map_err(store_error)?;
+            Ok(json!({
+                "removed": removed,
+                "vendor_cleanup": provider.disconnect_cleanup(&org, record.as_ref()),
+            }))
+        },
+    )
+    .await
+}
+
+async fn list_integrations(
+    State(state): State<AppState>,
+    AdminSession(_session): AdminSession,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(org_id) = path.map_err(path_rejection)?;
+    let org = OrgId::parse(&org_id)?;
+    let records = state
+        .store
+        .list_org(org.as_str())
+        .await
+        .map_err(store_error)?;
+    let integrations: Vec<Value> = records.iter().map(StoredIntegration::masked).collect();
+    Ok(Json(json!({ "integrations": integrations })))
+}
+
+async fn verify_audit(
+    State(state): State<AppState>,
+    _session: AdminSession,
+) -> Result<Response, ApiError> {
+    let report = state.audit.verify().await.map_err(|e| {
+        tracing::error!(error = %e, "audit verification could not read the log");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "audit_unavailable",
+            "The audit log cannot be read.",
+            "Check ALPHASWARM_ADMIN_AUDIT_PATH.",
+        )
+    })?;
+    Ok(Json(report).into_response())
+}

@@ -1,0 +1,234 @@
+//! Planted canary secrets (the external-id secret, the integrations key,
+//! the platform's AWS secret key and a session token) never appear in any
+//! response body or any log line of the real binary, even at debug log level
+//! and when pasted into requests. The binary's real AWS client talks to moto
+//! (and the IAM simulation fake), so every step really signs and calls.
+
+mod common;
+mod support;
+
+use alphaswarm_core::{CloudKind, OrgId, external_id::derive_external_id};
+use alphaswarm_proxy::store::FernetFileStore;
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys};
+use support::moto::{Moto, PARTNER_ACCOUNT, RoleSpec, trust_policy};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_secrets_never_leave_the_proxy() {
+    let dir = temp_dir("canary");
+    let secret_canary = "CANARY-extid-secret-7f3a9c1e5b2d4f6a8c0e1b3d5f7a9c1e";
+    let key_canary = FernetFileStore::generate_key();
+    const ROLE: &str = "alphaswarm-broker-acme";
+    let external_id = derive_external_id(
+        secret_canary.as_bytes(),
+        CloudKind::Aws,
+        &OrgId::parse("acme").unwrap(),
+    )
+    .unwrap();
+    let moto = Moto::start(&[RoleSpec {
+        name: ROLE,
+        trust_policy: trust_policy(PARTNER_ACCOUNT, Some(external_id.as_str())),
+        with_permissions: true,
+    }])
+    .await;
+    let iam = IamSimFake::start(FakeConfig {
+        keys: KnownKeys::default().issued_by_moto(&moto.url),
+        policy_source_arn: Moto::role_arn(ROLE),
+        allowed: [
+            "sts:GetCallerIdentity",
+            "iam:GetRole",
+            "ec2:DescribeRegions",
+        ]
+        .map(str::to_owned)
+        .into(),
+        page_size: 100,
+    })
+    .await;
+    let aws_secret_canary = moto.platform_secret_access_key.as_str();
+    let env = vec![
+        ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
+        (
+            "ALPHASWARM_ADMIN_STATE_DIR",
+            dir.join("state").display().to_string(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_INTEGRATIONS_PATH",
+            dir.join("integrations.json").display().to_string(),
+        ),
+        ("ALPHASWARM_ADMIN_INTEGRATIONS_KEY", key_canary.clone()),
+        (
+            "ALPHASWARM_ADMIN_AUDIT_PATH",
+            dir.join("audit.jsonl").display().to_string(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID",
+            PARTNER.to_owned(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
+            secret_canary.to_owned(),
+        ),
+        ("ALPHASWARM_ADMIN_AWS_ENDPOINT_URL", moto.url.clone()),
+        ("ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL", iam.url.clone()),
+        ("AWS_ACCESS_KEY_ID", moto.platform_access_key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", aws_secret_canary.to_owned()),
+        ("RUST_LOG", "debug".to_owned()),
+    ];
+    let proxy = BinaryProxy::spawn(&dir, "canary", &env);
+    let (password, totp) = proxy.enrollment();
+    let http = common::http_client();
+    let token = proxy.stepped_up(&http, &password, &totp).await;
+    let arn = Moto::role_arn(ROLE);
+    let mut bodies = Vec::new();
+    let mut call = async |method: Method,
+                          path: &str,
+                          body: Option<serde_json::Value>,
+                          bearer: Option<&str>| {
+        let mut request = http.request(method, format!("{}{path}", proxy.base));
+        if let Some(b) = bearer {
+            request = request.bearer_auth(b);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        bodies.push(response.text().await.unwrap());
+        status
+    };
+    let t = Some(token.as_str());
+    assert_eq!(
+        call(Method::POST, &step("acme", "bootstrap"), Some(json!({})), t).await,
+        200
+    );
+    for s in [
+        "validate-identity",
+        "validate-permissions",
+        "enumerate-resources",
+        "connect",
+    ] {
+        assert_eq!(
+            call(
+                Method::POST,
+                &step("acme", s),
+                Some(json!({"role_arn": arn})),
+                t
+            )
+            .await,
+            200,
+            "{s}"
+        );
+    }
+    assert_eq!(
+        call(Method::GET, "/admin/accounts/acme/integrations", None, t).await,
+        200
+    );
+    assert_eq!(call(Method::GET, "/admin/audit/verify", None, t).await, 200);
+    assert_eq!(call(Method::GET, "/auth/session", None, t).await, 200);
+    // Secrets pasted into the wrong places are not echoed back.
+    for canary in [
+        secret_canary,
+        key_canary.as_str(),
+        aws_secret_canary,
+        token.as_str(),
+    ] {
+        call(
+            Method::POST,
+            &step("acme", "connect"),
+            Some(json!({"role_arn": canary})),
+            t,
+        )
+        .await;
+        call(
+            Method::POST,
+            &step("acme", "connect"),
+            Some(json!({"role_arn": arn, "region": canary})),
+            t,
+        )
+        .await;
+        call(
+            Method::POST,
+            &step("acme", "connect"),
+            Some(json!({"role_arn": [canary]})),
+            t,
+        )
+        .await;
+        call(
+            Method::POST,
+            &step("acme", "connect"),
+            Some(json!({ canary: 1 })),
+            t,
+        )
+        .await;
+        call(
+            Method::POST,
+            "/auth/login",
+            Some(json!({"username": canary, "password": canary})),
+            None,
+        )
+        .await;
+        call(
+            Method::POST,
+            "/auth/step-up",
+            Some(json!({"code": canary})),
+            t,
+        )
+        .await;
+        call(Method::GET, "/auth/session", None, Some(canary)).await;
+    }
+    assert_eq!(
+        call(Method::DELETE, "/admin/accounts/acme/cloud/aws", None, t).await,
+        200
+    );
+
+    let logs = proxy.logs();
+    assert!(
+        logs.contains("wizard step"),
+        "debug logs were captured: {logs}"
+    );
+    let audit = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+    for (name, canary) in [
+        ("external-id secret", secret_canary),
+        ("integrations key", key_canary.as_str()),
+        ("platform AWS secret key", aws_secret_canary),
+        ("session token", token.as_str()),
+    ] {
+        for body in &bodies {
+            assert!(!body.contains(canary), "{name} in a response body: {body}");
+        }
+        assert!(!logs.contains(canary), "{name} in the logs");
+        assert!(!audit.contains(canary), "{name} in the audit log");
+    }
+    // Nor do the temporary credentials the proxy assumed (read back from moto).
+    let issued: serde_json::Value = http
+        .get(format!("{}/moto-api/data.json", moto.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let assumed = issued["sts"]["AssumedRole"].as_array().unwrap();
+    assert_eq!(
+        assumed.len(),
+        4,
+        "steps 3, 4, 4* and 5 each assumed the role once"
+    );
+    for role in assumed {
+        for secret in ["secret_access_key", "session_token"] {
+            let value = role[secret].as_str().unwrap();
+            assert!(!logs.contains(value), "an assumed {secret} in the logs");
+            assert!(
+                bodies.iter().all(|b| !b.contains(value)),
+                "an assumed {secret} in a body"
+            );
+        }
+    }
+    // A token's signature alone must not leak either.
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!logs.contains(signature));
+    assert_eq!(bodies.len(), 8 + 4 * 7 + 1);
+    assert_eq!(iam.calls(), vec![(200, 3)], "step 4 really simulated");
+}

@@ -1,0 +1,367 @@
+//! Shared test harness: an in-process proxy on 127.0.0.1:0 with the fake
+//! AWS, the operator's credentials read back from the state dir, and a
+//! helper that mints tokens with the proxy's own signing key (to build
+//! stale, mis-scoped or expired sessions without waiting).
+#![allow(dead_code)]
+
+use alphaswarm_proxy::app::build_state;
+use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::providers::fake_aws::{FakeAws, FakeRole, UnknownRoles};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub const PARTNER: &str = "111122223333";
+pub const CUSTOMER: &str = "210987654321";
+pub const EXTERNAL_ID_SECRET: &str = "test-external-id-secret-0123456789abcdef";
+
+pub struct TestProxy {
+    pub base: String,
+    pub fake: Arc<FakeAws>,
+    pub http: reqwest::Client,
+    pub dir: PathBuf,
+    pub password: String,
+    pub totp: totp_rs::TOTP,
+    pub integrations_key: String,
+    signing_key: Vec<u8>,
+}
+
+/// A test-side HTTP client (reqwest needs the process's TLS provider first).
+pub fn http_client() -> reqwest::Client {
+    alphaswarm_proxy::aws::ensure_tls_provider();
+    reqwest::Client::new()
+}
+
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("alphaswarm-proxy-{name}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn role_arn(account: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+
+pub fn external_id_for(org: &str) -> String {
+    let org = alphaswarm_core::OrgId::parse(org).unwrap();
+    alphaswarm_core::external_id::derive_external_id(
+        EXTERNAL_ID_SECRET.as_bytes(),
+        alphaswarm_core::CloudKind::Aws,
+        &org,
+    )
+    .unwrap()
+    .to_string()
+}
+
+/// A role whose trust policy is right for `org`.
+pub fn good_role(org: &str) -> FakeRole {
+    FakeRole {
+        account: CUSTOMER.to_owned(),
+        required_external_id: Some(external_id_for(org)),
+        settle_failures: 0,
+        allowed_actions: vec![
+            "sts:GetCallerIdentity".into(),
+            "iam:GetRole".into(),
+            "ec2:DescribeRegions".into(),
+        ],
+    }
+}
+
+impl TestProxy {
+    pub async fn start(name: &str) -> TestProxy {
+        Self::start_with(name, &[]).await
+    }
+
+    /// Starts with extra env-style settings (override the defaults below).
+    pub async fn start_with(name: &str, extra: &[(&str, &str)]) -> TestProxy {
+        let dir = temp_dir(name);
+        let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
+        let mut vars: HashMap<String, String> = HashMap::from([
+            (config::BIND.into(), "127.0.0.1:0".into()),
+            (
+                config::STATE_DIR.into(),
+                dir.join("state").display().to_string(),
+            ),
+            (
+                config::INTEGRATIONS_PATH.into(),
+                dir.join("integrations.json").display().to_string(),
+            ),
+            (config::INTEGRATIONS_KEY.into(), integrations_key.clone()),
+            (
+                config::AUDIT_PATH.into(),
+                dir.join("audit.jsonl").display().to_string(),
+            ),
+            (
+                config::WEB_DIR.into(),
+                dir.join("web").display().to_string(),
+            ),
+            (config::PARTNER_ACCOUNT_ID.into(), PARTNER.into()),
+            (config::EXTERNAL_ID_SECRET.into(), EXTERNAL_ID_SECRET.into()),
+            (config::AWS_SETTLE_SECONDS.into(), "0".into()),
+        ]);
+        for (k, v) in extra {
+            if v.is_empty() {
+                vars.remove(*k);
+            } else {
+                vars.insert((*k).to_owned(), (*v).to_owned());
+            }
+        }
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let fake = Arc::new(FakeAws::new(UnknownRoles::NotFound));
+        let (state, notes) = build_state(config, fake.clone()).unwrap();
+        let enrollment = notes.enrollment.expect("first start enrols the operator");
+        let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_uri).unwrap();
+        let operator: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("state/operator.json")).unwrap())
+                .unwrap();
+        let signing_key = base64::engine::general_purpose::STANDARD
+            .decode(operator["token_signing_key"].as_str().unwrap())
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = alphaswarm_proxy::routes::router(state);
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        TestProxy {
+            base,
+            fake,
+            http: http_client(),
+            dir,
+            password: enrollment.password,
+            totp,
+            integrations_key,
+            signing_key,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn audit_path(&self) -> PathBuf {
+        self.dir.join("audit.jsonl")
+    }
+
+    pub fn audit_rows(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.audit_path())
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub async fn login(&self) -> String {
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"username": "admin", "password": self.password})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// Login + TOTP step-up: a token good for steps 3-5.
+    pub async fn stepped_up(&self) -> String {
+        let token = self.login().await;
+        let code = self.totp.generate_current().unwrap();
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/auth/step-up",
+                Some(&token),
+                Some(json!({"code": code})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A token signed with the proxy's key, with the given claims changes.
+    pub fn forge(
+        &self,
+        scope: &str,
+        amr: &[&str],
+        auth_age_seconds: i64,
+        exp_in_seconds: i64,
+    ) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = json!({
+            "sub": "admin", "scope": scope, "amr": amr,
+            "auth_time": now - auth_age_seconds, "iat": now - auth_age_seconds,
+            "exp": now + exp_in_seconds,
+            "iss": "alphaswarm-proxy-local", "aud": "alphaswarm-proxy-local",
+        });
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(&self.signing_key),
+        )
+        .unwrap()
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+}
+
+/// Path of a wizard step for `org`.
+pub fn step(org: &str, step: &str) -> String {
+    format!("/admin/accounts/{org}/cloud/aws/{step}")
+}
+
+/// The real `alphaswarm-proxy` binary, its stdout/stderr captured to files.
+pub struct BinaryProxy {
+    pub child: std::process::Child,
+    pub base: String,
+    pub stdout_path: PathBuf,
+    pub stderr_path: PathBuf,
+}
+
+impl BinaryProxy {
+    /// Spawns the binary with exactly `env` (plus PATH/HOME) and waits until it listens.
+    // The child is moved into BinaryProxy, whose Drop kills and waits for it.
+    #[allow(clippy::zombie_processes)]
+    pub fn spawn(dir: &std::path::Path, tag: &str, env: &[(&str, String)]) -> BinaryProxy {
+        let stdout_path = dir.join(format!("{tag}.stdout"));
+        let stderr_path = dir.join(format!("{tag}.stderr"));
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .stdout(std::fs::File::create(&stdout_path).unwrap())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+            if let Some(line) = out
+                .lines()
+                .find(|l| l.starts_with("AlphaSwarm proxy listening on "))
+            {
+                let base = line
+                    .trim_start_matches("AlphaSwarm proxy listening on ")
+                    .trim_end_matches('/')
+                    .to_owned();
+                return BinaryProxy {
+                    child,
+                    base,
+                    stdout_path,
+                    stderr_path,
+                };
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "proxy did not start: {}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
+    }
+
+    pub fn logs(&self) -> String {
+        self.stdout() + &std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// The enrolment printed at first start: (password, totp).
+    pub fn enrollment(&self) -> (String, totp_rs::TOTP) {
+        let out = self.stdout();
+        let field = |name: &str| {
+            out.lines()
+                .find_map(|l| l.trim().strip_prefix(name))
+                .unwrap_or_else(|| panic!("no {name} in {out}"))
+                .trim()
+                .to_owned()
+        };
+        (
+            field("password:"),
+            totp_rs::TOTP::from_url(field("totp uri:")).unwrap(),
+        )
+    }
+
+    pub async fn stepped_up(
+        &self,
+        http: &reqwest::Client,
+        password: &str,
+        totp: &totp_rs::TOTP,
+    ) -> String {
+        let login: Value = http
+            .post(format!("{}/auth/login", self.base))
+            .json(&json!({"username": "admin", "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().unwrap_or_else(|| panic!("{login}"));
+        let step: Value = http
+            .post(format!("{}/auth/step-up", self.base))
+            .bearer_auth(token)
+            .json(&json!({"code": totp.generate_current().unwrap()}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        step["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{step}"))
+            .to_owned()
+    }
+
+    pub fn kill_hard(&mut self) {
+        // SIGKILL: no graceful shutdown, no flush.
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for BinaryProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

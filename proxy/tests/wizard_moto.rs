@@ -1,0 +1,494 @@
+//! The whole wizard against loopback AWS: the real proxy (in-process router,
+//! real `QueryClient` built from the proxy's own configuration) talks SigV4
+//! to a moto server in auth mode (cross-account trust policies and the
+//! ExternalId condition really evaluated; see support/moto.rs), and IAM's
+//! SimulatePrincipalPolicy goes to a SigV4-verifying fake that accepts the
+//! keys moto issued.
+//!
+//! The customer role is created with the trust policy taken from the proxy's
+//! own bootstrap answer (files[trust_policy.json]), so the rendered artifact
+//! is what moto evaluates.
+//!
+//! Account mismatch (ARN names account A, the role answering is in B) cannot
+//! happen in moto: AssumeRole mints the session in the ARN's own account, so
+//! GetCallerIdentity always reports the ARN's account. wizard_flow.rs tests it
+//! with the in-process fake (`classified_failures_are_422_...`).
+
+mod common;
+mod support;
+
+use alphaswarm_proxy::app::{aws_client, build_state};
+use alphaswarm_proxy::config::{self, Config};
+use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys};
+use support::moto::{CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT, RoleSpec, trust_policy};
+
+const ORG: &str = "acme";
+const GOOD_ROLE: &str = "alphaswarm-broker-acme";
+const EXTERNAL_ID_SECRET: &str = "moto-test-external-id-secret-0123456789abcdef";
+/// The fake grants these; the baseline's iam:GetRole stays missing.
+const ALLOWED: [&str; 2] = ["sts:GetCallerIdentity", "ec2:DescribeRegions"];
+
+struct Wizard {
+    base: String,
+    http: reqwest::Client,
+    dir: PathBuf,
+    password: String,
+    totp: totp_rs::TOTP,
+}
+
+impl Wizard {
+    /// An in-process proxy whose AWS client is built exactly as the binary
+    /// builds it, from `vars` (endpoints, platform keys, settle window).
+    async fn start(name: &str, vars: &[(&str, String)]) -> Wizard {
+        let dir = common::temp_dir(name);
+        let mut env: HashMap<String, String> = HashMap::from([
+            (
+                config::STATE_DIR.into(),
+                dir.join("state").display().to_string(),
+            ),
+            (
+                config::INTEGRATIONS_PATH.into(),
+                dir.join("integrations.json").display().to_string(),
+            ),
+            (
+                config::INTEGRATIONS_KEY.into(),
+                alphaswarm_proxy::store::FernetFileStore::generate_key(),
+            ),
+            (
+                config::AUDIT_PATH.into(),
+                dir.join("audit.jsonl").display().to_string(),
+            ),
+            (
+                config::WEB_DIR.into(),
+                dir.join("web").display().to_string(),
+            ),
+            (config::PARTNER_ACCOUNT_ID.into(), PARTNER_ACCOUNT.into()),
+            (config::EXTERNAL_ID_SECRET.into(), EXTERNAL_ID_SECRET.into()),
+        ]);
+        env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        assert!(!config.aws_fake);
+        let (aws, _) = aws_client(&config).unwrap();
+        let (state, notes) = build_state(config, aws).unwrap();
+        let password = notes.enrollment.expect("first start enrols").password;
+        // The second factor as an authenticator app computes it, from the
+        // secret enrolled in the state dir.
+        let operator: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("state/operator.json")).unwrap())
+                .unwrap();
+        let secret =
+            totp_rs::Secret::Encoded(operator["totp_secret_base32"].as_str().unwrap().to_owned());
+        let totp = totp_rs::TOTP::new_unchecked(
+            totp_rs::Algorithm::SHA1,
+            6,
+            1,
+            30,
+            secret.to_bytes().unwrap(),
+            None,
+            "admin".to_owned(),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let app = alphaswarm_proxy::routes::router(state);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Wizard {
+            base,
+            http: common::http_client(),
+            dir,
+            password,
+            totp,
+        }
+    }
+
+    /// Against moto, with IAM on the simulation fake.
+    async fn with_moto(name: &str, moto: &Moto, iam: &IamSimFake, settle_seconds: u32) -> Wizard {
+        Wizard::start(
+            name,
+            &[
+                (config::AWS_ENDPOINT_URL, moto.url.clone()),
+                (config::AWS_IAM_ENDPOINT_URL, iam.url.clone()),
+                ("AWS_ACCESS_KEY_ID", moto.platform_access_key_id.clone()),
+                (
+                    "AWS_SECRET_ACCESS_KEY",
+                    moto.platform_secret_access_key.clone(),
+                ),
+                (config::AWS_SETTLE_SECONDS, settle_seconds.to_string()),
+            ],
+        )
+        .await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    async fn step(&self, token: &str, step: &str, body: Value) -> (u16, Value) {
+        self.send(
+            reqwest::Method::POST,
+            &format!("/admin/accounts/{ORG}/cloud/aws/{step}"),
+            Some(token),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Local login, then the TOTP step-up: a token good for steps 3-5.
+    async fn stepped_up(&self) -> String {
+        let (status, login) = self
+            .send(
+                reqwest::Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"username": "admin", "password": self.password})),
+            )
+            .await;
+        assert_eq!(status, 200, "{login}");
+        let code = self.totp.generate_current().unwrap();
+        let (status, step_up) = self
+            .send(
+                reqwest::Method::POST,
+                "/auth/step-up",
+                login["token"].as_str(),
+                Some(json!({"code": code})),
+            )
+            .await;
+        assert_eq!(status, 200, "{step_up}");
+        step_up["token"].as_str().unwrap().to_owned()
+    }
+
+    fn audit_rows(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.join("audit.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The audit run's rows: exactly a pending row, then the result row.
+    fn assert_audited(&self, run_id: &str, step: &str, phase: &str, error_code: Option<&str>) {
+        let rows: Vec<Value> = self
+            .audit_rows()
+            .into_iter()
+            .filter(|r| r["audit_run_id"] == run_id)
+            .collect();
+        let phases: Vec<&str> = rows.iter().map(|r| r["phase"].as_str().unwrap()).collect();
+        assert_eq!(phases, ["pending", phase], "{step}: {rows:?}");
+        for row in &rows {
+            assert_eq!(row["step"], step);
+            assert_eq!(row["org_id"], ORG);
+            assert_eq!(row["cloud"], "aws");
+            assert_eq!(row["actor"], "admin");
+        }
+        assert_eq!(rows[1]["error_code"].as_str(), error_code, "{step}");
+    }
+}
+
+async fn iam_fake(moto: &Moto) -> IamSimFake {
+    IamSimFake::start(FakeConfig {
+        keys: KnownKeys::default().issued_by_moto(&moto.url),
+        policy_source_arn: Moto::role_arn(GOOD_ROLE),
+        allowed: ALLOWED
+            .map(str::to_owned)
+            .into_iter()
+            .collect::<BTreeSet<_>>(),
+        page_size: 100,
+    })
+    .await
+}
+
+fn run_id(body: &Value) -> String {
+    body["audit_run_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no audit_run_id in {body}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_bootstrapped_role_walks_every_step_in_moto() {
+    let moto = Moto::start(&[]).await;
+    let iam = iam_fake(&moto).await;
+    let wizard = Wizard::with_moto("moto-happy", &moto, &iam, 10).await;
+    let token = wizard.stepped_up().await;
+
+    // Step 2: the proxy's own artifact becomes the role's trust policy.
+    let (status, boot) = wizard
+        .step(&token, "bootstrap", json!({"region": "eu-west-1"}))
+        .await;
+    assert_eq!(status, 200, "{boot}");
+    let external_id = boot["external_id"].as_str().unwrap().to_owned();
+    assert_eq!(boot["role_name"], GOOD_ROLE);
+    let trust = boot["bundle"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "trust_policy.json")
+        .expect("bundle has trust_policy.json")["contents"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        trust.contains(&format!("arn:aws:iam::{PARTNER_ACCOUNT}:root"))
+            && trust.contains(&external_id)
+    );
+    moto.add_roles(&[RoleSpec {
+        name: GOOD_ROLE,
+        trust_policy: trust,
+        with_permissions: true,
+    }])
+    .await;
+    let arn = Moto::role_arn(GOOD_ROLE);
+    let role = json!({"role_arn": arn, "region": "eu-west-1"});
+
+    // Step 3.
+    let (status, identity) = wizard.step(&token, "validate-identity", role.clone()).await;
+    assert_eq!(status, 200, "{identity}");
+    assert!(identity["attempts"].as_u64().unwrap() >= 1);
+    assert_eq!(identity["account_id"], CUSTOMER_ACCOUNT);
+    assert_eq!(identity["region"], "eu-west-1");
+    assert_eq!(identity["confused_deputy"]["safe"], true);
+    assert!(
+        identity["assumed_arn"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!(
+                "arn:aws:sts::{CUSTOMER_ACCOUNT}:assumed-role/{GOOD_ROLE}/"
+            )),
+        "{identity}"
+    );
+    wizard.assert_audited(&run_id(&identity), "validate_identity", "succeeded", None);
+
+    // Step 4: granted/missing from the simulation, checked by SigV4 with moto's keys.
+    let (status, permissions) = wizard
+        .step(&token, "validate-permissions", role.clone())
+        .await;
+    assert_eq!(status, 200, "{permissions}");
+    assert_eq!(
+        permissions["granted"],
+        json!(["sts:GetCallerIdentity", "ec2:DescribeRegions"])
+    );
+    assert_eq!(permissions["missing"], json!(["iam:GetRole"]));
+    assert_eq!(permissions["satisfied"], false);
+    assert_eq!(
+        iam.calls(),
+        vec![(200, 3)],
+        "one signed, accepted simulation"
+    );
+    wizard.assert_audited(
+        &run_id(&permissions),
+        "validate_permissions",
+        "succeeded",
+        None,
+    );
+
+    // Step 4*.
+    let (status, resources) = wizard
+        .step(&token, "enumerate-resources", role.clone())
+        .await;
+    assert_eq!(status, 200, "{resources}");
+    let regions = resources["regions"].as_array().unwrap();
+    assert!(regions.len() > 10, "{resources}");
+    assert!(regions.iter().any(|r| r["name"] == "eu-west-1"));
+    wizard.assert_audited(
+        &run_id(&resources),
+        "enumerate_resources",
+        "succeeded",
+        None,
+    );
+
+    // Step 5 and the masked listing.
+    let (status, connected) = wizard.step(&token, "connect", role.clone()).await;
+    assert_eq!(status, 200, "{connected}");
+    let metadata = &connected["integration"]["metadata"];
+    assert_eq!(metadata["account_id"], CUSTOMER_ACCOUNT);
+    assert_eq!(metadata["role_arn"], arn.as_str());
+    assert_eq!(metadata["region"], "eu-west-1");
+    assert_eq!(
+        connected["integration"]["credential_key"],
+        format!("cloud_aws:org:{ORG}")
+    );
+    wizard.assert_audited(&run_id(&connected), "connect", "succeeded", None);
+
+    let (status, listed) = wizard
+        .send(
+            reqwest::Method::GET,
+            &format!("/admin/accounts/{ORG}/integrations"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    let integration = &listed["integrations"][0];
+    assert_eq!(integration["metadata"]["role_arn"], arn.as_str());
+    let masked = integration["metadata"]["external_id_masked"]
+        .as_str()
+        .unwrap();
+    assert!(masked.starts_with("****"), "{masked}");
+    assert!(!listed.to_string().contains(&external_id));
+
+    // Disconnect: the record goes, the role is the operator's to delete.
+    let (status, gone) = wizard
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/admin/accounts/{ORG}/cloud/aws"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{gone}");
+    assert_eq!(gone["removed"], true);
+    assert!(
+        gone["vendor_cleanup"][0].as_str().unwrap().contains(&arn),
+        "{gone}"
+    );
+    wizard.assert_audited(&run_id(&gone), "disconnect", "succeeded", None);
+
+    let (status, verify) = wizard
+        .send(
+            reqwest::Method::GET,
+            "/admin/audit/verify",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, verify["ok"].clone()),
+        (200, json!(true)),
+        "{verify}"
+    );
+    assert_eq!(verify["rows"], 10);
+}
+
+#[tokio::test]
+async fn moto_refusals_are_classified_and_audited() {
+    const WRONG_ID_ROLE: &str = "alphaswarm-broker-wrong-id";
+    const UNSAFE_ROLE: &str = "alphaswarm-broker-no-condition";
+    let moto = Moto::start(&[
+        RoleSpec {
+            name: WRONG_ID_ROLE,
+            // A well-formed external id, but another org's.
+            trust_policy: trust_policy(
+                PARTNER_ACCOUNT,
+                Some("0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"),
+            ),
+            with_permissions: true,
+        },
+        RoleSpec {
+            name: UNSAFE_ROLE,
+            trust_policy: trust_policy(PARTNER_ACCOUNT, None),
+            with_permissions: true,
+        },
+    ])
+    .await;
+    let iam = iam_fake(&moto).await;
+    // A 1 s settle window: refusals are retried, but briefly.
+    let wizard = Wizard::with_moto("moto-refusals", &moto, &iam, 1).await;
+    let token = wizard.stepped_up().await;
+    let started = std::time::Instant::now();
+
+    let cases = [
+        (
+            WRONG_ID_ROLE,
+            422,
+            "assume_role_access_denied",
+            "ExternalId",
+        ),
+        // STS cannot tell a missing role from an untrusting one: AccessDenied,
+        // whose hint names that cause too.
+        (
+            "alphaswarm-broker-missing",
+            422,
+            "assume_role_access_denied",
+            "does not exist",
+        ),
+        (UNSAFE_ROLE, 422, "trust_policy_unsafe", "sts:ExternalId"),
+    ];
+    for (role, want_status, want_code, hint_mentions) in cases {
+        let (status, body) = wizard
+            .step(
+                &token,
+                "validate-identity",
+                json!({"role_arn": Moto::role_arn(role)}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (want_status, Some(want_code)),
+            "{role}: {body}"
+        );
+        assert_eq!(body["field"], "role_arn", "{role}");
+        assert!(
+            body["hint"].as_str().unwrap().contains(hint_mentions),
+            "{role}: {body}"
+        );
+        wizard.assert_audited(
+            &run_id(&body),
+            "validate_identity",
+            "failed",
+            Some(want_code),
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the settle window bounds the retries"
+    );
+    // Wrong external id was retried inside the window, then reported.
+    let rows = wizard.audit_rows();
+    assert_eq!(rows.len(), 6);
+    assert!(iam.calls().is_empty(), "no step got as far as IAM");
+}
+
+#[tokio::test]
+async fn without_platform_credentials_steps_answer_503_and_never_call_aws() {
+    // Endpoints point at a closed port: any call made would be aws_unreachable.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let wizard = Wizard::start(
+        "no-platform-creds",
+        &[(config::AWS_ENDPOINT_URL, format!("http://{closed}"))],
+    )
+    .await;
+    let token = wizard.stepped_up().await;
+    let (status, boot) = wizard.step(&token, "bootstrap", json!({})).await;
+    assert_eq!(status, 200, "bootstrap needs no AWS call: {boot}");
+    let arn = format!("arn:aws:iam::{CUSTOMER_ACCOUNT}:role/{GOOD_ROLE}");
+    for step in [
+        "validate-identity",
+        "validate-permissions",
+        "enumerate-resources",
+        "connect",
+    ] {
+        let (status, body) = wizard.step(&token, step, json!({"role_arn": arn})).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (503, Some("platform_credentials_missing")),
+            "{step}: {body}"
+        );
+        assert!(body["hint"].as_str().unwrap().contains("AWS_ACCESS_KEY_ID"));
+        wizard.assert_audited(
+            &run_id(&body),
+            &step.replace('-', "_"),
+            "failed",
+            Some("platform_credentials_missing"),
+        );
+    }
+}

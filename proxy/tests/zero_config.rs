@@ -1,0 +1,142 @@
+//! The embedded default: the binary with (almost) no environment enrols
+//! an operator, mints a per-install external-id secret kept 0600, and gives
+//! the same external id after a restart. Bad settings stop it with the
+//! variable named and the value never printed.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::os::unix::fs::PermissionsExt;
+
+async fn bootstrap_external_id(
+    proxy: &BinaryProxy,
+    http: &reqwest::Client,
+    password: &str,
+) -> Value {
+    let login: Value = http
+        .post(format!("{}/auth/login", proxy.base))
+        .json(&json!({"username": "admin", "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap();
+    let body: Value = http
+        .post(format!(
+            "{}/admin/accounts/acme/cloud/aws/bootstrap",
+            proxy.base
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["external_id"].clone()
+}
+
+#[tokio::test]
+async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
+    let dir = temp_dir("zero");
+    let env = [
+        ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
+        (
+            "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID",
+            PARTNER.to_owned(),
+        ),
+    ];
+    let http = common::http_client();
+    let first = BinaryProxy::spawn(&dir, "first", &env);
+    let (password, _) = first.enrollment();
+    assert!(
+        first.logs().contains("DEVELOPMENT external-id secret"),
+        "{}",
+        first.logs()
+    );
+    assert!(first.logs().contains("EPHEMERAL store key"));
+    assert!(first.logs().contains("integrations.ephemeral.json"));
+    let external_id = bootstrap_external_id(&first, &http, &password).await;
+    assert!(
+        external_id.as_str().is_some_and(|s| s.len() >= 16),
+        "{external_id}"
+    );
+    drop(first);
+
+    let state = dir.join(".alphaswarm");
+    for file in ["operator.json", "external_id_secret"] {
+        let mode = std::fs::metadata(state.join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{file}");
+    }
+    assert_eq!(
+        std::fs::metadata(&state).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let operator = std::fs::read_to_string(state.join("operator.json")).unwrap();
+    assert!(
+        !operator.contains(&password),
+        "the password is stored hashed only"
+    );
+
+    let second = BinaryProxy::spawn(&dir, "second", &env);
+    assert!(!second.stdout().contains("password:"));
+    assert!(second.stdout().contains("Log in as admin"));
+    assert_eq!(
+        bootstrap_external_id(&second, &http, &password).await,
+        external_id
+    );
+}
+
+#[test]
+fn bad_settings_stop_the_proxy_naming_the_variable_only() {
+    let dir = temp_dir("badenv");
+    let cases = [
+        (
+            "ALPHASWARM_ADMIN_INTEGRATIONS_KEY",
+            "CANARY-not-a-fernet-key",
+        ),
+        (
+            "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
+            "CANARY-short",
+        ),
+        ("ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID", "CANARY"),
+        ("ALPHASWARM_ADMIN_AWS_ROLE_NAME_PATTERN", "CANARY/{org_id}"),
+        (
+            "ALPHASWARM_ADMIN_AWS_TEMPLATE_URL",
+            "ftp://CANARY.example/t.json",
+        ),
+        ("ALPHASWARM_ADMIN_AWS_ENDPOINT_URL", "CANARY"),
+    ];
+    for (var, value) in cases {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
+            .env_clear()
+            .env("HOME", &dir)
+            .env("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0")
+            .env(var, value)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).to_string()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{var}: {text}");
+        assert!(text.contains(var), "{var}: {text}");
+        assert!(!text.contains("CANARY"), "{var} value echoed: {text}");
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
+        .env_clear()
+        .env("HOME", &dir)
+        .env("ALPHASWARM_ENV", "production")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET")
+    );
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Starts the proxy with embedded defaults on 127.0.0.1:8787 and prints where
+# to go and how to log in. State (operator login, dev secrets, audit log)
+# lives in ~/.alphaswarm unless ALPHASWARM_ADMIN_STATE_DIR says otherwise.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT" || exit 1
+ensure_cargo_path
+
+# AWS bootstrap needs AlphaSwarm's partner account id. 111122223333 is AWS's
+# documentation example id, clearly fake: set your real one to connect accounts.
+export ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID="${ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID:-111122223333}"
+# Steps 3-5 call AWS with the platform account's own credentials, taken from
+# the usual AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN)
+# when exported; without them those steps answer platform_credentials_missing.
+export ALPHASWARM_ADMIN_BIND="${ALPHASWARM_ADMIN_BIND:-127.0.0.1:8787}"
+export ALPHASWARM_ADMIN_WEB_DIR="${ALPHASWARM_ADMIN_WEB_DIR:-$ROOT/web/dist}"
+
+step "cargo build --release -p alphaswarm-proxy"
+cargo build --release -p alphaswarm-proxy
+exec "$ROOT/target/release/alphaswarm-proxy" serve

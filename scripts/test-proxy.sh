@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# proxy/: fmt, clippy, unit + HTTP + binary (crash, canary) tests.
+# The AWS client tests, the whole wizard (wizard_moto) and the canary test run
+# against a real moto server from the venv (ensure_venv installs it, pinned).
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT" || exit 1
+ensure_cargo_path
+ensure_venv
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "clippy (proxy, all targets)"
+cargo clippy -p alphaswarm-proxy --all-targets -- -D warnings
+step "proxy tests"
+cargo test -p alphaswarm-proxy
