@@ -1,7 +1,7 @@
 //! The operator's cloud onboarding wizard (Leptos, client-side rendered).
 //!
-//! `api` is the only module that speaks HTTP; `model` holds the local
-//! view-model (step sequence, role-ARN parse) that will move to the core.
+//! `api` is the only module that speaks HTTP; `model` is the core's step
+//! model and role-ARN parse with the UI-only views of them.
 
 pub mod api;
 pub mod app;

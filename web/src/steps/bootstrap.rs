@@ -128,7 +128,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl In
                         let what = format!("command {} ({})", i + 1, if which == Shell::Bash { "bash" } else { "PowerShell" });
                         view! {
                             <li class="artifact" data-command=i>
-                                <pre><code>{cmd.clone()}</code></pre>
+                                <pre tabindex="0" aria-label=what.clone()><code>{cmd.clone()}</code></pre>
                                 <CopyButton text=cmd what/>
                             </li>
                         }
@@ -144,7 +144,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl In
                 view! {
                     <figure class="artifact file" data-file=name>
                         <figcaption id=id.clone()><code>{f.name.clone()}</code></figcaption>
-                        <pre aria-labelledby=id><code>{f.contents.clone()}</code></pre>
+                        <pre tabindex="0" aria-labelledby=id><code>{f.contents.clone()}</code></pre>
                         <div class="actions">
                             <CopyButton text=f.contents.clone() what=f.name.clone()/>
                             <DownloadButton file_name=f.name media_type=f.media_type contents=f.contents/>
@@ -158,7 +158,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl In
                 view! {
                     <figure class="artifact file" data-file="main.tf">
                         <figcaption id="file-terraform"><code>"main.tf"</code>" (Terraform)"</figcaption>
-                        <pre aria-labelledby="file-terraform"><code>{tf.clone()}</code></pre>
+                        <pre tabindex="0" aria-labelledby="file-terraform"><code>{tf.clone()}</code></pre>
                         <div class="actions">
                             <CopyButton text=tf.clone() what="Terraform"/>
                             <DownloadButton file_name="main.tf" media_type="text/plain" contents=tf/>
@@ -180,7 +180,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl In
             })}
 
             {(!bundle.notes.is_empty()).then(|| view! {
-                <ul class="notes">{bundle.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+                <ul class="notes">{bundle.notes.into_iter().map(note_item).collect_view()}</ul>
             })}
         </div>
     }
@@ -197,5 +197,17 @@ fn ValueRow(
             <dt>{label.clone()}</dt>
             <dd><code>{value.clone()}</code><CopyButton text=value what=label/></dd>
         </div>
+    }
+}
+
+/// A bundle note; one that carries a command after its first line (e.g. the
+/// CloudFormation alternative) shows it as code, scrolling inside its box.
+fn note_item(note: String) -> impl IntoView {
+    match note.split_once('\n') {
+        Some((lead, code)) => view! {
+            <li>{lead.to_owned()}<pre tabindex="0"><code>{code.to_owned()}</code></pre></li>
+        }
+        .into_any(),
+        None => view! { <li>{note}</li> }.into_any(),
     }
 }

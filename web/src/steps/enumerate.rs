@@ -18,7 +18,7 @@ pub fn EnumerateStep(auth: Auth, state: WizardState) -> impl IntoView {
     }
     view! {
         <section data-step="enumerate" aria-labelledby="step-enumerate-title" aria-busy=move || busy.get().to_string()>
-            <StepHeading step=Step::Enumerate intro="The regions this role can see. AlphaSwarm lists them read-only."/>
+            <StepHeading step=Step::EnumerateResources intro="The regions this role can see. AlphaSwarm lists them read-only."/>
             <ErrorBanner error=error.into() fields=&[] on_retry=load/>
             {move || busy.get().then(|| view! { <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Listing regions…"</p> })}
             {move || state.regions.get().map(|regions| view! { <EnumerateView regions/> })}

@@ -26,7 +26,7 @@ pub fn IdentityStep(auth: Auth, state: WizardState) -> impl IntoView {
             elapsed=elapsed.into()
             identity=state.identity.into()
             on_validate=validate/>
-        <StepNav auth state can_continue=Signal::derive(move || state.reachable(Step::Permissions))/>
+        <StepNav auth state can_continue=Signal::derive(move || state.reachable(Step::ValidatePermissions))/>
     }
 }
 
@@ -85,7 +85,7 @@ pub fn IdentityView(
     let busy = move || elapsed.get().is_some();
     view! {
         <section data-step="identity" aria-labelledby="step-identity-title" aria-busy=move || busy().to_string()>
-            <StepHeading step=Step::Identity intro="Paste the ARN of the role you created. AlphaSwarm assumes it with the external id from step 2 and asks AWS who it is."/>
+            <StepHeading step=Step::ValidateIdentity intro="Paste the ARN of the role you created. AlphaSwarm assumes it with the external id from step 2 and asks AWS who it is."/>
             <form on:submit=move |ev| { ev.prevent_default(); on_validate.run(()); }>
                 <div class="field">
                     <label for="role_arn">"Role ARN"</label>

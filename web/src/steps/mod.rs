@@ -14,7 +14,7 @@ use crate::api::{
     BootstrapResponse, IdentityResponse, Integration, PermissionsResponse, RegionsResponse,
 };
 use crate::auth::Auth;
-use crate::model::Step;
+use crate::model::{Step, StepView};
 use alphaswarm_core::shell::Shell;
 use alphaswarm_core::{CloudKind, OrgId};
 use leptos::prelude::*;
@@ -59,11 +59,11 @@ impl WizardState {
     pub fn reachable(&self, step: Step) -> bool {
         match step {
             Step::Choose | Step::Bootstrap => true,
-            Step::Identity => self.bootstrap.with(Option::is_some),
-            Step::Permissions => self
+            Step::ValidateIdentity => self.bootstrap.with(Option::is_some),
+            Step::ValidatePermissions => self
                 .identity
                 .with(|i| i.as_ref().is_some_and(|i| i.confused_deputy.safe)),
-            Step::Enumerate => self
+            Step::EnumerateResources => self
                 .permissions
                 .with(|p| p.as_ref().is_some_and(|p| p.missing.is_empty())),
             Step::Connect => self.regions.with(Option::is_some),
@@ -83,7 +83,7 @@ impl WizardState {
 
 /// Opens `step`, through the step-up prompt when it needs one.
 pub fn go_to(auth: Auth, state: WizardState, step: Step) {
-    if step.needs_step_up() {
+    if step.requires_step_up() {
         auth.with_step_up(move || state.step.set(step));
     } else {
         state.step.set(step);
@@ -103,14 +103,14 @@ pub fn Wizard(auth: Auth, state: WizardState, on_done: Callback<()>) -> impl Int
         Step::Bootstrap => {
             bootstrap::BootstrapStep(bootstrap::BootstrapStepProps { auth, state }).into_any()
         }
-        Step::Identity => {
+        Step::ValidateIdentity => {
             identity::IdentityStep(identity::IdentityStepProps { auth, state }).into_any()
         }
-        Step::Permissions => {
+        Step::ValidatePermissions => {
             permissions::PermissionsStep(permissions::PermissionsStepProps { auth, state })
                 .into_any()
         }
-        Step::Enumerate => {
+        Step::EnumerateResources => {
             enumerate::EnumerateStep(enumerate::EnumerateStepProps { auth, state }).into_any()
         }
         Step::Connect => connect::ConnectStep(connect::ConnectStepProps {
@@ -166,7 +166,7 @@ pub fn StepNav(
             {step.previous().map(|prev| view! {
                 <button type="button" on:click=move |_| go_to(auth, state, prev)>"Back"</button>
             })}
-            {step.next().map(|next| view! {
+            {step.following().map(|next| view! {
                 <button type="button" class="primary" data-next=next.slug()
                     disabled=move || !can_continue.get()
                     on:click=move |_| go_to(auth, state, next)>

@@ -28,13 +28,13 @@ pub fn PermissionsStep(auth: Auth, state: WizardState) -> impl IntoView {
     };
     view! {
         <section data-step="permissions" aria-labelledby="step-permissions-title" aria-busy=move || busy.get().to_string()>
-            <StepHeading step=Step::Permissions intro="AlphaSwarm simulates the role's policies for the baseline actions it needs. Nothing is changed in the account."/>
+            <StepHeading step=Step::ValidatePermissions intro="AlphaSwarm simulates the role's policies for the baseline actions it needs. Nothing is changed in the account."/>
             <ErrorBanner error=error.into() fields=&[] on_retry=check/>
             {move || busy.get().then(|| view! { <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Simulating the role's policies…"</p> })}
             {move || state.permissions.get().map(|result| view! { <PermissionsView result role_name=role_name()/> })}
             <button type="button" on:click=move |_| check.run(()) disabled=move || busy.get()>"Check again"</button>
         </section>
-        <StepNav auth state can_continue=Signal::derive(move || state.reachable(Step::Enumerate))/>
+        <StepNav auth state can_continue=Signal::derive(move || state.reachable(Step::EnumerateResources))/>
     }
 }
 
@@ -106,17 +106,17 @@ fn Fix(missing: Vec<String>, role_name: String) -> impl IntoView {
             <p>"Add this inline policy to the role, then check again."</p>
             <figure class="artifact file">
                 <figcaption id="fix-policy"><code>{FIX_POLICY_FILE}</code></figcaption>
-                <pre aria-labelledby="fix-policy"><code>{policy.clone()}</code></pre>
+                <pre tabindex="0" aria-labelledby="fix-policy"><code>{policy.clone()}</code></pre>
                 <div class="actions">
                     <CopyButton text=policy.clone() what="the fix policy"/>
                     <DownloadButton file_name=FIX_POLICY_FILE media_type="application/json" contents=policy/>
                 </div>
             </figure>
             {commands.bash.into_iter().map(|c| view! {
-                <div class="artifact"><pre><code>{c.clone()}</code></pre><CopyButton text=c what="the fix command (bash)"/></div>
+                <div class="artifact"><pre tabindex="0"><code>{c.clone()}</code></pre><CopyButton text=c what="the fix command (bash)"/></div>
             }).collect_view()}
             {commands.powershell.into_iter().map(|c| view! {
-                <div class="artifact"><pre><code>{c.clone()}</code></pre><CopyButton text=c what="the fix command (PowerShell)"/></div>
+                <div class="artifact"><pre tabindex="0"><code>{c.clone()}</code></pre><CopyButton text=c what="the fix command (PowerShell)"/></div>
             }).collect_view()}
         </div>
     }
