@@ -3,8 +3,11 @@
 // running the bash commands the wizard rendered, with the awscli on PATH.
 //
 // Env: E2E_BASE_URL, E2E_PASSWORD, E2E_TOTP_SECRET (base32), E2E_USERNAME
-// (default admin), and either E2E_MOTO_URL or the three prepared ARNs
-// E2E_ROLE_ARN, E2E_WRONG_EXTERNAL_ID_ROLE_ARN, E2E_MISSING_PERMISSION_ROLE_ARN.
+// (default admin), and either E2E_MOTO_URL (with AWS_ACCESS_KEY_ID /
+// AWS_SECRET_ACCESS_KEY of a customer-account administrator there: moto runs
+// in auth mode) or the three prepared ARNs E2E_ROLE_ARN,
+// E2E_WRONG_EXTERNAL_ID_ROLE_ARN, E2E_MISSING_PERMISSION_ROLE_ARN.
+// scripts/test-web.sh sets all of it up (proxy, moto, IAM simulation fake).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
