@@ -98,7 +98,12 @@ else
 
   step "start the peers (moto + SimulatePrincipalPolicy fake)"
   mkfifo "$E2E_TMP/peers.in"
-  (umask 077; MOTO_IAM_LOAD_MANAGED_POLICIES=true exec "$ROOT/target/debug/examples/e2e_peers" \
+  # The rendered commands attach AWS managed policies: moto loads the ones
+  # the wizard offers (see proxy/tests/support/moto_cross_account.py).
+  (umask 077
+    export MOTO_IAM_LOAD_MANAGED_POLICIES=true
+    export ALPHASWARM_MOTO_MANAGED_POLICIES=ReadOnlyAccess,SecurityAudit,ViewOnlyAccess
+    exec "$ROOT/target/debug/examples/e2e_peers" \
     <"$E2E_TMP/peers.in" >"$E2E_TMP/peers.out" 2>"$E2E_TMP/peers.err") &
   PEERS_PID=$!
   exec 3>"$E2E_TMP/peers.in"

@@ -8,8 +8,10 @@
 //! Prints one JSON line (endpoints, account ids, the platform user's keys
 //! for the proxy, the customer administrator's keys for the awscli) and
 //! stays up until stdin closes or SIGTERM/SIGINT arrives; moto goes with it.
-//! Start moto with `MOTO_IAM_LOAD_MANAGED_POLICIES=true` in the environment
-//! (the rendered commands attach AWS managed policies).
+//! Start it with `MOTO_IAM_LOAD_MANAGED_POLICIES=true` (the rendered commands
+//! attach AWS managed policies) and `ALPHASWARM_MOTO_MANAGED_POLICIES` naming
+//! the few to load, which keeps moto's model dump small (see
+//! moto_cross_account.py).
 
 #[path = "../tests/support/mod.rs"]
 mod support;

@@ -84,6 +84,20 @@ function step(slug) {
   return page.locator(`[data-step=${slug}]`);
 }
 
+/** A temp dir and a bash runner there whose awscli talks to moto. */
+function motoShell() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alphaswarm-e2e-'));
+  const env = {
+    ...process.env,
+    AWS_ENDPOINT_URL: requireEnv('E2E_MOTO_URL'),
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID || 'testing',
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY || 'testing',
+    AWS_DEFAULT_REGION: 'us-east-1',
+  };
+  const run = (script) => execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+  return { dir, run };
+}
+
 /** Creates the roles in moto by running the rendered bash commands. */
 function prepareRoles({ roleName, trustPolicy, bashCommands }) {
   if (!process.env.E2E_MOTO_URL) {
@@ -93,15 +107,7 @@ function prepareRoles({ roleName, trustPolicy, bashCommands }) {
       missingPermission: requireEnv('E2E_MISSING_PERMISSION_ROLE_ARN'),
     };
   }
-  const dir = mkdtempSync(path.join(tmpdir(), 'alphaswarm-e2e-'));
-  const env = {
-    ...process.env,
-    AWS_ENDPOINT_URL: process.env.E2E_MOTO_URL,
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID || 'testing',
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY || 'testing',
-    AWS_DEFAULT_REGION: 'us-east-1',
-  };
-  const run = (script) => execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env, encoding: 'utf8' });
+  const { dir, run } = motoShell();
   writeFileSync(path.join(dir, 'trust_policy.json'), trustPolicy);
   // The good role: exactly the rendered IAM commands.
   let arn;
@@ -268,7 +274,7 @@ test('disconnect asks, then lists the vendor-side clean-up', async () => {
   await checkpoint('07b-disconnected');
 });
 
-test('missing permission shows the red badge and the fix', async () => {
+test('missing permission shows the red badge and a fix that works', async () => {
   await page.click('button:has-text("Connect a cloud account")');
   await next();
   await step('bootstrap').locator('.artifacts').waitFor();
@@ -283,6 +289,20 @@ test('missing permission shows the red badge and the fix', async () => {
   await page.locator('[data-fix=permissions]').waitFor();
   assert.ok(await page.locator('.step-nav button.primary').isDisabled(), 'cannot continue with missing permissions');
   await checkpoint('04b-permissions-missing');
+  if (!process.env.E2E_MOTO_URL) return;
+  // The fix as shown (its policy file and bash command) applied in moto, then
+  // "Check again" finds every baseline action granted.
+  const policy = await page.textContent('[data-fix=permissions] figure pre');
+  const [bashFix] = await page.locator('[data-fix=permissions] > div.artifact pre').allTextContents();
+  assert.ok(bashFix.includes(roles.missingPermission.split('/').pop()), 'the fix names the checked role');
+  const { dir, run } = motoShell();
+  writeFileSync(path.join(dir, 'alphaswarm_baseline_policy.json'), policy);
+  run(bashFix);
+  await page.click('button:has-text("Check again")');
+  await stepUpIfAsked();
+  await page.locator('.checks li[data-granted=false]').first().waitFor({ state: 'detached' });
+  assert.ok((await page.locator('.checks .badge.ok').count()) >= 3);
+  assert.ok(await page.locator('.step-nav button.primary').isEnabled(), 'the fixed role may continue');
 });
 
 test('no uncaught page errors', () => {

@@ -4,7 +4,7 @@
 use super::{StepHeading, StepNav, WizardState};
 use crate::api::{self, ApiError, PermissionsResponse};
 use crate::auth::Auth;
-use crate::model::Step;
+use crate::model::{RoleArn, Step};
 use crate::ui::{CopyButton, DownloadButton, ErrorBanner};
 use alphaswarm_core::shell::{Command, Commands};
 use leptos::prelude::*;
@@ -21,10 +21,14 @@ pub fn PermissionsStep(auth: Auth, state: WizardState) -> impl IntoView {
     if state.permissions.get_untracked().is_none() {
         check.run(());
     }
+    // The fix targets the role that was checked (its name from the ARN),
+    // which need not be the name step 2 suggested.
     let role_name = move || {
-        state
-            .bootstrap
-            .with(|b| b.as_ref().map(|b| b.role_name.clone()).unwrap_or_default())
+        state.role_arn.with(|arn| {
+            RoleArn::parse(arn.trim())
+                .map(|a| a.name.as_str().to_owned())
+                .unwrap_or_default()
+        })
     };
     view! {
         <section data-step="permissions" aria-labelledby="step-permissions-title" aria-busy=move || busy.get().to_string()>
