@@ -5,7 +5,10 @@
 //! (the signature is recomputed with `aws-sigv4` from the signed headers and
 //! must match byte for byte), the session token matches, and the call names
 //! `PolicySourceArn` and `ActionNames.member.N`. Decisions come from an
-//! allow-list: `allowed` when listed, `implicitDeny` otherwise.
+//! allow-list (`allowed` when listed, `implicitDeny` otherwise) or, with
+//! [`IamSimFake::start_with_role_policies`], from the role's own policies as
+//! a moto server holds them (the end-to-end run: what the operator attached
+//! is what is simulated).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -78,8 +81,19 @@ pub struct FakeConfig {
     pub page_size: usize,
 }
 
+/// Decide from the policies of the roles in a moto server: the Allow
+/// statements of the role's inline policies and of its attached managed
+/// policies (`managed`: policy ARN → document, since moto's model dump
+/// lacks managed policy documents). Deny and NotAction statements are not
+/// evaluated: nothing the wizard renders uses them.
+pub struct RolePolicies {
+    pub moto_url: String,
+    pub managed: HashMap<String, String>,
+}
+
 struct Shared {
     config: FakeConfig,
+    role_policies: Option<RolePolicies>,
     /// Every call seen, as (status, action count), for assertions.
     calls: Mutex<Vec<(u16, usize)>>,
 }
@@ -92,12 +106,23 @@ pub struct IamSimFake {
 
 impl IamSimFake {
     pub async fn start(config: FakeConfig) -> Self {
+        Self::serve(config, None).await
+    }
+
+    /// Any role in the moto server is a `PolicySourceArn` (the config's
+    /// `policy_source_arn` and `allowed` are unused); its policies decide.
+    pub async fn start_with_role_policies(config: FakeConfig, policies: RolePolicies) -> Self {
+        Self::serve(config, Some(policies)).await
+    }
+
+    async fn serve(config: FakeConfig, role_policies: Option<RolePolicies>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shared = Arc::new(Shared {
             config,
+            role_policies,
             calls: Mutex::new(Vec::new()),
         });
         let app = axum::Router::new()
@@ -123,10 +148,15 @@ impl Drop for IamSimFake {
 
 async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let keys = shared.config.keys.current().await;
-    let (status, actions, response) = match answer(&shared.config, &keys, &headers, &body) {
-        Ok((count, xml)) => (StatusCode::OK, count, xml),
-        Err((status, code)) => (status, 0, error_xml(code)),
+    let grants = match &shared.role_policies {
+        Some(policies) => Some(role_grants(policies).await),
+        None => None,
     };
+    let (status, actions, response) =
+        match answer(&shared.config, &keys, grants.as_ref(), &headers, &body) {
+            Ok((count, xml)) => (StatusCode::OK, count, xml),
+            Err((status, code)) => (status, 0, error_xml(code)),
+        };
     shared
         .calls
         .lock()
@@ -137,9 +167,89 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
 
 type Refusal = (StatusCode, &'static str);
 
+/// Role ARN → the action patterns its policies allow, from moto's model dump.
+async fn role_grants(policies: &RolePolicies) -> HashMap<String, Vec<String>> {
+    let Ok(response) = reqwest::get(format!("{}/moto-api/data.json", policies.moto_url)).await
+    else {
+        return HashMap::new();
+    };
+    let data: serde_json::Value = response.json().await.unwrap_or_default();
+    let mut grants = HashMap::new();
+    for role in data["iam"]["Role"].as_array().into_iter().flatten() {
+        let Some(arn) = role["arn"].as_str() else {
+            continue;
+        };
+        let inline = role["policies"]
+            .as_object()
+            .into_iter()
+            .flat_map(|p| p.values())
+            .filter_map(|doc| doc.as_str().map(str::to_owned));
+        let attached = role["attached_managed_policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| policies.managed.get(p["PolicyArn"].as_str()?).cloned());
+        let patterns = inline
+            .chain(attached)
+            .flat_map(|doc| allowed_actions(&doc))
+            .collect();
+        grants.insert(arn.to_owned(), patterns);
+    }
+    grants
+}
+
+/// The `Action` entries of a policy document's Allow statements.
+fn allowed_actions(document: &str) -> Vec<String> {
+    let doc: serde_json::Value = serde_json::from_str(document).unwrap_or_default();
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        one => vec![one.clone()],
+    };
+    statements
+        .iter()
+        .filter(|s| s["Effect"] == "Allow")
+        .flat_map(|s| match &s["Action"] {
+            serde_json::Value::String(action) => vec![action.clone()],
+            serde_json::Value::Array(list) => list
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// IAM's action glob: case-insensitive, `*` any run, `?` one character.
+fn action_glob_matches(pattern: &str, action: &str) -> bool {
+    let (p, a): (Vec<char>, Vec<char>) = (
+        pattern.to_ascii_lowercase().chars().collect(),
+        action.to_ascii_lowercase().chars().collect(),
+    );
+    // Classic wildcard matching with backtracking to the last `*`.
+    let (mut pi, mut ai, mut star, mut mark) = (0, 0, None, 0);
+    while ai < a.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == a[ai]) {
+            pi += 1;
+            ai += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ai;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ai = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
 fn answer(
     config: &FakeConfig,
     keys: &KnownKeys,
+    role_grants: Option<&HashMap<String, Vec<String>>>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(usize, String), Refusal> {
@@ -162,9 +272,18 @@ fn answer(
     if actions.is_empty() {
         return Err((StatusCode::BAD_REQUEST, "MissingParameter"));
     }
-    if source != config.policy_source_arn {
-        return Err((StatusCode::NOT_FOUND, "NoSuchEntity"));
-    }
+    let is_allowed: Box<dyn Fn(&str) -> bool> = match role_grants {
+        Some(grants) => {
+            let patterns = grants
+                .get(source)
+                .ok_or((StatusCode::NOT_FOUND, "NoSuchEntity"))?;
+            Box::new(move |action| patterns.iter().any(|p| action_glob_matches(p, action)))
+        }
+        None if source == config.policy_source_arn => {
+            Box::new(|action| config.allowed.contains(action))
+        }
+        None => return Err((StatusCode::NOT_FOUND, "NoSuchEntity")),
+    };
     let start: usize = match param("Marker") {
         Some(marker) => marker
             .parse()
@@ -177,7 +296,7 @@ fn answer(
         .unwrap_or_default()
         .iter()
         .map(|action| {
-            let decision = if config.allowed.contains(*action) { "allowed" } else { "implicitDeny" };
+            let decision = if is_allowed(action) { "allowed" } else { "implicitDeny" };
             format!(
                 "<member><EvalActionName>{action}</EvalActionName><EvalResourceName>*</EvalResourceName>\
                  <EvalDecision>{decision}</EvalDecision><MatchedStatements/><MissingContextValues/></member>"
@@ -299,6 +418,21 @@ fn parse_amz_date(value: &str) -> Option<SystemTime> {
     let days = era * 146_097 + doe - 719_468;
     let secs = days * 86_400 + hh * 3600 + mm * 60 + ss;
     Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+#[test]
+fn action_globs_match_like_iam() {
+    assert!(action_glob_matches("iam:Get*", "iam:GetRole"));
+    assert!(action_glob_matches("IAM:getrole", "iam:GetRole"));
+    assert!(action_glob_matches("*", "ec2:DescribeRegions"));
+    assert!(action_glob_matches(
+        "ec2:Describe?egions",
+        "ec2:DescribeRegions"
+    ));
+    assert!(!action_glob_matches("iam:GetRol", "iam:GetRole"));
+    assert!(!action_glob_matches("iam:List*", "iam:GetRole"));
+    let doc = r#"{"Statement":[{"Effect":"Allow","Action":["iam:Get*"]},{"Effect":"Deny","Action":"*"},{"Effect":"Allow","Action":"sts:GetCallerIdentity"}]}"#;
+    assert_eq!(allowed_actions(doc), ["iam:Get*", "sts:GetCallerIdentity"]);
 }
 
 #[test]

@@ -140,13 +140,63 @@ impl Moto {
     /// taken from the proxy's own bootstrap answer); auth is off meanwhile,
     /// so nothing else may call moto concurrently.
     pub async fn add_roles(&self, roles: &[RoleSpec]) {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap();
+        let http = setup_client();
         self.reset_auth(&http, 1_000_000).await;
         self.create_roles(&http, roles).await;
         self.reset_auth(&http, 0).await;
+    }
+
+    /// A user in `account` allowed everything, with an access key (id,
+    /// secret): the customer's administrator who runs the rendered commands.
+    pub async fn create_admin_user(&self, account: &str, name: &str) -> (String, String) {
+        let http = setup_client();
+        self.reset_auth(&http, 1_000_000).await;
+        let call = |action: &'static str, params: Vec<(&'static str, String)>| {
+            self.setup_call(&http, account, action, params)
+        };
+        call("CreateUser", vec![("UserName", name.to_owned())]).await;
+        let allow_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        call(
+            "PutUserPolicy",
+            vec![
+                ("UserName", name.to_owned()),
+                ("PolicyName", "administrator".to_owned()),
+                ("PolicyDocument", allow_all.to_owned()),
+            ],
+        )
+        .await;
+        let key = call("CreateAccessKey", vec![("UserName", name.to_owned())]).await;
+        self.reset_auth(&http, 0).await;
+        (
+            element(&key, "AccessKeyId"),
+            element(&key, "SecretAccessKey"),
+        )
+    }
+
+    /// The default version's document of a managed policy (e.g. an AWS
+    /// managed one: start moto with `MOTO_IAM_LOAD_MANAGED_POLICIES=true`).
+    pub async fn managed_policy_document(&self, policy_arn: &str) -> String {
+        let http = setup_client();
+        self.reset_auth(&http, 1_000_000).await;
+        let call = |action: &'static str, params: Vec<(&'static str, String)>| {
+            self.setup_call(&http, CUSTOMER_ACCOUNT, action, params)
+        };
+        let policy = call("GetPolicy", vec![("PolicyArn", policy_arn.to_owned())]).await;
+        let version = call(
+            "GetPolicyVersion",
+            vec![
+                ("PolicyArn", policy_arn.to_owned()),
+                ("VersionId", element(&policy, "DefaultVersionId")),
+            ],
+        )
+        .await;
+        self.reset_auth(&http, 0).await;
+        // IAM answers the document URL-encoded (RFC 3986).
+        let encoded = element(&version, "Document");
+        form_urlencoded::parse(format!("d={}", encoded.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, document)| document.into_owned())
+            .unwrap_or_default()
     }
 
     async fn create_roles(&self, http: &reqwest::Client, roles: &[RoleSpec]) {
@@ -253,6 +303,13 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn setup_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 /// The text of the first `<name>` element (set-up answers only).

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Builds the web UI into web/dist: wasm (size profile) -> wasm-bindgen ->
+# wasm-opt -Oz (npm binaryen), plus index.html and the stylesheet.
+# Idempotent: a second run gives the same web/dist (cargo rebuilds only on change).
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT" || exit 1
+ensure_wasm_target
+ensure_wasm_bindgen
+ensure_wasm_opt
+
+DIST="$ROOT/web/dist"
+PROFILE="wasm-web"   # [profile.wasm-web] in the root Cargo.toml
+WASM="$ROOT/target/wasm32-unknown-unknown/$PROFILE/alphaswarm_web.wasm"
+
+# Leptos' erase_components turns each component into an AnyView: ~10% less
+# wasm here (268 -> 241 KB gzip) and a faster build. Target-scoped, so the
+# native builds of the workspace keep their cache.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components"
+step "cargo build alphaswarm-web (wasm32, $PROFILE)"
+cargo build -p alphaswarm-web --target wasm32-unknown-unknown --profile "$PROFILE"
+
+step "wasm-bindgen --target web"
+rm -rf "$DIST"
+mkdir -p "$DIST"
+wasm-bindgen --target web --no-typescript --remove-name-section --out-dir "$DIST" "$WASM"
+
+step "wasm-opt -Oz"
+"$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  "$DIST/alphaswarm_web_bg.wasm" -o "$DIST/alphaswarm_web_bg.wasm"
+
+cp "$ROOT/index.html" "$DIST/index.html"
+cp "$ROOT/web/style.css" "$DIST/style.css"
+
+step "sizes (raw / gzip -9)"
+total_raw=0 total_gz=0
+for f in "$DIST"/alphaswarm_web_bg.wasm "$DIST"/alphaswarm_web.js "$DIST"/index.html "$DIST"/style.css; do
+  raw=$(wc -c < "$f")
+  gz=$(gzip -9c "$f" | wc -c)
+  total_raw=$((total_raw + raw)) total_gz=$((total_gz + gz))
+  printf '  %-26s %8d B  %8d B gzip\n' "$(basename "$f")" "$raw" "$gz"
+done
+printf '  %-26s %8d B  %8d B gzip\n' "total" "$total_raw" "$total_gz"

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# web/: fmt, clippy (wasm32), the UI build, component tests in headless
+# Chromium (wasm-bindgen-test), then the end-to-end run against the proxy
+# and moto on loopback (playwright-core + axe-core).
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT" || exit 1
+ensure_cargo_path
+ensure_wasm_target
+ensure_wasm_bindgen
+ensure_browser
+ensure_shellcheck
+
+# Same cfg as scripts/build-web.sh, so the tests exercise what ships and
+# reuse its compiled dependencies.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components"
+
+step "shellcheck"
+shellcheck -x scripts/build-web.sh scripts/test-web.sh
+step "cargo fmt --check (web)"
+cargo fmt -p alphaswarm-web -- --check
+step "clippy (web, wasm32)"
+cargo clippy -p alphaswarm-web --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "build the UI"
+bash scripts/build-web.sh
+
+step "component tests (wasm-bindgen-test in headless Chromium)"
+CHROMEDRIVER=/usr/bin/chromedriver \
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+  cargo test -p alphaswarm-web --target wasm32-unknown-unknown
+
+# ---------------------------------------------------------------------------
+# End to end: the real proxy binary serving web/dist, moto as AWS, Chromium
+# driving. The peers (proxy/examples/e2e_peers.rs: moto in auth mode with the
+# partner account's platform user and a customer administrator, plus the
+# SigV4-verifying SimulatePrincipalPolicy fake deciding from each role's own
+# policies) print their endpoints and keys as one JSON line. The e2e creates
+# the customer roles in moto by running the commands the wizard rendered
+# (the venv's awscli, as the customer administrator). Everything binds
+# 127.0.0.1 on free ports, lives in a temp dir and is stopped on exit.
+# ---------------------------------------------------------------------------
+ensure_venv
+E2E_DIR="$ROOT/tests/e2e"
+ensure_e2e_npm() {
+  # Not lib.sh's ensure_npm (npm ci): as in tests/pkg/make-consumer.sh, the
+  # registry mirror can answer 404 for optional platform packages, which npm
+  # ci refuses; npm install honours the same lock and its exact pins.
+  if [ ! -d "$E2E_DIR/node_modules" ] || [ "$E2E_DIR/package-lock.json" -nt "$E2E_DIR/node_modules/.package-lock.json" ]; then
+    step "npm install in tests/e2e (pinned by package-lock.json)"
+    (cd "$E2E_DIR" && { npm ci --no-audit --no-fund --loglevel=error || npm install --no-audit --no-fund --loglevel=error; })
+  fi
+}
+ensure_e2e_npm
+
+if [ -n "${E2E_BASE_URL:-}" ]; then
+  echo "E2E_BASE_URL is set: running the end-to-end tests against it (no proxy or peers started)."
+else
+  step "build the proxy and the e2e peers"
+  cargo build -p alphaswarm-proxy --bin alphaswarm-proxy --example e2e_peers
+
+  E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/alphaswarm-e2e.XXXXXX")
+  chmod 700 "$E2E_TMP"
+  PEERS_PID="" PROXY_PID=""
+  stop_e2e() {
+    # Closing fd 3 ends the peers' stdin (they stop on that even if this
+    # shell is killed); TERM then for both, by their own ids.
+    exec 3>&- 2>/dev/null || true
+    for pid in "$PROXY_PID" "$PEERS_PID"; do
+      if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+      fi
+    done
+    rm -rf "$E2E_TMP"
+  }
+  trap stop_e2e EXIT
+  trap 'exit 130' INT TERM
+
+  # wait_for_line FILE PATTERN SECONDS PID: until FILE has a line matching PATTERN.
+  wait_for_line() {
+    local file="$1" pattern="$2" seconds="$3" pid="$4" waited=0
+    until grep -q "$pattern" "$file" 2>/dev/null; do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        echo "$(basename "$file" .out) exited before it was ready:" >&2
+        tail -n 20 "${file%.out}.err" >&2 || true
+        return 1
+      fi
+      if [ "$waited" -ge $((seconds * 10)) ]; then
+        echo "$(basename "$file" .out) not ready after ${seconds}s" >&2
+        return 1
+      fi
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+  }
+
+  step "start the peers (moto + SimulatePrincipalPolicy fake)"
+  mkfifo "$E2E_TMP/peers.in"
+  # The rendered commands attach AWS managed policies: moto loads the ones
+  # the wizard offers (see proxy/tests/support/moto_cross_account.py).
+  (umask 077
+    export MOTO_IAM_LOAD_MANAGED_POLICIES=true
+    export ALPHASWARM_MOTO_MANAGED_POLICIES=ReadOnlyAccess,SecurityAudit,ViewOnlyAccess
+    exec "$ROOT/target/debug/examples/e2e_peers" \
+    <"$E2E_TMP/peers.in" >"$E2E_TMP/peers.out" 2>"$E2E_TMP/peers.err") &
+  PEERS_PID=$!
+  exec 3>"$E2E_TMP/peers.in"
+  wait_for_line "$E2E_TMP/peers.out" '^{' 180 "$PEERS_PID"
+  peer() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$E2E_TMP/peers.out" "$1"; }
+
+  step "start the proxy (target/debug/alphaswarm-proxy, serving web/dist)"
+  (
+    umask 077
+    export ALPHASWARM_ENV=development
+    export ALPHASWARM_ADMIN_BIND=127.0.0.1:0
+    export ALPHASWARM_ADMIN_WEB_DIR="$ROOT/web/dist"
+    export ALPHASWARM_ADMIN_STATE_DIR="$E2E_TMP/state"
+    export ALPHASWARM_ADMIN_INTEGRATIONS_PATH="$E2E_TMP/integrations.json"
+    export ALPHASWARM_ADMIN_AUDIT_PATH="$E2E_TMP/audit.jsonl"
+    ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID=$(peer partner_account_id)
+    ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    ALPHASWARM_ADMIN_AWS_ENDPOINT_URL=$(peer moto_url)
+    ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL=$(peer iam_url)
+    AWS_ACCESS_KEY_ID=$(peer platform_access_key_id)
+    AWS_SECRET_ACCESS_KEY=$(peer platform_secret_access_key)
+    export ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET \
+      ALPHASWARM_ADMIN_AWS_ENDPOINT_URL ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    # A fresh role settles at once in moto; a short window keeps the
+    # wrong-external-id case (retried until the window ends) quick.
+    export ALPHASWARM_ADMIN_AWS_SETTLE_SECONDS=3
+    export AWS_REGION=us-east-1
+    unset AWS_SESSION_TOKEN AWS_PROFILE
+    exec "$ROOT/target/debug/alphaswarm-proxy" serve >"$E2E_TMP/proxy.out" 2>"$E2E_TMP/proxy.err"
+  ) &
+  PROXY_PID=$!
+  wait_for_line "$E2E_TMP/proxy.out" '^  totp uri:' 30 "$PROXY_PID"
+
+  E2E_BASE_URL=$(sed -n 's|^AlphaSwarm proxy listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' "$E2E_TMP/proxy.out")
+  E2E_PASSWORD=$(sed -n 's/^  password: //p' "$E2E_TMP/proxy.out")
+  E2E_TOTP_SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret_base32"])' "$E2E_TMP/state/operator.json")
+  E2E_MOTO_URL=$(peer moto_url)
+  # The awscli in the e2e acts as the customer's administrator.
+  AWS_ACCESS_KEY_ID=$(peer customer_access_key_id)
+  AWS_SECRET_ACCESS_KEY=$(peer customer_secret_access_key)
+  export E2E_BASE_URL E2E_PASSWORD E2E_TOTP_SECRET E2E_MOTO_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  if [ -z "$E2E_BASE_URL" ] || [ -z "$E2E_PASSWORD" ]; then
+    echo "could not read the proxy's address or password" >&2
+    exit 1
+  fi
+  curl -fsS --max-time 5 "$E2E_BASE_URL/healthz" >/dev/null
+  echo "proxy at $E2E_BASE_URL, moto at $E2E_MOTO_URL"
+fi
+
+step "end-to-end (playwright-core + axe-core, Chromium)"
+e2e_started=$(date +%s)
+(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs)
+echo "end-to-end took $(( $(date +%s) - e2e_started ))s"
+step "benchmark"
+(cd "$E2E_DIR" && timeout 300 node bench.mjs)
+echo "screenshots: tests/e2e/screenshots/"

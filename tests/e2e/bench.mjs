@@ -1,0 +1,70 @@
+// Benchmark: the shipped UI's size (wasm + js, raw and gzip) and the time
+// from navigation to an interactive step 1 in headless Chromium, median of
+// several loads. Sizes come from web/dist; timing needs E2E_BASE_URL (the
+// proxy serving that build) and E2E_PASSWORD for the sign-in.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { launch } from './lib.mjs';
+
+const DIST = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../web/dist');
+const LOADS = Number(process.env.BENCH_LOADS || 9);
+
+function sizes() {
+  const rows = readdirSync(DIST).filter((f) => /\.(wasm|js|css|html)$/.test(f)).map((file) => {
+    const bytes = readFileSync(path.join(DIST, file));
+    return { file, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+  });
+  const sum = (pick) => rows.filter(pick).reduce((a, r) => ({ raw: a.raw + r.raw, gzip: a.gzip + r.gzip }), { raw: 0, gzip: 0 });
+  return { rows, code: sum((r) => /\.(wasm|js)$/.test(r.file)), page: sum(() => true) };
+}
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+
+const s = sizes();
+console.log('shipped UI (web/dist):');
+for (const r of s.rows) console.log(`  ${r.file.padEnd(26)} ${kb(r.raw).padStart(10)} raw ${kb(r.gzip).padStart(10)} gzip`);
+console.log(`  ${'wasm + js'.padEnd(26)} ${kb(s.code.raw).padStart(10)} raw ${kb(s.code.gzip).padStart(10)} gzip`);
+console.log(`  ${'everything the page loads'.padEnd(26)} ${kb(s.page.raw).padStart(10)} raw ${kb(s.page.gzip).padStart(10)} gzip`);
+
+const base = process.env.E2E_BASE_URL?.replace(/\/$/, '');
+if (!base || !process.env.E2E_PASSWORD) {
+  console.log('time to interactive step 1: skipped (set E2E_BASE_URL and E2E_PASSWORD)');
+  process.exit(0);
+}
+
+// Sign in once over HTTP; each load starts with the session in
+// sessionStorage, as after a reload, and opens step 1 directly.
+const login = await fetch(`${base}/auth/login`, {
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ username: process.env.E2E_USERNAME || 'admin', password: process.env.E2E_PASSWORD }),
+});
+if (!login.ok) throw new Error(`login failed: HTTP ${login.status}`);
+const { token } = await login.json();
+
+const browser = await launch();
+const times = [];
+try {
+  for (let i = 0; i < LOADS; i++) {
+    const context = await browser.newContext(); // cold cache every load
+    const page = await context.newPage();
+    await page.addInitScript((t) => {
+      sessionStorage.setItem('alphaswarm.token', t);
+      // Record when step 1's AWS choice exists and is enabled (interactive).
+      const seen = () => {
+        const radio = document.querySelector('[data-step=choose] #cloud-aws');
+        if (radio && !radio.disabled && window.__step1Ready === undefined) window.__step1Ready = performance.now();
+      };
+      new MutationObserver(seen).observe(document, { childList: true, subtree: true });
+    }, token);
+    await page.goto(`${base}/#/orgs/bench-org/connect/aws`);
+    await page.waitForFunction(() => window.__step1Ready !== undefined, null, { timeout: 20_000 });
+    times.push(await page.evaluate(() => window.__step1Ready));
+    await context.close();
+  }
+} finally {
+  await browser.close();
+}
+console.log(`navigation -> interactive step 1 (${LOADS} cold loads): median ${median(times).toFixed(0)} ms, min ${Math.min(...times).toFixed(0)} ms, max ${Math.max(...times).toFixed(0)} ms`);

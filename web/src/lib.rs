@@ -1,0 +1,26 @@
+//! The operator's cloud onboarding wizard (Leptos, client-side rendered).
+//!
+//! `api` is the only module that speaks HTTP; `model` is the core's step
+//! model and role-ARN parse with the UI-only views of them.
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod integrations;
+pub mod model;
+pub mod org;
+pub mod steps;
+pub mod ui;
+
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// Mounts the app on `<body>`; called by index.html after the module loads
+/// (not a `start` function, so component tests can mount views on their own).
+#[wasm_bindgen]
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(app::App);
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);

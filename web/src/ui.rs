@@ -1,0 +1,180 @@
+//! Small shared pieces: copy and download buttons, errors next to fields.
+
+use crate::api::ApiError;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+
+/// Copies `text` with `navigator.clipboard.writeText` and says so visibly
+/// (and to screen readers through a polite live region).
+#[component]
+pub fn CopyButton(#[prop(into)] text: String, #[prop(into)] what: String) -> impl IntoView {
+    let state = RwSignal::new(CopyState::Idle);
+    let text = StoredValue::new(text);
+    let on_click = move |_| {
+        let text = text.get_value();
+        spawn_local(async move {
+            let ok = copy_text(&text).await;
+            state.try_set(if ok {
+                CopyState::Copied
+            } else {
+                CopyState::Failed
+            });
+            gloo_timers::future::TimeoutFuture::new(2_500).await;
+            state.try_set(CopyState::Idle);
+        });
+    };
+    view! {
+        <span class="copy">
+            // The visible word stays the start of the accessible name.
+            <button type="button" class="copy-button" on:click=on_click>
+                {move || match state.get() { CopyState::Copied => "Copied", _ => "Copy" }}
+                <span class="visually-hidden">{format!(" {what}")}</span>
+            </button>
+            <span class="copy-status" role="status" aria-live="polite">
+                {move || match state.get() {
+                    CopyState::Idle => "",
+                    CopyState::Copied => "Copied",
+                    CopyState::Failed => "Copy failed: select the text and copy it by hand",
+                }}
+            </span>
+        </span>
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CopyState {
+    Idle,
+    Copied,
+    Failed,
+}
+
+pub async fn copy_text(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+}
+
+#[component]
+pub fn DownloadButton(
+    #[prop(into)] file_name: String,
+    #[prop(into)] media_type: String,
+    #[prop(into)] contents: String,
+) -> impl IntoView {
+    let hidden = format!(" {file_name}");
+    let file = StoredValue::new((file_name, media_type, contents));
+    view! {
+        <button type="button" class="download-button"
+            on:click=move |_| file.with_value(|(name, media, body)| download(name, media, body))>
+            "Download"<span class="visually-hidden">{hidden}</span>
+        </button>
+    }
+}
+
+/// Saves `contents` as a file through a Blob and a temporary object URL.
+pub fn download(file_name: &str, media_type: &str, contents: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let parts = js_sys::Array::of1(&contents.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(media_type);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(anchor) = document
+        .create_element("a")
+        .ok()
+        .and_then(|a| a.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        anchor.set_href(&url);
+        anchor.set_download(file_name);
+        anchor.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// The error for `field`, shown under its input (`id="<field>-error"`, which
+/// the input names in `aria-describedby`).
+#[component]
+pub fn FieldError(field: &'static str, error: Signal<Option<ApiError>>) -> impl IntoView {
+    let mine = move || error.get().filter(|e| e.field() == Some(field));
+    view! {
+        <div id=format!("{field}-error") class="field-error-slot" aria-live="polite">
+            {move || mine().map(|e| view! { <ErrorText error=e/> })}
+        </div>
+    }
+}
+
+/// Errors no input on this view owns: network failures (with a retry when
+/// one is given), session and configuration errors.
+#[component]
+pub fn ErrorBanner(
+    error: Signal<Option<ApiError>>,
+    fields: &'static [&'static str],
+    #[prop(optional)] on_retry: Option<Callback<()>>,
+) -> impl IntoView {
+    let unowned = move || {
+        error
+            .get()
+            .filter(|e| e.field().is_none_or(|f| !fields.contains(&f)))
+    };
+    view! {
+        {move || unowned().map(|e| {
+            let network = e.is_network();
+            let code = e.code().to_owned();
+            view! {
+                <div class="banner error" role="alert" data-code=code>
+                    <ErrorText error=e/>
+                    {(network && on_retry.is_some()).then(|| view! {
+                        <button type="button" on:click=move |_| { if let Some(r) = on_retry { r.run(()) } }>"Retry"</button>
+                    })}
+                </div>
+            }
+        })}
+    }
+}
+
+#[component]
+fn ErrorText(error: ApiError) -> impl IntoView {
+    let explanation = explain(error.code());
+    let hint = error.hint().to_owned();
+    let code = error.code().to_owned();
+    let message = error.message().to_owned();
+    view! {
+        <p class="field-error" data-code=code>
+            <strong>{message}</strong>
+            {explanation.map(|x| view! { <span class="explain">{x}</span> })}
+            {(!hint.is_empty()).then(|| view! { <span class="hint">{hint}</span> })}
+        </p>
+    }
+}
+
+/// What a known failure means for the operator, in plain words.
+pub fn explain(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "assume_role_access_denied" => {
+            "AWS refused sts:AssumeRole (AccessDenied): the role's trust policy does not let AlphaSwarm in. Either the trust policy from step 2 is not attached to this role, or its sts:ExternalId differs from the external id shown in step 2."
+        }
+        "role_not_found" => {
+            "AWS says no such role exists: check the account id and role name in the ARN, or create the role with the step 2 commands."
+        }
+        "region_disabled" => {
+            "STS is disabled in that region for this account: enable the region or pick another one."
+        }
+        "account_mismatch" => {
+            "The identity AWS returned belongs to a different account than the ARN names."
+        }
+        "trust_policy_unsafe" => {
+            "The role trusts AlphaSwarm without requiring the external id, so anyone using AlphaSwarm could reach it (confused deputy). Use the trust policy from step 2."
+        }
+        "step_up_required" => "Your second-factor confirmation is missing or too old.",
+        "network_error" => "The request did not reach the proxy; nothing was changed.",
+        _ => return None,
+    })
+}
