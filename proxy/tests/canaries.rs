@@ -47,35 +47,14 @@ async fn canary_secrets_never_leave_the_proxy() {
     })
     .await;
     let aws_secret_canary = moto.platform_secret_access_key.as_str();
-    let env = vec![
-        ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
-        (
-            "ALPHASWARM_ADMIN_STATE_DIR",
-            dir.join("state").display().to_string(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_INTEGRATIONS_PATH",
-            dir.join("integrations.json").display().to_string(),
-        ),
-        ("ALPHASWARM_ADMIN_INTEGRATIONS_KEY", key_canary.clone()),
-        (
-            "ALPHASWARM_ADMIN_AUDIT_PATH",
-            dir.join("audit.jsonl").display().to_string(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID",
-            PARTNER.to_owned(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
-            secret_canary.to_owned(),
-        ),
+    let mut env = common::binary_env(&dir, &key_canary, secret_canary);
+    env.extend([
         ("ALPHASWARM_ADMIN_AWS_ENDPOINT_URL", moto.url.clone()),
         ("ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL", iam.url.clone()),
         ("AWS_ACCESS_KEY_ID", moto.platform_access_key_id.clone()),
         ("AWS_SECRET_ACCESS_KEY", aws_secret_canary.to_owned()),
         ("RUST_LOG", "debug".to_owned()),
-    ];
+    ]);
     let proxy = BinaryProxy::spawn(&dir, "canary", &env);
     let (password, totp) = proxy.enrollment();
     let http = common::http_client();

@@ -14,32 +14,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 async fn acknowledged_connections_survive_kill_dash_nine() {
     let dir = temp_dir("crash");
     let key = FernetFileStore::generate_key();
-    let env = vec![
-        ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
-        (
-            "ALPHASWARM_ADMIN_STATE_DIR",
-            dir.join("state").display().to_string(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_INTEGRATIONS_PATH",
-            dir.join("integrations.json").display().to_string(),
-        ),
-        ("ALPHASWARM_ADMIN_INTEGRATIONS_KEY", key.clone()),
-        (
-            "ALPHASWARM_ADMIN_AUDIT_PATH",
-            dir.join("audit.jsonl").display().to_string(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID",
-            PARTNER.to_owned(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
-            EXTERNAL_ID_SECRET.to_owned(),
-        ),
+    let mut env = common::binary_env(&dir, &key, EXTERNAL_ID_SECRET);
+    env.extend([
         ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
-    ];
+    ]);
     let mut proxy = BinaryProxy::spawn(&dir, "first", &env);
     let (password, totp) = proxy.enrollment();
     let http = common::http_client();

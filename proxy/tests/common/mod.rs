@@ -240,6 +240,37 @@ pub fn step(org: &str, step: &str) -> String {
     format!("/admin/accounts/{org}/cloud/aws/{step}")
 }
 
+/// The environment every spawned binary needs: loopback bind, state, store
+/// and audit under `dir`, the partner account and the given secrets.
+pub fn binary_env(
+    dir: &std::path::Path,
+    integrations_key: &str,
+    external_id_secret: &str,
+) -> Vec<(&'static str, String)> {
+    let under = |name: &str| dir.join(name).display().to_string();
+    vec![
+        ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
+        ("ALPHASWARM_ADMIN_STATE_DIR", under("state")),
+        (
+            "ALPHASWARM_ADMIN_INTEGRATIONS_PATH",
+            under("integrations.json"),
+        ),
+        (
+            "ALPHASWARM_ADMIN_INTEGRATIONS_KEY",
+            integrations_key.to_owned(),
+        ),
+        ("ALPHASWARM_ADMIN_AUDIT_PATH", under("audit.jsonl")),
+        (
+            "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID",
+            PARTNER.to_owned(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
+            external_id_secret.to_owned(),
+        ),
+    ]
+}
+
 /// The real `alphaswarm-proxy` binary, its stdout/stderr captured to files.
 pub struct BinaryProxy {
     pub child: std::process::Child,
