@@ -8,7 +8,7 @@ use alphaswarm_core::aws::{
     self, AwsBootstrap, AwsBootstrapRequest, AwsPartition, ROLE_NAME_RULE, RoleArn, RoleArnProblem,
     STACK_NAME_RULE,
 };
-use alphaswarm_core::shell::{Command, Commands, Shell};
+use alphaswarm_core::shell::Commands;
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -17,6 +17,9 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
+
+mod support;
+use support::{assert_bash_round_trip, assert_shellcheck_clean};
 
 const PARTNER: &str = "111122223333";
 const EXTERNAL_ID: &str = "3f9a0c2d5e7b4a1c8d6e2f0a9b7c5d3e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c";
@@ -526,51 +529,6 @@ fn role_arns_that_do_not_parse() {
 
 // ---------------------------------------------------------------- real tools
 
-/// The argv bash actually passes to `aws` for each rendered command.
-fn bash_argv(rendered: &str) -> Vec<String> {
-    let script = format!("aws(){{ printf '%s\\0' aws \"$@\"; }}\n{rendered}\n");
-    let out = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .output()
-        .expect("bash runs");
-    assert!(out.status.success(), "bash failed on {rendered}");
-    let mut words: Vec<String> = out
-        .stdout
-        .split(|b| *b == 0)
-        .map(|w| String::from_utf8(w.to_vec()).unwrap())
-        .collect();
-    assert_eq!(words.pop().as_deref(), Some(""), "NUL-terminated");
-    words
-}
-
-fn assert_round_trips(commands: &[Command]) {
-    for c in commands {
-        assert_eq!(bash_argv(&c.render(Shell::Bash).unwrap()), c.argv());
-    }
-}
-
-fn shellcheck(script: &str) {
-    let mut child = std::process::Command::new("shellcheck")
-        .args(["-s", "bash", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("shellcheck is installed (scripts/lib.sh ensure_shellcheck)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "shellcheck:\n{}\n{script}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
-
 fn venv_tool(name: &str) -> PathBuf {
     let local = root().join(".venv/bin").join(name);
     if local.exists() {
@@ -795,11 +753,11 @@ proptest! {
             prop_assert!(b.template_url.is_none());
         }
 
-        assert_round_trips(&aws::commands(&b));
-        assert_round_trips(&aws::cloudformation_commands(&b));
+        assert_bash_round_trip(&aws::commands(&b));
+        assert_bash_round_trip(&aws::cloudformation_commands(&b));
         let mut all = aws::commands(&b);
         all.extend(aws::cloudformation_commands(&b));
-        shellcheck(&Commands::render(&all).unwrap().bash_script());
+        assert_shellcheck_clean(&Commands::render(&all).unwrap().bash_script());
         prop_assert_eq!(&bundle.commands, &Commands::render(&aws::commands(&b)).unwrap());
 
         prop_assert!(!bundle.terraform.contains("%{"), "no directive");
@@ -973,8 +931,8 @@ fn hostile_input_gives_structured_errors_or_safe_output() {
                 Ok(bundle) => {
                     // Accepted values must be harmless where they land.
                     let b = req.validate().unwrap();
-                    assert_round_trips(&aws::commands(&b));
-                    assert_round_trips(&aws::cloudformation_commands(&b));
+                    assert_bash_round_trip(&aws::commands(&b));
+                    assert_bash_round_trip(&aws::cloudformation_commands(&b));
                     for f in &bundle.files {
                         serde_json::from_str::<Value>(&f.contents).unwrap();
                     }
