@@ -20,7 +20,7 @@ mod support;
 use alphaswarm_proxy::app::{aws_client, build_state};
 use alphaswarm_proxy::config::{self, Config};
 use serde_json::{Value, json};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys};
 use support::moto::{CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT, RoleSpec, trust_policy};
@@ -44,30 +44,9 @@ impl Wizard {
     /// builds it, from `vars` (endpoints, platform keys, settle window).
     async fn start(name: &str, vars: &[(&str, String)]) -> Wizard {
         let dir = common::temp_dir(name);
-        let mut env: HashMap<String, String> = HashMap::from([
-            (
-                config::STATE_DIR.into(),
-                dir.join("state").display().to_string(),
-            ),
-            (
-                config::INTEGRATIONS_PATH.into(),
-                dir.join("integrations.json").display().to_string(),
-            ),
-            (
-                config::INTEGRATIONS_KEY.into(),
-                alphaswarm_proxy::store::FernetFileStore::generate_key(),
-            ),
-            (
-                config::AUDIT_PATH.into(),
-                dir.join("audit.jsonl").display().to_string(),
-            ),
-            (
-                config::WEB_DIR.into(),
-                dir.join("web").display().to_string(),
-            ),
-            (config::PARTNER_ACCOUNT_ID.into(), PARTNER_ACCOUNT.into()),
-            (config::EXTERNAL_ID_SECRET.into(), EXTERNAL_ID_SECRET.into()),
-        ]);
+        let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
+        let mut env =
+            common::in_process_env(&dir, &integrations_key, PARTNER_ACCOUNT, EXTERNAL_ID_SECRET);
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
         assert!(!config.aws_fake);

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 
 async fn bootstrap_external_id(
@@ -14,22 +14,13 @@ async fn bootstrap_external_id(
     http: &reqwest::Client,
     password: &str,
 ) -> Value {
-    let login: Value = http
-        .post(format!("{}/auth/login", proxy.base))
-        .json(&json!({"username": "admin", "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap();
+    let token = proxy.login(http, password).await;
     let body: Value = http
         .post(format!(
             "{}/admin/accounts/acme/cloud/aws/bootstrap",
             proxy.base
         ))
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()

@@ -70,6 +70,30 @@ pub fn good_role(org: &str) -> FakeRole {
     }
 }
 
+/// The settings of an in-process proxy rooted at `dir`: loopback bind,
+/// state, store, audit and web dir under `dir`, the partner and the secret.
+pub fn in_process_env(
+    dir: &std::path::Path,
+    integrations_key: &str,
+    partner: &str,
+    external_id_secret: &str,
+) -> HashMap<String, String> {
+    let under = |name: &str| dir.join(name).display().to_string();
+    HashMap::from([
+        (config::BIND.into(), "127.0.0.1:0".into()),
+        (config::STATE_DIR.into(), under("state")),
+        (config::INTEGRATIONS_PATH.into(), under("integrations.json")),
+        (config::INTEGRATIONS_KEY.into(), integrations_key.to_owned()),
+        (config::AUDIT_PATH.into(), under("audit.jsonl")),
+        (config::WEB_DIR.into(), under("web")),
+        (config::PARTNER_ACCOUNT_ID.into(), partner.to_owned()),
+        (
+            config::EXTERNAL_ID_SECRET.into(),
+            external_id_secret.to_owned(),
+        ),
+    ])
+}
+
 impl TestProxy {
     pub async fn start(name: &str) -> TestProxy {
         Self::start_with(name, &[]).await
@@ -79,29 +103,8 @@ impl TestProxy {
     pub async fn start_with(name: &str, extra: &[(&str, &str)]) -> TestProxy {
         let dir = temp_dir(name);
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
-        let mut vars: HashMap<String, String> = HashMap::from([
-            (config::BIND.into(), "127.0.0.1:0".into()),
-            (
-                config::STATE_DIR.into(),
-                dir.join("state").display().to_string(),
-            ),
-            (
-                config::INTEGRATIONS_PATH.into(),
-                dir.join("integrations.json").display().to_string(),
-            ),
-            (config::INTEGRATIONS_KEY.into(), integrations_key.clone()),
-            (
-                config::AUDIT_PATH.into(),
-                dir.join("audit.jsonl").display().to_string(),
-            ),
-            (
-                config::WEB_DIR.into(),
-                dir.join("web").display().to_string(),
-            ),
-            (config::PARTNER_ACCOUNT_ID.into(), PARTNER.into()),
-            (config::EXTERNAL_ID_SECRET.into(), EXTERNAL_ID_SECRET.into()),
-            (config::AWS_SETTLE_SECONDS.into(), "0".into()),
-        ]);
+        let mut vars = in_process_env(&dir, &integrations_key, PARTNER, EXTERNAL_ID_SECRET);
+        vars.insert(config::AWS_SETTLE_SECONDS.into(), "0".into());
         for (k, v) in extra {
             if v.is_empty() {
                 vars.remove(*k);
@@ -351,12 +354,8 @@ impl BinaryProxy {
         )
     }
 
-    pub async fn stepped_up(
-        &self,
-        http: &reqwest::Client,
-        password: &str,
-        totp: &totp_rs::TOTP,
-    ) -> String {
+    /// Logs in as the local operator; the token has no step-up yet.
+    pub async fn login(&self, http: &reqwest::Client, password: &str) -> String {
         let login: Value = http
             .post(format!("{}/auth/login", self.base))
             .json(&json!({"username": "admin", "password": password}))
@@ -366,7 +365,20 @@ impl BinaryProxy {
             .json()
             .await
             .unwrap();
-        let token = login["token"].as_str().unwrap_or_else(|| panic!("{login}"));
+        login["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{login}"))
+            .to_owned()
+    }
+
+    pub async fn stepped_up(
+        &self,
+        http: &reqwest::Client,
+        password: &str,
+        totp: &totp_rs::TOTP,
+    ) -> String {
+        let token = self.login(http, password).await;
+        let token = token.as_str();
         let step: Value = http
             .post(format!("{}/auth/step-up", self.base))
             .bearer_auth(token)
