@@ -1,0 +1,13 @@
+//! Loopback fakes of the cloud APIs the proxy calls.
+//!
+//! One crate, used both by the tests and by the proxy's sandbox mode, so the
+//! sandbox is exactly as faithful as the tests: each fake speaks the real
+//! wire format and refuses what the real service refuses (signatures, issuer,
+//! subject, audience, scopes, policies). Every fake binds to loopback only.
+//!
+//! Each cloud lives in its own module with its own state type; a fake's state
+//! is built by *applying the artifacts the core rendered* (trust policies,
+//! federated credentials, pools and bindings, token templates), never by a
+//! shortcut that a rendering bug could slip past.
+
+pub mod server;
