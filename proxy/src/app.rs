@@ -3,9 +3,11 @@
 use crate::audit::{AuditSink, FileAuditSink};
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, QueryClient};
+use crate::cloudflare::HttpCloudflare;
 use crate::config::{self, Config, Secret};
 use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
+use crate::providers::cloudflare::CloudflareProvider;
 use crate::providers::fake_aws::{FakeAws, UnknownRoles};
 use crate::store::{FernetFileStore, IntegrationStore, StoreError};
 use std::collections::BTreeMap;
@@ -13,6 +15,9 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Per-request limit on Cloudflare calls (each wizard step makes a few).
+const CLOUDFLARE_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct Inner {
     pub config: Config,
@@ -43,6 +48,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("the AWS client cannot be built: {0}")]
     Aws(#[from] AwsError),
+    #[error("the Cloudflare client cannot be built: {0}")]
+    Cloudflare(String),
     #[error("the state directory {path} cannot be used: {source}")]
     StateDir {
         path: String,
@@ -180,8 +187,12 @@ pub fn build_state(
             settle: Duration::from_secs(config.aws_settle_seconds),
         },
     );
+    let cloudflare = HttpCloudflare::new(&config.cloudflare_endpoint, CLOUDFLARE_TIMEOUT)
+        .map_err(|e| StartError::Cloudflare(e.to_string()))?;
+    let cloudflare_provider = CloudflareProvider::new(Arc::new(cloudflare));
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
+    providers.insert(cloudflare_provider.cloud(), Arc::new(cloudflare_provider));
     let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
     let state = AppState(Arc::new(Inner {
         config,

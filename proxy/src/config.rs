@@ -33,6 +33,8 @@ pub const AWS_TEMPLATE_URL: &str = "ALPHASWARM_ADMIN_AWS_TEMPLATE_URL";
 pub const AWS_SETTLE_SECONDS: &str = "ALPHASWARM_ADMIN_AWS_SETTLE_SECONDS";
 /// Test-only: answer AWS calls from the in-process fake (refused in production).
 pub const AWS_FAKE: &str = "ALPHASWARM_ADMIN_AWS_FAKE";
+/// The Cloudflare API base (tests point it at the loopback fake).
+pub const CLOUDFLARE_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL";
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
 
@@ -89,6 +91,8 @@ pub struct Config {
     pub aws: AwsConfig,
     pub aws_settle_seconds: u64,
     pub aws_fake: bool,
+    /// The Cloudflare API root, without a trailing slash.
+    pub cloudflare_endpoint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -254,6 +258,10 @@ impl Config {
                 why: "the fake AWS backend is for tests only".into(),
             });
         }
+        let cloudflare_endpoint = match get(CLOUDFLARE_ENDPOINT_URL) {
+            Some(url) => api_base_url(CLOUDFLARE_ENDPOINT_URL, url.trim(), production)?,
+            None => alphaswarm_core::cloudflare::API_BASE.to_owned(),
+        };
         Ok(Config {
             environment,
             bind,
@@ -271,6 +279,7 @@ impl Config {
             aws,
             aws_settle_seconds,
             aws_fake,
+            cloudflare_endpoint,
         })
     }
 
@@ -285,6 +294,30 @@ fn aws_config_var(field: Option<&str>) -> &'static str {
         .into_iter()
         .find(|var| Some(*var) == field)
         .unwrap_or("AWS_REGION")
+}
+
+/// An API base URL: https (plain http only outside production, for
+/// loopback fakes), a host, no credentials, query or fragment.
+fn api_base_url(var: &'static str, raw: &str, production: bool) -> Result<String, ConfigError> {
+    let invalid = |why: &str| ConfigError::Invalid {
+        var,
+        why: why.to_owned(),
+    };
+    let url = reqwest::Url::parse(raw)
+        .map_err(|_| invalid("use an absolute URL, e.g. https://api.cloudflare.com/client/v4"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if !production => {}
+        "http" => return Err(invalid("production requires https")),
+        _ => return Err(invalid("use an https URL")),
+    }
+    if url.host_str().is_none() || !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("use a URL with a host and without credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("use a URL without a query or fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
 fn parse_u64(
@@ -366,6 +399,12 @@ mod tests {
         let mut with_fake = complete.to_vec();
         with_fake.push((AWS_FAKE, "1"));
         assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
+        let mut plain_http = complete.to_vec();
+        plain_http.push((CLOUDFLARE_ENDPOINT_URL, "http://127.0.0.1:9/client/v4"));
+        assert_eq!(
+            parse(&plain_http).unwrap_err().var(),
+            CLOUDFLARE_ENDPOINT_URL
+        );
     }
 
     #[test]
@@ -429,5 +468,29 @@ mod tests {
         assert!(config.aws_template_url.is_some());
         assert_eq!(config.aws.endpoints.sts, "http://127.0.0.1:5000");
         assert!(config.aws.platform.is_none());
+    }
+
+    #[test]
+    fn the_cloudflare_endpoint_defaults_to_the_real_api_and_is_checked() {
+        assert_eq!(
+            parse(&[]).unwrap().cloudflare_endpoint,
+            "https://api.cloudflare.com/client/v4"
+        );
+        let config =
+            parse(&[(CLOUDFLARE_ENDPOINT_URL, "http://127.0.0.1:8080/client/v4/")]).unwrap();
+        assert_eq!(
+            config.cloudflare_endpoint,
+            "http://127.0.0.1:8080/client/v4"
+        );
+        for bad in [
+            "ftp://example.com/",
+            "api.cloudflare.com",
+            "https://user:secret-canary@example.com/",
+            "https://example.com/?token=x",
+        ] {
+            let err = parse(&[(CLOUDFLARE_ENDPOINT_URL, bad)]).unwrap_err();
+            assert_eq!(err.var(), CLOUDFLARE_ENDPOINT_URL, "{bad}");
+            assert!(!err.to_string().contains("secret-canary"));
+        }
     }
 }

@@ -4,13 +4,16 @@
 //! `routes` (thin handlers), `auth` (sessions, step-up), `audit` (hash-chained
 //! trail), `store` (encrypted integrations), `providers` (one per cloud
 //! behind `CloudProvider`), `aws` (the AWS calls behind `AwsApi`: the SigV4
-//! client, classified errors, settle retry), `error` (the JSON error).
+//! client, classified errors, settle retry), `cloudflare` (the Cloudflare
+//! calls behind `CloudflareApi`), `error` (the JSON error).
 
 pub mod app;
 pub mod audit;
 pub mod auth;
 /// AWS API clients (STS, IAM, EC2) behind a trait so fakes can stand in.
 pub mod aws;
+/// The Cloudflare API client behind a trait.
+pub mod cloudflare;
 pub mod config;
 pub mod error;
 pub mod providers;

@@ -10,6 +10,7 @@ use crate::providers::{CloudProvider, Step};
 use crate::store::StoredIntegration;
 use alphaswarm_core::OrgId;
 use alphaswarm_core::keys::CredentialKey;
+use alphaswarm_core::timestamp::Timestamp;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -305,7 +306,7 @@ async fn wizard_step(
                     sensitive: connection.sensitive,
                 };
                 state.store.put(record.clone()).await.map_err(store_error)?;
-                Ok(json!({ "integration": record.masked() }))
+                Ok(json!({ "integration": listed(&record) }))
             }
             Step::Disconnect => Err(api_not_found()),
         }
@@ -361,8 +362,26 @@ async fn list_integrations(
         .list_org(org.as_str())
         .await
         .map_err(store_error)?;
-    let integrations: Vec<Value> = records.iter().map(StoredIntegration::masked).collect();
+    let integrations: Vec<Value> = records.iter().map(listed).collect();
     Ok(Json(json!({ "integrations": integrations })))
+}
+
+/// The listing shape; a connection holding a token that must be rotated
+/// also gets the core's rotation reminder as of now.
+fn listed(record: &StoredIntegration) -> Value {
+    let mut listed = record.masked();
+    if alphaswarm_core::rotation::applies_to(&record.kind) {
+        let parse = |s: &str| Timestamp::parse(s, "timestamp").ok();
+        let now = Timestamp::from_unix(time::OffsetDateTime::now_utc().unix_timestamp());
+        let connected_at = parse(&record.connected_at).unwrap_or(now);
+        let expires_on = record.metadata.get("expires_on").and_then(|e| parse(e));
+        listed["rotation"] = json!(alphaswarm_core::rotation::reminder(
+            expires_on,
+            connected_at,
+            now
+        ));
+    }
+    listed
 }
 
 async fn verify_audit(

@@ -43,7 +43,7 @@ impl StoredIntegration {
             metadata.insert(name.clone(), value.clone().into());
         }
         for (name, value) in &self.sensitive {
-            metadata.insert(format!("{name}_masked"), mask(value).into());
+            metadata.insert(format!("{name}_masked"), mask_sensitive(name, value).into());
         }
         serde_json::json!({
             "org_id": self.org_id,
@@ -55,6 +55,20 @@ impl StoredIntegration {
             "error": self.error,
             "metadata": metadata,
         })
+    }
+}
+
+/// Sensitive values that are credentials (tokens, PATs, passwords): not
+/// one character of them is ever shown.
+const CREDENTIAL_NAMES: [&str; 3] = ["token", "pat", "password"];
+
+/// How a sensitive value is listed: a credential as a fixed mask, anything
+/// else (an external id) with its last four characters.
+pub fn mask_sensitive(name: &str, value: &str) -> String {
+    if CREDENTIAL_NAMES.contains(&name) {
+        "********".to_owned()
+    } else {
+        mask(value)
     }
 }
 
@@ -381,5 +395,13 @@ mod tests {
     fn masking_keeps_at_most_four_characters() {
         assert_eq!(mask("short"), "****");
         assert_eq!(mask("abcdef0123456789abcdef"), "****cdef");
+        assert_eq!(
+            mask_sensitive("token", "abcdef0123456789abcdef"),
+            "********"
+        );
+        assert_eq!(
+            mask_sensitive("external_id", "abcdef0123456789abcdef"),
+            "****cdef"
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! (parsed with [`crate::error::parse_body`]) without the routes knowing them.
 
 pub mod aws;
+pub mod cloudflare;
 pub mod fake_aws;
 
 use crate::error::ApiError;
@@ -73,4 +74,13 @@ pub trait CloudProvider: Send + Sync {
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError>;
     /// What the operator still has to remove on the vendor side after disconnect.
     fn disconnect_cleanup(&self, org: &OrgId, record: Option<&StoredIntegration>) -> Vec<String>;
+    /// Re-checks a stored connection (the integrations health check).
+    /// `None`: this cloud has no live check yet.
+    async fn health(
+        &self,
+        _org: &OrgId,
+        _record: &StoredIntegration,
+    ) -> Result<Option<Value>, ApiError> {
+        Ok(None)
+    }
 }
