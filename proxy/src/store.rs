@@ -19,8 +19,9 @@ use tokio::sync::Mutex;
 const FORMAT: &str = "alphaswarm-integrations/1";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"alphaswarm-integrations-key-check";
 
-/// One connection as stored (encrypted at rest).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One connection as stored (encrypted at rest). `Debug` names the
+/// sensitive values but never shows them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredIntegration {
     pub org_id: String,
     pub kind: String,
@@ -33,6 +34,22 @@ pub struct StoredIntegration {
     pub metadata: BTreeMap<String, String>,
     /// Shown only masked (`<name>_masked`); tokens of token-based clouds live here.
     pub sensitive: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for StoredIntegration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredIntegration")
+            .field("org_id", &self.org_id)
+            .field("kind", &self.kind)
+            .field("credential_key", &self.credential_key)
+            .field("status", &self.status)
+            .field("connected_at", &self.connected_at)
+            .field("last_health_at", &self.last_health_at)
+            .field("error", &self.error)
+            .field("metadata", &self.metadata)
+            .field("sensitive", &self.sensitive.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl StoredIntegration {
@@ -403,5 +420,7 @@ mod tests {
             mask_sensitive("external_id", "abcdef0123456789abcdef"),
             "****cdef"
         );
+        let debug = format!("{:?}", record("acme"));
+        assert!(debug.contains("external_id") && !debug.contains("abcdef0123456789abcdef"));
     }
 }

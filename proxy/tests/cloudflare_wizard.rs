@@ -11,7 +11,10 @@ use alphaswarm_fakes::cloudflare::policy::{self as groups, Effect};
 use alphaswarm_fakes::cloudflare::{
     CloudflareFake, MintOptions, MintedToken, Owner, RunningCloudflare, TokenFormat, TokenSpec,
 };
+use alphaswarm_proxy::cloudflare::HttpCloudflare;
 use alphaswarm_proxy::config::CLOUDFLARE_ENDPOINT_URL;
+use alphaswarm_proxy::providers::CloudProvider;
+use alphaswarm_proxy::providers::cloudflare::CloudflareProvider;
 use alphaswarm_proxy::store::{FernetFileStore, IntegrationStore};
 use common::*;
 use reqwest::Method;
@@ -866,4 +869,47 @@ async fn steps_need_a_fresh_step_up_and_write_audit_rows() {
     );
     let audit = std::fs::read_to_string(cf.proxy.audit_path()).unwrap();
     assert!(!audit.contains(&token.value) && !audit.contains(&token.value[..8]));
+}
+
+#[tokio::test]
+async fn the_health_hook_re_verifies_the_stored_token() {
+    let cf = Cf::start("cf-health").await;
+    let token = cf.mint(
+        CloudflareTemplate::DnsEdit,
+        MintOptions {
+            expires_on: in_days(5),
+            ..MintOptions::default()
+        },
+    );
+    let (status, _) = cf
+        .step(
+            "acme",
+            "connect",
+            body(&token.value, CloudflareTemplate::DnsEdit),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let store = FernetFileStore::open(
+        cf.proxy.dir.join("integrations.json"),
+        &cf.proxy.integrations_key,
+    )
+    .unwrap();
+    let record = store
+        .get("cloud_cloudflare:org:acme")
+        .await
+        .unwrap()
+        .unwrap();
+    let api = HttpCloudflare::new(&cf.cf.api_url(), std::time::Duration::from_secs(5)).unwrap();
+    let provider = CloudflareProvider::new(std::sync::Arc::new(api));
+    let org = alphaswarm_core::OrgId::parse("acme").unwrap();
+    let health = provider.health(&org, &record).await.unwrap().unwrap();
+    assert_eq!(health["token_id"], token.id);
+    assert_eq!(health["rotation"]["state"], "due_soon");
+    assert!(!health.to_string().contains(&token.value));
+    cf.fake().expire(&token.id);
+    let err = provider.health(&org, &record).await.unwrap_err();
+    assert_eq!(err.code, "token_expired");
+    cf.fake().revoke(&token.id);
+    let err = provider.health(&org, &record).await.unwrap_err();
+    assert_eq!(err.code, "cloudflare_invalid_token");
 }

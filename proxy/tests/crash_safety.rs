@@ -125,3 +125,125 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
         acknowledged.len()
     );
 }
+
+/// The same with Cloudflare tokens, the secrets the store exists for: every
+/// acknowledged connect's token decrypts after kill -9, under its own org.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_cloudflare_tokens_survive_kill_dash_nine() {
+    use alphaswarm_core::cloudflare::{CloudflareTemplate, TokenOwner};
+    use alphaswarm_fakes::cloudflare::{CloudflareFake, MintOptions};
+
+    let dir = temp_dir("crash-cf");
+    let key = FernetFileStore::generate_key();
+    let cf = CloudflareFake::new().start().await.unwrap();
+    let total = 240;
+    let tokens: Arc<Vec<String>> = Arc::new(
+        (0..total)
+            .map(|_| {
+                cf.fake
+                    .mint_from_template(
+                        CloudflareTemplate::R2,
+                        TokenOwner::User,
+                        None,
+                        MintOptions::default(),
+                    )
+                    .unwrap()
+                    .value
+            })
+            .collect(),
+    );
+    let mut env = common::binary_env(&dir, &key, EXTERNAL_ID_SECRET);
+    env.extend([
+        ("ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL", cf.api_url()),
+        ("RUST_LOG", "warn".to_owned()),
+    ]);
+    let mut proxy = BinaryProxy::spawn(&dir, "first", &env);
+    let (password, totp) = proxy.enrollment();
+    let http = common::http_client();
+    let session = Arc::new(proxy.stepped_up(&http, &password, &totp).await);
+    let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<usize>::new()));
+    let done = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..16)
+        .map(|worker| {
+            let (http, session, acknowledged, done, base, tokens) = (
+                http.clone(),
+                session.clone(),
+                acknowledged.clone(),
+                done.clone(),
+                proxy.base.clone(),
+                tokens.clone(),
+            );
+            tokio::spawn(async move {
+                for i in (worker..total).step_by(16) {
+                    let response = http
+                        .post(format!(
+                            "{base}/admin/accounts/cf-{i}/cloud/cloudflare/connect"
+                        ))
+                        .bearer_auth(session.as_str())
+                        .json(&json!({"token": tokens[i], "template": "r2"}))
+                        .send()
+                        .await;
+                    match response {
+                        Ok(r) if r.status() == 200 => acknowledged.lock().unwrap().push(i),
+                        Ok(r) => panic!("connect cf-{i} failed before the crash: {}", r.status()),
+                        Err(_) => return,
+                    }
+                    done.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    while done.load(Ordering::SeqCst) < 40 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    proxy.kill_hard();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() >= 40 && acknowledged.len() < total,
+        "killed mid-way: {}",
+        acknowledged.len()
+    );
+    let store = FernetFileStore::open(dir.join("integrations.json"), &key).unwrap();
+    for &i in &acknowledged {
+        let record = store
+            .get(&format!("cloud_cloudflare:org:cf-{i}"))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("cf-{i} lost"));
+        assert_eq!(
+            record.sensitive["token"], tokens[i],
+            "cf-{i} holds its own token"
+        );
+    }
+    let raw = std::fs::read_to_string(dir.join("integrations.json")).unwrap();
+    assert!(tokens.iter().all(|t| !raw.contains(t.as_str())));
+
+    let restarted = BinaryProxy::spawn(&dir, "second", &env);
+    let session = restarted.stepped_up(&http, &password, &totp).await;
+    for &i in acknowledged.iter().take(20) {
+        let body: serde_json::Value = http
+            .get(format!(
+                "{}/admin/accounts/cf-{i}/integrations",
+                restarted.base
+            ))
+            .bearer_auth(&session)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            body["integrations"][0]["kind"], "cloud_cloudflare",
+            "{body}"
+        );
+        assert!(!body.to_string().contains(tokens[i].as_str()));
+    }
+    println!(
+        "cloudflare: acknowledged {} of {total} before kill -9",
+        acknowledged.len()
+    );
+}
