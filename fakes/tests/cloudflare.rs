@@ -125,7 +125,9 @@ async fn header_format_errors() {
     let token = user_token(&fake, CloudflareTemplate::Worker);
     let global = "c2547eb745079dac9320b638f5e225cf483cc";
     let email = "a@example.com".to_owned();
-    let cases: Vec<(Vec<(&str, String)>, u16, Vec<u64>)> = vec![
+    // (request headers, status, error codes with their chain)
+    type Case<'a> = (Vec<(&'a str, String)>, u16, Vec<u64>);
+    let cases: Vec<Case> = vec![
         (
             vec![("authorization", format!("Bearer {global}"))],
             400,

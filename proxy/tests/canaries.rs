@@ -15,6 +15,43 @@ use serde_json::json;
 use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys};
 use support::moto::{Moto, PARTNER_ACCOUNT, RoleSpec, trust_policy};
 
+/// Sends requests to the binary and keeps every response body.
+struct Calls<'a> {
+    http: &'a reqwest::Client,
+    base: &'a str,
+    bodies: Vec<String>,
+}
+
+impl<'a> Calls<'a> {
+    fn new(http: &'a reqwest::Client, base: &'a str) -> Self {
+        Calls {
+            http,
+            base,
+            bodies: Vec::new(),
+        }
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        bearer: Option<&str>,
+    ) -> u16 {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = bearer {
+            request = request.bearer_auth(b);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        self.bodies.push(response.text().await.unwrap());
+        status
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn canary_secrets_never_leave_the_proxy() {
     let dir = temp_dir("canary");
@@ -60,23 +97,12 @@ async fn canary_secrets_never_leave_the_proxy() {
     let http = common::http_client();
     let token = proxy.stepped_up(&http, &password, &totp).await;
     let arn = Moto::role_arn(ROLE);
-    let mut bodies = Vec::new();
-    let mut call = async |method: Method,
-                          path: &str,
-                          body: Option<serde_json::Value>,
-                          bearer: Option<&str>| {
-        let mut request = http.request(method, format!("{}{path}", proxy.base));
-        if let Some(b) = bearer {
-            request = request.bearer_auth(b);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        bodies.push(response.text().await.unwrap());
-        status
-    };
+    let mut calls = Calls::new(&http, &proxy.base);
+    let mut call =
+        async |method: Method,
+               path: &str,
+               body: Option<serde_json::Value>,
+               bearer: Option<&str>| { calls.send(method, path, body, bearer).await };
     let t = Some(token.as_str());
     assert_eq!(
         call(Method::POST, &step("acme", "bootstrap"), Some(json!({})), t).await,
@@ -162,6 +188,7 @@ async fn canary_secrets_never_leave_the_proxy() {
         200
     );
 
+    let bodies = calls.bodies;
     let logs = proxy.logs();
     assert!(
         logs.contains("wizard step"),
@@ -268,18 +295,9 @@ async fn cloudflare_tokens_never_leave_the_proxy() {
     let (password, totp) = proxy.enrollment();
     let http = common::http_client();
     let session = proxy.stepped_up(&http, &password, &totp).await;
-    let mut bodies = Vec::new();
+    let mut calls = Calls::new(&http, &proxy.base);
     let mut call = async |method: Method, path: &str, body: Option<serde_json::Value>| {
-        let mut request = http
-            .request(method, format!("{}{path}", proxy.base))
-            .bearer_auth(&session);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        bodies.push(response.text().await.unwrap());
-        status
+        calls.send(method, path, body, Some(&session)).await
     };
     let step = |s: &str| format!("/admin/accounts/acme/cloud/cloudflare/{s}");
     let steps = [
@@ -339,6 +357,7 @@ async fn cloudflare_tokens_never_leave_the_proxy() {
         200
     );
 
+    let bodies = calls.bodies;
     let logs = proxy.logs();
     assert!(logs.contains("wizard step"), "debug logs were captured");
     let files = all_files(&dir);

@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -26,13 +26,32 @@ pub fn router(fake: CloudflareFake) -> Router {
             "/accounts/{account_id}/tokens/{token_id}",
             get(account_token_details),
         )
-        .route("/accounts/{account_id}/cfd_tunnel", get(tunnels))
-        .route("/accounts/{account_id}/access/apps", get(access_apps))
+        .route(
+            "/accounts/{account_id}/cfd_tunnel",
+            account_list(&[policy::TUNNEL_READ, policy::TUNNEL_WRITE], || json!([])),
+        )
+        .route(
+            "/accounts/{account_id}/access/apps",
+            account_list(
+                &[policy::ACCESS_APPS_READ, policy::ACCESS_APPS_WRITE],
+                || json!([]),
+            ),
+        )
         .route(
             "/accounts/{account_id}/workers/scripts",
-            get(workers_scripts),
+            account_list(
+                &[policy::WORKERS_SCRIPTS_READ, policy::WORKERS_SCRIPTS_WRITE],
+                || json!([]),
+            ),
         )
-        .route("/accounts/{account_id}/r2/buckets", get(r2_buckets))
+        // R2 lists buckets as `{"buckets": [...]}`.
+        .route(
+            "/accounts/{account_id}/r2/buckets",
+            account_list(
+                &[policy::R2_READ, policy::R2_WRITE],
+                || json!({"buckets": []}),
+            ),
+        )
         .route("/zones", get(list_zones))
         .route("/zones/{zone_id}/dns_records", get(dns_records))
         .method_not_allowed_fallback(|method: Method| async move {
@@ -544,78 +563,26 @@ async fn dns_records(
     paged(records, &paging)
 }
 
-/// An account-level list endpoint guarded by a read and a write group.
+/// An account-level list endpoint: allowed with one of `groups` on the
+/// account, answering `result`.
 fn account_list(
-    fake: &CloudflareFake,
-    headers: &HeaderMap,
-    account_id: &str,
-    groups: &[&str],
-    result: Value,
-) -> Response {
-    let caller = match usable(fake, headers) {
-        Ok(t) => t,
-        Err(r) => return r.into_response(),
-    };
-    let known = fake.accounts().iter().any(|a| a.id == account_id);
-    if known && may(&caller, groups, Target::Account(account_id)) {
-        success(result)
-    } else {
-        forbidden()
-    }
-}
-
-async fn tunnels(
-    State(fake): State<CloudflareFake>,
-    Path(account_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    account_list(
-        &fake,
-        &headers,
-        &account_id,
-        &[policy::TUNNEL_READ, policy::TUNNEL_WRITE],
-        json!([]),
-    )
-}
-
-async fn access_apps(
-    State(fake): State<CloudflareFake>,
-    Path(account_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    account_list(
-        &fake,
-        &headers,
-        &account_id,
-        &[policy::ACCESS_APPS_READ, policy::ACCESS_APPS_WRITE],
-        json!([]),
-    )
-}
-
-async fn workers_scripts(
-    State(fake): State<CloudflareFake>,
-    Path(account_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    account_list(
-        &fake,
-        &headers,
-        &account_id,
-        &[policy::WORKERS_SCRIPTS_READ, policy::WORKERS_SCRIPTS_WRITE],
-        json!([]),
-    )
-}
-
-async fn r2_buckets(
-    State(fake): State<CloudflareFake>,
-    Path(account_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    account_list(
-        &fake,
-        &headers,
-        &account_id,
-        &[policy::R2_READ, policy::R2_WRITE],
-        json!({"buckets": []}),
+    groups: &'static [&'static str],
+    result: fn() -> Value,
+) -> MethodRouter<CloudflareFake> {
+    get(
+        move |State(fake): State<CloudflareFake>,
+              Path(account_id): Path<String>,
+              headers: HeaderMap| async move {
+            let caller = match usable(&fake, &headers) {
+                Ok(t) => t,
+                Err(r) => return r.into_response(),
+            };
+            let known = fake.accounts().iter().any(|a| a.id == account_id);
+            if known && may(&caller, groups, Target::Account(&account_id)) {
+                success(result())
+            } else {
+                forbidden()
+            }
+        },
     )
 }

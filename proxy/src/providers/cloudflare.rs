@@ -271,7 +271,7 @@ impl CloudflareProvider {
             Err(e) => return Err(cloudflare_error(e)),
         }
         let mut checks = Vec::with_capacity(baseline.len());
-        let mut zones: Option<Listing<Zone>> = None;
+        let mut zones: Option<Option<Listing<Zone>>> = None;
         let mut accounts: Option<Vec<CloudflareAccountId>> = None;
         for group in baseline {
             let outcome = self
@@ -292,7 +292,7 @@ impl CloudflareProvider {
         token: &ApiToken,
         identity: &Identity,
         group: &PermissionGroup,
-        zones: &mut Option<Listing<Zone>>,
+        zones: &mut Option<Option<Listing<Zone>>>,
         accounts: &mut Option<Vec<CloudflareAccountId>>,
     ) -> Result<ProbeOutcome, ApiError> {
         let Some(probe) = group.probe else {
@@ -307,19 +307,29 @@ impl CloudflareProvider {
         match probe.needs() {
             None | Some(alphaswarm_core::cloudflare::GroupScope::Zone) => {
                 if zones.is_none() {
+                    // A refused zone list is an empty one that proves Zone Read missing.
                     *zones = Some(
-                        self.api
+                        match self
+                            .api
                             .zones(token, identity.account.as_ref(), MAX_ZONES)
                             .await
-                            .map_err(cloudflare_error)?,
+                        {
+                            Ok(listing) => Some(listing),
+                            Err(CloudflareError::PermissionDenied { .. }) => None,
+                            Err(e) => return Err(cloudflare_error(e)),
+                        },
                     );
                 }
-                let listed = zones.as_ref().map_or(&[][..], |z| z.items.as_slice());
+                let listing = zones.as_ref().and_then(Option::as_ref);
                 if probe == Probe::Zones {
-                    return Ok(ProbeOutcome::Allowed {
-                        items: listed.len(),
+                    return Ok(match listing {
+                        Some(l) => ProbeOutcome::Allowed {
+                            items: l.items.len(),
+                        },
+                        None => ProbeOutcome::Denied,
                     });
                 }
+                let listed = listing.map_or(&[][..], |l| l.items.as_slice());
                 let Some(zone) = listed
                     .iter()
                     .find_map(|z| CloudflareAccountId::parse_normalised(&z.id).ok())
@@ -388,6 +398,21 @@ impl CloudflareProvider {
             .await
             .map_err(cloudflare_error)?
             .items)
+    }
+
+    /// Steps 4 and 5: the body with its template, the verified identity and
+    /// the per-group verdicts.
+    async fn permissions_step(
+        &self,
+        body: Value,
+    ) -> Result<(TokenRequest, CloudflareTemplate, Identity, PermissionReport), ApiError> {
+        let request = TokenRequest::parse(body)?;
+        let template = request.template()?;
+        let identity = self.identify(&request).await?;
+        let report = self
+            .check_permissions(&request.token, &identity, template)
+            .await?;
+        Ok((request, template, identity, report))
     }
 
     fn identity_json(identity: &Identity) -> Value {
@@ -502,12 +527,7 @@ impl CloudProvider for CloudflareProvider {
     }
 
     async fn validate_permissions(&self, _org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let request = TokenRequest::parse(body)?;
-        let template = request.template()?;
-        let identity = self.identify(&request).await?;
-        let report = self
-            .check_permissions(&request.token, &identity, template)
-            .await?;
+        let (_, template, identity, report) = self.permissions_step(body).await?;
         Ok(Self::permissions_json(&identity, template, &report))
     }
 
@@ -548,12 +568,7 @@ impl CloudProvider for CloudflareProvider {
     }
 
     async fn connect(&self, _org: &OrgId, body: Value) -> Result<Connection, ApiError> {
-        let request = TokenRequest::parse(body)?;
-        let template = request.template()?;
-        let identity = self.identify(&request).await?;
-        let report = self
-            .check_permissions(&request.token, &identity, template)
-            .await?;
+        let (request, template, identity, report) = self.permissions_step(body).await?;
         if let Some(first) = report
             .checks
             .iter()

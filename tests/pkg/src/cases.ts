@@ -288,7 +288,7 @@ export const cases: Case[] = [
       throwsCore(() => api.renderCloudflareBootstrap({ template: "admin" as Core.CloudflareTemplate }), { code: "invalid_cloudflare_template", field: "template" }, "unknown template");
       throwsCore(() => api.renderCloudflareBootstrap({ template: "r2", tokenOwner: "account" }), { code: "missing_field", field: "accountId" }, "an account-owned token needs the account id");
       const owned = api.renderCloudflareBootstrap({ template: "r2", tokenOwner: "account", accountId: "0123456789abcdef0123456789abcdef" });
-      ok(owned.links[0].url.startsWith("https://dash.cloudflare.com/?to=/:account/api-tokens&"), "account form of the link");
+      ok(owned.links[0]?.url.startsWith("https://dash.cloudflare.com/?to=/:account/api-tokens&") === true, "account form of the link");
     },
   },
   {
