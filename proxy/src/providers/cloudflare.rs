@@ -10,7 +10,9 @@
 //! (`cloudflare::permissions`). The token is never echoed, logged or audited.
 
 use super::{CloudProvider, Connection};
-use crate::cloudflare::{AccountRef, CloudflareApi, CloudflareError, Listing, VerifiedToken, Zone};
+use crate::cloudflare::{
+    AccountRef, Call, CloudflareApi, CloudflareError, Listing, VerifiedToken, Zone,
+};
 use crate::error::{ApiError, parse_body};
 use crate::store::StoredIntegration;
 use alphaswarm_core::cloudflare::permissions::{
@@ -134,6 +136,43 @@ impl Identity {
     }
 }
 
+/// The verified token, if it is usable now. Cloudflare's object ids
+/// (tokens, zones) have the account id's shape: 32 hex characters.
+fn usable(
+    owner: TokenOwner,
+    account: Option<CloudflareAccountId>,
+    verified: VerifiedToken,
+) -> Result<Identity, ApiError> {
+    let unexpected = || {
+        let call = match owner {
+            TokenOwner::User => Call::VerifyUser,
+            TokenOwner::Account => Call::VerifyAccount,
+        };
+        cloudflare_error(CloudflareError::Unexpected {
+            call,
+            status: 200,
+            codes: Vec::new(),
+        })
+    };
+    let token_id = CloudflareAccountId::parse_normalised(&verified.id).map_err(|_| unexpected())?;
+    let stamp = |v: &Option<String>, field| {
+        v.as_deref()
+            .map(|s| Timestamp::parse(s, field))
+            .transpose()
+            .map_err(|_| unexpected())
+    };
+    let not_before = stamp(&verified.not_before, "not_before")?;
+    let expires_on = stamp(&verified.expires_on, "expires_on")?;
+    check_validity(&verified.status, not_before, expires_on, now()).map_err(|e| refused(&e))?;
+    Ok(Identity {
+        owner,
+        account,
+        token_id,
+        not_before,
+        expires_on,
+    })
+}
+
 /// Step 4's outcome.
 struct PermissionReport {
     evidence: Evidence,
@@ -197,40 +236,7 @@ impl CloudflareProvider {
                 Err(e) => return Err(cloudflare_error(e)),
             },
         };
-        self.usable(owner, account.clone(), verified)
-    }
-
-    fn usable(
-        &self,
-        owner: TokenOwner,
-        account: Option<CloudflareAccountId>,
-        verified: VerifiedToken,
-    ) -> Result<Identity, ApiError> {
-        let unexpected = || {
-            cloudflare_error(CloudflareError::Unexpected {
-                call: crate::cloudflare::Call::VerifyUser,
-                status: 200,
-                codes: Vec::new(),
-            })
-        };
-        let token_id =
-            CloudflareAccountId::parse_normalised(&verified.id).map_err(|_| unexpected())?;
-        let stamp = |v: &Option<String>, field| {
-            v.as_deref()
-                .map(|s| Timestamp::parse(s, field))
-                .transpose()
-                .map_err(|_| unexpected())
-        };
-        let not_before = stamp(&verified.not_before, "not_before")?;
-        let expires_on = stamp(&verified.expires_on, "expires_on")?;
-        check_validity(&verified.status, not_before, expires_on, now()).map_err(|e| refused(&e))?;
-        Ok(Identity {
-            owner,
-            account,
-            token_id,
-            not_before,
-            expires_on,
-        })
+        usable(owner, account.clone(), verified)
     }
 
     /// Step 4: the token's policies when readable, else one probe per group.
