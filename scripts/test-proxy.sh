@@ -11,7 +11,6 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "clippy (proxy and the cloud fakes, all targets)"
 cargo clippy -p alphaswarm-proxy -p alphaswarm-fakes --all-targets -- -D warnings
-step "fakes tests"
-cargo test -p alphaswarm-fakes
-step "proxy tests"
-cargo test -p alphaswarm-proxy
+# One invocation: the fakes then build with the proxy's features, not twice.
+step "proxy and fakes tests"
+cargo test -p alphaswarm-proxy -p alphaswarm-fakes
