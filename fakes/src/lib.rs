@@ -10,4 +10,7 @@
 //! federated credentials, pools and bindings, token templates), never by a
 //! shortcut that a rendering bug could slip past.
 
+pub mod dockerhub;
+pub mod huggingface;
 pub mod server;
+pub mod traffic;
