@@ -177,6 +177,15 @@ impl DockerHub {
         Self::default()
     }
 
+    /// A fake whose counters and faults are `traffic`'s, which other fakes
+    /// may share (one peak over several products).
+    pub fn with_traffic(traffic: Traffic) -> Self {
+        DockerHub {
+            traffic,
+            ..Self::default()
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, HubState> {
         self.state
             .lock()

@@ -89,6 +89,15 @@ impl HuggingFace {
         Self::default()
     }
 
+    /// A fake whose counters and faults are `traffic`'s, which other fakes
+    /// may share (one peak over several products).
+    pub fn with_traffic(traffic: Traffic) -> Self {
+        HuggingFace {
+            traffic,
+            ..Self::default()
+        }
+    }
+
     fn state(&self) -> MutexGuard<'_, HubState> {
         self.state
             .lock()

@@ -72,6 +72,8 @@ fn env_for(dir: &std::path::Path, key: &str) -> Vec<(&'static str, String)> {
         ),
         ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
+        // The figures are the requests' own; no background re-check meanwhile.
+        ("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "0".to_owned()),
     ]
 }
 
@@ -180,6 +182,7 @@ async fn connect_with_many_stored() {
                         "external_id".into(),
                         "0123456789abcdef0123456789abcdef".into(),
                     )]),
+                    ..StoredIntegration::default()
                 }
             })
             .collect();

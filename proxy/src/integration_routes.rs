@@ -19,7 +19,9 @@ use crate::auth::StepUp;
 use crate::error::{ApiError, JsonBody, path_rejection};
 use crate::health::{KindProvider, log_change, previous_status};
 use crate::providers::Step;
-use crate::routes::{AuditRun, audited, new_connection, remove_integration, store_error, timestamp};
+use crate::routes::{
+    AuditRun, audited, new_connection, remove_integration, store_error, timestamp,
+};
 use crate::store::StoredIntegration;
 use alphaswarm_core::OrgId;
 use alphaswarm_core::keys::CredentialKey;
@@ -133,12 +135,17 @@ async fn disconnect(
 ) -> Result<Json<Value>, ApiError> {
     let (org, provider) = org_and_kind(&state, path)?;
     let (label, kind) = (provider.audit_label(), provider.integration_kind());
-    remove_integration(&state, &session, &org, label, kind, |record| {
-        match &provider {
+    remove_integration(
+        &state,
+        &session,
+        &org,
+        label,
+        kind,
+        |record| match &provider {
             KindProvider::Account(account) => account.revocation_guidance(record),
             KindProvider::Cloud(cloud) => cloud.disconnect_cleanup(&org, record),
-        }
-    })
+        },
+    )
     .await
 }
 

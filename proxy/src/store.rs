@@ -490,9 +490,11 @@ mod tests {
     #[tokio::test]
     async fn health_results_land_on_the_checked_record_only() {
         let dir = std::env::temp_dir().join(format!("alphaswarm-store-{}", uuid::Uuid::new_v4()));
-        let store =
-            FernetFileStore::open(dir.join("integrations.json"), &FernetFileStore::generate_key())
-                .unwrap();
+        let store = FernetFileStore::open(
+            dir.join("integrations.json"),
+            &FernetFileStore::generate_key(),
+        )
+        .unwrap();
         store.put(record("acme")).await.unwrap();
         let mut reconnected = record("beta");
         reconnected.connected_at = "2026-02-02T00:00:00Z".into();
@@ -518,7 +520,10 @@ mod tests {
             ("failed", Some("failed"))
         );
         assert_eq!(acme.error.as_deref(), Some("assume_role_access_denied"));
-        assert_eq!(store.get("cloud_aws:org:beta").await.unwrap().unwrap(), reconnected);
+        assert_eq!(
+            store.get("cloud_aws:org:beta").await.unwrap().unwrap(),
+            reconnected
+        );
         assert_eq!(store.list_all().await.unwrap().len(), 2);
     }
 

@@ -358,10 +358,7 @@ impl AccountProvider for DockerHubProvider {
             namespace: namespace.to_string(),
             metadata,
             lists: BTreeMap::new(),
-            secrets: BTreeMap::from([(
-                KIND.token_field().to_owned(),
-                token.expose().to_owned(),
-            )]),
+            secrets: BTreeMap::from([(KIND.token_field().to_owned(), token.expose().to_owned())]),
         })
     }
 
@@ -394,7 +391,10 @@ impl AccountProvider for DockerHubProvider {
         let place = if organization {
             "the organization's Settings → Access tokens (an owner must do it)".to_owned()
         } else {
-            format!("Account settings → Personal access tokens ({})", KIND.tokens_page())
+            format!(
+                "Account settings → Personal access tokens ({})",
+                KIND.tokens_page()
+            )
         };
         vec![
             format!(
@@ -419,7 +419,10 @@ mod tests {
         assert_eq!(session.claims.scope.as_deref(), Some("repo:read"));
         assert!(!format!("{session:?}").contains("c2lnbmF0dXJl"));
         // Not a JWT: no claims, no panic.
-        assert_eq!(DockerSession::new("opaque".into()).claims, SessionClaims::default());
+        assert_eq!(
+            DockerSession::new("opaque".into()).claims,
+            SessionClaims::default()
+        );
     }
 
     #[test]
@@ -427,7 +430,9 @@ mod tests {
         assert!(is_two_factor_reply(
             r#"{"detail":"Require secondary authentication on MFA enabled account","login_2fa_token":"x.y.z"}"#
         ));
-        assert!(!is_two_factor_reply(r#"{"detail":"Incorrect authentication credentials"}"#));
+        assert!(!is_two_factor_reply(
+            r#"{"detail":"Incorrect authentication credentials"}"#
+        ));
         assert!(!is_two_factor_reply("<html>"));
     }
 }

@@ -161,7 +161,10 @@ fn namespace_not_accessible(who: &WhoAmI, wanted: &str) -> ApiError {
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "namespace_not_accessible",
-        format!("The token's user {} cannot act for the namespace {wanted}.", who.name),
+        format!(
+            "The token's user {} cannot act for the namespace {wanted}.",
+            who.name
+        ),
         format!(
             "Use the user or one of their organisations ({}), or a token of a member of {wanted}.",
             names.join(", ")
@@ -239,10 +242,7 @@ impl AccountProvider for HuggingFaceProvider {
                 "orgs".to_owned(),
                 who.orgs.iter().map(|o| o.name.clone()).collect(),
             )]),
-            secrets: BTreeMap::from([(
-                KIND.token_field().to_owned(),
-                token.expose().to_owned(),
-            )]),
+            secrets: BTreeMap::from([(KIND.token_field().to_owned(), token.expose().to_owned())]),
         })
     }
 

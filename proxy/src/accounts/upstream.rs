@@ -100,7 +100,11 @@ impl UpstreamError {
                 "upstream_unreachable",
                 format!(
                     "{name} could not be reached ({}).",
-                    if timed_out { "the request timed out" } else { "the connection failed" }
+                    if timed_out {
+                        "the request timed out"
+                    } else {
+                        "the connection failed"
+                    }
                 ),
                 "Check the proxy's outbound network access and try again.".to_owned(),
             ),
@@ -188,8 +192,14 @@ mod tests {
     #[test]
     fn statuses_are_classified() {
         let none = HeaderMap::new();
-        assert_eq!(UpstreamError::from_status(401, &none), UpstreamError::Refused);
-        assert_eq!(UpstreamError::from_status(404, &none), UpstreamError::NotFound);
+        assert_eq!(
+            UpstreamError::from_status(401, &none),
+            UpstreamError::Refused
+        );
+        assert_eq!(
+            UpstreamError::from_status(404, &none),
+            UpstreamError::NotFound
+        );
         assert!(matches!(
             UpstreamError::from_status(503, &none),
             UpstreamError::Unavailable { status: 503, .. }
@@ -201,7 +211,10 @@ mod tests {
         let limited = UpstreamError::from_status(429, &headers(&[("retry-after", "3")]));
         assert_eq!(limited.retry_after(), Some(Duration::from_secs(3)));
         let api = limited.into_api_error(AccountKind::HuggingFace);
-        assert_eq!((api.status.as_u16(), api.code.as_str()), (502, "upstream_rate_limited"));
+        assert_eq!(
+            (api.status.as_u16(), api.code.as_str()),
+            (502, "upstream_rate_limited")
+        );
         assert!(api.hint.contains("3 s"));
     }
 }

@@ -86,9 +86,9 @@ impl HealthCheck {
     /// anything else (422, 401, 403, 404, 409, 400) is the upstream refusing.
     pub fn from_error(problem: ApiError) -> Self {
         let (status, retryable) = match problem.status {
-            StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {
-                (HealthStatus::Degraded, true)
-            }
+            StatusCode::BAD_GATEWAY
+            | StatusCode::GATEWAY_TIMEOUT
+            | StatusCode::TOO_MANY_REQUESTS => (HealthStatus::Degraded, true),
             StatusCode::SERVICE_UNAVAILABLE => (HealthStatus::Degraded, false),
             _ => (HealthStatus::Failed, false),
         };

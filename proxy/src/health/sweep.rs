@@ -17,7 +17,7 @@
 //!
 //! [`IntegrationStore::record_health`]: crate::store::IntegrationStore::record_health
 
-use super::{KindProvider, HealthCheck, HealthStatus, log_change};
+use super::{HealthCheck, HealthStatus, KindProvider, log_change};
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Phase};
 use crate::routes::timestamp;

@@ -142,12 +142,9 @@ impl AwsProvider {
         let external_id = self.external_id(org)?;
         let role_arn = arn.to_string();
         let session = Self::session_name(org, purpose);
-        let settled = retry_while_settling(
-            &TokioClock,
-            settle,
-            SETTLE_INITIAL_BACKOFF,
-            || aws.assume_role(&role_arn, Some(external_id.as_str()), &session),
-        )
+        let settled = retry_while_settling(&TokioClock, settle, SETTLE_INITIAL_BACKOFF, || {
+            aws.assume_role(&role_arn, Some(external_id.as_str()), &session)
+        })
         .await;
         let attempts = settled.attempts;
         let creds = settled.result.map_err(|e| {

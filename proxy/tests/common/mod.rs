@@ -4,7 +4,7 @@
 //! stale, mis-scoped or expired sessions without waiting).
 #![allow(dead_code)]
 
-use alphaswarm_proxy::app::build_state;
+use alphaswarm_proxy::app::{AppState, build_state};
 use alphaswarm_proxy::config::{self, Config};
 use alphaswarm_proxy::providers::fake_aws::{FakeAws, FakeRole, UnknownRoles};
 use base64::Engine;
@@ -20,6 +20,9 @@ pub const EXTERNAL_ID_SECRET: &str = "test-external-id-secret-0123456789abcdef";
 pub struct TestProxy {
     pub base: String,
     pub fake: Arc<FakeAws>,
+    pub state: AppState,
+    /// The background re-check, when the test set a health interval.
+    pub sweeper: Option<alphaswarm_proxy::health::sweep::Sweeper>,
     pub http: reqwest::Client,
     pub dir: PathBuf,
     pub password: String,
@@ -91,6 +94,8 @@ pub fn in_process_env(
             config::EXTERNAL_ID_SECRET.into(),
             external_id_secret.to_owned(),
         ),
+        // No background re-check unless a test asks for one.
+        (config::HEALTH_INTERVAL.into(), "0".into()),
     ])
 }
 
@@ -101,8 +106,28 @@ impl TestProxy {
 
     /// Starts with extra env-style settings (override the defaults below).
     pub async fn start_with(name: &str, extra: &[(&str, &str)]) -> TestProxy {
+        let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        Self::start_seeded(name, &extra, Vec::new()).await
+    }
+
+    /// As [`Self::start_with`], with `records` in the store before start.
+    pub async fn start_seeded(
+        name: &str,
+        extra: &[(&str, String)],
+        records: Vec<alphaswarm_proxy::store::StoredIntegration>,
+    ) -> TestProxy {
         let dir = temp_dir(name);
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
+        if !records.is_empty() {
+            alphaswarm_proxy::store::FernetFileStore::open(
+                dir.join("integrations.json"),
+                &integrations_key,
+            )
+            .unwrap()
+            .put_many(records)
+            .await
+            .unwrap();
+        }
         let mut vars = in_process_env(&dir, &integrations_key, PARTNER, EXTERNAL_ID_SECRET);
         vars.insert(config::AWS_SETTLE_SECONDS.into(), "0".into());
         for (k, v) in extra {
@@ -125,13 +150,16 @@ impl TestProxy {
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = alphaswarm_proxy::routes::router(state);
+        let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
+        let app = alphaswarm_proxy::routes::router(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
         TestProxy {
             base,
             fake,
+            state,
+            sweeper,
             http: http_client(),
             dir,
             password: enrollment.password,
@@ -271,6 +299,8 @@ pub fn binary_env(
             "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
             external_id_secret.to_owned(),
         ),
+        // No background re-check unless a test asks for one.
+        ("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "0".to_owned()),
     ]
 }
 

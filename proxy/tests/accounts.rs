@@ -1,0 +1,578 @@
+//! HuggingFace and Docker Hub account integrations (seed 003) end to end:
+//! the in-process proxy with its real reqwest clients against the loopback
+//! fakes. Connect with and without a namespace, both Docker Hub spellings,
+//! re-connect, refusals (formats before any call, then what the product
+//! says), disconnect guidance, step-up gating and the audit rows.
+
+mod common;
+mod support;
+
+use alphaswarm_fakes::dockerhub::PatScope;
+use alphaswarm_fakes::traffic::Fault;
+use common::TestProxy;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+use support::account_fakes::{AccountFakes, assert_run, health, integration, run_id};
+
+async fn start(name: &str) -> (AccountFakes, TestProxy) {
+    let fakes = AccountFakes::start().await;
+    let proxy = TestProxy::start_seeded(name, &fakes.endpoints(), Vec::new()).await;
+    (fakes, proxy)
+}
+
+async fn listed(proxy: &TestProxy, token: &str) -> Vec<Value> {
+    let (status, body) = proxy
+        .send(
+            Method::GET,
+            "/admin/accounts/acme/integrations",
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["integrations"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn huggingface_connects_with_and_without_a_namespace_and_reconnect_replaces() {
+    let (fakes, proxy) = start("hf-connect").await;
+    let token = proxy.stepped_up().await;
+    let first = fakes.hf_token();
+
+    // No namespace: the token's user.
+    let (status, body) = proxy
+        .post(&integration("huggingface"), &token, json!({"token": first}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let shown = &body["integration"];
+    assert_eq!(shown["org_id"], "acme");
+    assert_eq!(shown["kind"], "huggingface");
+    assert_eq!(shown["credential_key"], "huggingface:org:acme");
+    assert_eq!(shown["namespace"], "alice");
+    assert_eq!(shown["status"], "healthy");
+    assert!(shown["connected_at"].is_string());
+    assert_eq!(shown["last_health_at"], Value::Null, "never checked yet");
+    assert_eq!(shown["error"], Value::Null);
+    assert_eq!(shown["metadata"]["type"], "user");
+    assert_eq!(shown["metadata"]["auth_email"], "alice@acme.example");
+    assert_eq!(shown["metadata"]["orgs"], json!(["acme-quant"]));
+    assert_eq!(shown["metadata"]["token_role"], "read");
+    assert!(!body.to_string().contains(&first));
+    assert_run(
+        &proxy.audit_rows(),
+        &run_id(&body),
+        "connect",
+        "huggingface",
+        "succeeded",
+        None,
+    );
+
+    // An org namespace, typed in another case: HuggingFace's spelling is kept.
+    let second = fakes.hf_token();
+    let (status, body) = proxy
+        .post(
+            &integration("huggingface"),
+            &token,
+            json!({"token": second, "namespace": "ACME-Quant"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["integration"]["namespace"], "acme-quant");
+    assert_eq!(body["integration"]["metadata"]["type"], "org");
+
+    // Re-connecting replaced the record (one row) and the token: with the
+    // first token revoked upstream, a check still passes.
+    let rows = listed(&proxy, &token).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["namespace"], "acme-quant");
+    fakes.hf.revoke(&first);
+    let (status, body) = proxy.post(&health("huggingface"), &token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["health"]["status"], "healthy", "{body}");
+}
+
+#[tokio::test]
+async fn huggingface_refusals_are_coded_audited_and_formats_never_reach_the_hub() {
+    let (fakes, proxy) = start("hf-refusals").await;
+    let token = proxy.stepped_up().await;
+    let good = fakes.hf_token();
+    let docker_pat = fakes.docker_pat();
+
+    // Format refusals: 400, audited, and HuggingFace never called.
+    let before = fakes.requests();
+    let format_cases = [
+        (json!({}), "missing_token", "token"),
+        (
+            json!({"token": "hf_short"}),
+            "invalid_token_format",
+            "token",
+        ),
+        (
+            json!({"token": docker_pat}),
+            "invalid_token_format",
+            "token",
+        ),
+        (
+            json!({"token": "my-password-1"}),
+            "invalid_token_format",
+            "token",
+        ),
+        (
+            json!({"token": good, "namespace": "../etc"}),
+            "invalid_namespace",
+            "namespace",
+        ),
+    ];
+    for (body, code, field) in format_cases {
+        let (status, answer) = proxy.post(&integration("huggingface"), &token, body).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some(code)),
+            "{answer}"
+        );
+        assert_eq!(answer["field"], field, "{answer}");
+        assert!(
+            !answer.to_string().contains("hf_short") && !answer.to_string().contains(&docker_pat)
+        );
+        assert_run(
+            &proxy.audit_rows(),
+            &run_id(&answer),
+            "connect",
+            "huggingface",
+            "failed",
+            Some(code),
+        );
+    }
+    let (status, answer) = proxy
+        .post(
+            &integration("huggingface"),
+            &token,
+            json!({"token": good, "extra": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (400, Some("invalid_body"))
+    );
+    assert_eq!(
+        fakes.requests(),
+        before,
+        "no refused form reached HuggingFace"
+    );
+
+    // What HuggingFace says.
+    let (status, answer) = proxy
+        .post(
+            &integration("huggingface"),
+            &token,
+            json!({"token": good, "namespace": "someone-else"}),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("namespace_not_accessible"))
+    );
+    assert_eq!(answer["field"], "namespace");
+    let hint = answer["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("alice") && hint.contains("acme-quant"),
+        "{hint}"
+    );
+    assert_run(
+        &proxy.audit_rows(),
+        &run_id(&answer),
+        "connect",
+        "huggingface",
+        "failed",
+        Some("namespace_not_accessible"),
+    );
+
+    let revoked = fakes.hf_token();
+    fakes.hf.revoke(&revoked);
+    let (status, answer) = proxy
+        .post(
+            &integration("huggingface"),
+            &token,
+            json!({"token": revoked}),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (422, Some("huggingface_token_refused"))
+    );
+    assert_eq!(answer["field"], "token");
+    assert!(!answer.to_string().contains(&revoked));
+
+    fakes.hf.traffic().inject(
+        Fault::RateLimited {
+            retry_after: Duration::from_secs(42),
+        },
+        1,
+    );
+    let (status, answer) = proxy
+        .post(&integration("huggingface"), &token, json!({"token": good}))
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (502, Some("upstream_rate_limited")),
+        "{answer}"
+    );
+    assert!(
+        answer["hint"].as_str().unwrap().contains("42 s"),
+        "{answer}"
+    );
+    fakes
+        .hf
+        .traffic()
+        .inject(Fault::Unavailable { status: 503 }, 1);
+    let (status, answer) = proxy
+        .post(&integration("huggingface"), &token, json!({"token": good}))
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (502, Some("upstream_unavailable")),
+        "{answer}"
+    );
+    assert!(
+        listed(&proxy, &token).await.is_empty(),
+        "nothing was stored"
+    );
+}
+
+#[tokio::test]
+async fn docker_hub_connects_user_and_org_namespaces_under_both_spellings() {
+    let (fakes, proxy) = start("docker-connect").await;
+    let token = proxy.stepped_up().await;
+    let pat = fakes.docker_pat();
+
+    let (status, body) = proxy
+        .post(
+            &integration("dockerhub"),
+            &token,
+            json!({"username": "AcmeOps", "pat": pat}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let shown = &body["integration"];
+    assert_eq!(shown["kind"], "docker_hub");
+    assert_eq!(shown["credential_key"], "docker_hub:org:acme");
+    assert_eq!(
+        shown["namespace"], "acmeops",
+        "defaults to the (lowercased) Docker ID"
+    );
+    assert_eq!(shown["metadata"]["type"], "user");
+    assert_eq!(shown["metadata"]["username"], "acmeops");
+    assert_eq!(shown["metadata"]["token_kind"], "personal_access_token");
+    assert_eq!(shown["metadata"]["token_scope"], "repo:read");
+    assert_eq!(shown["metadata"]["repositories"], "1");
+    assert!(!body.to_string().contains(&pat));
+    assert_run(
+        &proxy.audit_rows(),
+        &run_id(&body),
+        "connect",
+        "docker_hub",
+        "succeeded",
+        None,
+    );
+
+    let (status, body) = proxy
+        .post(
+            &integration("docker_hub"),
+            &token,
+            json!({"username": "acmeops", "pat": pat, "namespace": "acme"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["integration"]["namespace"], "acme");
+    assert_eq!(body["integration"]["metadata"]["type"], "org");
+    assert_eq!(
+        body["integration"]["metadata"]["repositories"], "2",
+        "private ones too"
+    );
+    let rows = listed(&proxy, &token).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["kind"], "docker_hub");
+
+    // Both spellings on the health route.
+    for kind in ["dockerhub", "docker_hub"] {
+        let (status, body) = proxy.post(&health(kind), &token, json!({})).await;
+        assert_eq!(
+            (status, body["health"]["status"].as_str()),
+            (200, Some("healthy")),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn docker_hub_refusals_are_clear() {
+    let (fakes, proxy) = start("docker-refusals").await;
+    let token = proxy.stepped_up().await;
+    let pat = fakes.docker_pat();
+
+    let before = fakes.requests();
+    let format_cases = [
+        (json!({"pat": pat}), "missing_username", "username"),
+        (
+            json!({"username": " ", "pat": pat}),
+            "missing_username",
+            "username",
+        ),
+        (
+            json!({"username": "ops@acme.example", "pat": pat}),
+            "invalid_username",
+            "username",
+        ),
+        (json!({"username": "acmeops"}), "missing_token", "pat"),
+        (
+            json!({"username": "acmeops", "pat": "hunter2hunter2"}),
+            "invalid_token_format",
+            "pat",
+        ),
+        (
+            json!({"username": "acmeops", "pat": pat, "namespace": "a/b"}),
+            "invalid_namespace",
+            "namespace",
+        ),
+    ];
+    for (body, code, field) in format_cases {
+        let (status, answer) = proxy.post(&integration("dockerhub"), &token, body).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some(code)),
+            "{answer}"
+        );
+        assert_eq!(answer["field"], field);
+        assert!(!answer.to_string().contains(&pat) && !answer.to_string().contains("hunter2"));
+        assert_run(
+            &proxy.audit_rows(),
+            &run_id(&answer),
+            "connect",
+            "docker_hub",
+            "failed",
+            Some(code),
+        );
+    }
+    let (_, answer) = proxy
+        .post(&integration("dockerhub"), &token, json!({"pat": pat}))
+        .await;
+    assert!(
+        answer["hint"].as_str().unwrap().contains("Docker ID"),
+        "{answer}"
+    );
+    assert_eq!(
+        fakes.requests(),
+        before,
+        "no refused form reached Docker Hub"
+    );
+
+    let other_pat = fakes.docker.issue_pat("otheruser", PatScope::Read);
+    let revoked = fakes.docker_pat();
+    fakes.docker.revoke(&revoked);
+    let cases = [
+        (
+            json!({"username": "acmeops", "pat": pat, "namespace": "no-such-org"}),
+            422,
+            "namespace_not_found",
+            "namespace",
+        ),
+        (
+            json!({"username": "acmeops", "pat": revoked}),
+            422,
+            "docker_hub_login_refused",
+            "pat",
+        ),
+        (
+            json!({"username": "acmeops", "pat": other_pat}),
+            422,
+            "docker_hub_username_mismatch",
+            "username",
+        ),
+    ];
+    for (body, want_status, code, field) in cases {
+        let (status, answer) = proxy.post(&integration("dockerhub"), &token, body).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (want_status, Some(code)),
+            "{answer}"
+        );
+        assert_eq!(answer["field"], field);
+        assert_run(
+            &proxy.audit_rows(),
+            &run_id(&answer),
+            "connect",
+            "docker_hub",
+            "failed",
+            Some(code),
+        );
+    }
+
+    fakes.docker.traffic().inject(
+        Fault::RateLimited {
+            retry_after: Duration::from_secs(30),
+        },
+        1,
+    );
+    let (status, answer) = proxy
+        .post(
+            &integration("dockerhub"),
+            &token,
+            json!({"username": "acmeops", "pat": pat}),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (502, Some("upstream_rate_limited"))
+    );
+    let hint = answer["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("30 s") || hint.contains("29 s"),
+        "X-Retry-After read: {hint}"
+    );
+    assert!(
+        listed(&proxy, &token).await.is_empty(),
+        "nothing was stored"
+    );
+}
+
+#[tokio::test]
+async fn disconnect_drops_the_record_and_says_what_to_revoke_upstream() {
+    let (fakes, proxy) = start("accounts-disconnect").await;
+    let token = proxy.stepped_up().await;
+    let (status, _) = proxy
+        .post(
+            &integration("huggingface"),
+            &token,
+            json!({"token": fakes.hf_token()}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = proxy
+        .post(
+            &integration("dockerhub"),
+            &token,
+            json!({"username": "acmeops", "pat": fakes.docker_pat()}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(listed(&proxy, &token).await.len(), 2);
+
+    let cases = [
+        (
+            "huggingface",
+            "huggingface",
+            "huggingface.co/settings/tokens",
+        ),
+        ("dockerhub", "docker_hub", "no API"),
+    ];
+    for (segment, kind, guidance) in cases {
+        let (status, body) = proxy
+            .send(Method::DELETE, &integration(segment), Some(&token), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["removed"], true);
+        let cleanup = body["vendor_cleanup"].to_string();
+        assert!(cleanup.contains(guidance), "{cleanup}");
+        assert_run(
+            &proxy.audit_rows(),
+            &run_id(&body),
+            "disconnect",
+            kind,
+            "succeeded",
+            None,
+        );
+    }
+    assert!(listed(&proxy, &token).await.is_empty());
+    // Again, under the other spelling: nothing left to remove, still guidance.
+    let (status, body) = proxy
+        .send(
+            Method::DELETE,
+            &integration("docker_hub"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!((status, body["removed"].clone()), (200, json!(false)));
+    assert!(body["vendor_cleanup"].to_string().contains("no API"));
+    // A health check of what is gone is a clear 404.
+    let (status, body) = proxy.post(&health("huggingface"), &token, json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("integration_not_found"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_kinds_and_cloud_kinds_get_clear_answers() {
+    let (_fakes, proxy) = start("accounts-kinds").await;
+    let token = proxy.stepped_up().await;
+    let (status, body) = proxy.post(&integration("gitlab"), &token, json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("integration_kind_not_supported"))
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("docker_hub"),
+        "{body}"
+    );
+    let (status, body) = proxy
+        .post(&integration("cloud_aws"), &token, json!({}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("integration_kind_not_supported"))
+    );
+    assert!(
+        body["hint"].as_str().unwrap().contains("/cloud/aws/"),
+        "{body}"
+    );
+    let (status, body) = proxy
+        .post(
+            "/admin/accounts/Not%20An%20Org/integrations/huggingface",
+            &token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_org_id"))
+    );
+}
+
+#[tokio::test]
+async fn every_account_route_needs_a_fresh_step_up_before_any_audit_or_call() {
+    let (fakes, proxy) = start("accounts-gating").await;
+    let login_only = proxy.login().await;
+    let stale = proxy.forge("admin:cluster", &["pwd", "otp", "mfa"], 301, 600);
+    let wrong_scope = proxy.forge("read:cluster", &["pwd", "otp", "mfa"], 5, 600);
+    let body = json!({"token": fakes.hf_token(), "username": "acmeops", "pat": fakes.docker_pat()});
+    let before = fakes.requests();
+    for kind in ["huggingface", "dockerhub", "docker_hub"] {
+        for (method, path) in [
+            (Method::POST, integration(kind)),
+            (Method::DELETE, integration(kind)),
+            (Method::POST, health(kind)),
+        ] {
+            let cases = [
+                (None, 401, "unauthenticated"),
+                (Some(login_only.as_str()), 403, "step_up_required"),
+                (Some(stale.as_str()), 403, "step_up_required"),
+                (Some(wrong_scope.as_str()), 403, "insufficient_scope"),
+            ];
+            for (bearer, want_status, want_code) in cases {
+                let (status, answer) = proxy
+                    .send(method.clone(), &path, bearer, Some(body.clone()))
+                    .await;
+                assert_eq!(
+                    (status, answer["code"].as_str()),
+                    (want_status, Some(want_code)),
+                    "{method} {path}: {answer}"
+                );
+                assert!(answer.get("audit_run_id").is_none());
+            }
+        }
+    }
+    assert!(proxy.audit_rows().is_empty(), "no audit row was written");
+    assert_eq!(fakes.requests(), before, "no upstream call was made");
+}
