@@ -302,6 +302,11 @@ fn normalise(account: AccountKind, raw: &str) -> String {
 }
 
 fn check_name(account: AccountKind, field: &'static str, value: &str) -> Result<(), AccountError> {
+    // A token pasted into a name field must go nowhere: not into a login
+    // identifier, a URL path or an error message.
+    if TokenKind::of(&value.to_ascii_lowercase()).is_some() {
+        return Err(AccountError::TokenInNameField { account, field });
+    }
     let rule = match account {
         AccountKind::HuggingFace => HF_NAMESPACE_RULE,
         AccountKind::DockerHub => DOCKER_NAME_RULE,
@@ -341,6 +346,11 @@ pub enum AccountError {
     MissingUsername,
     #[error("the Docker ID looks like an email address")]
     UsernameIsEmail,
+    #[error("the {field} field holds what looks like an access token")]
+    TokenInNameField {
+        account: AccountKind,
+        field: &'static str,
+    },
     #[error("the {} {field} is not valid: {reason}", .account.display_name())]
     InvalidName {
         account: AccountKind,
@@ -374,8 +384,13 @@ impl CoreError for AccountError {
             AccountError::UsernameIsEmail
             | AccountError::InvalidName {
                 field: "username", ..
+            }
+            | AccountError::TokenInNameField {
+                field: "username", ..
             } => "invalid_username",
-            AccountError::InvalidName { .. } => "invalid_namespace",
+            AccountError::InvalidName { .. } | AccountError::TokenInNameField { .. } => {
+                "invalid_namespace"
+            }
         }
     }
 
@@ -383,6 +398,7 @@ impl CoreError for AccountError {
         Some(match self {
             AccountError::MissingToken { field, .. }
             | AccountError::TokenFormat { field, .. }
+            | AccountError::TokenInNameField { field, .. }
             | AccountError::InvalidName { field, .. } => field,
             AccountError::MissingUsername | AccountError::UsernameIsEmail => "username",
         })
@@ -412,6 +428,10 @@ impl CoreError for AccountError {
                 ),
             },
             AccountError::MissingUsername => "Enter the Docker ID (username) that owns the personal access token; Docker Hub's login does not accept a token alone. With an organization access token, enter the organization name.".to_owned(),
+            AccountError::TokenInNameField { account, .. } => format!(
+                "Paste the token into the {} token field, and the user or organization name here; if the token was shown anywhere else, consider it exposed and create a new one.",
+                account.display_name()
+            ),
             AccountError::UsernameIsEmail => "Enter the Docker ID (shown under Account settings), not the email address.".to_owned(),
             AccountError::InvalidName { account: AccountKind::HuggingFace, .. } => "Use the user or organization name as it appears in huggingface.co/<name>.".to_owned(),
             AccountError::InvalidName { field: "username", .. } => "Use the Docker ID as it appears in hub.docker.com/u/<name>.".to_owned(),
@@ -565,6 +585,24 @@ mod tests {
             );
         }
         assert!(Namespace::parse(AccountKind::DockerHub, "a").is_err());
+        // A token in a name field is refused without being repeated.
+        let pat = "dckr_pat_2sX0-kq_Ra9b1c2d3e4f5g6h7i8j9k";
+        let err = DockerUsername::parse(Some(pat)).unwrap_err();
+        assert_eq!(
+            (err.code(), err.field()),
+            ("invalid_username", Some("username"))
+        );
+        let err = Namespace::parse(
+            AccountKind::HuggingFace,
+            "HF_abcdefghijklmnopqrstuvwxyz012345",
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid_namespace");
+        let shown = format!("{err} {}", err.hint());
+        assert!(
+            !shown.contains("abcdefghij")
+                && !format!("{:?}", DockerUsername::parse(Some(pat))).contains("Ra9b")
+        );
         assert!(Namespace::parse(AccountKind::DockerHub, "acme%2fops").is_err());
     }
 }

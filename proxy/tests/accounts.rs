@@ -576,3 +576,162 @@ async fn every_account_route_needs_a_fresh_step_up_before_any_audit_or_call() {
     assert!(proxy.audit_rows().is_empty(), "no audit row was written");
     assert_eq!(fakes.requests(), before, "no upstream call was made");
 }
+
+/// Every file under `dir`, recursively, as bytes.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_appear_in_no_response_log_audit_row_or_unencrypted_file() {
+    let fakes = AccountFakes::start().await;
+    let dir = common::temp_dir("accounts-canary");
+    let key = alphaswarm_proxy::store::FernetFileStore::generate_key();
+    let mut env = common::binary_env(&dir, &key, common::EXTERNAL_ID_SECRET);
+    env.extend(fakes.endpoints());
+    env.push(("RUST_LOG", "debug".to_owned()));
+    // The background sweep runs too, and logs at debug.
+    env.push(("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "1".to_owned()));
+    let proxy = common::BinaryProxy::spawn(&dir, "canary", &env);
+    let (password, totp) = proxy.enrollment();
+    let http = common::http_client();
+    let session = proxy.stepped_up(&http, &password, &totp).await;
+    let (hf, hf_next, pat) = (fakes.hf_token(), fakes.hf_token(), fakes.docker_pat());
+    let oat = fakes.docker.issue_oat("acme");
+    let canaries = [hf.as_str(), hf_next.as_str(), pat.as_str(), oat.as_str()];
+
+    let bodies = std::cell::RefCell::new(Vec::new());
+    let call = async |method: Method, path: &str, body: Option<Value>| {
+        let mut request = http
+            .request(method, format!("{}{path}", proxy.base))
+            .bearer_auth(&session);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        bodies.borrow_mut().push(response.text().await.unwrap());
+        status
+    };
+    let hf_path = integration("huggingface");
+    let dh_path = integration("dockerhub");
+    assert_eq!(
+        call(
+            Method::POST,
+            &hf_path,
+            Some(json!({"token": hf, "namespace": "acme-quant"}))
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        call(
+            Method::POST,
+            &dh_path,
+            Some(json!({"username": "acmeops", "pat": pat, "namespace": "acme"}))
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        call(Method::POST, &health("huggingface"), Some(json!({}))).await,
+        200
+    );
+    assert_eq!(
+        call(Method::POST, &health("docker_hub"), Some(json!({}))).await,
+        200
+    );
+    // Re-connect with a new token; the old one is revoked upstream.
+    assert_eq!(
+        call(Method::POST, &hf_path, Some(json!({"token": hf_next}))).await,
+        200
+    );
+    fakes.hf.revoke(&hf);
+    assert_eq!(
+        call(
+            Method::POST,
+            &dh_path,
+            Some(json!({"username": "acme", "pat": oat}))
+        )
+        .await,
+        200
+    );
+    // Tokens pasted into the wrong places.
+    for token in canaries {
+        for body in [
+            json!({"token": hf_next, "namespace": token}),
+            json!({"token": [token]}),
+            json!({ token: 1 }),
+            json!({"username": token, "pat": pat}),
+            json!({"username": "acmeops", "pat": pat, "namespace": token}),
+            json!({"username": "acmeops", "pat": token.to_uppercase()}),
+        ] {
+            call(Method::POST, &hf_path, Some(body.clone())).await;
+            call(Method::POST, &dh_path, Some(body)).await;
+        }
+    }
+    // Two more sweeps (1 s apart): the second at least found both records
+    // due (not checked within half an interval) and checked them.
+    let sweeps = || proxy.logs().matches("health sweep finished").count();
+    let before = sweeps();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sweeps() < before + 2 {
+        assert!(std::time::Instant::now() < deadline, "no sweep ran");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    call(Method::GET, "/admin/accounts/acme/integrations", None).await;
+    let listed: Value = serde_json::from_str(bodies.borrow().last().unwrap()).unwrap();
+    assert_eq!(
+        listed["integrations"].as_array().unwrap().len(),
+        2,
+        "{listed}"
+    );
+    assert_eq!(
+        call(Method::DELETE, &integration("huggingface"), None).await,
+        200
+    );
+    assert_eq!(
+        call(Method::DELETE, &integration("docker_hub"), None).await,
+        200
+    );
+
+    let bodies = bodies.into_inner();
+    assert!(
+        bodies.len() > 6 + canaries.len() * 12,
+        "every call was answered"
+    );
+    let logs = proxy.logs();
+    assert!(
+        logs.contains("wizard step") && logs.contains("DEBUG"),
+        "debug logs were captured"
+    );
+    let files = files_under(&dir);
+    assert!(files.iter().any(|(p, _)| p.ends_with("integrations.json")));
+    assert!(files.iter().any(|(p, _)| p.ends_with("audit.jsonl")));
+    for canary in canaries {
+        for body in &bodies {
+            assert!(!body.contains(canary), "a token in a response body: {body}");
+        }
+        assert!(!logs.contains(canary), "a token in the logs");
+        // Audit trail, store (encrypted), operator file, captured logs: every file.
+        for (path, bytes) in &files {
+            assert!(
+                !String::from_utf8_lossy(bytes).contains(canary),
+                "a token in {}",
+                path.display()
+            );
+        }
+    }
+}

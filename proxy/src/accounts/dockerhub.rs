@@ -213,8 +213,9 @@ struct Confirmed {
     repositories: u64,
 }
 
-/// Docker Hub's failures as HTTP errors.
-fn upstream_error(error: UpstreamError, namespace: &Namespace) -> ApiError {
+/// Docker Hub's failures as HTTP errors. Typed values (namespace, Docker
+/// ID) are not repeated: a pasted secret must not come back in an error.
+fn upstream_error(error: UpstreamError) -> ApiError {
     let refused = |code: &str, message: String, hint: String, field: &str| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message, hint).with_field(field)
     };
@@ -239,13 +240,13 @@ fn upstream_error(error: UpstreamError, namespace: &Namespace) -> ApiError {
         ),
         UpstreamError::NotFound => refused(
             "namespace_not_found",
-            format!("Docker Hub has no user or organization named {namespace}."),
+            "Docker Hub has no user or organization by that name.".to_owned(),
             "Check the spelling on hub.docker.com, or leave the namespace empty to use the Docker ID.".to_owned(),
             "namespace",
         ),
         UpstreamError::Forbidden => refused(
             "namespace_forbidden",
-            format!("The token may not read the namespace {namespace}."),
+            "The token may not read that namespace.".to_owned(),
             "Use a token of a member of that organization with at least repo:read (or public read) scope.".to_owned(),
             "namespace",
         ),
@@ -268,7 +269,7 @@ impl DockerHubProvider {
     ) -> Result<Confirmed, (ApiError, Option<std::time::Duration>)> {
         let fail = |e: UpstreamError| {
             let wait = e.retry_after();
-            (upstream_error(e, namespace), wait)
+            (upstream_error(e), wait)
         };
         let session = self
             .api
@@ -283,7 +284,7 @@ impl DockerHubProvider {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "docker_hub_username_mismatch",
-                    format!("The access token belongs to the Docker ID {owner}, not {username}."),
+                    format!("The access token belongs to the Docker ID {owner}, not to the one entered."),
                     "Enter the Docker ID of the token's owner, or a token created by this Docker ID.",
                 )
                 .with_field("username"),

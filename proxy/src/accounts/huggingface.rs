@@ -155,18 +155,20 @@ fn upstream_error(error: UpstreamError) -> ApiError {
     }
 }
 
-fn namespace_not_accessible(who: &WhoAmI, wanted: &str) -> ApiError {
+/// Names only what HuggingFace reported, never the typed namespace (a
+/// pasted secret must not come back in an error).
+fn namespace_not_accessible(who: &WhoAmI) -> ApiError {
     let mut names = vec![who.name.clone()];
     names.extend(who.orgs.iter().map(|o| o.name.clone()));
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
         "namespace_not_accessible",
         format!(
-            "The token's user {} cannot act for the namespace {wanted}.",
+            "The token's user {} is neither that namespace nor a member of it.",
             who.name
         ),
         format!(
-            "Use the user or one of their organisations ({}), or a token of a member of {wanted}.",
+            "Use the user or one of their organisations ({}), or a token of a member of that namespace.",
             names.join(", ")
         ),
     )
@@ -211,7 +213,7 @@ impl AccountProvider for HuggingFaceProvider {
             None => who.name.clone(),
             Some(wanted) => who
                 .reachable(wanted.as_str())
-                .ok_or_else(|| namespace_not_accessible(&who, wanted.as_str()))?
+                .ok_or_else(|| namespace_not_accessible(&who))?
                 .to_owned(),
         };
         let mut metadata = BTreeMap::from([
@@ -257,7 +259,7 @@ impl AccountProvider for HuggingFaceProvider {
         };
         let namespace = record.namespace.as_deref().unwrap_or(&who.name);
         if who.reachable(namespace).is_none() {
-            return HealthCheck::from_error(namespace_not_accessible(&who, namespace));
+            return HealthCheck::from_error(namespace_not_accessible(&who));
         }
         match expiry_problem(who.token(), OffsetDateTime::now_utc()) {
             Some(problem) => HealthCheck::attention(problem),
