@@ -622,7 +622,8 @@ async fn tokens_appear_in_no_response_log_audit_row_or_unencrypted_file() {
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
-        bodies.borrow_mut().push(response.text().await.unwrap());
+        let text = response.text().await.unwrap();
+        bodies.borrow_mut().push(text);
         status
     };
     let hf_path = integration("huggingface");
