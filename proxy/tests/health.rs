@@ -12,13 +12,12 @@ use alphaswarm_fakes::huggingface::TokenRole;
 use alphaswarm_fakes::traffic::{Fault, Traffic};
 use alphaswarm_proxy::config;
 use alphaswarm_proxy::health::sweep::SweepReport;
-use alphaswarm_proxy::store::StoredIntegration;
 use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-use support::account_fakes::{AccountFakes, assert_run, health, integration, run_id};
+use support::account_fakes::{AccountFakes, assert_run, health, integration, run_id, stored};
 
 async fn integrations(proxy: &TestProxy, token: &str) -> BTreeMap<String, Value> {
     let (status, body) = proxy
@@ -321,29 +320,6 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
 const SWEEP_INTERVAL_SECONDS: u64 = 30;
 const SWEEP_CONCURRENCY: usize = 8;
 
-fn seeded(
-    kind: &str,
-    org: &str,
-    namespace: &str,
-    secret: (&str, String),
-    metadata: &[(&str, &str)],
-) -> StoredIntegration {
-    StoredIntegration {
-        org_id: org.to_owned(),
-        kind: kind.to_owned(),
-        credential_key: format!("{kind}:org:{org}"),
-        status: "healthy".to_owned(),
-        connected_at: "2026-01-01T00:00:00Z".to_owned(),
-        namespace: Some(namespace.to_owned()),
-        metadata: metadata
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
-        secrets: BTreeMap::from([(secret.0.to_owned(), secret.1)]),
-        ..StoredIntegration::default()
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sweep_of_1000_connections_fits_the_interval_with_bounded_concurrency() {
     // Both fakes count into one traffic: its peak is the sweep's concurrency
@@ -352,14 +328,14 @@ async fn a_sweep_of_1000_connections_fits_the_interval_with_bounded_concurrency(
     let fakes = AccountFakes::start_sharing(traffic.clone()).await;
     let mut records = Vec::new();
     for i in 0..500 {
-        records.push(seeded(
+        records.push(stored(
             "huggingface",
             &format!("hf-{i}"),
             "alice",
             ("token", fakes.hf.issue_token("alice", TokenRole::Read)),
             &[],
         ));
-        records.push(seeded(
+        records.push(stored(
             "docker_hub",
             &format!("dh-{i}"),
             "acme",

@@ -10,7 +10,9 @@ use alphaswarm_fakes::huggingface::{HuggingFace, TokenRole};
 use alphaswarm_fakes::server::Running;
 use alphaswarm_fakes::traffic::Traffic;
 use alphaswarm_proxy::config;
+use alphaswarm_proxy::store::StoredIntegration;
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 pub const ORG: &str = "acme";
 
@@ -122,4 +124,29 @@ pub fn assert_run(
         );
     }
     assert_eq!(run[1]["error_code"].as_str(), code, "{step}");
+}
+
+/// A record as connect would store it, to seed a store directly (many
+/// connections without many connects).
+pub fn stored(
+    kind: &str,
+    org: &str,
+    namespace: &str,
+    secret: (&str, String),
+    metadata: &[(&str, &str)],
+) -> StoredIntegration {
+    StoredIntegration {
+        org_id: org.to_owned(),
+        kind: kind.to_owned(),
+        credential_key: format!("{kind}:org:{org}"),
+        status: "healthy".to_owned(),
+        connected_at: "2026-01-01T00:00:00Z".to_owned(),
+        namespace: Some(namespace.to_owned()),
+        metadata: metadata
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        secrets: BTreeMap::from([(secret.0.to_owned(), secret.1)]),
+        ..StoredIntegration::default()
+    }
 }
