@@ -22,6 +22,7 @@
 //! `{"detail":"Rate limit exceeded","error":false}`.
 
 use crate::server::{Running, serve};
+use crate::shared::Shared;
 use crate::traffic::{QuotaState, Style, Traffic};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -33,7 +34,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Lifetime of an access token ("This expires in 10 minutes").
@@ -105,20 +106,13 @@ struct HubState {
 /// The handle tests and the sandbox use to shape the fake's world.
 #[derive(Clone)]
 pub struct DockerHub {
-    state: Arc<Mutex<HubState>>,
-    traffic: Traffic,
+    shared: Shared<HubState>,
     signing_key: Arc<Vec<u8>>,
 }
 
 impl Default for DockerHub {
     fn default() -> Self {
-        let mut key = vec![0u8; 32];
-        rand::rng().fill(&mut key[..]);
-        DockerHub {
-            state: Arc::default(),
-            traffic: Traffic::default(),
-            signing_key: Arc::new(key),
-        }
+        Self::with_traffic(Traffic::default())
     }
 }
 
@@ -180,20 +174,20 @@ impl DockerHub {
     /// A fake whose counters and faults are `traffic`'s, which other fakes
     /// may share (one peak over several products).
     pub fn with_traffic(traffic: Traffic) -> Self {
+        let mut key = vec![0u8; 32];
+        rand::rng().fill(&mut key[..]);
         DockerHub {
-            traffic,
-            ..Self::default()
+            shared: Shared::with_traffic(traffic),
+            signing_key: Arc::new(key),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, HubState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.state()
     }
 
     pub fn traffic(&self) -> &Traffic {
-        &self.traffic
+        self.shared.traffic()
     }
 
     /// Adds a user (with a password when given).
@@ -292,7 +286,7 @@ impl DockerHub {
             )
             .route("/v2/users/{username}/", get(get_user))
             .with_state(self.clone());
-        self.traffic.layer(
+        self.traffic().layer(
             api,
             Style {
                 rate_limited,
@@ -529,12 +523,17 @@ async fn users_login(
             })),
         )
             .into_response(),
-        Err(LoginRefusal::Invalid) => (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"detail": "Incorrect authentication credentials"})),
-        )
-            .into_response(),
+        Err(LoginRefusal::Invalid) => incorrect_credentials(),
     }
+}
+
+/// The users/login and 2fa-login refusal.
+fn incorrect_credentials() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"detail": "Incorrect authentication credentials"})),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -547,28 +546,21 @@ async fn two_factor_login(
     State(hub): State<DockerHub>,
     body: Option<axum::Json<TwoFactorRequest>>,
 ) -> Response {
-    let refused = || {
-        (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"detail": "Incorrect authentication credentials"})),
-        )
-            .into_response()
-    };
     let Some(axum::Json(request)) = body else {
-        return refused();
+        return incorrect_credentials();
     };
     let Some(pending) = hub
         .decode(&request.login_2fa_token)
         .filter(|claims| claims.scope == PENDING_2FA_SCOPE)
     else {
-        return refused();
+        return incorrect_credentials();
     };
     let user = hub.state().users.get(&pending.hub.username).cloned();
     match user {
         Some(user) if user.two_factor_code.as_deref() == Some(request.code.as_str()) => {
             axum::Json(json!({ "token": hub.mint(&user, "", "docker_password") })).into_response()
         }
-        _ => refused(),
+        _ => incorrect_credentials(),
     }
 }
 

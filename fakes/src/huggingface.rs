@@ -9,6 +9,7 @@
 //! and like the real site a 429 or outage answers an HTML page, not JSON.
 
 use crate::server::{Running, serve};
+use crate::shared::Shared;
 use crate::traffic::{QuotaState, Style, Traffic};
 use axum::Router;
 use axum::extract::State;
@@ -18,7 +19,7 @@ use axum::routing::get;
 use rand::Rng;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::Duration;
 
 /// The exact 401 text huggingface_hub special-cases.
@@ -80,8 +81,7 @@ impl HubState {
 /// The handle tests and the sandbox use to shape the fake's world.
 #[derive(Clone, Default)]
 pub struct HuggingFace {
-    state: Arc<Mutex<HubState>>,
-    traffic: Traffic,
+    shared: Shared<HubState>,
 }
 
 impl HuggingFace {
@@ -93,19 +93,16 @@ impl HuggingFace {
     /// may share (one peak over several products).
     pub fn with_traffic(traffic: Traffic) -> Self {
         HuggingFace {
-            traffic,
-            ..Self::default()
+            shared: Shared::with_traffic(traffic),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, HubState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.state()
     }
 
     pub fn traffic(&self) -> &Traffic {
-        &self.traffic
+        self.shared.traffic()
     }
 
     /// Adds (or replaces) a user.
@@ -201,7 +198,7 @@ impl HuggingFace {
         let api = Router::new()
             .route("/api/whoami-v2", get(whoami))
             .with_state(self.clone());
-        self.traffic.layer(
+        self.traffic().layer(
             api,
             Style {
                 rate_limited,

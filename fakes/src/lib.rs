@@ -13,4 +13,5 @@
 pub mod dockerhub;
 pub mod huggingface;
 pub mod server;
+pub mod shared;
 pub mod traffic;

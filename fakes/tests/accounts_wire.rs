@@ -40,6 +40,10 @@ async fn call(
     )
 }
 
+async fn post(router: &Router, path: &str, body: Value) -> (StatusCode, HeaderMap, String) {
+    call(router, "POST", path, None, Some(body)).await
+}
+
 fn json_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| panic!("not JSON: {text}"))
 }
@@ -148,12 +152,10 @@ async fn docker_hub_logs_in_with_a_pat_and_checks_namespaces_with_the_jwt() {
     assert!(pat.starts_with("dckr_pat_") && pat.len() == 36);
     let router = hub.router();
 
-    let (status, _, body) = call(
+    let (status, _, body) = post(
         &router,
-        "POST",
         "/v2/auth/token",
-        None,
-        Some(json!({"identifier": "acmeops", "secret": pat})),
+        json!({"identifier": "acmeops", "secret": pat}),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -192,12 +194,10 @@ async fn docker_hub_logs_in_with_a_pat_and_checks_namespaces_with_the_jwt() {
 
     // A revoked PAT no longer logs in; the error schema is {errinfo, detail, message}.
     hub.revoke(&pat);
-    let (status, _, body) = call(
+    let (status, _, body) = post(
         &router,
-        "POST",
         "/v2/auth/token",
-        None,
-        Some(json!({"identifier": "acmeops", "secret": pat})),
+        json!({"identifier": "acmeops", "secret": pat}),
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -212,12 +212,10 @@ async fn docker_hub_logs_in_with_a_pat_and_checks_namespaces_with_the_jwt() {
         ("acmeops", StatusCode::UNAUTHORIZED),
         ("acme", StatusCode::OK),
     ] {
-        let (status, _, _) = call(
+        let (status, _, _) = post(
             &router,
-            "POST",
             "/v2/auth/token",
-            None,
-            Some(json!({"identifier": identifier, "secret": oat})),
+            json!({"identifier": identifier, "secret": oat}),
         )
         .await;
         assert_eq!(status, want, "{identifier}");
@@ -230,12 +228,10 @@ async fn docker_hub_password_logins_need_the_second_factor_when_2fa_is_on() {
     hub.add_user("acmeops", "ops@acme.example", Some("hunter2"));
     hub.enable_two_factor("acmeops", "123456");
     let router = hub.router();
-    let (status, _, body) = call(
+    let (status, _, body) = post(
         &router,
-        "POST",
         "/v2/users/login",
-        None,
-        Some(json!({"username": "acmeops", "password": "hunter2"})),
+        json!({"username": "acmeops", "password": "hunter2"}),
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -256,22 +252,18 @@ async fn docker_hub_password_logins_need_the_second_factor_when_2fa_is_on() {
         ("000000", StatusCode::UNAUTHORIZED),
         ("123456", StatusCode::OK),
     ] {
-        let (status, _, body) = call(
+        let (status, _, body) = post(
             &router,
-            "POST",
             "/v2/users/2fa-login",
-            None,
-            Some(json!({"login_2fa_token": pending, "code": code})),
+            json!({"login_2fa_token": pending, "code": code}),
         )
         .await;
         assert_eq!(status, want, "{code}: {body}");
     }
-    let (status, _, body) = call(
+    let (status, _, body) = post(
         &router,
-        "POST",
         "/v2/users/login",
-        None,
-        Some(json!({"username": "acmeops", "password": "wrong"})),
+        json!({"username": "acmeops", "password": "wrong"}),
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

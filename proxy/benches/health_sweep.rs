@@ -211,13 +211,5 @@ async fn sweep_10000() {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` would pass nothing: skip then.
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(sweep_10000());
+    run_benchmark(sweep_10000());
 }

@@ -234,15 +234,7 @@ async fn connect_with_many_stored() {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` would pass nothing: skip then.
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    run_benchmark(async {
         bootstrap_load().await;
         connect_with_many_stored().await;
     });

@@ -359,6 +359,18 @@ mod tests {
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// Every setting production requires, with the given secret and key.
+    fn complete_production<'a>(secret: &'a str, key: &'a str) -> Vec<(&'static str, &'a str)> {
+        vec![
+            (ENV, "production"),
+            (EXTERNAL_ID_SECRET, secret),
+            (INTEGRATIONS_KEY, key),
+            (OIDC_ISSUER, "https://idp.example/"),
+            (OIDC_JWKS_URL, "https://idp.example/jwks"),
+            (OIDC_AUDIENCE, "alphaswarm"),
+        ]
+    }
+
     #[test]
     fn zero_config_is_a_local_development_proxy() {
         let config = parse(&[]).unwrap();
@@ -383,16 +395,9 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.var(), OIDC_ISSUER);
-        let complete = [
-            (ENV, "production"),
-            (EXTERNAL_ID_SECRET, secret.as_str()),
-            (INTEGRATIONS_KEY, key.as_str()),
-            (OIDC_ISSUER, "https://idp.example/"),
-            (OIDC_JWKS_URL, "https://idp.example/jwks"),
-            (OIDC_AUDIENCE, "alphaswarm"),
-        ];
+        let complete = complete_production(&secret, &key);
         assert!(parse(&complete).unwrap().is_production());
-        let mut with_fake = complete.to_vec();
+        let mut with_fake = complete.clone();
         with_fake.push((AWS_FAKE, "1"));
         assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
     }
@@ -469,15 +474,9 @@ mod tests {
         }
         let secret = "s".repeat(40);
         let key = "k".repeat(44);
-        let production = [
-            (ENV, "production"),
-            (EXTERNAL_ID_SECRET, secret.as_str()),
-            (INTEGRATIONS_KEY, key.as_str()),
-            (OIDC_ISSUER, "https://idp.example/"),
-            (OIDC_JWKS_URL, "https://idp.example/jwks"),
-            (OIDC_AUDIENCE, "alphaswarm"),
-            (HUGGINGFACE_ENDPOINT_URL, "http://127.0.0.1:9000"),
-        ];
+        let mut production = complete_production(&secret, &key);
+        assert!(parse(&production).unwrap().is_production());
+        production.push((HUGGINGFACE_ENDPOINT_URL, "http://127.0.0.1:9000"));
         assert_eq!(
             parse(&production).unwrap_err().var(),
             HUGGINGFACE_ENDPOINT_URL

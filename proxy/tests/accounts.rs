@@ -7,6 +7,7 @@
 mod common;
 mod support;
 
+use alphaswarm_core::accounts::AccountKind;
 use alphaswarm_fakes::dockerhub::PatScope;
 use alphaswarm_fakes::traffic::Fault;
 use common::TestProxy;
@@ -15,23 +16,42 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use support::account_fakes::{AccountFakes, assert_run, health, integration, run_id};
 
+/// Connects with `body`, which must be refused with `(status, code, field)`,
+/// audited as a failed connect, with none of `secrets` in the answer.
+async fn refused(
+    proxy: &TestProxy,
+    token: &str,
+    segment: &str,
+    body: Value,
+    (status, code, field): (u16, &str, &str),
+    secrets: &[&str],
+) -> Value {
+    let (got, answer) = proxy.post(&integration(segment), token, body).await;
+    assert_eq!(
+        (got, answer["code"].as_str(), answer["field"].as_str()),
+        (status, Some(code), Some(field)),
+        "{answer}"
+    );
+    let text = answer.to_string();
+    assert!(secrets.iter().all(|s| !text.contains(s)), "{answer}");
+    let kind = AccountKind::from_segment(segment)
+        .unwrap()
+        .integration_kind();
+    assert_run(
+        &proxy.audit_rows(),
+        &run_id(&answer),
+        "connect",
+        kind,
+        "failed",
+        Some(code),
+    );
+    answer
+}
+
 async fn start(name: &str) -> (AccountFakes, TestProxy) {
     let fakes = AccountFakes::start().await;
     let proxy = TestProxy::start_seeded(name, &fakes.endpoints(), Vec::new()).await;
     (fakes, proxy)
-}
-
-async fn listed(proxy: &TestProxy, token: &str) -> Vec<Value> {
-    let (status, body) = proxy
-        .send(
-            Method::GET,
-            "/admin/accounts/acme/integrations",
-            Some(token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["integrations"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -83,7 +103,7 @@ async fn huggingface_connects_with_and_without_a_namespace_and_reconnect_replace
 
     // Re-connecting replaced the record (one row) and the token: with the
     // first token revoked upstream, a check still passes.
-    let rows = listed(&proxy, &token).await;
+    let rows = proxy.integrations(&token, "acme").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["namespace"], "acme-quant");
     fakes.hf.revoke(&first);
@@ -125,24 +145,16 @@ async fn huggingface_refusals_are_coded_audited_and_formats_never_reach_the_hub(
         ),
     ];
     for (body, code, field) in format_cases {
-        let (status, answer) = proxy.post(&integration("huggingface"), &token, body).await;
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (400, Some(code)),
-            "{answer}"
-        );
-        assert_eq!(answer["field"], field, "{answer}");
-        assert!(
-            !answer.to_string().contains("hf_short") && !answer.to_string().contains(&docker_pat)
-        );
-        assert_run(
-            &proxy.audit_rows(),
-            &run_id(&answer),
-            "connect",
+        let secrets = ["hf_short", docker_pat.as_str()];
+        refused(
+            &proxy,
+            &token,
             "huggingface",
-            "failed",
-            Some(code),
-        );
+            body,
+            (400, code, field),
+            &secrets,
+        )
+        .await;
     }
     let (status, answer) = proxy
         .post(
@@ -162,47 +174,31 @@ async fn huggingface_refusals_are_coded_audited_and_formats_never_reach_the_hub(
     );
 
     // What HuggingFace says.
-    let (status, answer) = proxy
-        .post(
-            &integration("huggingface"),
-            &token,
-            json!({"token": good, "namespace": "someone-else"}),
-        )
-        .await;
-    assert_eq!(
-        (status, answer["code"].as_str()),
-        (422, Some("namespace_not_accessible"))
-    );
-    assert_eq!(answer["field"], "namespace");
+    let answer = refused(
+        &proxy,
+        &token,
+        "huggingface",
+        json!({"token": good, "namespace": "someone-else"}),
+        (422, "namespace_not_accessible", "namespace"),
+        &[&good],
+    )
+    .await;
     let hint = answer["hint"].as_str().unwrap();
     assert!(
         hint.contains("alice") && hint.contains("acme-quant"),
         "{hint}"
     );
-    assert_run(
-        &proxy.audit_rows(),
-        &run_id(&answer),
-        "connect",
-        "huggingface",
-        "failed",
-        Some("namespace_not_accessible"),
-    );
-
     let revoked = fakes.hf_token();
     fakes.hf.revoke(&revoked);
-    let (status, answer) = proxy
-        .post(
-            &integration("huggingface"),
-            &token,
-            json!({"token": revoked}),
-        )
-        .await;
-    assert_eq!(
-        (status, answer["code"].as_str()),
-        (422, Some("huggingface_token_refused"))
-    );
-    assert_eq!(answer["field"], "token");
-    assert!(!answer.to_string().contains(&revoked));
+    refused(
+        &proxy,
+        &token,
+        "huggingface",
+        json!({"token": revoked}),
+        (422, "huggingface_token_refused", "token"),
+        &[&revoked],
+    )
+    .await;
 
     fakes.hf.traffic().inject(
         Fault::RateLimited {
@@ -235,7 +231,7 @@ async fn huggingface_refusals_are_coded_audited_and_formats_never_reach_the_hub(
         "{answer}"
     );
     assert!(
-        listed(&proxy, &token).await.is_empty(),
+        proxy.integrations(&token, "acme").await.is_empty(),
         "nothing was stored"
     );
 }
@@ -290,7 +286,7 @@ async fn docker_hub_connects_user_and_org_namespaces_under_both_spellings() {
         body["integration"]["metadata"]["repositories"], "2",
         "private ones too"
     );
-    let rows = listed(&proxy, &token).await;
+    let rows = proxy.integrations(&token, "acme").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["kind"], "docker_hub");
 
@@ -337,22 +333,16 @@ async fn docker_hub_refusals_are_clear() {
         ),
     ];
     for (body, code, field) in format_cases {
-        let (status, answer) = proxy.post(&integration("dockerhub"), &token, body).await;
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (400, Some(code)),
-            "{answer}"
-        );
-        assert_eq!(answer["field"], field);
-        assert!(!answer.to_string().contains(&pat) && !answer.to_string().contains("hunter2"));
-        assert_run(
-            &proxy.audit_rows(),
-            &run_id(&answer),
-            "connect",
-            "docker_hub",
-            "failed",
-            Some(code),
-        );
+        let secrets = [pat.as_str(), "hunter2"];
+        refused(
+            &proxy,
+            &token,
+            "dockerhub",
+            body,
+            (400, code, field),
+            &secrets,
+        )
+        .await;
     }
     let (_, answer) = proxy
         .post(&integration("dockerhub"), &token, json!({"pat": pat}))
@@ -390,22 +380,16 @@ async fn docker_hub_refusals_are_clear() {
             "username",
         ),
     ];
-    for (body, want_status, code, field) in cases {
-        let (status, answer) = proxy.post(&integration("dockerhub"), &token, body).await;
-        assert_eq!(
-            (status, answer["code"].as_str()),
-            (want_status, Some(code)),
-            "{answer}"
-        );
-        assert_eq!(answer["field"], field);
-        assert_run(
-            &proxy.audit_rows(),
-            &run_id(&answer),
-            "connect",
-            "docker_hub",
-            "failed",
-            Some(code),
-        );
+    for (body, status, code, field) in cases {
+        refused(
+            &proxy,
+            &token,
+            "dockerhub",
+            body,
+            (status, code, field),
+            &[&pat],
+        )
+        .await;
     }
 
     fakes.docker.traffic().inject(
@@ -431,7 +415,7 @@ async fn docker_hub_refusals_are_clear() {
         "X-Retry-After read: {hint}"
     );
     assert!(
-        listed(&proxy, &token).await.is_empty(),
+        proxy.integrations(&token, "acme").await.is_empty(),
         "nothing was stored"
     );
 }
@@ -456,7 +440,7 @@ async fn disconnect_drops_the_record_and_says_what_to_revoke_upstream() {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(listed(&proxy, &token).await.len(), 2);
+    assert_eq!(proxy.integrations(&token, "acme").await.len(), 2);
 
     let cases = [
         (
@@ -483,7 +467,7 @@ async fn disconnect_drops_the_record_and_says_what_to_revoke_upstream() {
             None,
         );
     }
-    assert!(listed(&proxy, &token).await.is_empty());
+    assert!(proxy.integrations(&token, "acme").await.is_empty());
     // Again, under the other spelling: nothing left to remove, still guidance.
     let (status, body) = proxy
         .send(

@@ -20,20 +20,10 @@ use std::time::{Duration, Instant};
 use support::account_fakes::{AccountFakes, assert_run, health, integration, run_id, stored};
 
 async fn integrations(proxy: &TestProxy, token: &str) -> BTreeMap<String, Value> {
-    let (status, body) = proxy
-        .send(
-            Method::GET,
-            "/admin/accounts/acme/integrations",
-            Some(token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["integrations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| (i["kind"].as_str().unwrap().to_owned(), i.clone()))
+    let listed = proxy.integrations(token, "acme").await;
+    listed
+        .into_iter()
+        .map(|i| (i["kind"].as_str().unwrap_or_default().to_owned(), i))
         .collect()
 }
 

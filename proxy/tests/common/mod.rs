@@ -260,6 +260,16 @@ impl TestProxy {
         )
     }
 
+    /// `GET /admin/accounts/{org}/integrations`, asserting 200.
+    pub async fn integrations(&self, token: &str, org: &str) -> Vec<Value> {
+        let path = format!("/admin/accounts/{org}/integrations");
+        let (status, body) = self
+            .send(reqwest::Method::GET, &path, Some(token), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["integrations"].as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(token), Some(body))
             .await
@@ -437,4 +447,18 @@ impl Drop for BinaryProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A benchmark's `main`: runs `figures` on a multi-threaded runtime when
+/// `cargo bench` ran it (it passes `--bench`); `cargo test --benches`
+/// passes nothing, and then nothing runs.
+pub fn run_benchmark(figures: impl std::future::Future<Output = ()>) {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(figures);
 }

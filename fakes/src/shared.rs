@@ -1,0 +1,47 @@
+//! What a fake's handle and its router share: the fake's world (behind a
+//! lock that a panicking test thread cannot wedge) and its [`Traffic`].
+
+use crate::traffic::Traffic;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub struct Shared<S> {
+    state: Arc<Mutex<S>>,
+    traffic: Traffic,
+}
+
+impl<S> Clone for Shared<S> {
+    fn clone(&self) -> Self {
+        Shared {
+            state: self.state.clone(),
+            traffic: self.traffic.clone(),
+        }
+    }
+}
+
+impl<S: Default> Default for Shared<S> {
+    fn default() -> Self {
+        Self::with_traffic(Traffic::default())
+    }
+}
+
+impl<S: Default> Shared<S> {
+    /// A fresh world counted by `traffic` (which other fakes may share).
+    pub fn with_traffic(traffic: Traffic) -> Self {
+        Shared {
+            state: Arc::default(),
+            traffic,
+        }
+    }
+}
+
+impl<S> Shared<S> {
+    pub fn state(&self) -> MutexGuard<'_, S> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn traffic(&self) -> &Traffic {
+        &self.traffic
+    }
+}
