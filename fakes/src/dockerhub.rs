@@ -22,7 +22,7 @@
 //! `{"detail":"Rate limit exceeded","error":false}`.
 
 use crate::server::{Running, serve};
-use crate::shared::Shared;
+use crate::shared::{Shared, Tokens};
 use crate::traffic::{QuotaState, Style, Traffic};
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -33,7 +33,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -91,7 +91,6 @@ struct IssuedToken {
     owner: String,
     uuid: String,
     secret: Secret,
-    revoked: bool,
 }
 
 #[derive(Default)]
@@ -100,7 +99,7 @@ struct HubState {
     /// org → members
     orgs: BTreeMap<String, BTreeSet<String>>,
     repositories: BTreeMap<String, Vec<Repository>>,
-    tokens: HashMap<String, IssuedToken>,
+    tokens: Tokens<IssuedToken>,
 }
 
 /// The handle tests and the sandbox use to shape the fake's world.
@@ -247,7 +246,6 @@ impl DockerHub {
                 owner: owner.to_owned(),
                 uuid: uuid(),
                 secret,
-                revoked: false,
             },
         );
         token
@@ -255,16 +253,12 @@ impl DockerHub {
 
     /// Deletes the token in Docker Hub's settings (there is no API for it).
     pub fn revoke(&self, token: &str) {
-        if let Some(t) = self.state().tokens.get_mut(token) {
-            t.revoked = true;
-        }
+        self.state().tokens.set_revoked(token, true);
     }
 
     /// Undoes [`Self::revoke`].
     pub fn reinstate(&self, token: &str) {
-        if let Some(t) = self.state().tokens.get_mut(token) {
-            t.revoked = false;
-        }
+        self.state().tokens.set_revoked(token, false);
     }
 
     /// Deletes a namespace (user or org) and its repositories.
@@ -359,7 +353,7 @@ impl DockerHub {
     /// (with the pending `login_2fa_token` when a password needs the second factor).
     fn login(&self, identifier: &str, secret: &str) -> Result<String, LoginRefusal> {
         let state = self.state();
-        if let Some(token) = state.tokens.get(secret).filter(|t| !t.revoked) {
+        if let Some(token) = state.tokens.live(secret) {
             return match token.secret {
                 Secret::Personal(scope) => {
                     let user = state.users.get(&token.owner).ok_or(LoginRefusal::Invalid)?;

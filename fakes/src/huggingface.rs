@@ -9,7 +9,7 @@
 //! and like the real site a 429 or outage answers an HTML page, not JSON.
 
 use crate::server::{Running, serve};
-use crate::shared::Shared;
+use crate::shared::{Shared, Tokens};
 use crate::traffic::{QuotaState, Style, Traffic};
 use axum::Router;
 use axum::extract::State;
@@ -18,7 +18,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use rand::Rng;
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::MutexGuard;
 use std::time::Duration;
 
@@ -59,7 +59,6 @@ struct Token {
     display_name: String,
     role: TokenRole,
     expiration: Option<String>,
-    revoked: bool,
 }
 
 #[derive(Default)]
@@ -68,7 +67,7 @@ struct HubState {
     /// Keyed by lowercase name (HuggingFace names are unique without regard to case).
     users: BTreeMap<String, User>,
     orgs: BTreeMap<String, Org>,
-    tokens: HashMap<String, Token>,
+    tokens: Tokens<Token>,
 }
 
 impl HubState {
@@ -174,7 +173,6 @@ impl HuggingFace {
                 display_name: "alphaswarm".to_owned(),
                 role,
                 expiration: expiration.map(str::to_owned),
-                revoked: false,
             },
         );
         token
@@ -182,16 +180,12 @@ impl HuggingFace {
 
     /// Revokes a token (settings → Access Tokens → Revoke).
     pub fn revoke(&self, token: &str) {
-        if let Some(t) = self.state().tokens.get_mut(token) {
-            t.revoked = true;
-        }
+        self.state().tokens.set_revoked(token, true);
     }
 
     /// Undoes [`Self::revoke`] (the fake's way to "restore" an upstream credential).
     pub fn reinstate(&self, token: &str) {
-        if let Some(t) = self.state().tokens.get_mut(token) {
-            t.revoked = false;
-        }
+        self.state().tokens.set_revoked(token, false);
     }
 
     pub fn router(&self) -> Router {
@@ -215,7 +209,7 @@ impl HuggingFace {
 
     fn whoami_body(&self, token: &str) -> Option<Value> {
         let state = self.state();
-        let token = state.tokens.get(token).filter(|t| !t.revoked)?;
+        let token = state.tokens.live(token)?;
         let user = state.users.get(&token.owner)?;
         let orgs: Vec<Value> = user
             .orgs

@@ -2,6 +2,7 @@
 //! lock that a panicking test thread cannot wedge) and its [`Traffic`].
 
 use crate::traffic::Traffic;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 pub struct Shared<S> {
@@ -43,5 +44,40 @@ impl<S> Shared<S> {
 
     pub fn traffic(&self) -> &Traffic {
         &self.traffic
+    }
+}
+
+/// The tokens a fake issued, each with what it grants; revoking one makes
+/// it unknown to every route until it is reinstated.
+pub struct Tokens<T> {
+    issued: HashMap<String, (T, bool)>,
+}
+
+impl<T> Default for Tokens<T> {
+    fn default() -> Self {
+        Tokens {
+            issued: HashMap::new(),
+        }
+    }
+}
+
+impl<T> Tokens<T> {
+    pub fn insert(&mut self, token: String, grant: T) {
+        self.issued.insert(token, (grant, false));
+    }
+
+    /// Revokes (`true`) or reinstates (`false`) a token.
+    pub fn set_revoked(&mut self, token: &str, revoked: bool) {
+        if let Some(entry) = self.issued.get_mut(token) {
+            entry.1 = revoked;
+        }
+    }
+
+    /// What a known, unrevoked token grants.
+    pub fn live(&self, token: &str) -> Option<&T> {
+        self.issued
+            .get(token)
+            .filter(|(_, revoked)| !revoked)
+            .map(|(grant, _)| grant)
     }
 }
