@@ -19,8 +19,9 @@ use tokio::sync::Mutex;
 const FORMAT: &str = "alphaswarm-integrations/1";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"alphaswarm-integrations-key-check";
 
-/// One connection as stored (encrypted at rest).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// One connection as stored (encrypted at rest). `Debug` names the
+/// sensitive values and secrets but never shows them.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StoredIntegration {
     pub org_id: String,
     pub kind: String,
@@ -53,6 +54,26 @@ pub struct StoredIntegration {
     pub error_message: Option<String>,
     #[serde(default)]
     pub error_hint: Option<String>,
+}
+
+impl std::fmt::Debug for StoredIntegration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredIntegration")
+            .field("org_id", &self.org_id)
+            .field("kind", &self.kind)
+            .field("credential_key", &self.credential_key)
+            .field("status", &self.status)
+            .field("connected_at", &self.connected_at)
+            .field("last_health_at", &self.last_health_at)
+            .field("last_health_status", &self.last_health_status)
+            .field("error", &self.error)
+            .field("namespace", &self.namespace)
+            .field("metadata", &self.metadata)
+            .field("lists", &self.lists)
+            .field("sensitive", &self.sensitive.keys().collect::<Vec<_>>())
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl StoredIntegration {
@@ -535,6 +556,9 @@ mod tests {
         with_token.namespace = Some("acme-quant".into());
         let shown = with_token.masked();
         assert!(!shown.to_string().contains("secretsecret"), "{shown}");
+        let debug = format!("{with_token:?}");
+        assert!(debug.contains("token") && !debug.contains("secretsecret"), "{debug}");
+        assert!(!debug.contains("abcdef0123456789abcdef"), "{debug}");
         assert_eq!(shown["namespace"], "acme-quant");
         assert_eq!(shown["metadata"]["orgs"], serde_json::json!(["acme-quant"]));
         assert_eq!(shown["last_health_status"], serde_json::Value::Null);
