@@ -557,7 +557,10 @@ mod tests {
         let shown = with_token.masked();
         assert!(!shown.to_string().contains("secretsecret"), "{shown}");
         let debug = format!("{with_token:?}");
-        assert!(debug.contains("token") && !debug.contains("secretsecret"), "{debug}");
+        assert!(
+            debug.contains("token") && !debug.contains("secretsecret"),
+            "{debug}"
+        );
         assert!(!debug.contains("abcdef0123456789abcdef"), "{debug}");
         assert_eq!(shown["namespace"], "acme-quant");
         assert_eq!(shown["metadata"]["orgs"], serde_json::json!(["acme-quant"]));

@@ -346,17 +346,7 @@ async fn a_sweep_of_1000_connections_fits_the_interval_with_bounded_concurrency(
     env.push((config::HEALTH_INTERVAL, SWEEP_INTERVAL_SECONDS.to_string()));
     env.push((config::HEALTH_CONCURRENCY, SWEEP_CONCURRENCY.to_string()));
     let proxy = TestProxy::start_seeded("health-1000", &env, records).await;
-    let mut reports = proxy.sweeper.as_ref().expect("sweeper runs").reports();
-    let report: SweepReport = tokio::time::timeout(Duration::from_secs(120), async {
-        loop {
-            reports.changed().await.unwrap();
-            if let Some(report) = reports.borrow().clone() {
-                return report;
-            }
-        }
-    })
-    .await
-    .expect("a sweep finished");
+    let report = first_report(&proxy).await;
     let seen = traffic.stats();
     println!("sweep of 1,000: {report:?}\nat the fakes: {seen:?}");
     assert_eq!(
@@ -387,5 +377,86 @@ async fn a_sweep_of_1000_connections_fits_the_interval_with_bounded_concurrency(
             .iter()
             .all(|r| r.last_health_status.as_deref() == Some("healthy")
                 && r.last_health_at.is_some())
+    );
+}
+
+/// The first sweep's report of a proxy started with a sweeper.
+async fn first_report(proxy: &TestProxy) -> SweepReport {
+    let mut reports = proxy.sweeper.as_ref().expect("sweeper runs").reports();
+    tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            reports.changed().await.unwrap();
+            if let Some(report) = reports.borrow().clone() {
+                return report;
+            }
+        }
+    })
+    .await
+    .expect("a sweep finished")
+}
+
+#[tokio::test]
+async fn an_upstream_that_keeps_failing_is_given_up_without_holding_the_sweep() {
+    let fakes = AccountFakes::start().await;
+    let mut records = Vec::new();
+    for i in 0..50 {
+        let token = fakes.hf.issue_token("alice", TokenRole::Read);
+        records.push(stored(
+            "huggingface",
+            &format!("hf-{i}"),
+            "alice",
+            ("token", token),
+            &[],
+        ));
+        let pat = fakes.docker.issue_pat("acmeops", PatScope::Read);
+        let docker = stored(
+            "docker_hub",
+            &format!("dh-{i}"),
+            "acme",
+            ("pat", pat),
+            &[("username", "acmeops")],
+        );
+        records.push(docker);
+    }
+    fakes
+        .hf
+        .traffic()
+        .set_outage(Some(Fault::Unavailable { status: 503 }));
+    let mut env = fakes.endpoints();
+    env.push((config::HEALTH_INTERVAL, "20".to_owned()));
+    env.push((config::HEALTH_CONCURRENCY, "4".to_owned()));
+    let proxy = TestProxy::start_seeded("health-outage", &env, records).await;
+    let report = first_report(&proxy).await;
+    println!("{report:?}");
+    assert_eq!(
+        (report.checked, report.healthy, report.degraded),
+        (100, 50, 50),
+        "{report:?}"
+    );
+    assert_eq!(report.given_up_kinds, 1, "{report:?}");
+    assert!(
+        Duration::from_millis(report.duration_ms) < Duration::from_secs(10),
+        "{report:?}"
+    );
+    // The first round in flight, then one probe per pause: not 3 calls per record.
+    let hf_calls = fakes.hf.traffic().stats().requests;
+    assert!(
+        hf_calls <= 4 + 2,
+        "{hf_calls} calls to a failing HuggingFace"
+    );
+    assert_eq!(
+        fakes.docker.traffic().stats().requests,
+        100,
+        "Docker Hub went on"
+    );
+    let stored = proxy.state.store.list_all().await.unwrap();
+    let hf: Vec<_> = stored.iter().filter(|r| r.kind == "huggingface").collect();
+    assert!(
+        hf.iter()
+            .all(|r| r.status == "degraded" && r.error.as_deref() == Some("upstream_unavailable"))
+    );
+    assert!(
+        hf.iter()
+            .all(|r| r.error_hint.as_deref().is_some_and(|h| h.contains("later")))
     );
 }

@@ -13,6 +13,7 @@
 //!
 //! A record is "never checked" (`last_health_at: null`) until a check has run.
 
+mod schedule;
 pub mod sweep;
 
 use crate::accounts::AccountProvider;

@@ -7,16 +7,19 @@
 //!   line up. A sweep checks the records not checked within the last half
 //!   interval (a restart or a manual re-check does not cause a second check).
 //! - Bounded concurrency: `concurrency` workers pull from per-kind queues.
-//! - Back-off: a throttled or failing upstream (429, 5xx, unreachable) pauses
-//!   that kind — for the time the upstream named, else 1 s doubling up to
-//!   5 min — while the other kinds go on; the record is retried (3 attempts
-//!   in all) and, if still inconclusive, recorded as `degraded`.
+//! - Back-off: a circuit breaker per kind ([`super::schedule`]): a throttled
+//!   or failing upstream (429, 5xx, unreachable) pauses that kind — for the
+//!   time the upstream named, else 1 s doubling up to 5 min — while the
+//!   other kinds go on; then one probe at a time until it answers; after
+//!   three pauses in a row (or a pause past half the interval) the kind's
+//!   remaining records are recorded `degraded` with that error, uncalled.
 //! - Results are written in batches ([`IntegrationStore::record_health`]);
 //!   a status change is logged and audited (`step: health_status_change`,
 //!   `actor: system:health-sweep`).
 //!
 //! [`IntegrationStore::record_health`]: crate::store::IntegrationStore::record_health
 
+use super::schedule::{JITTER, Next, Scheduler, jittered};
 use super::{HealthCheck, HealthStatus, KindProvider, log_change};
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Phase};
@@ -25,22 +28,17 @@ use crate::store::{StoreError, StoredIntegration};
 use alphaswarm_core::OrgId;
 use rand::Rng;
 use serde::Serialize;
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// The actor of the rows the sweep writes.
 pub const SWEEP_ACTOR: &str = "system:health-sweep";
 /// The audit step of a status change found by the sweep.
 pub const STATUS_CHANGE_STEP: &str = "health_status_change";
-const JITTER: f64 = 0.1;
-const MAX_ATTEMPTS: u32 = 3;
-const BASE_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The first sweep waits at most this long after start.
 const MAX_FIRST_DELAY: Duration = Duration::from_secs(30);
 /// Results are written when this many are waiting, or this long after the
@@ -84,6 +82,9 @@ pub struct SweepReport {
     pub unsupported: usize,
     /// Checks repeated after a throttled or failing upstream.
     pub retries: usize,
+    /// Kinds whose upstream kept failing: their remaining records got the
+    /// last inconclusive verdict without a call.
+    pub given_up_kinds: usize,
     /// The most checks that ran at once.
     pub peak_in_flight: usize,
     /// Results written to the store.
@@ -153,10 +154,6 @@ pub fn spawn(state: AppState) -> Option<Sweeper> {
     Some(Sweeper { reports, task })
 }
 
-fn jittered(base: Duration) -> Duration {
-    base.mul_f64(1.0 + rand::rng().random_range(-JITTER..=JITTER))
-}
-
 /// Not checked within the last half interval (or never).
 fn is_due(record: &StoredIntegration, now: OffsetDateTime, interval: Duration) -> bool {
     let Some(last) = record.last_health_at.as_deref() else {
@@ -168,121 +165,11 @@ fn is_due(record: &StoredIntegration, now: OffsetDateTime, interval: Duration) -
     now - last >= interval / 2
 }
 
-struct Job {
+/// What a worker needs to check one record.
+struct Payload {
     record: StoredIntegration,
     org: OrgId,
     checker: KindProvider,
-    attempts: u32,
-}
-
-#[derive(Default)]
-struct KindBackoff {
-    until: Option<Instant>,
-    failures: u32,
-}
-
-#[derive(Default)]
-struct Queues {
-    by_kind: BTreeMap<&'static str, VecDeque<Job>>,
-    backoff: BTreeMap<&'static str, KindBackoff>,
-    running: usize,
-    peak: usize,
-    retries: usize,
-    /// Round-robin position over the kinds.
-    turn: usize,
-}
-
-enum Next {
-    Run(Box<Job>),
-    /// Nothing runnable now: wait until then (or a wake-up).
-    Wait(Option<Instant>),
-    Done,
-}
-
-#[derive(Default)]
-struct Scheduler {
-    queues: Mutex<Queues>,
-    wake: Notify,
-}
-
-impl Scheduler {
-    fn lock(&self) -> MutexGuard<'_, Queues> {
-        self.queues
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn push(&self, job: Job) {
-        let kind = job.checker.integration_kind();
-        self.lock().by_kind.entry(kind).or_default().push_back(job);
-    }
-
-    /// The next job of a kind that is not backing off, in turn.
-    fn next(&self) -> Next {
-        let mut q = self.lock();
-        let now = Instant::now();
-        let kinds: Vec<&'static str> = q
-            .by_kind
-            .iter()
-            .filter(|(_, jobs)| !jobs.is_empty())
-            .map(|(kind, _)| *kind)
-            .collect();
-        if kinds.is_empty() {
-            return if q.running == 0 {
-                Next::Done
-            } else {
-                Next::Wait(None)
-            };
-        }
-        let mut earliest: Option<Instant> = None;
-        for offset in 0..kinds.len() {
-            let kind = kinds[(q.turn + offset) % kinds.len()];
-            match q.backoff.get(kind).and_then(|b| b.until) {
-                Some(until) if until > now => {
-                    earliest = Some(earliest.map_or(until, |e| e.min(until)));
-                }
-                _ => {
-                    if let Some(job) = q.by_kind.get_mut(kind).and_then(VecDeque::pop_front) {
-                        q.turn = q.turn.wrapping_add(offset + 1);
-                        q.running += 1;
-                        q.peak = q.peak.max(q.running);
-                        return Next::Run(Box::new(job));
-                    }
-                }
-            }
-        }
-        Next::Wait(earliest)
-    }
-
-    /// Records how a check went; a retryable verdict pauses its kind, and
-    /// the job comes back (returned) while attempts remain.
-    fn finished(&self, mut job: Job, verdict: &HealthCheck) -> Option<Job> {
-        let mut q = self.lock();
-        q.running -= 1;
-        let kind = job.checker.integration_kind();
-        let backoff = q.backoff.entry(kind).or_default();
-        let again = if verdict.retryable {
-            backoff.failures += 1;
-            let doubling = BASE_BACKOFF * 2u32.saturating_pow(backoff.failures.min(16) - 1);
-            let wait = jittered(verdict.retry_after.unwrap_or(doubling).min(MAX_BACKOFF));
-            backoff.until = Some(Instant::now() + wait);
-            job.attempts += 1;
-            job.attempts < MAX_ATTEMPTS
-        } else {
-            *backoff = KindBackoff::default();
-            false
-        };
-        let requeued = if again {
-            q.retries += 1;
-            q.by_kind.entry(kind).or_default().push_back(job);
-            None
-        } else {
-            Some(job)
-        };
-        drop(q);
-        self.wake.notify_waiters();
-        requeued
-    }
 }
 
 /// A checked record on its way to the store.
@@ -307,7 +194,8 @@ pub async fn sweep_once(
     };
     let records = state.store.list_all().await?;
     report.records = records.len();
-    let scheduler = Arc::new(Scheduler::default());
+    // A failing upstream may hold its kind for at most half an interval.
+    let scheduler = Arc::new(Scheduler::new(started + interval / 2));
     for record in records {
         if !is_due(&record, now, interval) {
             continue;
@@ -320,12 +208,15 @@ pub async fn sweep_once(
             report.unsupported += 1;
             continue;
         };
-        scheduler.push(Job {
-            record,
-            org,
-            checker,
-            attempts: 0,
-        });
+        let kind = checker.integration_kind();
+        scheduler.push(
+            kind,
+            Payload {
+                record,
+                org,
+                checker,
+            },
+        );
     }
 
     let (tx, rx) = mpsc::channel::<Outcome>(FLUSH_EVERY * 2);
@@ -338,11 +229,10 @@ pub async fn sweep_once(
         report.unsupported += worker.await.unwrap_or_default();
     }
     let written = writer.await.unwrap_or_default();
-    {
-        let q = scheduler.lock();
-        report.retries = q.retries;
-        report.peak_in_flight = q.peak;
-    }
+    let counts = scheduler.counts();
+    report.retries = counts.retries;
+    report.peak_in_flight = counts.peak;
+    report.given_up_kinds = counts.given_up;
     report.checked = written.checked;
     report.healthy = written.healthy;
     report.degraded = written.degraded;
@@ -355,14 +245,14 @@ pub async fn sweep_once(
 
 /// A worker: runs jobs until none are left; returns how many it found
 /// without a health check.
-async fn work(scheduler: Arc<Scheduler>, results: mpsc::Sender<Outcome>) -> usize {
+async fn work(scheduler: Arc<Scheduler<Payload>>, results: mpsc::Sender<Outcome>) -> usize {
     let mut unsupported = 0;
     loop {
         // Registered before looking, so a wake-up in between is not lost.
         let woken = scheduler.wake.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        match scheduler.next() {
+        let (payload, verdict) = match scheduler.next() {
             Next::Done => return unsupported,
             Next::Wait(until) => {
                 let until = until.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
@@ -370,27 +260,34 @@ async fn work(scheduler: Arc<Scheduler>, results: mpsc::Sender<Outcome>) -> usiz
                     () = woken => {}
                     () = tokio::time::sleep_until(until.into()) => {}
                 }
+                continue;
             }
+            Next::GiveUp(job, verdict) => (job.payload, verdict),
             Next::Run(job) => {
-                let job = *job;
-                let verdict = job.checker.check(&job.org, &job.record).await;
-                let Some(verdict) = verdict else {
+                let Some(verdict) = job
+                    .payload
+                    .checker
+                    .check(&job.payload.org, &job.payload.record)
+                    .await
+                else {
                     unsupported += 1;
                     scheduler.finished(job, &HealthCheck::healthy());
                     continue;
                 };
-                if let Some(job) = scheduler.finished(job, &verdict) {
-                    let outcome = Outcome {
-                        record: job.record,
-                        checker: job.checker,
-                        verdict,
-                        checked_at: timestamp(),
-                    };
-                    if results.send(outcome).await.is_err() {
-                        return unsupported;
-                    }
+                match scheduler.finished(job, &verdict) {
+                    Some(job) => (job.payload, verdict),
+                    None => continue,
                 }
             }
+        };
+        let outcome = Outcome {
+            record: payload.record,
+            checker: payload.checker,
+            verdict,
+            checked_at: timestamp(),
+        };
+        if results.send(outcome).await.is_err() {
+            return unsupported;
         }
     }
 }
