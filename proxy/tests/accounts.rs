@@ -525,14 +525,14 @@ async fn unknown_kinds_and_cloud_kinds_get_clear_answers() {
 }
 
 #[tokio::test]
-async fn every_account_route_needs_a_fresh_step_up_before_any_audit_or_call() {
+async fn every_integration_route_needs_a_fresh_step_up_before_any_audit_or_call() {
     let (fakes, proxy) = start("accounts-gating").await;
     let login_only = proxy.login().await;
     let stale = proxy.forge("admin:cluster", &["pwd", "otp", "mfa"], 301, 600);
     let wrong_scope = proxy.forge("read:cluster", &["pwd", "otp", "mfa"], 5, 600);
     let body = json!({"token": fakes.hf_token(), "username": "acmeops", "pat": fakes.docker_pat()});
     let before = fakes.requests();
-    for kind in ["huggingface", "dockerhub", "docker_hub"] {
+    for kind in ["huggingface", "dockerhub", "docker_hub", "cloud_aws"] {
         for (method, path) in [
             (Method::POST, integration(kind)),
             (Method::DELETE, integration(kind)),
