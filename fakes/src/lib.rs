@@ -10,4 +10,7 @@
 //! federated credentials, pools and bindings, token templates), never by a
 //! shortcut that a rendering bug could slip past.
 
+pub mod azure_key_vault;
+pub mod gcp_secret_manager;
+pub mod oauth2;
 pub mod server;
