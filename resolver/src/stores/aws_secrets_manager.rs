@@ -225,7 +225,15 @@ struct AwsJsonError {
 }
 
 impl AwsJsonError {
+    /// JSON 1.1 errors (`__type`), or the XML `<Error><Code>` that some
+    /// front ends (and moto's auth layer) answer instead.
     fn parse(body: &str) -> Self {
+        if body.trim_start().starts_with('<') {
+            return AwsJsonError {
+                code: xml_element(body, "Code").unwrap_or_default(),
+                message: xml_element(body, "Message").unwrap_or_default(),
+            };
+        }
         let value: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
         let raw = value
             .get("__type")
@@ -243,6 +251,14 @@ impl AwsJsonError {
             .to_owned();
         AwsJsonError { code, message }
     }
+}
+
+/// The text of the first `<name>` element.
+fn xml_element(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find("</")? + start;
+    Some(xml[start..end].trim().to_owned())
 }
 
 fn classify(name: &str, region: &str, status: u16, error: &AwsJsonError) -> StoreError {
@@ -313,6 +329,13 @@ mod tests {
             assert_eq!(e.message, "m");
         }
         assert_eq!(AwsJsonError::parse("<xml/>").code, "");
+        let xml = AwsJsonError::parse(
+            "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not authorized</Message></Error></ErrorResponse>",
+        );
+        assert_eq!(
+            (xml.code.as_str(), xml.message.as_str()),
+            ("AccessDenied", "User: x is not authorized")
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub use file::FileStore;
 pub use gcp_secret_manager::GcpSecretManagerStore;
 pub use integration::{IntegrationSecrets, IntegrationStore, StoredSecret};
 pub use m2m::{M2mConfig, M2mStore};
-pub use vault::{VaultAuth, VaultConfig, VaultStore};
+pub use vault::{VaultAuth, VaultConfig, VaultStats, VaultStore};
 
 use alphaswarm_core::keys::{CredentialKey, KeyError, Store, store_name};
 

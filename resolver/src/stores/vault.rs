@@ -4,9 +4,9 @@
 //!
 //! The token is renewed (`auth/token/renew-self`) once less than a third of
 //! its lease is left; when renewal fails or is capped by the role's
-//! `token_max_ttl`, the store logs in again. A read refused with 403 by a
-//! token the store believed valid (revoked, expired early) logs in once more
-//! before the refusal is reported.
+//! `token_max_ttl`, the store logs in again. When a read is refused with 403,
+//! `lookup-self` tells a dead token (revoked, expired early: log in once more
+//! and retry) from a policy refusal (reported as access denied).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -62,17 +62,22 @@ pub struct VaultConfig {
 
 struct Session {
     token: String,
+    /// Names the token for lookup and revocation; not a credential.
+    accessor: Option<String>,
     /// `None`: the token does not expire (root, or a non-expiring configured token).
     expires_at: Option<SystemTime>,
     lease: Duration,
     renewable: bool,
 }
 
-/// Logins and renewals so far, for diagnostics and tests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Logins and renewals so far and the current token's accessor, for
+/// diagnostics and tests. An accessor can look a token up or revoke it, never
+/// read a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct VaultStats {
     pub logins: u64,
     pub renewals: u64,
+    pub accessor: Option<String>,
 }
 
 pub struct VaultStore {
@@ -93,6 +98,8 @@ struct AuthAnswer {
 #[derive(Deserialize)]
 struct AuthBody {
     client_token: String,
+    #[serde(default)]
+    accessor: Option<String>,
     #[serde(default)]
     lease_duration: u64,
     #[serde(default)]
@@ -121,10 +128,16 @@ impl VaultStore {
         })
     }
 
-    pub fn stats(&self) -> VaultStats {
+    pub async fn stats(&self) -> VaultStats {
         VaultStats {
             logins: self.logins.load(Ordering::Relaxed),
             renewals: self.renewals.load(Ordering::Relaxed),
+            accessor: self
+                .session
+                .lock()
+                .await
+                .as_ref()
+                .and_then(|s| s.accessor.clone()),
         }
     }
 
@@ -141,6 +154,7 @@ impl VaultStore {
         let lease = Duration::from_secs(auth.lease_duration);
         Session {
             token: auth.client_token,
+            accessor: auth.accessor,
             expires_at: (auth.lease_duration > 0).then(|| self.clock.now() + lease),
             lease,
             renewable: auth.renewable,
@@ -152,6 +166,7 @@ impl VaultStore {
             VaultAuth::Token(token) => {
                 return Ok(Session {
                     token: token.clone(),
+                    accessor: None,
                     expires_at: None,
                     lease: Duration::ZERO,
                     renewable: false,
@@ -239,6 +254,17 @@ impl VaultStore {
         Ok((token, true))
     }
 
+    /// Whether Vault still knows `token` (`auth/token/lookup-self`), to tell
+    /// a dead token from a policy refusal without logging in again.
+    async fn token_is_valid(&self, token: &str) -> bool {
+        let response = self
+            .request(reqwest::Method::GET, "auth/token/lookup-self")
+            .header(TOKEN_HEADER, token)
+            .send()
+            .await;
+        response.is_ok_and(|r| r.status().as_u16() == 200)
+    }
+
     async fn read_path(&self, path: &str) -> Result<Option<serde_json::Value>, StoreError> {
         let who = "Vault";
         let (mut token, mut fresh) = self.token(false).await?;
@@ -253,8 +279,8 @@ impl VaultStore {
             match status {
                 200 => return kv_data(path, &text),
                 404 => return Ok(None),
-                403 if !fresh => {
-                    // The token may have been revoked or expired early.
+                403 if !fresh && !self.token_is_valid(&token).await => {
+                    // Revoked or expired early: log in once more.
                     (token, fresh) = self.token(true).await?;
                 }
                 403 => {

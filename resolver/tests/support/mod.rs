@@ -212,7 +212,7 @@ pub async fn bao_as(
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = reqwest::Client::new()
+    let mut request = http()
         .request(method, format!("{}/v1/{path}", peers().bao_addr))
         .header("x-vault-token", token);
     if let Some(body) = body {

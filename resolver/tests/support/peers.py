@@ -53,7 +53,14 @@ def allow_web_identity():
     import base64
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.iam.models import iam_backends
-    from moto.sts.exceptions import STSClientError
+    from moto.core.exceptions import _RESTError as RESTError
+
+    class STSClientError(RESTError):
+        """Rendered as STS's XML error (raised before moto's own handler)."""
+
+        def __init__(self, code, message):
+            self.code = 403 if code == "AccessDenied" else 400
+            super().__init__(code, message)
 
     original = ActionAuthenticatorMixin._authenticate_and_authorize_action
 
