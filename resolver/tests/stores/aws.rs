@@ -25,7 +25,7 @@ fn chain(home: &TempDir, extra: &[(&str, &str)]) -> CredentialResolver {
     CredentialResolver::from_env(&sandbox_env(home, &pairs)).unwrap()
 }
 
-fn as_user<'a>(user: &'a (String, String)) -> [(&'static str, &'a str); 2] {
+fn as_user(user: &(String, String)) -> [(&'static str, &str); 2] {
     [
         ("AWS_ACCESS_KEY_ID", &user.0),
         ("AWS_SECRET_ACCESS_KEY", &user.1),
