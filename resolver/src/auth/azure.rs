@@ -177,51 +177,68 @@ impl AzureCredential {
                 header,
                 client_id,
             } => {
-                let who = "the managed identity endpoint";
-                let mut url = reqwest::Url::parse(endpoint)
-                    .map_err(|_| StoreError::unexpected("IDENTITY_ENDPOINT is not a URL"))?;
-                url.query_pairs_mut()
-                    .append_pair("api-version", "2019-08-01")
-                    .append_pair("resource", resource);
-                if let Some(id) = client_id {
-                    url.query_pairs_mut().append_pair("client_id", id);
-                }
-                let response = self
-                    .http
-                    .get(url)
-                    .header("x-identity-header", header)
-                    .send()
-                    .await
-                    .map_err(|e| transport_error(who, &e))?;
-                token_from_response(who, response, now).await
+                self.managed_identity(
+                    "the managed identity endpoint",
+                    endpoint,
+                    "2019-08-01",
+                    resource,
+                    client_id.as_deref(),
+                    ("x-identity-header", header),
+                    "Check the managed identity assigned to the app (IDENTITY_ENDPOINT is set by the platform).",
+                )
+                .await
             }
             Provider::Imds { host, client_id } => {
-                let who = "the instance metadata service (managed identity)";
-                let mut url =
-                    reqwest::Url::parse(&format!("{host}/metadata/identity/oauth2/token"))
-                        .map_err(|_| {
-                            StoreError::unexpected("AZURE_POD_IDENTITY_AUTHORITY_HOST is not a URL")
-                        })?;
-                url.query_pairs_mut()
-                    .append_pair("api-version", "2018-02-01")
-                    .append_pair("resource", resource);
-                if let Some(id) = client_id {
-                    url.query_pairs_mut().append_pair("client_id", id);
-                }
-                let response = self
-                    .http
-                    .get(url)
-                    .header("metadata", "true")
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        let mut error = transport_error(who, &e);
-                        error.hint = "No Azure identity: on AKS enable workload identity for the pod; elsewhere assign a managed identity or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET.".to_owned();
-                        error
-                    })?;
-                token_from_response(who, response, now).await
+                self.managed_identity(
+                    "the instance metadata service (managed identity)",
+                    &format!("{host}/metadata/identity/oauth2/token"),
+                    "2018-02-01",
+                    resource,
+                    client_id.as_deref(),
+                    ("metadata", "true"),
+                    "No Azure identity: on AKS enable workload identity for the pod; elsewhere assign a managed identity or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET.",
+                )
+                .await
             }
         }
+    }
+}
+
+impl AzureCredential {
+    /// A managed-identity token request: `GET endpoint?api-version&resource[&client_id]`
+    /// with the platform's proof header. `hint` explains a connection failure.
+    #[allow(clippy::too_many_arguments)]
+    async fn managed_identity(
+        &self,
+        who: &str,
+        endpoint: &str,
+        api_version: &str,
+        resource: &str,
+        client_id: Option<&str>,
+        (header, value): (&str, &str),
+        hint: &str,
+    ) -> Result<AccessToken, StoreError> {
+        let now = self.clock.now();
+        let mut url = reqwest::Url::parse(endpoint)
+            .map_err(|_| StoreError::unexpected(format!("{who}'s address is not a URL")))?;
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version)
+            .append_pair("resource", resource);
+        if let Some(id) = client_id {
+            url.query_pairs_mut().append_pair("client_id", id);
+        }
+        let response = self
+            .http
+            .get(url)
+            .header(header, value)
+            .send()
+            .await
+            .map_err(|e| {
+                let mut error = transport_error(who, &e);
+                error.hint = hint.to_owned();
+                error
+            })?;
+        token_from_response(who, response, now).await
     }
 }
 

@@ -485,24 +485,14 @@ fn parse_file(text: &str, variable: &str) -> Result<Provider, ConfigError> {
                 email,
                 key: Box::new(key),
                 key_id: file.private_key_id,
-                token_uri: checked(
-                    file.token_uri
-                        .unwrap_or_else(|| DEFAULT_TOKEN_URI.to_owned()),
-                    variable,
-                    "token_uri",
-                )?,
+                token_uri: token_uri(file.token_uri, variable)?,
             })
         }
         "authorized_user" => Ok(Provider::AuthorizedUser {
             client_id: need(file.client_id, "client_id")?,
             client_secret: need(file.client_secret, "client_secret")?,
             refresh_token: need(file.refresh_token, "refresh_token")?,
-            token_uri: checked(
-                file.token_uri
-                    .unwrap_or_else(|| DEFAULT_TOKEN_URI.to_owned()),
-                variable,
-                "token_uri",
-            )?,
+            token_uri: token_uri(file.token_uri, variable)?,
         }),
         "external_account" => {
             let source = file.credential_source.ok_or_else(|| {
@@ -564,6 +554,15 @@ fn file_kind(text: &str) -> String {
         .ok()
         .and_then(|v| v.get("type").and_then(|t| t.as_str()).map(str::to_owned))
         .unwrap_or_default()
+}
+
+/// The file's `token_uri`, else Google's.
+fn token_uri(uri: Option<String>, variable: &str) -> Result<String, ConfigError> {
+    checked(
+        uri.unwrap_or_else(|| DEFAULT_TOKEN_URI.to_owned()),
+        variable,
+        "token_uri",
+    )
 }
 
 /// A token or API URL from a credential file: https, or http to loopback.

@@ -7,8 +7,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use alphaswarm_core::keys::{CredentialKey, KeyError, Store, store_name};
-use alphaswarm_core::secret::SecretValue;
+use alphaswarm_core::keys::{CredentialKey, KeyError, Store};
 use async_trait::async_trait;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
@@ -177,17 +176,14 @@ impl SecretStore for AwsSecretsManagerStore {
     }
 
     fn locate(&self, key: &CredentialKey) -> Result<String, KeyError> {
-        store_name(key, &self.naming).map(|n| n.name)
+        super::locate_in(key, &self.naming)
     }
 
     async fn fetch(&self, key: &CredentialKey) -> Result<Option<Fetched>, StoreError> {
-        let Some(name) = super::name_in(key, &self.naming).ok().flatten() else {
-            return Ok(None);
-        };
-        Ok(self
-            .get_secret_value(&name)
-            .await?
-            .map(|text| Fetched::new(SecretValue::parse_for(key, &text))))
+        super::fetch_named(key, &self.naming, |name| async move {
+            Ok(self.get_secret_value(&name).await?.map(|text| (text, None)))
+        })
+        .await
     }
 }
 

@@ -11,8 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use alphaswarm_core::keys::{CredentialKey, KeyError, Store, store_name};
-use alphaswarm_core::secret::SecretValue;
+use alphaswarm_core::keys::{CredentialKey, KeyError, Store};
 use async_trait::async_trait;
 use serde::Deserialize;
 
@@ -291,20 +290,14 @@ impl SecretStore for AzureKeyVaultStore {
     }
 
     fn locate(&self, key: &CredentialKey) -> Result<String, KeyError> {
-        store_name(key, &self.naming).map(|n| n.name)
+        super::locate_in(key, &self.naming)
     }
 
     async fn fetch(&self, key: &CredentialKey) -> Result<Option<Fetched>, StoreError> {
-        let Some(name) = super::name_in(key, &self.naming).ok().flatten() else {
-            return Ok(None);
-        };
-        Ok(self
-            .get_secret(&name)
-            .await?
-            .map(|(text, expires_at)| Fetched {
-                value: SecretValue::parse_for(key, &text),
-                expires_at,
-            }))
+        super::fetch_named(key, &self.naming, |name| async move {
+            self.get_secret(&name).await
+        })
+        .await
     }
 }
 

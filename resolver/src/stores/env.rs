@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use alphaswarm_core::keys::{CredentialKey, KeyError, Store, store_name};
+use alphaswarm_core::keys::{CredentialKey, KeyError, Store};
 use alphaswarm_core::secret::SecretValue;
 use async_trait::async_trait;
 
@@ -38,11 +38,11 @@ impl SecretStore for EnvStore {
     }
 
     fn locate(&self, key: &CredentialKey) -> Result<String, KeyError> {
-        store_name(key, &Store::Env).map(|n| n.name)
+        super::locate_in(key, &Store::Env)
     }
 
     async fn fetch(&self, key: &CredentialKey) -> Result<Option<Fetched>, StoreError> {
-        let Some(name) = super::name_in(key, &Store::Env).ok().flatten() else {
+        let Some(name) = super::name_in(key, &Store::Env) else {
             return Ok(None);
         };
         if let Some(raw) = self.env.get(&name) {

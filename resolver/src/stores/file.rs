@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 
-use alphaswarm_core::keys::{CredentialKey, KeyError, Store, store_name};
+use alphaswarm_core::keys::{CredentialKey, KeyError, Store};
 use alphaswarm_core::secret::SecretValue;
 use async_trait::async_trait;
 
@@ -50,11 +50,11 @@ impl SecretStore for FileStore {
     }
 
     fn locate(&self, key: &CredentialKey) -> Result<String, KeyError> {
-        store_name(key, &self.naming).map(|n| n.name)
+        super::locate_in(key, &self.naming)
     }
 
     async fn fetch(&self, key: &CredentialKey) -> Result<Option<Fetched>, StoreError> {
-        let Some(path) = super::name_in(key, &self.naming).ok().flatten() else {
+        let Some(path) = super::name_in(key, &self.naming) else {
             return Ok(None);
         };
         let read = tokio::task::spawn_blocking(move || read_small(&path))

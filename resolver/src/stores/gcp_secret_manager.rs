@@ -7,8 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use alphaswarm_core::keys::{CredentialKey, KeyError, Store, store_name};
-use alphaswarm_core::secret::SecretValue;
+use alphaswarm_core::keys::{CredentialKey, KeyError, Store};
 use async_trait::async_trait;
 use base64::Engine;
 use serde::Deserialize;
@@ -175,17 +174,14 @@ impl SecretStore for GcpSecretManagerStore {
     }
 
     fn locate(&self, key: &CredentialKey) -> Result<String, KeyError> {
-        store_name(key, &self.naming).map(|n| n.name)
+        super::locate_in(key, &self.naming)
     }
 
     async fn fetch(&self, key: &CredentialKey) -> Result<Option<Fetched>, StoreError> {
-        let Some(name) = super::name_in(key, &self.naming).ok().flatten() else {
-            return Ok(None);
-        };
-        Ok(self
-            .access(&name)
-            .await?
-            .map(|text| Fetched::new(SecretValue::parse_for(key, &text))))
+        super::fetch_named(key, &self.naming, |name| async move {
+            Ok(self.access(&name).await?.map(|text| (text, None)))
+        })
+        .await
     }
 }
 

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use alphaswarm_core::keys::{CredentialKey, KeyError, Store, store_name};
-use alphaswarm_core::secret::SecretValue;
+use alphaswarm_core::keys::{CredentialKey, KeyError, Store};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
@@ -370,17 +369,17 @@ impl SecretStore for VaultStore {
     }
 
     fn locate(&self, key: &CredentialKey) -> Result<String, KeyError> {
-        store_name(key, &self.naming).map(|n| n.name)
+        super::locate_in(key, &self.naming)
     }
 
     async fn fetch(&self, key: &CredentialKey) -> Result<Option<Fetched>, StoreError> {
-        let Some(path) = super::name_in(key, &self.naming).ok().flatten() else {
-            return Ok(None);
-        };
-        Ok(self
-            .read_path(&path)
-            .await?
-            .map(|data| Fetched::new(SecretValue::parse_for(key, &data.to_string()))))
+        super::fetch_named(key, &self.naming, |path| async move {
+            Ok(self
+                .read_path(&path)
+                .await?
+                .map(|data| (data.to_string(), None)))
+        })
+        .await
     }
 }
 
