@@ -23,10 +23,6 @@ use alphaswarm_resolver::{
 use async_trait::async_trait;
 use support::*;
 
-fn key(text: &str) -> CredentialKey {
-    text.parse().unwrap()
-}
-
 /// A store that always fails, standing in for a cloud store that is down.
 struct Broken(Source);
 

@@ -4,25 +4,19 @@ use std::time::Duration;
 
 use alphaswarm_core::CoreError;
 use alphaswarm_fakes::oauth2::JwtIssuer;
-use alphaswarm_resolver::{CredentialKey, CredentialResolver, SecretValue, Source};
+use alphaswarm_resolver::{CredentialResolver, SecretValue, Source};
 
 use crate::support::*;
 
-fn key(text: &str) -> CredentialKey {
-    text.parse().unwrap()
-}
-
-/// The default chain with AWS selected, pointed at moto, as `who`.
+/// The default chain with AWS selected, pointed at moto.
 fn chain(home: &TempDir, extra: &[(&str, &str)]) -> CredentialResolver {
     let p = peers();
-    let mut pairs = vec![
+    let base = [
         ("ALPHASWARM_DEFAULT_CLOUD_PROVIDER", "aws"),
         ("ALPHASWARM_AWS_REGION", REGION),
         ("AWS_ENDPOINT_URL", p.moto_url.as_str()),
-        ("ALPHASWARM_BOOTSTRAP_STATE_DIR", "/nonexistent-bootstrap"),
     ];
-    pairs.extend_from_slice(extra);
-    CredentialResolver::from_env(&sandbox_env(home, &pairs)).unwrap()
+    default_chain(home, &base, extra)
 }
 
 fn as_user(user: &(String, String)) -> [(&'static str, &str); 2] {

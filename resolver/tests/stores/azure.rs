@@ -7,17 +7,13 @@ use alphaswarm_core::CoreError;
 use alphaswarm_fakes::azure_key_vault::{KeyVaultFake, TOKEN_EXCHANGE_AUDIENCE};
 use alphaswarm_fakes::oauth2::JwtIssuer;
 use alphaswarm_fakes::server::Running;
-use alphaswarm_resolver::{CredentialKey, CredentialResolver, Source};
+use alphaswarm_resolver::{CredentialResolver, Source};
 
 use crate::support::*;
 
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const CLIENT_ID: &str = "0f4a1a9e-1d42-4d55-9a53-3e3b2f9e6c01";
 const SUBJECT: &str = "system:serviceaccount:alphaswarm:resolver";
-
-fn key(text: &str) -> CredentialKey {
-    text.parse().unwrap()
-}
 
 async fn fake() -> (KeyVaultFake, Running) {
     let fake = KeyVaultFake::new(TENANT);
@@ -28,14 +24,12 @@ async fn fake() -> (KeyVaultFake, Running) {
 
 fn chain(home: &TempDir, running: &Running, extra: &[(&str, &str)]) -> CredentialResolver {
     let url = running.url();
-    let mut pairs = vec![
+    let base = [
         ("ALPHASWARM_DEFAULT_CLOUD_PROVIDER", "azure"),
         ("ALPHASWARM_AZURE_KEYVAULT_URL", url.as_str()),
         ("AZURE_AUTHORITY_HOST", url.as_str()),
-        ("ALPHASWARM_BOOTSTRAP_STATE_DIR", "/nonexistent-bootstrap"),
     ];
-    pairs.extend_from_slice(extra);
-    CredentialResolver::from_env(&sandbox_env(home, &pairs)).unwrap()
+    default_chain(home, &base, extra)
 }
 
 fn workload_identity(token_file: &str) -> [(&'static str, &str); 3] {

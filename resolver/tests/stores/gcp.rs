@@ -9,7 +9,7 @@ use alphaswarm_core::CoreError;
 use alphaswarm_fakes::gcp_secret_manager::{GcpFake, VersionState};
 use alphaswarm_fakes::oauth2::JwtIssuer;
 use alphaswarm_fakes::server::Running;
-use alphaswarm_resolver::{CredentialKey, CredentialResolver, Source};
+use alphaswarm_resolver::{CredentialResolver, Source};
 use serde_json::json;
 
 use crate::support::*;
@@ -17,10 +17,6 @@ use crate::support::*;
 const PROJECT: &str = "alphaswarm-prod";
 const PROJECT_NUMBER: &str = "123456789012";
 const SUBJECT: &str = "system:serviceaccount:alphaswarm:resolver";
-
-fn key(text: &str) -> CredentialKey {
-    text.parse().unwrap()
-}
 
 async fn fake() -> (GcpFake, Running) {
     let fake = GcpFake::new(PROJECT, PROJECT_NUMBER);
@@ -31,14 +27,12 @@ async fn fake() -> (GcpFake, Running) {
 
 fn chain(home: &TempDir, running: &Running, extra: &[(&str, &str)]) -> CredentialResolver {
     let url = running.url();
-    let mut pairs = vec![
+    let base = [
         ("ALPHASWARM_DEFAULT_CLOUD_PROVIDER", "gcp"),
         ("ALPHASWARM_GCP_PROJECT_ID", PROJECT),
         ("ALPHASWARM_GCP_SECRETMANAGER_ENDPOINT", url.as_str()),
-        ("ALPHASWARM_BOOTSTRAP_STATE_DIR", "/nonexistent-bootstrap"),
     ];
-    pairs.extend_from_slice(extra);
-    CredentialResolver::from_env(&sandbox_env(home, &pairs)).unwrap()
+    default_chain(home, &base, extra)
 }
 
 #[tokio::test]

@@ -6,15 +6,11 @@ use std::time::{Duration, Instant};
 
 use alphaswarm_resolver::clock::{Clock, ShiftedClock, SystemClock};
 use alphaswarm_resolver::stores::{VaultAuth, VaultConfig, VaultStore};
-use alphaswarm_resolver::{CredentialKey, CredentialResolver, SecretStore, Source};
+use alphaswarm_resolver::{CredentialResolver, SecretStore, Source};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::support::*;
-
-fn key(text: &str) -> CredentialKey {
-    text.parse().unwrap()
-}
 
 /// An AppRole whose tokens may read `paths` only (root's view: namespace
 /// `ns` when given). Returns (role_id, secret_id).

@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use alphaswarm_resolver::Environment;
 use alphaswarm_resolver::auth::aws::{AwsCredentialChain, AwsCredentials};
 use alphaswarm_resolver::clock::SystemClock;
 use alphaswarm_resolver::stores::AwsSecretsManagerStore;
+use alphaswarm_resolver::{CredentialKey, CredentialResolver, Environment};
 use serde_json::Value;
 
 pub const REGION: &str = "us-east-1";
@@ -160,6 +160,22 @@ pub fn sandbox_env(home: &TempDir, pairs: &[(&str, &str)]) -> Environment {
         env.set(*name, *value);
     }
     env
+}
+
+pub fn key(text: &str) -> CredentialKey {
+    text.parse().unwrap()
+}
+
+/// The default chain for `base` + `extra` in a sandbox, with an empty file store.
+pub fn default_chain(
+    home: &TempDir,
+    base: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> CredentialResolver {
+    let mut pairs = base.to_vec();
+    pairs.push(("ALPHASWARM_BOOTSTRAP_STATE_DIR", "/nonexistent-bootstrap"));
+    pairs.extend_from_slice(extra);
+    CredentialResolver::from_env(&sandbox_env(home, &pairs)).unwrap()
 }
 
 pub fn http() -> reqwest::Client {
