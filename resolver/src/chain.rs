@@ -245,3 +245,22 @@ impl std::fmt::Display for ChainDescription {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    fn assert_send<T: Send>(_: T) {}
+
+    /// The proxy shares one resolver across its runtime's tasks and awaits
+    /// resolutions inside handlers: both need `Send`.
+    #[test]
+    fn the_resolver_and_its_futures_are_send() {
+        let resolver = CredentialResolver::new();
+        assert_send_sync(&resolver);
+        let key = CredentialKey::new("svc", "p").unwrap();
+        assert_send(resolver.resolve(&key));
+        assert_send(resolver.resolve_or(&key, SecretValue::parse("d")));
+    }
+}

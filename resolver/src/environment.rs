@@ -8,9 +8,16 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// `Debug` lists variable names only: the snapshot holds secrets.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Environment {
     vars: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.vars.keys()).finish()
+    }
 }
 
 impl Environment {
@@ -46,7 +53,7 @@ impl Environment {
             .filter(|v| !v.trim().is_empty())
     }
 
-    /// Whether any variable starts with `prefix` (for "half-configured" checks).
+    /// The names of the set variables starting with `prefix` (for "half-configured" checks).
     pub fn names_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.vars
             .iter()
@@ -56,5 +63,19 @@ impl Environment {
 
     pub fn home(&self) -> Option<PathBuf> {
         self.get("HOME").map(PathBuf::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_shows_names_only_and_blank_is_unset() {
+        let env =
+            Environment::from_pairs([("AWS_SECRET_ACCESS_KEY", "CANARY-value"), ("EMPTY", "  ")]);
+        assert_eq!(format!("{env:?}"), r#"{"AWS_SECRET_ACCESS_KEY", "EMPTY"}"#);
+        assert_eq!(env.get("EMPTY"), None);
+        assert_eq!(env.get("AWS_SECRET_ACCESS_KEY"), Some("CANARY-value"));
     }
 }

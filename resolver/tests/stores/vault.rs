@@ -126,12 +126,9 @@ async fn seed_example_resolves_through_the_default_chain_with_approle() {
     assert!(located.iter().any(|(_, s, n)| *s == Source::Vault
         && n.as_deref() == Ok("secret/data/alphaswarm/redis/password")));
     assert_no_canary(
-        &format!("{credential:?} {} {env:?}", resolver.describe())
-            .replace(&role.1, "")
-            .replace(&role.0, ""),
-        &[&password],
+        &format!("{credential:?} {} {env:?}", resolver.describe()),
+        &[&password, &role.0, &role.1],
     );
-    assert_no_canary(&resolver.describe().to_string(), &[&role.0, &role.1]);
 }
 
 #[tokio::test]
