@@ -16,7 +16,9 @@ use alphaswarm_fakes::azure_key_vault::{KeyVaultFake, TOKEN_EXCHANGE_AUDIENCE};
 use alphaswarm_fakes::gcp_secret_manager::{GcpFake, VersionState};
 use alphaswarm_fakes::oauth2::{ClientCredentialsFake, JwtIssuer};
 use alphaswarm_resolver::clock::SystemClock;
-use alphaswarm_resolver::stores::{EnvStore, M2mConfig, M2mStore};
+use alphaswarm_resolver::stores::{
+    EnvStore, M2mConfig, M2mStore, VaultAuth, VaultConfig, VaultStore,
+};
 use alphaswarm_resolver::{CredentialKey, CredentialResolver, Environment, SecretStore};
 use serde_json::json;
 use support::*;
@@ -32,9 +34,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn figures(samples: &mut [Duration]) -> String {
     samples.sort();
     format!(
-        "p50 {:>8.3} ms  p99 {:>8.3} ms",
-        percentile(samples, 50.0).as_secs_f64() * 1e3,
-        percentile(samples, 99.0).as_secs_f64() * 1e3
+        "p50 {:>9.1} µs  p99 {:>9.1} µs",
+        percentile(samples, 50.0).as_secs_f64() * 1e6,
+        percentile(samples, 99.0).as_secs_f64() * 1e6
     )
 }
 
@@ -74,19 +76,38 @@ async fn bench_store(name: &str, key: &CredentialKey, build: impl Fn() -> Creden
     );
 }
 
-fn key(text: &str) -> CredentialKey {
-    text.parse().unwrap()
+/// `CACHED` calls of `store.fetch`, or of `chain.resolve` when given (after one warm-up).
+async fn overhead(
+    name: &str,
+    store: &dyn SecretStore,
+    chain: Option<&CredentialResolver>,
+    k: &CredentialKey,
+) {
+    let call = || async {
+        match chain {
+            Some(chain) => drop(chain.resolve(k).await.unwrap()),
+            None => drop(store.fetch(k).await.unwrap().unwrap()),
+        }
+    };
+    call().await;
+    let mut samples = timed(CACHED, call).await;
+    println!("{name:<22} {}", figures(&mut samples));
 }
 
 #[tokio::main]
 async fn main() {
     let home = TempDir::new();
     let p = peers();
-    println!("resolve latency on loopback ({COLD} cold chains, {CACHED} cached resolves each)");
+    println!(
+        "resolve latency on loopback; cold = build the chain from the environment + first resolve"
+    );
+    println!(
+        "({COLD} cold chains, then {CACHED} resolves on one chain: pooled connection, cached token)"
+    );
 
     // env and file: in-process.
     let env_only = [("BENCH_KEY", "{\"credential\": \"x\"}")];
-    bench_store("env", &key("bench:key"), || {
+    bench_store("env (after file miss)", &key("bench:key"), || {
         CredentialResolver::from_env(&sandbox_env(&home, &env_only)).unwrap()
     })
     .await;
@@ -258,21 +279,12 @@ async fn main() {
     })
     .await;
 
-    // Chain overhead: the same in-memory store called directly, through a
-    // one-store chain, and at the end of the default chain (file miss first).
-    println!("\nchain overhead ({CACHED} calls each, env store)");
-    let env = Environment::from_pairs([("BENCH_KEY", "x")]);
+    // Chain overhead: the same store called directly and through a chain.
+    println!("\nchain overhead ({CACHED} calls each)");
     let k = key("bench:key");
+    let env = Environment::from_pairs([("BENCH_KEY", "x")]);
     let direct = EnvStore::new(env.clone());
-    let mut d = timed(CACHED, || async {
-        direct.fetch(&k).await.unwrap().unwrap();
-    })
-    .await;
     let single = CredentialResolver::new().with(100, EnvStore::new(env.clone()));
-    let mut s = timed(CACHED, || async {
-        single.resolve(&k).await.unwrap();
-    })
-    .await;
     let default_chain = CredentialResolver::from_env(&sandbox_env(
         &home,
         &[
@@ -281,13 +293,28 @@ async fn main() {
         ],
     ))
     .unwrap();
-    let mut c = timed(CACHED, || async {
-        default_chain.resolve(&k).await.unwrap();
-    })
-    .await;
-    println!("{:<22} {}", "direct store.fetch", figures(&mut d));
-    println!("{:<22} {}", "one-store chain", figures(&mut s));
-    println!("{:<22} {}", "file miss + env", figures(&mut c));
+    overhead("env: direct fetch", &direct, None, &k).await;
+    overhead("env: one-store chain", &direct, Some(&single), &k).await;
+    overhead("env: file miss + env", &direct, Some(&default_chain), &k).await;
+    let vault_env = sandbox_env(&home, &vault);
+    let vault_store = VaultStore::new(
+        VaultConfig {
+            addr: p.bao_addr.clone(),
+            namespace: None,
+            mount: "secret".into(),
+            prefix: "alphaswarm/".into(),
+            auth: VaultAuth::AppRole {
+                role_id: role_id.clone(),
+                secret_id: secret_id.clone(),
+            },
+        },
+        http(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let vault_chain = CredentialResolver::from_env(&vault_env).unwrap();
+    overhead("vault: direct fetch", &vault_store, None, &k).await;
+    overhead("vault: default chain", &vault_store, Some(&vault_chain), &k).await;
     let mut build = timed(COLD, || async {
         CredentialResolver::from_env(&sandbox_env(&home, &vault)).unwrap();
     })
