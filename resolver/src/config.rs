@@ -250,8 +250,13 @@ fn cloud(c: &mut Collector) -> Option<CloudConfig> {
                 },
             );
             let endpoint = aws_secrets_manager::endpoint(c.env, &region);
+            let variable = if c.optional("AWS_ENDPOINT_URL_SECRETS_MANAGER").is_some() {
+                "AWS_ENDPOINT_URL_SECRETS_MANAGER"
+            } else {
+                "AWS_ENDPOINT_URL"
+            };
             let endpoint = c.url(
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+                variable,
                 Some(endpoint),
                 "Unset it for the regional endpoint, or use an https VPC endpoint URL.",
             )?;

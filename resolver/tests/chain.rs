@@ -573,6 +573,16 @@ fn every_misconfiguration_is_named_once_without_its_value() {
             &["AWS_ROLE_ARN"],
         ),
         (
+            &[
+                ("ALPHASWARM_DEFAULT_CLOUD_PROVIDER", "aws"),
+                ("ALPHASWARM_AWS_REGION", "us-east-1"),
+                ("AWS_ACCESS_KEY_ID", "A"),
+                ("AWS_SECRET_ACCESS_KEY", "S"),
+                ("AWS_ENDPOINT_URL", "http://proxy.example.com"),
+            ],
+            &["AWS_ENDPOINT_URL"],
+        ),
+        (
             &[("ALPHASWARM_DEFAULT_CLOUD_PROVIDER", "gcp")],
             &["ALPHASWARM_GCP_PROJECT_ID"],
         ),
