@@ -20,6 +20,7 @@ pub mod rotation;
 pub mod secret;
 pub mod wizard;
 
+pub mod accounts;
 pub mod aws;
 pub mod azure;
 pub mod cloudflare;

@@ -3,10 +3,15 @@
 //! Code map: `config` (env → typed settings), `app` (start-up wiring),
 //! `routes` (thin handlers), `auth` (sessions, step-up), `audit` (hash-chained
 //! trail), `store` (encrypted integrations), `providers` (one per cloud
-//! behind `CloudProvider`), `aws` (the AWS calls behind `AwsApi`: the SigV4
-//! client, classified errors, settle retry), `cloudflare` (the Cloudflare
-//! calls behind `CloudflareApi`), `error` (the JSON error).
+//! behind `CloudProvider`), `accounts` (HuggingFace and Docker Hub behind
+//! `AccountProvider`), `health` (health checks and the background
+//! re-check), `integration_routes` (connect/disconnect/health of any kind),
+//! `aws` (the AWS calls behind `AwsApi`: the SigV4 client, classified
+//! errors, settle retry), `cloudflare` (the Cloudflare calls behind
+//! `CloudflareApi`), `error` (the JSON error).
 
+/// HuggingFace and Docker Hub: token-based account integrations.
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -16,6 +21,9 @@ pub mod aws;
 pub mod cloudflare;
 pub mod config;
 pub mod error;
+/// Connection health: checks, verdicts and the background re-check.
+pub mod health;
+pub mod integration_routes;
 pub mod providers;
 pub mod routes;
 pub mod store;

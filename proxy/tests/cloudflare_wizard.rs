@@ -11,10 +11,8 @@ use alphaswarm_fakes::cloudflare::policy::{self as groups, Effect};
 use alphaswarm_fakes::cloudflare::{
     CloudflareFake, MintOptions, MintedToken, Owner, RunningCloudflare, TokenFormat, TokenSpec,
 };
-use alphaswarm_proxy::cloudflare::HttpCloudflare;
+use alphaswarm_fakes::traffic::Fault;
 use alphaswarm_proxy::config::CLOUDFLARE_ENDPOINT_URL;
-use alphaswarm_proxy::providers::CloudProvider;
-use alphaswarm_proxy::providers::cloudflare::CloudflareProvider;
 use alphaswarm_proxy::store::{FernetFileStore, IntegrationStore};
 use common::*;
 use reqwest::Method;
@@ -51,17 +49,17 @@ impl Cf {
     }
 
     async fn list(&self, org: &str) -> Vec<Value> {
-        let (status, body) = self
-            .proxy
-            .send(
-                Method::GET,
-                &format!("/admin/accounts/{org}/integrations"),
-                Some(&self.token),
-                None,
+        self.proxy.integrations(&self.token, org).await
+    }
+
+    async fn health(&self, org: &str) -> (u16, Value) {
+        self.proxy
+            .post(
+                &format!("/admin/accounts/{org}/integrations/cloud_cloudflare/health"),
+                &self.token,
+                json!({}),
             )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body["integrations"].as_array().unwrap().clone()
+            .await
     }
 
     fn mint(&self, template: CloudflareTemplate, options: MintOptions) -> MintedToken {
@@ -194,7 +192,10 @@ async fn every_template_connects_end_to_end() {
         assert_eq!(metadata["template"], template.as_str());
         assert_eq!(metadata["owner"], "user");
         assert!(metadata["expires_on"].as_str().unwrap().ends_with('Z'));
-        assert_eq!(metadata["token_masked"], "********");
+        assert!(
+            metadata.get("token_masked").is_none(),
+            "no form of the token is listed"
+        );
         assert_eq!(connected["integration"]["rotation"]["state"], "ok");
         assert!(!connected.to_string().contains(&minted.value));
 
@@ -675,10 +676,12 @@ async fn reconnecting_replaces_the_stored_token_in_place() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(record.sensitive["token"], second.value);
+    assert_eq!(record.secrets["token"], second.value);
+    assert_eq!(record.secrets.len(), 1, "the old token is gone");
+    assert!(record.sensitive.is_empty());
     assert!(
-        !format!("{record:?}").contains(&first.value),
-        "the old token is gone"
+        !format!("{record:?}").contains(&second.value),
+        "Debug never shows it"
     );
 
     let (status, gone) = cf
@@ -872,44 +875,92 @@ async fn steps_need_a_fresh_step_up_and_write_audit_rows() {
 }
 
 #[tokio::test]
-async fn the_health_hook_re_verifies_the_stored_token() {
+async fn health_re_verifies_the_stored_token_and_its_groups() {
     let cf = Cf::start("cf-health").await;
-    let token = cf.mint(
+    let connect = async |token: &MintedToken| {
+        let (status, body) = cf
+            .step(
+                "acme",
+                "connect",
+                body(&token.value, CloudflareTemplate::DnsEdit),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    };
+    let verdict = async || {
+        let (status, body) = cf.health("acme").await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["integration"]["rotation"].is_object(), "{body}");
+        (
+            body["health"]["status"].as_str().unwrap().to_owned(),
+            body["health"]["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    let fresh = cf.mint(
+        CloudflareTemplate::DnsEdit,
+        MintOptions {
+            expires_on: in_days(60),
+            ..MintOptions::default()
+        },
+    );
+    connect(&fresh).await;
+    assert_eq!(verdict().await, ("healthy".to_owned(), String::new()));
+    // The template's group removed in the dashboard: failed, with the fix.
+    cf.fake().remove_group(&fresh.id, groups::DNS_WRITE);
+    assert_eq!(
+        verdict().await,
+        ("failed".to_owned(), "permissions_missing".to_owned())
+    );
+    cf.fake().add_group(&fresh.id, groups::DNS_WRITE);
+    assert_eq!(verdict().await.0, "healthy");
+    // Cloudflare down or throttling: inconclusive, not failed.
+    cf.fake()
+        .traffic()
+        .set_outage(Some(Fault::Unavailable { status: 503 }));
+    assert_eq!(
+        verdict().await,
+        ("degraded".to_owned(), "cloudflare_unavailable".to_owned())
+    );
+    cf.fake().traffic().set_outage(None);
+    cf.fake().traffic().inject(
+        Fault::RateLimited {
+            retry_after: std::time::Duration::from_secs(30),
+        },
+        1,
+    );
+    assert_eq!(
+        verdict().await,
+        ("degraded".to_owned(), "cloudflare_throttled".to_owned())
+    );
+    cf.fake().expire(&fresh.id);
+    assert_eq!(
+        verdict().await,
+        ("failed".to_owned(), "token_expired".to_owned())
+    );
+    cf.fake().revoke(&fresh.id);
+    assert_eq!(
+        verdict().await,
+        ("failed".to_owned(), "cloudflare_invalid_token".to_owned())
+    );
+
+    // A working token close to its expiry is amber: degraded, with the date.
+    let expiring = cf.mint(
         CloudflareTemplate::DnsEdit,
         MintOptions {
             expires_on: in_days(5),
             ..MintOptions::default()
         },
     );
-    let (status, _) = cf
-        .step(
-            "acme",
-            "connect",
-            body(&token.value, CloudflareTemplate::DnsEdit),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let store = FernetFileStore::open(
-        cf.proxy.dir.join("integrations.json"),
-        &cf.proxy.integrations_key,
-    )
-    .unwrap();
-    let record = store
-        .get("cloud_cloudflare:org:acme")
-        .await
-        .unwrap()
-        .unwrap();
-    let api = HttpCloudflare::new(&cf.cf.api_url(), std::time::Duration::from_secs(5)).unwrap();
-    let provider = CloudflareProvider::new(std::sync::Arc::new(api));
-    let org = alphaswarm_core::OrgId::parse("acme").unwrap();
-    let health = provider.health(&org, &record).await.unwrap().unwrap();
-    assert_eq!(health["token_id"], token.id);
-    assert_eq!(health["rotation"]["state"], "due_soon");
-    assert!(!health.to_string().contains(&token.value));
-    cf.fake().expire(&token.id);
-    let err = provider.health(&org, &record).await.unwrap_err();
-    assert_eq!(err.code, "token_expired");
-    cf.fake().revoke(&token.id);
-    let err = provider.health(&org, &record).await.unwrap_err();
-    assert_eq!(err.code, "cloudflare_invalid_token");
+    connect(&expiring).await;
+    assert_eq!(
+        verdict().await,
+        ("degraded".to_owned(), "token_expiring_soon".to_owned())
+    );
+    let listed = cf.list("acme").await;
+    assert_eq!(listed[0]["last_health_status"], "degraded");
+    assert_eq!(listed[0]["rotation"]["state"], "due_soon");
+    assert!(!listed[0].to_string().contains(&expiring.value));
 }

@@ -202,7 +202,7 @@ async fn acknowledged_cloudflare_tokens_survive_kill_dash_nine() {
             .unwrap()
             .unwrap_or_else(|| panic!("cf-{i} lost"));
         assert_eq!(
-            record.sensitive["token"], tokens[i],
+            record.secrets["token"], tokens[i],
             "cf-{i} holds its own token"
         );
     }

@@ -3,14 +3,16 @@
 
 use super::policy::{self, Target};
 use super::{CloudflareFake, Owner, Token};
+use crate::traffic::{QuotaState, Style};
 use axum::Router;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -61,7 +63,7 @@ pub fn router(fake: CloudflareFake) -> Router {
                 &format!("Method {method} not available for that URI."),
             )
         });
-    Router::new()
+    let router = Router::new()
         .nest("/client/v4", api)
         .fallback(|request: Request| async move {
             failure(
@@ -74,10 +76,48 @@ pub fn router(fake: CloudflareFake) -> Router {
             )
         })
         .layer(axum::middleware::from_fn_with_state(fake.clone(), record))
-        .with_state(fake)
+        .with_state(fake.clone());
+    fake.traffic().layer(
+        router,
+        Style {
+            rate_limited,
+            unavailable,
+            quota_headers,
+        },
+    )
 }
 
-/// Counts every request; keeps its method and path (never a header).
+/// Cloudflare's API rate limit: 429 with code 971 and `Retry-After`.
+fn rate_limited(retry_after: Duration, _quota: Option<&QuotaState>) -> Response {
+    let mut response = failure(
+        StatusCode::TOO_MANY_REQUESTS,
+        971,
+        "Please wait and consider throttling your request speed",
+    );
+    let seconds = retry_after.as_secs_f64().ceil() as u64;
+    response
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(seconds));
+    response
+}
+
+/// An outage answers the edge's HTML error page, not the API envelope.
+fn unavailable(status: u16) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    (
+        status,
+        Html(format!(
+            "<!DOCTYPE html><html><head><title>api.cloudflare.com | {0}</title></head><body>error code: {0}</body></html>",
+            status.as_u16()
+        )),
+    )
+        .into_response()
+}
+
+/// The API documents no quota headers on ordinary answers.
+fn quota_headers(_: &QuotaState, _: &mut HeaderMap) {}
+
+/// Keeps every request's method and path (never a header).
 async fn record(State(fake): State<CloudflareFake>, request: Request, next: Next) -> Response {
     fake.record(request.method().as_str(), request.uri().path());
     next.run(request).await
@@ -353,23 +393,25 @@ fn token_not_found() -> Response {
     )
 }
 
-async fn user_token_details(
-    State(fake): State<CloudflareFake>,
-    Path(token_id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let caller = match usable(&fake, &headers) {
-        Ok(t) => t,
-        Err(r) => return r.into_response(),
-    };
-    let tag = fake.user_tag();
-    if !may(
-        &caller,
-        &[policy::API_TOKENS_READ, policy::API_TOKENS_WRITE],
-        Target::User(&tag),
-    ) {
-        return unauthorized_resource();
+/// The caller, if it is usable and may use one of `groups` on `target`;
+/// otherwise `refusal`'s answer.
+fn caller_allowed(
+    fake: &CloudflareFake,
+    headers: &HeaderMap,
+    groups: &[&str],
+    target: Target<'_>,
+    refusal: fn() -> Response,
+) -> Result<Token, Refusal> {
+    let caller = usable(fake, headers)?;
+    if may(&caller, groups, target) {
+        Ok(caller)
+    } else {
+        Err(refusal().into())
     }
+}
+
+/// Another token's details, when it has `owner`.
+fn details_of(fake: &CloudflareFake, token_id: &str, owner: Owner) -> Response {
     let wanted = fake
         .state()
         .tokens
@@ -377,8 +419,33 @@ async fn user_token_details(
         .find(|t| t.id == token_id)
         .cloned();
     match wanted {
-        Some(t) if t.owner == Owner::User => token_details(&fake, &t),
+        Some(t) if t.owner == owner => token_details(fake, &t),
         _ => token_not_found(),
+    }
+}
+
+const USER_TOKEN_READERS: [&str; 2] = [policy::API_TOKENS_READ, policy::API_TOKENS_WRITE];
+const ACCOUNT_TOKEN_READERS: [&str; 2] = [
+    policy::ACCOUNT_API_TOKENS_READ,
+    policy::ACCOUNT_API_TOKENS_WRITE,
+];
+
+async fn user_token_details(
+    State(fake): State<CloudflareFake>,
+    Path(token_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let tag = fake.user_tag();
+    let target = Target::User(&tag);
+    match caller_allowed(
+        &fake,
+        &headers,
+        &USER_TOKEN_READERS,
+        target,
+        unauthorized_resource,
+    ) {
+        Ok(_) => details_of(&fake, &token_id, Owner::User),
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -387,44 +454,30 @@ async fn account_token_details(
     Path((account_id, token_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let caller = match usable(&fake, &headers) {
-        Ok(t) => t,
-        Err(r) => return r.into_response(),
-    };
-    if !may(
-        &caller,
-        &[
-            policy::ACCOUNT_API_TOKENS_READ,
-            policy::ACCOUNT_API_TOKENS_WRITE,
-        ],
-        Target::Account(&account_id),
+    let target = Target::Account(&account_id);
+    match caller_allowed(
+        &fake,
+        &headers,
+        &ACCOUNT_TOKEN_READERS,
+        target,
+        unauthorized_resource,
     ) {
-        return unauthorized_resource();
-    }
-    let wanted = fake
-        .state()
-        .tokens
-        .iter()
-        .find(|t| t.id == token_id)
-        .cloned();
-    match wanted {
-        Some(t) if t.owner == Owner::Account(account_id) => token_details(&fake, &t),
-        _ => token_not_found(),
+        Ok(_) => details_of(&fake, &token_id, Owner::Account(account_id.clone())),
+        Err(refusal) => refusal.into_response(),
     }
 }
 
 async fn permission_groups(State(fake): State<CloudflareFake>, headers: HeaderMap) -> Response {
-    let caller = match usable(&fake, &headers) {
-        Ok(t) => t,
-        Err(r) => return r.into_response(),
-    };
     let tag = fake.user_tag();
-    if !may(
-        &caller,
-        &[policy::API_TOKENS_READ, policy::API_TOKENS_WRITE],
-        Target::User(&tag),
+    let target = Target::User(&tag);
+    if let Err(refusal) = caller_allowed(
+        &fake,
+        &headers,
+        &USER_TOKEN_READERS,
+        target,
+        unauthorized_resource,
     ) {
-        return unauthorized_resource();
+        return refusal.into_response();
     }
     let former = fake.state().former_names;
     let groups: Vec<Value> = policy::CATALOG
@@ -573,15 +626,13 @@ fn account_list(
         move |State(fake): State<CloudflareFake>,
               Path(account_id): Path<String>,
               headers: HeaderMap| async move {
-            let caller = match usable(&fake, &headers) {
-                Ok(t) => t,
-                Err(r) => return r.into_response(),
-            };
-            let known = fake.accounts().iter().any(|a| a.id == account_id);
-            if known && may(&caller, groups, Target::Account(&account_id)) {
-                success(result())
-            } else {
-                forbidden()
+            if !fake.accounts().iter().any(|a| a.id == account_id) {
+                return forbidden();
+            }
+            let target = Target::Account(&account_id);
+            match caller_allowed(&fake, &headers, groups, target, forbidden) {
+                Ok(_) => success(result()),
+                Err(refusal) => refusal.into_response(),
             }
         },
     )

@@ -17,7 +17,8 @@
 //! the core rendered ([`CloudflareFake::mint_from_link`]), whose
 //! `permissionGroupKeys` the fake maps to groups as the dashboard does, or
 //! from explicit policies ([`CloudflareFake::mint`]). The handle also
-//! revokes, expires, disables and edits tokens, and counts every request.
+//! revokes, expires, disables and edits tokens; its [`Traffic`] counts
+//! requests and injects 429s (code 971) and outages (the edge's HTML page).
 //!
 //! Modelled from the schema, not observed: verify of an expired or disabled
 //! token answers 200 with that `status` (the docs list the values); 404s
@@ -27,6 +28,8 @@ mod api;
 pub mod policy;
 
 use crate::server::{Running, serve};
+use crate::shared::Shared;
+use crate::traffic::Traffic;
 use alphaswarm_core::cloudflare::{
     CloudflareBootstrapRequest, CloudflareTemplate, TokenOwner, template_url,
 };
@@ -34,8 +37,7 @@ use percent_encoding::percent_decode_str;
 use policy::{CATALOG, Effect, Policy, link_key_group};
 use rand::Rng;
 use serde_json::{Map, Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use time::OffsetDateTime;
 
 pub use policy::{CatalogGroup, Scope, Target};
@@ -174,14 +176,48 @@ struct State {
     tokens: Vec<Token>,
     /// Report renamed groups by their former name (the API drifts).
     former_names: bool,
+    /// `(method, path)` of every request, never a header.
     requests: Vec<(String, String)>,
 }
 
-/// The fake's shared state; clones share it.
-#[derive(Clone)]
+/// One user with two accounts: "Acme Production" (two zones) and "Acme
+/// Staging" (one zone).
+impl Default for State {
+    fn default() -> Self {
+        let production = Account {
+            id: random_hex32(),
+            name: "Acme Production".into(),
+        };
+        let staging = Account {
+            id: random_hex32(),
+            name: "Acme Staging".into(),
+        };
+        let zone = |name: &str, account: &Account| Zone {
+            id: random_hex32(),
+            name: name.into(),
+            account_id: account.id.clone(),
+        };
+        let zones = vec![
+            zone("acme.example", &production),
+            zone("acme-internal.example", &production),
+            zone("staging.acme.example", &staging),
+        ];
+        State {
+            user_tag: random_hex32(),
+            accounts: vec![production, staging],
+            zones,
+            tokens: Vec::new(),
+            former_names: false,
+            requests: Vec::new(),
+        }
+    }
+}
+
+/// The handle tests and the sandbox use to shape the fake's world; clones
+/// share it.
+#[derive(Clone, Default)]
 pub struct CloudflareFake {
-    state: Arc<Mutex<State>>,
-    count: Arc<AtomicUsize>,
+    shared: Shared<State>,
 }
 
 /// The fake serving on a loopback port; stops when dropped.
@@ -210,50 +246,26 @@ fn random_token_chars(n: usize) -> String {
         .collect()
 }
 
-impl Default for CloudflareFake {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl CloudflareFake {
-    /// One user with two accounts: "Acme Production" (two zones) and
-    /// "Acme Staging" (one zone).
     pub fn new() -> CloudflareFake {
-        let production = Account {
-            id: random_hex32(),
-            name: "Acme Production".into(),
-        };
-        let staging = Account {
-            id: random_hex32(),
-            name: "Acme Staging".into(),
-        };
-        let zone = |name: &str, account: &Account| Zone {
-            id: random_hex32(),
-            name: name.into(),
-            account_id: account.id.clone(),
-        };
-        let zones = vec![
-            zone("acme.example", &production),
-            zone("acme-internal.example", &production),
-            zone("staging.acme.example", &staging),
-        ];
+        CloudflareFake::default()
+    }
+
+    /// A fake whose counters and faults are `traffic`'s, which other fakes
+    /// may share.
+    pub fn with_traffic(traffic: Traffic) -> CloudflareFake {
         CloudflareFake {
-            state: Arc::new(Mutex::new(State {
-                user_tag: random_hex32(),
-                accounts: vec![production, staging],
-                zones,
-                tokens: Vec::new(),
-                former_names: false,
-                requests: Vec::new(),
-            })),
-            count: Arc::new(AtomicUsize::new(0)),
+            shared: Shared::with_traffic(traffic),
         }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
-        // A panicking test thread must not wedge the fake for the others.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.shared.state()
+    }
+
+    /// Request counts, latency and injected faults (429s, outages).
+    pub fn traffic(&self) -> &Traffic {
+        self.shared.traffic()
     }
 
     /// Serves the fake on an ephemeral loopback port.
@@ -310,9 +322,9 @@ impl CloudflareFake {
         self.state().requests.clone()
     }
 
-    /// How many requests reached the fake.
-    pub fn request_count(&self) -> usize {
-        self.count.load(Ordering::SeqCst)
+    /// How many requests reached the fake (faulted ones included).
+    pub fn request_count(&self) -> u64 {
+        self.traffic().stats().requests
     }
 
     /// Report renamed groups by their former name ("Argo Tunnel Write").
@@ -321,7 +333,6 @@ impl CloudflareFake {
     }
 
     fn record(&self, method: &str, path: &str) {
-        self.count.fetch_add(1, Ordering::SeqCst);
         self.state()
             .requests
             .push((method.to_owned(), path.to_owned()));

@@ -109,9 +109,10 @@ impl HttpCloudflare {
         }
         let envelope: Envelope = match serde_json::from_slice(&bytes) {
             Ok(e) => e,
-            // No envelope: a gateway page, or a 429 from the edge.
-            Err(_) if status == 429 => return Err(CloudflareError::RateLimited { call }),
-            Err(_) => return Err(unexpected()),
+            // No envelope: the edge's own page for a 429 or an outage.
+            Err(_) => {
+                return Err(CloudflareError::classify(call, status, Vec::new(), &[]));
+            }
         };
         if envelope.success && (200..300).contains(&status) {
             return Ok(envelope);

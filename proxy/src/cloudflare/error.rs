@@ -86,6 +86,8 @@ pub enum CloudflareError {
     RateLimited { call: Call },
     #[error("Cloudflare could not be reached ({}): {detail}", .call.describe())]
     Unreachable { call: Call, detail: String },
+    #[error("Cloudflare is unavailable ({}: HTTP {status})", .call.describe())]
+    Unavailable { call: Call, status: u16 },
     #[error("Cloudflare answered unexpectedly ({}: HTTP {status}, codes {codes:?})", .call.describe())]
     Unexpected {
         call: Call,
@@ -128,6 +130,9 @@ impl CloudflareError {
         if has(UNAUTHORIZED_RESOURCE) || has(AUTHENTICATION_ERROR) || status == 403 {
             return CloudflareError::PermissionDenied { call, codes };
         }
+        if status >= 500 {
+            return CloudflareError::Unavailable { call, status };
+        }
         if has(NO_ROUTE) || status == 404 {
             return CloudflareError::NotFound {
                 call,
@@ -154,6 +159,7 @@ impl CloudflareError {
             CloudflareError::CredentialsNotReceived { .. }
             | CloudflareError::RateLimited { .. }
             | CloudflareError::Unreachable { .. }
+            | CloudflareError::Unavailable { .. }
             | CloudflareError::Unexpected { .. } => 502,
         }
     }
@@ -170,6 +176,7 @@ impl CoreError for CloudflareError {
             CloudflareError::CredentialsNotReceived { .. } => "cloudflare_credentials_not_received",
             CloudflareError::RateLimited { .. } => "cloudflare_throttled",
             CloudflareError::Unreachable { .. } => "cloudflare_unreachable",
+            CloudflareError::Unavailable { .. } => "cloudflare_unavailable",
             CloudflareError::Unexpected { .. } => "cloudflare_unexpected",
         }
     }
@@ -215,8 +222,11 @@ impl CoreError for CloudflareError {
             CloudflareError::Unreachable { .. } => {
                 "Check the proxy's network egress to api.cloudflare.com (or ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL), then retry."
             }
+            CloudflareError::Unavailable { .. } => {
+                "Retry in a few minutes; Cloudflare may be having an incident (cloudflarestatus.com)."
+            }
             CloudflareError::Unexpected { .. } => {
-                "Retry in a moment; if it persists, Cloudflare may be having an incident (cloudflarestatus.com)."
+                "Retry in a moment; if it persists, report the HTTP status and codes shown here."
             }
         }
         .to_owned()
@@ -238,7 +248,7 @@ mod tests {
 
     #[test]
     fn every_documented_code_has_a_class() {
-        let cases: [(u16, &[u32], &str, &str); 12] = [
+        let cases: [(u16, &[u32], &str, &str); 13] = [
             (
                 401,
                 &[1000],
@@ -295,7 +305,8 @@ mod tests {
             ),
             (404, &[7003], "Could not route", "cloudflare_not_found"),
             (429, &[971], "Please wait", "cloudflare_throttled"),
-            (500, &[], "", "cloudflare_unexpected"),
+            (503, &[], "", "cloudflare_unavailable"),
+            (418, &[], "", "cloudflare_unexpected"),
         ];
         for (status, codes, message, want) in cases {
             let e = classify(status, codes, message);
@@ -310,5 +321,6 @@ mod tests {
         assert!(e.to_string().contains("X-Auth-Key"));
         assert_eq!(classify(401, &[1000], "").http_status(), 422);
         assert_eq!(classify(502, &[], "").http_status(), 502);
+        assert_eq!(classify(502, &[], "").code(), "cloudflare_unavailable");
     }
 }

@@ -14,6 +14,7 @@ use crate::cloudflare::{
     AccountRef, Call, CloudflareApi, CloudflareError, Listing, VerifiedToken, Zone,
 };
 use crate::error::{ApiError, parse_body};
+use crate::health::HealthCheck;
 use crate::store::StoredIntegration;
 use alphaswarm_core::cloudflare::permissions::{
     Evidence, GroupCheck, GroupStatus, PermissionGroup, Probe, ProbeOutcome, check_policies,
@@ -457,15 +458,17 @@ impl CloudflareProvider {
         })
     }
 
-    /// Re-verifies a stored token (the integrations health check): its
-    /// validity window, and the rotation reminder at `now`.
-    pub async fn check_stored(&self, record: &StoredIntegration) -> Result<Value, ApiError> {
-        let token = record.sensitive.get("token").ok_or_else(|| {
+    /// The health check's proof, from the stored token and template: the
+    /// token still verifies and is usable, and no permission group of the
+    /// template is missing. `Ok(Some(problem))`: it works, but the rotation
+    /// reminder is amber or red.
+    async fn check_stored(&self, record: &StoredIntegration) -> Result<Option<ApiError>, ApiError> {
+        let token = record.secrets.get("token").ok_or_else(|| {
             ApiError::new(
                 StatusCode::CONFLICT,
                 "credential_missing",
                 "The stored Cloudflare connection has no token.",
-                "Re-run the Cloudflare wizard to store a token.",
+                "Run the Cloudflare wizard again to store a token.",
             )
         })?;
         let request = TokenRequest {
@@ -474,13 +477,56 @@ impl CloudflareProvider {
                 .metadata
                 .get("account_id")
                 .and_then(|a| CloudflareAccountId::parse_normalised(a).ok()),
-            template: None,
+            template: record.metadata.get("template").and_then(|t| t.parse().ok()),
         };
         let identity = self.identify(&request).await?;
-        let connected_at = Timestamp::parse(&record.connected_at, "connected_at").unwrap_or(now());
-        let mut body = Self::identity_json(&identity);
-        body["rotation"] = json!(rotation::reminder(identity.expires_on, connected_at, now()));
-        Ok(body)
+        if let Some(template) = request.template {
+            let report = self
+                .check_permissions(&request.token, &identity, template)
+                .await?;
+            missing_permissions(&report, template)?;
+        }
+        let reminder = record
+            .rotation(now().unix())
+            .filter(|r| r.state != rotation::RotationState::Ok);
+        Ok(reminder.map(|r| {
+            let code = match r.basis {
+                rotation::RotationBasis::ExpiresOn => "token_expiring_soon",
+                rotation::RotationBasis::RotationPolicy => "token_rotation_due",
+            };
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                r.message,
+                "Create a new token from the same template (the bootstrap link) and run the wizard again; it replaces the stored one.",
+            )
+            .with_field("token")
+        }))
+    }
+}
+
+/// Step 5 refuses a token with a missing group; the hint is the first fix.
+fn missing_permissions(
+    report: &PermissionReport,
+    template: CloudflareTemplate,
+) -> Result<(), ApiError> {
+    match report
+        .checks
+        .iter()
+        .find(|c| c.status == GroupStatus::Missing)
+    {
+        None => Ok(()),
+        Some(first) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "permissions_missing",
+            format!(
+                "The token lacks {} of the {} template.",
+                report.names(GroupStatus::Missing).join(", "),
+                template.as_str()
+            ),
+            first.fix.clone().unwrap_or_default(),
+        )
+        .with_field("token")),
     }
 }
 
@@ -575,23 +621,7 @@ impl CloudProvider for CloudflareProvider {
 
     async fn connect(&self, _org: &OrgId, body: Value) -> Result<Connection, ApiError> {
         let (request, template, identity, report) = self.permissions_step(body).await?;
-        if let Some(first) = report
-            .checks
-            .iter()
-            .find(|c| c.status == GroupStatus::Missing)
-        {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "permissions_missing",
-                format!(
-                    "The token lacks {} of the {} template, so it was not saved.",
-                    report.names(GroupStatus::Missing).join(", "),
-                    template.as_str()
-                ),
-                first.fix.clone().unwrap_or_default(),
-            )
-            .with_field("token"));
-        }
+        missing_permissions(&report, template)?;
         let mut metadata = BTreeMap::from([
             ("token_id".to_owned(), identity.token_id.to_string()),
             ("template".to_owned(), template.as_str().to_owned()),
@@ -613,7 +643,8 @@ impl CloudProvider for CloudflareProvider {
         }
         Ok(Connection {
             metadata,
-            sensitive: BTreeMap::from([("token".to_owned(), request.token.expose().to_owned())]),
+            secrets: BTreeMap::from([("token".to_owned(), request.token.expose().to_owned())]),
+            ..Connection::default()
         })
     }
 
@@ -637,11 +668,13 @@ impl CloudProvider for CloudflareProvider {
         ]
     }
 
-    async fn health(
-        &self,
-        _org: &OrgId,
-        record: &StoredIntegration,
-    ) -> Result<Option<Value>, ApiError> {
-        self.check_stored(record).await.map(Some)
+    /// Steps 3 and 4 with the stored token and template; amber or red
+    /// rotation makes a working token `degraded`.
+    async fn health(&self, _org: &OrgId, record: &StoredIntegration) -> Option<HealthCheck> {
+        Some(match self.check_stored(record).await {
+            Ok(None) => HealthCheck::healthy(),
+            Ok(Some(problem)) => HealthCheck::attention(problem),
+            Err(problem) => HealthCheck::from_error(problem),
+        })
     }
 }
