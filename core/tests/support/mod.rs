@@ -8,15 +8,25 @@ use std::process::{Command as Process, Stdio};
 
 pub const SHELLCHECK: &str = "/usr/bin/shellcheck";
 
-/// A bash function per program that prints its argv (count first, then the
-/// words, each NUL-terminated) instead of running anything.
+/// What every fake program prints on its standard output, so a command that
+/// stores its output in a variable stores this (a space included, to prove
+/// the variable reaches the next command as one argument).
+pub const CAPTURED_OUTPUT: &str = "captured value";
+
+/// A bash function per program that reports its argv (count first, then the
+/// words, each NUL-terminated) on descriptor 3 instead of running anything,
+/// and prints [`CAPTURED_OUTPUT`].
 fn fake_programs(commands: &[Command]) -> String {
     let mut programs: Vec<String> = commands.iter().map(|c| c.argv()[0].clone()).collect();
     programs.sort();
     programs.dedup();
     programs
         .iter()
-        .map(|p| format!("{p}() {{ printf '%s\\0' \"$(($# + 1))\" {p} \"$@\"; }}\n"))
+        .map(|p| {
+            format!(
+                "{p}() {{ printf '%s\\0' \"$(($# + 1))\" {p} \"$@\" >&3; echo '{CAPTURED_OUTPUT}'; }}\n"
+            )
+        })
         .collect()
 }
 
@@ -24,7 +34,12 @@ fn fake_programs(commands: &[Command]) -> String {
 /// every command in order, as bash parsed them.
 pub fn argv_through_bash(commands: &[Command]) -> Vec<Vec<String>> {
     let script = Commands::render(commands).expect("renders").bash_script();
-    let full = format!("{}{}", fake_programs(commands), script);
+    // Descriptor 3 carries the argv reports; plain output is dropped.
+    let full = format!(
+        "{}exec 3>&1 1>/dev/null\n{}",
+        fake_programs(commands),
+        script
+    );
     let out = Process::new("bash")
         .arg("-c")
         .arg(&full)
@@ -48,9 +63,13 @@ pub fn argv_through_bash(commands: &[Command]) -> Vec<Vec<String>> {
     parsed
 }
 
-/// Asserts that every command reaches bash with exactly its `argv()`.
+/// Asserts that every command reaches bash with exactly its `argv()`, a
+/// variable holding what the command that set it printed.
 pub fn assert_bash_round_trip(commands: &[Command]) {
-    let expected: Vec<Vec<String>> = commands.iter().map(Command::argv).collect();
+    let expected: Vec<Vec<String>> = commands
+        .iter()
+        .map(|c| c.argv_resolved(|_| CAPTURED_OUTPUT.to_owned()))
+        .collect();
     assert_eq!(argv_through_bash(commands), expected);
 }
 
