@@ -199,6 +199,9 @@ pub(crate) fn parts(v: &ValidatedWorkload, side: &AksSide) -> CloudParts {
     notes.push(format!(
         "The federated credential trusts tokens for exactly {subject} with audience {AUDIENCE}; another namespace or service account needs its own credential (at most 20 per identity)."
     ));
+    notes.push(format!(
+        "{KEY_VAULT_ROLE} is a data-plane role: it takes effect when the vault uses Azure RBAC (enableRbacAuthorization); a vault on access policies ignores it and needs an access policy with secret get instead."
+    ));
     notes.push(manifests::pod_template_note(v, &labels));
     notes.push(
         "The app needs no change when it uses DefaultAzureCredential (or WorkloadIdentityCredential): the webhook injects AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_FEDERATED_TOKEN_FILE into labelled pods.".to_owned(),

@@ -125,13 +125,18 @@ impl WorkloadKind {
     }
 }
 
-/// Resource groups: 1-90 of letters, digits and `_ . ( ) -`, not ending in `.`.
+/// Resource groups: 1-90 of letters, digits and `_ . ( ) -`, not ending in
+/// `.`. Azure also allows a leading `-` or `.`; refused here, since `az`
+/// would read `--resource-group -x` as another option.
 const RESOURCE_GROUP_RULE: Rule = Rule {
     min: 1,
     max: 90,
     allowed: |c| rule::is_alnum(c) || "_.()-".contains(c),
     allowed_desc: "letters, digits and _ . ( ) -",
-    first: None,
+    first: Some((
+        |c| rule::is_alnum(c) || "_(".contains(c),
+        "a letter, digit, _ or (",
+    )),
     last: Some((|c| c != '.', "anything but .")),
 };
 

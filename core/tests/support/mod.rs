@@ -2,6 +2,10 @@
 //! argv we meant, and shellcheck must accept the script an operator saves.
 #![allow(dead_code)] // each test crate uses a subset
 
+pub mod k8s;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod moto;
+
 use alphaswarm_core::shell::{Command, Commands};
 use std::io::Write;
 use std::process::{Command as Process, Stdio};

@@ -214,7 +214,13 @@ fn service_account<'a>(
             Some(w),
             "The pod template sets no serviceAccountName, so its pods run as the namespace's default service account, which carries no cloud identity.".to_owned(),
             format!(
-                "Set spec.template.spec.serviceAccountName to {suggestion} (the ServiceAccount with the identity annotation)."
+                "Set {} to {suggestion} (the ServiceAccount with the identity annotation).",
+                w.template_path
+                    .iter()
+                    .chain(&["spec", "serviceAccountName"])
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(".")
             ),
             Some(w.patch(&[], Some(&suggestion))),
         );
