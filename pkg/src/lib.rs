@@ -14,6 +14,7 @@ use alphaswarm_core::azure::{self, AzureBootstrapRequest};
 use alphaswarm_core::baseline::{self, BaselineReport};
 use alphaswarm_core::cloudflare::{self, CloudflareBootstrapRequest, CloudflareTemplate};
 use alphaswarm_core::gcp::{self, GcpBootstrapRequest};
+use alphaswarm_core::k8s::{self, DiagnoseRequest, Diagnosis, WorkloadIdentityRequest};
 use alphaswarm_core::keys::{self, Collision, CredentialKey, Store, StoreName};
 use alphaswarm_core::secret::SecretValue;
 use alphaswarm_core::wizard::{self, StepInfo};
@@ -156,6 +157,22 @@ pub fn render_cloudflare_bootstrap(
     options: Ts<CloudflareBootstrapRequest>,
 ) -> Result<Ts<Bundle>, JsValue> {
     to_js(&cloudflare::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Workload identity on Kubernetes (AKS, EKS IRSA or Pod Identity, GKE):
+/// one workload's whole wiring, cloud side and cluster side.
+#[wasm_bindgen(js_name = renderWorkloadIdentity)]
+pub fn render_workload_identity(
+    options: Ts<WorkloadIdentityRequest>,
+) -> Result<Ts<Bundle>, JsValue> {
+    to_js(&k8s::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Why a pod cannot get its credential: coded findings with the fix, from
+/// its manifests (YAML), pasted cloud output and the error it logs.
+#[wasm_bindgen(js_name = diagnoseWorkload)]
+pub fn diagnose_workload(request: Ts<DiagnoseRequest>) -> Result<Ts<Diagnosis>, JsValue> {
+    to_js(&k8s::diagnose_workload(&from_js(&request, "request")?).or_throw()?)
 }
 
 /// Step 5: what the granted permissions lack or add against the baseline.
