@@ -8,7 +8,9 @@ use super::CloudParts;
 use super::input::{GkeSide, ValidatedWorkload};
 use super::manifests::{self, Pair};
 use crate::bundle::{NamedValue, hcl_string};
-use crate::gcp::{GcpProjectId, GcpProjectNumber, WORKLOAD_IDENTITY_USER_ROLE};
+use crate::gcp::{
+    GcpProjectId, GcpProjectNumber, GcpServiceAccountEmail, WORKLOAD_IDENTITY_USER_ROLE,
+};
 use crate::shell::Command;
 
 pub const SECRET_ACCESSOR_ROLE: &str = "roles/secretmanager.secretAccessor";
@@ -42,6 +44,19 @@ pub fn legacy_member(v: &ValidatedWorkload, project: &GcpProjectId) -> String {
         v.namespace,
         v.service_account
     )
+}
+
+/// Lets `member` impersonate `gsa` (the legacy form's second half).
+pub fn workload_identity_user_binding(gsa: &GcpServiceAccountEmail, member: String) -> Command {
+    Command::new(&[
+        "gcloud",
+        "iam",
+        "service-accounts",
+        "add-iam-policy-binding",
+    ])
+    .arg(gsa.as_str())
+    .opt("--role", WORKLOAD_IDENTITY_USER_ROLE)
+    .opt("--member", member)
 }
 
 pub(crate) fn parts(v: &ValidatedWorkload, side: &GkeSide) -> CloudParts {
@@ -102,17 +117,7 @@ pub(crate) fn parts(v: &ValidatedWorkload, side: &GkeSide) -> CloudParts {
             "Member allowed to impersonate",
             legacy.clone(),
         ));
-        commands.push(
-            Command::new(&[
-                "gcloud",
-                "iam",
-                "service-accounts",
-                "add-iam-policy-binding",
-            ])
-            .arg(gsa.as_str())
-            .opt("--role", WORKLOAD_IDENTITY_USER_ROLE)
-            .opt("--member", legacy),
-        );
+        commands.push(workload_identity_user_binding(gsa, legacy));
         notes.push(format!(
             "Legacy form: the grants go to {gsa}, and {} may impersonate it because of the {WORKLOAD_IDENTITY_USER_ROLE} binding and the {GSA_ANNOTATION} annotation; both halves are needed.",
             v.subject()

@@ -190,17 +190,9 @@ fn legacy(
     if members.contains(&expected.as_str()) {
         return;
     }
-    let snippet = Command::new(&[
-        "gcloud",
-        "iam",
-        "service-accounts",
-        "add-iam-policy-binding",
-    ])
-    .arg(gsa.as_str())
-    .opt("--role", WORKLOAD_IDENTITY_USER_ROLE)
-    .opt("--member", expected.clone())
-    .render(Shell::Bash)
-    .ok();
+    let snippet = super::super::gke::workload_identity_user_binding(gsa, expected.clone())
+        .render(Shell::Bash)
+        .ok();
     let (code, message) = match members.iter().find(|m| m.contains(".svc.id.goog[")) {
         Some(other) => (
             FindingCode::GkeBindingOtherNamespace,
