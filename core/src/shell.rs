@@ -24,6 +24,11 @@ enum Word {
     Flag(&'static str),
     /// Interpolated; always quoted where quoting is needed.
     Value(String),
+    /// The output of another command (bash `"$(...)"`, PowerShell `(...)`),
+    /// for a value that exists only once an earlier command has run (the
+    /// principal id of an identity created a line above). The inner command
+    /// is itself data, so its values are quoted like any other.
+    Capture(Box<Command>),
 }
 
 impl Command {
@@ -49,8 +54,17 @@ impl Command {
         self.lines.push(vec![Word::Flag(flag)]);
         self
     }
+    /// `--flag <output of command>` on its own line.
+    pub fn opt_output_of(mut self, flag: &'static str, command: Command) -> Self {
+        self.lines
+            .push(vec![Word::Flag(flag), Word::Capture(Box::new(command))]);
+        self
+    }
 
-    /// The exact argv the command runs with (program words first).
+    /// The exact argv the command runs with (program words first). A
+    /// captured command's output cannot be known here: its word is
+    /// `$(<inner argv joined by spaces>)`, a stand-in the round-trip tests
+    /// reproduce with fake programs that print exactly that.
     pub fn argv(&self) -> Vec<String> {
         self.program
             .iter()
@@ -58,24 +72,49 @@ impl Command {
             .chain(self.lines.iter().flatten().map(|w| match w {
                 Word::Flag(f) => (*f).to_owned(),
                 Word::Value(v) => v.clone(),
+                Word::Capture(c) => format!("$({})", c.argv().join(" ")),
             }))
             .collect()
     }
 
+    /// The commands whose output this one uses, in the order they run.
+    pub fn captures(&self) -> Vec<&Command> {
+        self.lines
+            .iter()
+            .flatten()
+            .filter_map(|w| match w {
+                Word::Capture(c) => Some(c.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn render(&self, shell: Shell) -> Result<String, ShellError> {
+        self.render_with(shell, true)
+    }
+
+    /// One word per argument; with `multiline`, each line after a continuation.
+    fn render_with(&self, shell: Shell, multiline: bool) -> Result<String, ShellError> {
         let (continuation, quote) = match shell {
-            Shell::Bash => (" \\", quote_bash as QuoteFn),
-            Shell::PowerShell => (" `", quote_powershell as QuoteFn),
+            Shell::Bash => (" \\\n  ", quote_bash as QuoteFn),
+            Shell::PowerShell => (" `\n  ", quote_powershell as QuoteFn),
         };
+        let separator = if multiline { continuation } else { " " };
         let mut out = self.program.join(" ");
         for line in &self.lines {
-            out.push_str(continuation);
-            out.push_str("\n  ");
+            out.push_str(separator);
             let words = line
                 .iter()
                 .map(|w| match w {
                     Word::Flag(f) => Ok((*f).to_owned()),
                     Word::Value(v) => quote(v),
+                    Word::Capture(c) => {
+                        let inner = c.render_with(shell, false)?;
+                        Ok(match shell {
+                            Shell::Bash => format!("\"$({inner})\""),
+                            Shell::PowerShell => format!("({inner})"),
+                        })
+                    }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             out.push_str(&words.join(" "));
