@@ -93,6 +93,11 @@ impl Command {
         self.render_with(shell, true)
     }
 
+    /// The same command on one line (for a hint or a table cell).
+    pub fn render_inline(&self, shell: Shell) -> Result<String, ShellError> {
+        self.render_with(shell, false)
+    }
+
     /// One word per argument; with `multiline`, each line after a continuation.
     fn render_with(&self, shell: Shell, multiline: bool) -> Result<String, ShellError> {
         let (continuation, quote) = match shell {

@@ -3,6 +3,8 @@
 //! secret variables are never part of an error or a log line.
 
 use crate::aws::AwsConfig;
+use crate::azure::AzureConfig;
+use crate::federation::FederationConfig;
 use alphaswarm_core::aws::RoleNamePattern;
 use alphaswarm_core::ids::TemplateUrl;
 use alphaswarm_core::{AwsAccountId, CoreError};
@@ -89,6 +91,10 @@ pub struct Config {
     pub aws: AwsConfig,
     pub aws_settle_seconds: u64,
     pub aws_fake: bool,
+    /// AlphaSwarm's OIDC issuer (ALPHASWARM_ADMIN_FEDERATION_ISSUER).
+    pub federation: FederationConfig,
+    /// Entra/ARM endpoints, audience, the shared app (ALPHASWARM_ADMIN_AZURE_*).
+    pub azure: AzureConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -254,6 +260,8 @@ impl Config {
                 why: "the fake AWS backend is for tests only".into(),
             });
         }
+        let federation = FederationConfig::from_lookup(get, production)?;
+        let azure = AzureConfig::from_lookup(get, production)?;
         Ok(Config {
             environment,
             bind,
@@ -271,6 +279,8 @@ impl Config {
             aws,
             aws_settle_seconds,
             aws_fake,
+            federation,
+            azure,
         })
     }
 

@@ -11,8 +11,12 @@ pub mod audit;
 pub mod auth;
 /// AWS API clients (STS, IAM, EC2) behind a trait so fakes can stand in.
 pub mod aws;
+/// Azure calls (Entra token exchange, ARM) behind a trait so fakes can stand in.
+pub mod azure;
 pub mod config;
 pub mod error;
+/// The proxy as AlphaSwarm's OIDC issuer (discovery, JWKS, signing keys, minting).
+pub mod federation;
 pub mod providers;
 pub mod routes;
 pub mod store;
