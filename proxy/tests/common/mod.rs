@@ -26,6 +26,8 @@ pub struct TestProxy {
     pub totp: totp_rs::TOTP,
     pub integrations_key: String,
     signing_key: Vec<u8>,
+    /// The proxy's state (its federation issuer, for rotation tests).
+    pub state: alphaswarm_proxy::app::AppState,
 }
 
 /// A test-side HTTP client (reqwest needs the process's TLS provider first).
@@ -101,6 +103,17 @@ impl TestProxy {
 
     /// Starts with extra env-style settings (override the defaults below).
     pub async fn start_with(name: &str, extra: &[(&str, &str)]) -> TestProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(name, listener, extra).await
+    }
+
+    /// [`Self::start_with`] on a listener bound by the caller, who may need
+    /// the address first (the federation issuer's URL names it).
+    pub async fn start_on(
+        name: &str,
+        listener: tokio::net::TcpListener,
+        extra: &[(&str, &str)],
+    ) -> TestProxy {
         let dir = temp_dir(name);
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
         let mut vars = in_process_env(&dir, &integrations_key, PARTNER, EXTERNAL_ID_SECRET);
@@ -123,9 +136,8 @@ impl TestProxy {
         let signing_key = base64::engine::general_purpose::STANDARD
             .decode(operator["token_signing_key"].as_str().unwrap())
             .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = alphaswarm_proxy::routes::router(state);
+        let app = alphaswarm_proxy::routes::router(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -138,6 +150,7 @@ impl TestProxy {
             totp,
             integrations_key,
             signing_key,
+            state,
         }
     }
 
