@@ -4,7 +4,9 @@
 //! `routes` (thin handlers), `auth` (sessions, step-up), `audit` (hash-chained
 //! trail), `store` (encrypted integrations), `providers` (one per cloud
 //! behind `CloudProvider`), `aws` (the AWS calls behind `AwsApi`: the SigV4
-//! client, classified errors, settle retry), `error` (the JSON error).
+//! client, classified errors, settle retry), `azure` (Entra and ARM behind
+//! `AzureApi`), `federation` (the OIDC issuer: documents, signing keys,
+//! minting, the key CLI), `error` (the JSON error).
 
 pub mod app;
 pub mod audit;

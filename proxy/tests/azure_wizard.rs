@@ -376,13 +376,16 @@ async fn identity_with_edited_credential(
     printed.trim().to_owned()
 }
 
+/// Changes a rendered command the way an operator's typo would.
+type Edit = Box<dyn Fn(&str) -> String>;
+
 #[tokio::test]
 async fn each_federated_credential_mistake_has_its_code_and_the_exact_value() {
     let w = AzureWorld::start("az-mistakes").await;
     let token = w.proxy.stepped_up().await;
     let issuer = w.issuer.clone();
     let no_slash = issuer.trim_end_matches('/').to_owned();
-    let cases: Vec<(Box<dyn Fn(&str) -> String>, &str, String)> = vec![
+    let cases: Vec<(Edit, &str, String)> = vec![
         (
             Box::new(|c: &str| c.replace("--subject org:acme", "--subject ORG:ACME")),
             "federated_subject_case_mismatch",

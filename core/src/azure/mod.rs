@@ -477,6 +477,18 @@ pub struct ValidatedAzureConnection {
     pub client_id: Option<Guid>,
 }
 
+impl ValidatedAzureConnection {
+    /// The request in its normalised form (mode filled in, GUIDs lowercase).
+    pub fn to_request(&self) -> AzureConnectionRequest {
+        AzureConnectionRequest {
+            mode: Some(self.mode),
+            tenant_id: self.tenant_id.to_string(),
+            subscription_id: self.subscription_id.to_string(),
+            client_id: self.client_id.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
 impl AzureConnectionRequest {
     pub fn validate(&self) -> Result<ValidatedAzureConnection, RenderError> {
         let mode = self.mode.unwrap_or_default();
@@ -686,6 +698,9 @@ mod tests {
         let v = ok.validate().unwrap();
         assert_eq!(v.mode, AzureMode::ManagedIdentity);
         assert_eq!(v.tenant_id.as_str(), "72f988bf-86f1-41af-91ab-2d7cd011db47");
+        let normalised = v.to_request();
+        assert_eq!(normalised.mode, Some(AzureMode::ManagedIdentity));
+        assert_eq!(normalised.validate().unwrap(), v);
         let no_client = AzureConnectionRequest {
             client_id: Some(" ".into()),
             ..ok.clone()

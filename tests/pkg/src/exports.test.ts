@@ -21,6 +21,7 @@ test("every exported function has a shared case", () => {
     "renderCloudflareBootstrap",
     "renderGcpBootstrap",
     "storeName",
+    "validateAzureConnection",
     "version",
     "wizardSteps",
   ]);
