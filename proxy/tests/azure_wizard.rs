@@ -134,12 +134,7 @@ async fn managed_identity_end_to_end() {
             None,
         )
         .await;
-    let kids: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
+    let kids = kids(&jwks);
     let mut jtis = BTreeSet::new();
     for a in &seen {
         assert_eq!(a.iss, w.issuer);
@@ -152,7 +147,7 @@ async fn managed_identity_end_to_end() {
         );
         let (iat, exp) = (a.iat.unwrap(), a.exp.unwrap());
         assert!(exp > iat && exp - iat <= 600 && a.nbf == Some(iat));
-        assert!(kids.contains(&a.kid.as_deref().unwrap()));
+        assert!(kids.contains(a.kid.as_ref().unwrap()));
         assert!(jtis.insert(a.jti.clone().unwrap()), "jti reused");
     }
     assert!(
@@ -191,15 +186,7 @@ async fn managed_identity_end_to_end() {
             .all(|r| r["cloud"] == "azure" && r["org_id"] == ORG)
     );
 
-    let (status, gone) = w
-        .proxy
-        .send(
-            reqwest::Method::DELETE,
-            "/admin/accounts/acme/cloud/azure",
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, gone) = w.disconnect(&token, ORG).await;
     assert_eq!(status, 200, "{gone}");
     assert_eq!(gone["removed"], true);
     let cleanup = gone["vendor_cleanup"].to_string();
@@ -265,15 +252,7 @@ async fn shared_app_end_to_end_reports_no_isolation_and_claims_the_subscription(
     // The same org may reconnect (idempotent), and a free subscription works.
     let (status, again) = w.step(&token, ORG, "connect", shared).await;
     assert_eq!(status, 200, "{again}");
-    let (status, cleanup) = w
-        .proxy
-        .send(
-            reqwest::Method::DELETE,
-            "/admin/accounts/acme/cloud/azure",
-            Some(&token),
-            None,
-        )
-        .await;
+    let (status, cleanup) = w.disconnect(&token, ORG).await;
     assert_eq!(status, 200);
     assert!(
         cleanup["vendor_cleanup"]
@@ -764,15 +743,7 @@ async fn steps_need_a_fresh_step_up_and_failed_steps_are_audited() {
             .await;
         assert_eq!(status, 401);
     }
-    let (status, _) = w
-        .proxy
-        .send(
-            reqwest::Method::DELETE,
-            "/admin/accounts/acme/cloud/azure",
-            Some(&session),
-            None,
-        )
-        .await;
+    let (status, _) = w.disconnect(&session, ORG).await;
     assert_eq!(status, 403);
     assert!(
         w.proxy.audit_rows().is_empty(),

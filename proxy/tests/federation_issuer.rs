@@ -3,14 +3,15 @@
 //! an independent JWT implementation, key rotation with overlap and
 //! retirement, and the `federation-keys` CLI beside a running proxy.
 
+mod azure_support;
 mod common;
 
 use alphaswarm_core::ids::Audience;
+use azure_support::kids;
 use common::*;
 use jsonwebtoken::jwk::{JwkSet, ThumbprintHash};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
-use std::process::Command;
 
 async fn loopback_issuer_proxy(name: &str) -> (TestProxy, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -136,14 +137,8 @@ async fn rotation_keeps_old_assertions_valid_during_the_overlap_then_retires_the
     let rotation = federation.rotate_at(now, overlap).await.unwrap();
     assert_eq!(rotation.retiring[0].kid, before.kid);
     let (_, _, jwks) = get(&proxy, &jwks_url).await;
-    let kids: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        kids,
+        kids(&jwks),
         [before.kid.as_str(), rotation.new_kid.as_str()],
         "published before it signs"
     );
@@ -174,13 +169,7 @@ async fn rotation_keeps_old_assertions_valid_during_the_overlap_then_retires_the
         .await
         .unwrap();
     let (_, _, jwks) = get(&proxy, &format!("{issuer}.well-known/jwks.json")).await;
-    let kids: Vec<&str> = jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap())
-        .collect();
-    assert_eq!(kids, [rotation.new_kid.as_str()]);
+    assert_eq!(kids(&jwks), [rotation.new_kid.as_str()]);
     assert_eq!(
         verify(old.token(), &jwks, &issuer).unwrap_err(),
         "kid not in the JWKS"
@@ -191,14 +180,7 @@ async fn rotation_keeps_old_assertions_valid_during_the_overlap_then_retires_the
 }
 
 fn cli(dir: &std::path::Path, env: &[(&str, String)], args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", dir)
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .unwrap()
+    proxy_command(dir, env).args(args).output().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,8 +6,8 @@
 //! matches no credential on it.
 
 use super::{
-    ManagedIdentity, ValidatedAzureRequest, customer_values, role_attribute, subject,
-    subscription_scope,
+    ManagedIdentity, ValidatedAzureRequest, credential_values, customer_values, role_attribute,
+    subject, subscription_scope,
 };
 use crate::bundle::{self, Bundle, NamedValue, RenderError, hcl_string};
 use crate::ids::CloudKind;
@@ -169,16 +169,9 @@ pub fn render(
             identity.resource_group.as_str(),
         ),
         NamedValue::new("location", "Location", identity.location.as_str()),
-        NamedValue::new(
-            "federated_credential_name",
-            "Federated credential name",
-            v.credential_name.as_str(),
-        ),
-        NamedValue::new("issuer", "Issuer", v.issuer.as_str()),
-        NamedValue::new("subject", "Subject", subject.clone()),
-        NamedValue::new("audience", "Audience", v.audience.as_str()),
-        NamedValue::new("role", "Role", v.role.as_str()),
     ];
+    values.extend(credential_values(v));
+    values.push(NamedValue::new("role", "Role", v.role.as_str()));
     values.extend(customer_values(v));
 
     let warnings = [

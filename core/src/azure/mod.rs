@@ -415,6 +415,20 @@ pub fn role_assignment_fix(principal_object_id: &Guid, role: &str, subscription:
         .opt("--scope", subscription_scope(subscription))
 }
 
+/// The federated credential's values both bundles show.
+fn credential_values(v: &ValidatedAzureRequest) -> Vec<NamedValue> {
+    vec![
+        NamedValue::new(
+            "federated_credential_name",
+            "Federated credential name",
+            v.credential_name.as_str(),
+        ),
+        NamedValue::new("issuer", "Issuer", v.issuer.as_str()),
+        NamedValue::new("subject", "Subject", subject(&v.org_id)),
+        NamedValue::new("audience", "Audience", v.audience.as_str()),
+    ]
+}
+
 /// The customer-side values both bundles show: tenant, subscription, scope.
 fn customer_values(v: &ValidatedAzureRequest) -> Vec<NamedValue> {
     let mut values = Vec::new();

@@ -99,16 +99,9 @@ resource "azurerm_role_assignment" "alphaswarm" {{
 /// Renders the shared-app bundle.
 pub fn render(v: &ValidatedAzureRequest, app: &SharedApp) -> Result<Bundle, RenderError> {
     let subject = subject(&v.org_id);
-    let mut values = vec![
-        NamedValue::new("mode", "Mode", v.mode().as_str()),
-        NamedValue::new(
-            "federated_credential_name",
-            "Federated credential name",
-            v.credential_name.as_str(),
-        ),
-        NamedValue::new("issuer", "Issuer", v.issuer.as_str()),
-        NamedValue::new("subject", "Subject", subject.clone()),
-        NamedValue::new("audience", "Audience", v.audience.as_str()),
+    let mut values = vec![NamedValue::new("mode", "Mode", v.mode().as_str())];
+    values.extend(super::credential_values(v));
+    values.extend([
         NamedValue::new(
             "app_client_id",
             "AlphaSwarm app client id",
@@ -120,7 +113,7 @@ pub fn render(v: &ValidatedAzureRequest, app: &SharedApp) -> Result<Bundle, Rend
             app.app_object_id.as_str(),
         ),
         NamedValue::new("role", "Role", v.role.as_str()),
-    ];
+    ]);
     values.extend(super::customer_values(v));
 
     let mut links = Vec::new();

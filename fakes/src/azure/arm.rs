@@ -5,7 +5,7 @@
 //! tenant must own the subscription; reads need a role that allows them).
 
 use super::Shared;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -42,8 +42,6 @@ pub struct Caller {
     pub tenant: String,
     pub app_id: String,
 }
-
-type Params = Query<HashMap<String, String>>;
 
 /// Authenticates the bearer and checks the `api-version`.
 fn caller(
@@ -93,7 +91,7 @@ fn authorised(
     caller: &Caller,
     subscription: &str,
     scope: &str,
-    action: &str,
+    action: Option<&str>,
 ) -> Result<super::state::Subscription, ArmFailure> {
     let state = fake.lock();
     let Some(sub) = state.subscriptions.get(&subscription.to_ascii_lowercase()) else {
@@ -113,7 +111,9 @@ fn authorised(
             ),
         ));
     }
-    if !state.allowed(&caller.object_id, scope, action) {
+    if let Some(action) = action
+        && !state.allowed(&caller.object_id, scope, action)
+    {
         return Err(arm_error(
             StatusCode::FORBIDDEN,
             "AuthorizationFailed",
@@ -126,17 +126,81 @@ fn authorised(
     Ok(sub.clone())
 }
 
-/// The caller, and the subscription `id` if they may do `action` on it.
-fn call(
-    fake: &Shared,
-    headers: &HeaderMap,
-    params: &HashMap<String, String>,
-    versions: &[&str],
-    id: &str,
-    action: &str,
-) -> Result<super::state::Subscription, ArmFailure> {
-    let caller = caller(fake, headers, params, versions)?;
-    authorised(fake, &caller, id, &format!("/subscriptions/{id}"), action)
+/// One ARM GET: the fake, the subscription id in the path, the headers and
+/// the query, taken from the request by axum.
+pub struct ArmCall {
+    fake: Shared,
+    id: String,
+    headers: HeaderMap,
+    params: HashMap<String, String>,
+}
+
+impl axum::extract::FromRequestParts<Shared> for ArmCall {
+    type Rejection = ArmFailure;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        fake: &Shared,
+    ) -> Result<Self, ArmFailure> {
+        let not_found = || {
+            arm_error(
+                StatusCode::NOT_FOUND,
+                "InvalidResourceType",
+                "The resource type could not be found.",
+            )
+        };
+        let Path(id) = Path::<String>::from_request_parts(parts, fake)
+            .await
+            .map_err(|_| not_found())?;
+        let Query(params) = Query::<HashMap<String, String>>::from_request_parts(parts, fake)
+            .await
+            .map_err(|_| {
+                arm_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidQueryParameterValue",
+                    "The query string is invalid.",
+                )
+            })?;
+        Ok(ArmCall {
+            fake: fake.clone(),
+            id,
+            headers: parts.headers.clone(),
+            params,
+        })
+    }
+}
+
+impl ArmCall {
+    /// The subscription, if the caller may do `action` on it.
+    fn authorised(
+        &self,
+        versions: &[&str],
+        action: &str,
+    ) -> Result<super::state::Subscription, ArmFailure> {
+        Ok(self.caller_and_subscription(versions, Some(action))?.1)
+    }
+
+    /// The caller and the subscription (its tenant must be the caller's),
+    /// and with `action`, the caller's right to do it there.
+    fn caller_and_subscription(
+        &self,
+        versions: &[&str],
+        action: Option<&str>,
+    ) -> Result<(Caller, super::state::Subscription), ArmFailure> {
+        let caller = caller(&self.fake, &self.headers, &self.params, versions)?;
+        let scope = format!("/subscriptions/{}", self.id);
+        let sub = authorised(&self.fake, &caller, &self.id, &scope, action)?;
+        Ok((caller, sub))
+    }
+
+    fn page(&self, rest: &str, items: Vec<Value>) -> Response {
+        page(
+            &self.fake,
+            &format!("/subscriptions/{}{rest}", self.id),
+            &self.params,
+            items,
+        )
+    }
 }
 
 /// One page of `items` and the `nextLink` to the rest (`$skiptoken`).
@@ -178,35 +242,17 @@ fn subscription_json(sub: &super::state::Subscription) -> Value {
     })
 }
 
-pub async fn subscription(
-    State(fake): State<Shared>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Result<Response, ArmFailure> {
-    let sub = call(
-        &fake,
-        &headers,
-        &params,
+pub async fn subscription(call: ArmCall) -> Result<Response, ArmFailure> {
+    let sub = call.authorised(
         &SUBSCRIPTION_VERSIONS,
-        &id,
         "Microsoft.Resources/subscriptions/read",
     )?;
     Ok(axum::Json(subscription_json(&sub)).into_response())
 }
 
-pub async fn resource_groups(
-    State(fake): State<Shared>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Result<Response, ArmFailure> {
-    let sub = call(
-        &fake,
-        &headers,
-        &params,
+pub async fn resource_groups(call: ArmCall) -> Result<Response, ArmFailure> {
+    let sub = call.authorised(
         &GROUP_VERSIONS,
-        &id,
         "Microsoft.Resources/subscriptions/resourceGroups/read",
     )?;
     let items = sub
@@ -222,12 +268,7 @@ pub async fn resource_groups(
             })
         })
         .collect();
-    Ok(page(
-        &fake,
-        &format!("/subscriptions/{id}/resourcegroups"),
-        &params,
-        items,
-    ))
+    Ok(call.page("/resourcegroups", items))
 }
 
 /// The regions the fake offers (name, display name, geography group).
@@ -240,18 +281,9 @@ pub const LOCATIONS: [(&str, &str, &str); 6] = [
     ("japaneast", "Japan East", "Asia Pacific"),
 ];
 
-pub async fn locations(
-    State(fake): State<Shared>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Result<Response, ArmFailure> {
-    let sub = call(
-        &fake,
-        &headers,
-        &params,
+pub async fn locations(call: ArmCall) -> Result<Response, ArmFailure> {
+    let sub = call.authorised(
         &SUBSCRIPTION_VERSIONS,
-        &id,
         "Microsoft.Resources/subscriptions/locations/read",
     )?;
     let items = LOCATIONS
@@ -267,30 +299,17 @@ pub async fn locations(
             })
         })
         .collect();
-    Ok(page(
-        &fake,
-        &format!("/subscriptions/{id}/locations"),
-        &params,
-        items,
-    ))
+    Ok(call.page("/locations", items))
 }
 
-pub async fn role_assignments(
-    State(fake): State<Shared>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Result<Response, ArmFailure> {
-    let sub = call(
-        &fake,
-        &headers,
-        &params,
+pub async fn role_assignments(call: ArmCall) -> Result<Response, ArmFailure> {
+    let sub = call.authorised(
         &AUTHORIZATION_VERSIONS,
-        &id,
         "Microsoft.Authorization/roleAssignments/read",
     )?;
     // `principalId eq '<id>'` (at, above or below the scope) or `atScope()`.
-    let filter = params
+    let filter = call
+        .params
         .get("$filter")
         .map(String::as_str)
         .unwrap_or_default();
@@ -306,7 +325,8 @@ pub async fn role_assignments(
         ));
     }
     let scope = format!("/subscriptions/{}", sub.id);
-    let items = fake
+    let items = call
+        .fake
         .lock()
         .role_assignments
         .iter()
@@ -333,46 +353,16 @@ pub async fn role_assignments(
             })
         })
         .collect();
-    Ok(page(
-        &fake,
-        &format!("/subscriptions/{id}/providers/Microsoft.Authorization/roleAssignments"),
-        &params,
-        items,
-    ))
+    Ok(call.page("/providers/Microsoft.Authorization/roleAssignments", items))
 }
 
-pub async fn permissions(
-    State(fake): State<Shared>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    Query(params): Params,
-) -> Result<Response, ArmFailure> {
-    let caller = caller(&fake, &headers, &params, &AUTHORIZATION_VERSIONS)?;
-    let scope = format!("/subscriptions/{id}");
+pub async fn permissions(call: ArmCall) -> Result<Response, ArmFailure> {
     // Anyone may read their own permissions; the tenant must still match.
-    {
-        let state = fake.lock();
-        match state.subscriptions.get(&id.to_ascii_lowercase()) {
-            None => {
-                return Err(arm_error(
-                    StatusCode::NOT_FOUND,
-                    "SubscriptionNotFound",
-                    &format!("The subscription '{id}' could not be found."),
-                ));
-            }
-            Some(sub) if sub.tenant != caller.tenant => {
-                return Err(arm_error(
-                    StatusCode::UNAUTHORIZED,
-                    "InvalidAuthenticationTokenTenant",
-                    "The access token is from the wrong issuer.",
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    let items = fake
+    let (caller, sub) = call.caller_and_subscription(&AUTHORIZATION_VERSIONS, None)?;
+    let items = call
+        .fake
         .lock()
-        .permissions(&caller.object_id, &scope)
+        .permissions(&caller.object_id, &format!("/subscriptions/{}", sub.id))
         .into_iter()
         .map(|p| {
             json!({
@@ -383,10 +373,5 @@ pub async fn permissions(
             })
         })
         .collect();
-    Ok(page(
-        &fake,
-        &format!("/subscriptions/{id}/providers/Microsoft.Authorization/permissions"),
-        &params,
-        items,
-    ))
+    Ok(call.page("/providers/Microsoft.Authorization/permissions", items))
 }

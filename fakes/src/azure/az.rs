@@ -439,13 +439,22 @@ impl AzureState {
             })
     }
 
-    fn scope_in_tenant(&self, login: &AzLogin, scope: &str) -> Result<String, AzError> {
+    /// `--scope` (a subscription of the login's tenant) and the assignee in it.
+    fn scope_and_assignee(
+        &self,
+        login: &AzLogin,
+        options: &Options,
+    ) -> Result<(String, String), AzError> {
+        let scope = options.required("--scope")?;
         match self.subscription_of_scope(scope) {
-            Some(sub) if sub.tenant == login.tenant => Ok(scope.to_owned()),
-            _ => fail(format!(
-                "(InvalidScope) The scope '{scope}' is not valid or not in your tenant."
-            )),
+            Some(sub) if sub.tenant == login.tenant => {}
+            _ => {
+                return fail(format!(
+                    "(InvalidScope) The scope '{scope}' is not valid or not in your tenant."
+                ));
+            }
         }
+        Ok((scope.to_owned(), self.assignee(&login.tenant, options)?))
     }
 
     fn role_assignment_create(
@@ -453,8 +462,7 @@ impl AzureState {
         login: &AzLogin,
         options: &Options,
     ) -> Result<String, AzError> {
-        let scope = self.scope_in_tenant(login, options.required("--scope")?)?;
-        let principal = self.assignee(&login.tenant, options)?;
+        let (scope, principal) = self.scope_and_assignee(login, options)?;
         let role_name = options.required("--role")?;
         let Some(role) = role_by_name_or_id(role_name) else {
             return fail(format!("Role '{role_name}' doesn't exist."));
@@ -488,8 +496,7 @@ impl AzureState {
         login: &AzLogin,
         options: &Options,
     ) -> Result<String, AzError> {
-        let scope = self.scope_in_tenant(login, options.required("--scope")?)?;
-        let principal = self.assignee(&login.tenant, options)?;
+        let (scope, principal) = self.scope_and_assignee(login, options)?;
         let role = options.one("--role")?.map(role_by_name_or_id);
         self.role_assignments.retain(|a| {
             let matches = a.principal_id == principal

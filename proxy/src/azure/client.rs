@@ -56,24 +56,8 @@ impl RestClient {
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(token.bearer())
-            .send()
-            .await
-            .map_err(|e| AzureError::Unreachable {
-                service: Service::Arm,
-                detail: describe(e),
-            })?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| AzureError::Unreachable {
-                service: Service::Arm,
-                detail: describe(e),
-            })?;
+        let (status, bytes) =
+            send(self.http.get(url).bearer_auth(token.bearer()), Service::Arm).await?;
         if (200..300).contains(&status) {
             return serde_json::from_slice(&bytes).map_err(|_| AzureError::Unexpected {
                 service: Service::Arm,
@@ -163,6 +147,21 @@ impl RestClient {
     }
 }
 
+/// Sends and reads the whole answer: its status and body.
+async fn send(
+    request: reqwest::RequestBuilder,
+    service: Service,
+) -> Result<(u16, Vec<u8>), AzureError> {
+    let unreachable = |e| AzureError::Unreachable {
+        service,
+        detail: describe(e),
+    };
+    let response = request.send().await.map_err(unreachable)?;
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.map_err(unreachable)?;
+    Ok((status, bytes.to_vec()))
+}
+
 /// reqwest's error text without the URL (ours, but it keeps logs short).
 fn describe(e: reqwest::Error) -> String {
     let timeout = e.is_timeout();
@@ -220,28 +219,15 @@ impl AzureApi for RestClient {
         let body = form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form)
             .finish();
-        let response = self
+        let request = self
             .http
             .post(url)
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| AzureError::Unreachable {
-                service: Service::Entra,
-                detail: describe(e),
-            })?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| AzureError::Unreachable {
-                service: Service::Entra,
-                detail: describe(e),
-            })?;
+            .body(body);
+        let (status, bytes) = send(request, Service::Entra).await?;
         if status == 200 {
             #[derive(Deserialize)]
             struct Success {

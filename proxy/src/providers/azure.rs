@@ -108,6 +108,7 @@ impl Settling for Settle {
 
 /// What a successful exchange proved.
 struct Authenticated {
+    subject: String,
     token: ArmToken,
     principal: Guid,
     subscription: Subscription,
@@ -324,6 +325,7 @@ impl AzureProvider {
             .with_field("subscription_id"));
         }
         Ok(Authenticated {
+            subject,
             token,
             principal,
             subscription,
@@ -365,16 +367,29 @@ impl AzureProvider {
         }
     }
 
-    /// Steps 4, 4* and 5: the exchange, then the isolation proof again, so a
-    /// step after an unsafe step 3 stays closed whatever the client does.
-    async fn authenticated_and_isolated(
+    /// Steps 4, 4* and 5: the request, the exchange, then the isolation
+    /// proof again, so a step after an unsafe step 3 stays closed whatever
+    /// the client does.
+    async fn checked(
         &self,
         org: &OrgId,
-        request: &Request,
-    ) -> Result<(Authenticated, Value), ApiError> {
-        let authenticated = self.authenticate(org, request).await?;
-        let isolation = self.isolation(org, request).await?;
-        Ok((authenticated, isolation))
+        body: Value,
+    ) -> Result<(Request, Authenticated), ApiError> {
+        let request = self.request(body)?;
+        let authenticated = self.authenticate(org, &request).await?;
+        self.isolation(org, &request).await?;
+        Ok((request, authenticated))
+    }
+
+    /// How an ARM failure after a successful exchange becomes an HTTP error.
+    fn arm_errors<'a>(
+        &'a self,
+        request: &'a Request,
+        auth: &'a Authenticated,
+    ) -> impl Fn(AzureError) -> ApiError + 'a {
+        move |e: AzureError| {
+            e.to_api_error(&self.context(&auth.subject, request, None, Some(&auth.principal)))
+        }
     }
 }
 
@@ -466,23 +481,19 @@ impl CloudProvider for AzureProvider {
     }
 
     async fn validate_permissions(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let request = self.request(body)?;
-        let (auth, _) = self.authenticated_and_isolated(org, &request).await?;
-        let subject = core_azure::subject(org);
+        let (request, auth) = self.checked(org, body).await?;
         let subscription = &request.connection.subscription_id;
-        let to_api = |e: AzureError| {
-            e.to_api_error(&self.context(&subject, &request, None, Some(&auth.principal)))
-        };
+        let to_api = self.arm_errors(&request, &auth);
         let assignments = self
             .azure
             .role_assignments(&auth.token, subscription, auth.principal.as_str())
             .await
-            .map_err(to_api)?;
+            .map_err(&to_api)?;
         let permissions = self
             .azure
             .permissions(&auth.token, subscription)
             .await
-            .map_err(to_api)?;
+            .map_err(&to_api)?;
         // Only assignments that cover the whole subscription (at it, or
         // above it: a management group or the root) grant the baseline.
         let scope = core_azure::subscription_scope(subscription);
@@ -545,29 +556,24 @@ impl CloudProvider for AzureProvider {
     }
 
     async fn enumerate_resources(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let request = self.request(body)?;
-        let (auth, _) = self.authenticated_and_isolated(org, &request).await?;
-        let subject = core_azure::subject(org);
+        let (request, auth) = self.checked(org, body).await?;
         let subscription = &request.connection.subscription_id;
-        let to_api = |e: AzureError| {
-            e.to_api_error(&self.context(&subject, &request, None, Some(&auth.principal)))
-        };
+        let to_api = self.arm_errors(&request, &auth);
         let groups = self
             .azure
             .resource_groups(&auth.token, subscription)
             .await
-            .map_err(to_api)?;
+            .map_err(&to_api)?;
         let locations = self
             .azure
             .locations(&auth.token, subscription)
             .await
-            .map_err(to_api)?;
+            .map_err(&to_api)?;
         Ok(json!({ "resource_groups": groups, "locations": locations }))
     }
 
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError> {
-        let request = self.request(body)?;
-        let (auth, _) = self.authenticated_and_isolated(org, &request).await?;
+        let (request, auth) = self.checked(org, body).await?;
         let c = &request.connection;
         self.refuse_if_connected_elsewhere(org, c).await?;
         Ok(Connection {

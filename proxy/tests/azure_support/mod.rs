@@ -174,11 +174,33 @@ impl AzureWorld {
         bundle
     }
 
+    /// `DELETE …/cloud/azure` for `org`.
+    pub async fn disconnect(&self, token: &str, org: &str) -> (u16, Value) {
+        self.proxy
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/admin/accounts/{org}/cloud/azure"),
+                Some(token),
+                None,
+            )
+            .await
+    }
+
     /// A wizard step with a stepped-up `token` (one TOTP code serves a
     /// whole test: each code is accepted once).
     pub async fn step(&self, token: &str, org: &str, step: &str, body: Value) -> (u16, Value) {
         self.proxy.post(&path(org, step), token, body).await
     }
+}
+
+/// The key ids of a JWKS, in order.
+pub fn kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Asserts a coded error on a field.

@@ -287,6 +287,19 @@ pub fn binary_env(
     ]
 }
 
+/// The `alphaswarm-proxy` binary with exactly `env` (plus PATH, and HOME = `dir`).
+pub fn proxy_command(dir: &std::path::Path, env: &[(&str, String)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+}
+
 /// The real `alphaswarm-proxy` binary, its stdout/stderr captured to files.
 pub struct BinaryProxy {
     pub child: std::process::Child,
@@ -302,17 +315,11 @@ impl BinaryProxy {
     pub fn spawn(dir: &std::path::Path, tag: &str, env: &[(&str, String)]) -> BinaryProxy {
         let stdout_path = dir.join(format!("{tag}.stdout"));
         let stderr_path = dir.join(format!("{tag}.stderr"));
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir)
+        let mut child = proxy_command(dir, env)
             .stdout(std::fs::File::create(&stdout_path).unwrap())
-            .stderr(std::fs::File::create(&stderr_path).unwrap());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().unwrap();
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
