@@ -35,15 +35,7 @@ async fn managed_identity_end_to_end() {
     assert_eq!(answer["issuer"], w.issuer);
     assert_eq!(answer["subject"], "org:acme");
     assert!(answer["admin_consent_url"].is_null());
-    let (_, discovery) = w
-        .proxy
-        .send(
-            reqwest::Method::GET,
-            "/oidc/.well-known/openid-configuration",
-            None,
-            None,
-        )
-        .await;
+    let discovery = w.public("/oidc/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], w.issuer);
     assert!(
         w.proxy.audit_rows().is_empty(),
@@ -125,15 +117,7 @@ async fn managed_identity_end_to_end() {
     // JWKS publishes.
     let seen = w.fake.seen_assertions();
     assert!(seen.len() >= 8, "{}", seen.len());
-    let (_, jwks) = w
-        .proxy
-        .send(
-            reqwest::Method::GET,
-            "/oidc/.well-known/jwks.json",
-            None,
-            None,
-        )
-        .await;
+    let jwks = w.public("/oidc/.well-known/jwks.json").await;
     let kids = kids(&jwks);
     let mut jtis = BTreeSet::new();
     for a in &seen {
@@ -416,15 +400,7 @@ async fn each_federated_credential_mistake_has_its_code_and_the_exact_value() {
 async fn an_issuer_configured_without_the_trailing_slash_is_exact_too() {
     let w = AzureWorld::start_full("az-noslash", "/oidc", &[]).await;
     assert!(!w.issuer.ends_with('/'));
-    let (_, discovery) = w
-        .proxy
-        .send(
-            reqwest::Method::GET,
-            "/oidc/.well-known/openid-configuration",
-            None,
-            None,
-        )
-        .await;
+    let discovery = w.public("/oidc/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], w.issuer);
     let token = w.proxy.stepped_up().await;
     // The credential adds the slash the issuer lacks: refused, exact value shown.

@@ -174,6 +174,16 @@ impl AzureWorld {
         bundle
     }
 
+    /// A route that needs no session (the issuer's documents).
+    pub async fn public(&self, path: &str) -> Value {
+        let (status, body) = self
+            .proxy
+            .send(reqwest::Method::GET, path, None, None)
+            .await;
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    }
+
     /// `DELETE …/cloud/azure` for `org`.
     pub async fn disconnect(&self, token: &str, org: &str) -> (u16, Value) {
         self.proxy
