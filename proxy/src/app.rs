@@ -1,5 +1,8 @@
 //! Start-up wiring: from a [`Config`] to the shared [`AppState`] and the router.
 
+use crate::accounts::AccountProvider;
+use crate::accounts::dockerhub::{DockerHubClient, DockerHubProvider};
+use crate::accounts::huggingface::{HuggingFaceClient, HuggingFaceProvider};
 use crate::audit::{AuditSink, FileAuditSink};
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, QueryClient};
@@ -28,6 +31,8 @@ pub struct Inner {
     pub providers: BTreeMap<&'static str, Arc<dyn CloudProvider>>,
     /// AlphaSwarm's OIDC issuer: discovery, JWKS, minting.
     pub federation: Arc<FederationIssuer>,
+    /// Keyed by integration kind (`huggingface`, `docker_hub`).
+    pub accounts: BTreeMap<&'static str, Arc<dyn AccountProvider>>,
 }
 
 #[derive(Clone)]
@@ -51,6 +56,8 @@ pub enum StartError {
     Aws(#[from] AwsError),
     #[error("{0}")]
     FederationKeys(#[from] KeyStoreError),
+    #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("the state directory {path} cannot be used: {source}")]
     StateDir {
         path: String,
@@ -210,6 +217,7 @@ pub fn build_state_with(
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
     providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
+    let accounts = account_providers(&config)?;
     let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
     let state = AppState(Arc::new(Inner {
         config,
@@ -219,6 +227,7 @@ pub fn build_state_with(
         store,
         providers,
         federation,
+        accounts,
     }));
     Ok((state, notes))
 }
@@ -242,4 +251,26 @@ fn federation_issuer(
         config.federation.clone(),
         Arc::new(store),
     ))
+}
+
+/// HuggingFace and Docker Hub over one shared HTTP client, at the
+/// configured endpoints.
+fn account_providers(
+    config: &Config,
+) -> Result<BTreeMap<&'static str, Arc<dyn AccountProvider>>, StartError> {
+    let http = crate::accounts::upstream::http_client()?;
+    let providers: [Arc<dyn AccountProvider>; 2] = [
+        Arc::new(HuggingFaceProvider::new(Arc::new(HuggingFaceClient::new(
+            http.clone(),
+            &config.accounts.huggingface_url,
+        )))),
+        Arc::new(DockerHubProvider::new(Arc::new(DockerHubClient::new(
+            http,
+            &config.accounts.dockerhub_url,
+        )))),
+    ];
+    Ok(providers
+        .into_iter()
+        .map(|p| (p.kind().integration_kind(), p))
+        .collect())
 }
