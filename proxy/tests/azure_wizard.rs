@@ -647,41 +647,34 @@ async fn bad_input_is_refused_before_any_cloud_call() {
         "no exchange was attempted"
     );
     let session = w.proxy.login().await;
-    let (status, error) = w
-        .proxy
-        .post(
-            &path(ORG, "bootstrap"),
-            &session,
+    let bootstrap_cases = [
+        (
             json!({"mode": "shared_app"}),
-        )
-        .await;
-    assert_error(
-        status,
-        &error,
-        503,
-        "not_configured",
-        Some("ALPHASWARM_ADMIN_AZURE_APP_CLIENT_ID"),
-    );
-    let (status, error) = w
-        .proxy
-        .post(
-            &path(ORG, "bootstrap"),
-            &session,
+            503,
+            "not_configured",
+            "ALPHASWARM_ADMIN_AZURE_APP_CLIENT_ID",
+        ),
+        (
             json!({"location": "East US 2!"}),
-        )
-        .await;
-    assert_error(
-        status,
-        &error,
-        400,
-        "invalid_azure_location",
-        Some("location"),
-    );
-    let (status, error) = w
-        .proxy
-        .post(&path(ORG, "bootstrap"), &session, json!({"tenant_id": "x"}))
-        .await;
-    assert_error(status, &error, 400, "invalid_guid", Some("tenant_id"));
+            400,
+            "invalid_azure_location",
+            "location",
+        ),
+        (json!({"tenant_id": "x"}), 400, "invalid_guid", "tenant_id"),
+        (
+            json!({"resource_group": "-rg"}),
+            400,
+            "invalid_resource_group",
+            "resource_group",
+        ),
+    ];
+    for (request, status_expected, code, field) in bootstrap_cases {
+        let (status, error) = w
+            .proxy
+            .post(&path(ORG, "bootstrap"), &session, request)
+            .await;
+        assert_error(status, &error, status_expected, code, Some(field));
+    }
 }
 
 #[tokio::test]

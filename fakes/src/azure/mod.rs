@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 pub use state::SeenAssertion;
 use state::{AzureState, Subscription};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, MutexGuard, OnceLock};
 use std::time::Duration;
 
 /// Shared by both listeners' handlers.
@@ -40,7 +40,7 @@ use std::time::Duration;
 pub struct Shared(Arc<Inner>);
 
 pub struct Inner {
-    state: Mutex<AzureState>,
+    world: crate::shared::Shared<AzureState>,
     http: reqwest::Client,
     /// Signs the fake's own ARM access tokens (HS256: only the fake reads them).
     token_key: [u8; 32],
@@ -64,7 +64,7 @@ struct ArmClaims {
 
 impl Shared {
     pub fn lock(&self) -> MutexGuard<'_, AzureState> {
-        self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.world.state()
     }
 
     fn arm_base(&self) -> String {
@@ -154,10 +154,7 @@ impl AzureFake {
         let mut token_key = [0u8; 32];
         token_key.copy_from_slice(&uuid::Uuid::new_v4().as_bytes().repeat(2));
         let shared = Shared(Arc::new(Inner {
-            state: Mutex::new(AzureState {
-                page_size: 100,
-                ..AzureState::default()
-            }),
+            world: crate::shared::Shared::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()
@@ -165,6 +162,7 @@ impl AzureFake {
             token_key,
             arm_base: OnceLock::new(),
         }));
+        shared.lock().page_size = 100;
         let login_router = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(entra::token))
             .with_state(shared.clone());

@@ -52,33 +52,17 @@ pub struct AzureConfig {
     pub settle: Duration,
 }
 
-/// An endpoint override: https, or (outside production) plain http.
+/// An endpoint override: https, or (outside production) plain http; the
+/// same rule as the account integrations' endpoints.
 fn endpoint(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     default: &str,
     production: bool,
 ) -> Result<String, ConfigError> {
-    let Some(raw) = get(var) else {
-        return Ok(default.to_owned());
-    };
-    let invalid = |why: &str| ConfigError::Invalid {
-        var,
-        why: why.to_owned(),
-    };
-    let url = reqwest::Url::parse(raw.trim()).map_err(|_| invalid("use an absolute URL"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if !production => {}
-        "http" => return Err(invalid("production accepts https endpoints only")),
-        _ => return Err(invalid("use an http(s) URL")),
-    }
-    if url.host_str().is_none() || url.query().is_some() || !url.username().is_empty() {
-        return Err(invalid(
-            "use scheme://host[:port][/path] without credentials or query",
-        ));
-    }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    let raw = get(var).unwrap_or_else(|| default.to_owned());
+    crate::accounts::checked_endpoint(&raw, production)
+        .map_err(|why| ConfigError::Invalid { var, why })
 }
 
 fn guid(
