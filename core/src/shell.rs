@@ -33,6 +33,11 @@ enum Word {
         prefix: &'static str,
         name: &'static str,
     },
+    /// The output of another command (bash `"$(...)"`, PowerShell `(...)`),
+    /// for a value that exists only once an earlier command has run (the
+    /// principal id of an identity created a line above). The inner command
+    /// is itself data, so its values are quoted like any other.
+    Capture(Box<Command>),
 }
 
 /// Variable names are ours: uppercase letters, digits and `_`, so they mean
@@ -113,9 +118,18 @@ impl Command {
         self.lines.push(vec![Word::Flag(flag)]);
         self
     }
+    /// `--flag <output of command>` on its own line.
+    pub fn opt_output_of(mut self, flag: &'static str, command: Command) -> Self {
+        self.lines
+            .push(vec![Word::Flag(flag), Word::Capture(Box::new(command))]);
+        self
+    }
 
     /// The exact argv the command runs with (program words first); a
-    /// variable shows as `$NAME`.
+    /// variable shows as `$NAME`. A captured command's output cannot be
+    /// known here: its word is `$(<inner argv joined by spaces>)`, a
+    /// stand-in the round-trip tests reproduce with fake programs that print
+    /// exactly that.
     pub fn argv(&self) -> Vec<String> {
         self.argv_resolved(|name| format!("${name}"))
     }
@@ -129,15 +143,39 @@ impl Command {
                 Word::Flag(f) => (*f).to_owned(),
                 Word::Value(v) => v.clone(),
                 Word::Var { prefix, name } => format!("{prefix}{}", value(name)),
+                Word::Capture(c) => format!("$({})", c.argv().join(" ")),
             }))
             .collect()
     }
 
+    /// The commands whose output this one uses, in the order they run.
+    pub fn captures(&self) -> Vec<&Command> {
+        self.lines
+            .iter()
+            .flatten()
+            .filter_map(|w| match w {
+                Word::Capture(c) => Some(c.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn render(&self, shell: Shell) -> Result<String, ShellError> {
+        self.render_with(shell, true)
+    }
+
+    /// The same command on one line (for a hint or a table cell).
+    pub fn render_inline(&self, shell: Shell) -> Result<String, ShellError> {
+        self.render_with(shell, false)
+    }
+
+    /// One word per argument; with `multiline`, each line after a continuation.
+    fn render_with(&self, shell: Shell, multiline: bool) -> Result<String, ShellError> {
         let (continuation, quote) = match shell {
-            Shell::Bash => (" \\", quote_bash as QuoteFn),
-            Shell::PowerShell => (" `", quote_powershell as QuoteFn),
+            Shell::Bash => (" \\\n  ", quote_bash as QuoteFn),
+            Shell::PowerShell => (" `\n  ", quote_powershell as QuoteFn),
         };
+        let separator = if multiline { continuation } else { " " };
         let mut out = match (self.capture, shell) {
             (None, _) => String::new(),
             (Some(name), Shell::Bash) => format!("{name}=\"$("),
@@ -145,8 +183,7 @@ impl Command {
         };
         out.push_str(&self.program.join(" "));
         for line in &self.lines {
-            out.push_str(continuation);
-            out.push_str("\n  ");
+            out.push_str(separator);
             let words = line
                 .iter()
                 .map(|w| match w {
@@ -158,6 +195,13 @@ impl Command {
                         Shell::PowerShell if prefix.is_empty() => format!("${name}"),
                         Shell::PowerShell => format!("\"{prefix}${name}\""),
                     }),
+                    Word::Capture(c) => {
+                        let inner = c.render_with(shell, false)?;
+                        Ok(match shell {
+                            Shell::Bash => format!("\"$({inner})\""),
+                            Shell::PowerShell => format!("({inner})"),
+                        })
+                    }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             out.push_str(&words.join(" "));

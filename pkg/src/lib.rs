@@ -10,7 +10,7 @@
 mod error;
 
 use alphaswarm_core::aws::{self, AwsBootstrapRequest, RoleArn};
-use alphaswarm_core::azure::{self, AzureBootstrapRequest};
+use alphaswarm_core::azure::{self, AzureBootstrapRequest, AzureConnectionRequest};
 use alphaswarm_core::baseline::{self, BaselineReport};
 use alphaswarm_core::cloudflare::{self, CloudflareBootstrapRequest, CloudflareTemplate};
 use alphaswarm_core::gcp::{self, GcpBootstrapRequest};
@@ -139,10 +139,21 @@ pub fn render_aws_bootstrap(options: Ts<AwsBootstrapRequest>) -> Result<Ts<Bundl
     to_js(&aws::render(&from_js(&options, "options")?).or_throw()?)
 }
 
-/// Step 2 for Azure: federated credential on the app, role assignment.
+/// Step 2 for Azure: a managed identity in the customer's tenant (default)
+/// or a federated credential on AlphaSwarm's shared app, and the role.
 #[wasm_bindgen(js_name = renderAzureBootstrap)]
 pub fn render_azure_bootstrap(options: Ts<AzureBootstrapRequest>) -> Result<Ts<Bundle>, JsValue> {
     to_js(&azure::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Steps 3-5 input for Azure, checked as the proxy checks it (GUIDs, the
+/// client id required in managed-identity mode) and normalised.
+#[wasm_bindgen(js_name = validateAzureConnection)]
+pub fn validate_azure_connection(
+    request: Ts<AzureConnectionRequest>,
+) -> Result<Ts<AzureConnectionRequest>, JsValue> {
+    let request: AzureConnectionRequest = from_js(&request, "request")?;
+    to_js(&request.validate().or_throw()?.to_request())
 }
 
 /// Step 2 for GCP: workload identity pool, provider, impersonation binding.

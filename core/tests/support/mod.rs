@@ -12,41 +12,62 @@ use std::process::{Command as Process, Stdio};
 
 pub const SHELLCHECK: &str = "/usr/bin/shellcheck";
 
-/// What every fake program prints on its standard output, so a command that
-/// stores its output in a variable stores this (a space included, to prove
-/// the variable reaches the next command as one argument).
-pub const CAPTURED_OUTPUT: &str = "captured value";
+/// Every command in the order bash runs it: a command's captures first.
+fn in_run_order(commands: &[Command]) -> Vec<&Command> {
+    commands
+        .iter()
+        .flat_map(|c| {
+            let mut order = in_run_order_of_captures(c);
+            order.push(c);
+            order
+        })
+        .collect()
+}
 
-/// A bash function per program that reports its argv (count first, then the
-/// words, each NUL-terminated) on descriptor 3 instead of running anything,
-/// and prints [`CAPTURED_OUTPUT`].
+fn in_run_order_of_captures(command: &Command) -> Vec<&Command> {
+    command
+        .captures()
+        .into_iter()
+        .flat_map(|inner| {
+            let mut order = in_run_order_of_captures(inner);
+            order.push(inner);
+            order
+        })
+        .collect()
+}
+
+/// A bash function per program that writes its argv (count first, then the
+/// words, each NUL-terminated) to fd 3 instead of running anything, and
+/// prints `$(<argv joined by spaces>)` as its output — the stand-in
+/// `Command::argv` uses for a captured command's output.
 fn fake_programs(commands: &[Command]) -> String {
-    let mut programs: Vec<String> = commands.iter().map(|c| c.argv()[0].clone()).collect();
+    let mut programs: Vec<String> = in_run_order(commands)
+        .iter()
+        .map(|c| c.argv()[0].clone())
+        .collect();
     programs.sort();
     programs.dedup();
     programs
         .iter()
         .map(|p| {
             format!(
-                "{p}() {{ printf '%s\\0' \"$(($# + 1))\" {p} \"$@\" >&3; echo '{CAPTURED_OUTPUT}'; }}\n"
+                "{p}() {{ printf '%s\\0' \"$(($# + 1))\" {p} \"$@\" >&3; printf '$(%s)' \"{p} $*\"; }}\n"
             )
         })
         .collect()
 }
 
 /// Runs the rendered bash script with fake programs and returns the argv of
-/// every command in order, as bash parsed them.
+/// every command in the order bash ran them (captured commands first), as
+/// bash parsed them.
 pub fn argv_through_bash(commands: &[Command]) -> Vec<Vec<String>> {
     let script = Commands::render(commands).expect("renders").bash_script();
-    // Descriptor 3 carries the argv reports; plain output is dropped.
-    let full = format!(
-        "{}exec 3>&1 1>/dev/null\n{}",
-        fake_programs(commands),
-        script
-    );
+    // fd 3 carries the argv records; the programs' own output is dropped
+    // unless a command substitution captures it.
+    let full = format!("{}{}", fake_programs(commands), script);
     let out = Process::new("bash")
         .arg("-c")
-        .arg(&full)
+        .arg(format!("{{\n{full}\n}} 3>&1 1>/dev/null"))
         .output()
         .expect("bash runs");
     assert!(
@@ -67,12 +88,20 @@ pub fn argv_through_bash(commands: &[Command]) -> Vec<Vec<String>> {
     parsed
 }
 
-/// Asserts that every command reaches bash with exactly its `argv()`, a
-/// variable holding what the command that set it printed.
+/// Asserts that every command (and every command whose output one
+/// captures) reaches bash with exactly its `argv()`, a variable holding what
+/// the command that set it printed.
 pub fn assert_bash_round_trip(commands: &[Command]) {
-    let expected: Vec<Vec<String>> = commands
-        .iter()
-        .map(|c| c.argv_resolved(|_| CAPTURED_OUTPUT.to_owned()))
+    let mut variables = std::collections::HashMap::new();
+    let expected: Vec<Vec<String>> = in_run_order(commands)
+        .into_iter()
+        .map(|c| {
+            let argv = c.argv_resolved(|name| variables[name].clone());
+            if let Some(name) = c.captured() {
+                variables.insert(name, format!("$({})", argv.join(" ")));
+            }
+            argv
+        })
         .collect();
     assert_eq!(argv_through_bash(commands), expected);
 }

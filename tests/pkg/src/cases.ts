@@ -95,6 +95,7 @@ const awsOptions = {
 
 const azureOptions = {
   orgId: "acme",
+  mode: "shared_app" as const,
   appObjectId: "11111111-2222-3333-4444-555555555555",
   appClientId: "66666666-7777-8888-9999-aaaaaaaaaaaa",
   issuer: ISSUER,
@@ -302,6 +303,36 @@ export const cases: Case[] = [
       checkBundle(api.renderAzureBootstrap(azureOptions), "azure", "azure");
       throwsCore(() => api.renderAzureBootstrap({ ...azureOptions, appObjectId: "not-a-guid" }), { code: "invalid_guid", field: "appObjectId" }, "bad object id");
       throwsCore(() => api.renderAzureBootstrap({ ...azureOptions, issuer: "http://insecure/" }), { code: "invalid_issuer_url", field: "issuer" }, "http issuer");
+      // The default mode: a managed identity in the customer's tenant, no app.
+      const identity = api.renderAzureBootstrap({
+        orgId: "acme",
+        issuer: ISSUER,
+        tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        subscriptionId: "00000000-1111-2222-3333-444444444444",
+      });
+      checkBundle(identity, "azure", "azure managed identity");
+      equal(identity.values.find((v) => v.name === "mode")?.value, "managed_identity", "default mode");
+      equal(identity.values.find((v) => v.name === "identity_name")?.value, "alphaswarm-acme", "identity name");
+      equal(identity.files.length, 0, "no file to upload");
+      ok(identity.commands.bash.some((c) => c.startsWith("az identity federated-credential create")), "the identity's credential");
+      throwsCore(() => api.renderAzureBootstrap({ orgId: "acme", issuer: ISSUER, location: "East US!" }), { code: "invalid_azure_location", field: "location" }, "bad location");
+    },
+  },
+  {
+    name: "validateAzureConnection normalises the ids and requires the identity's client id",
+    covers: ["validateAzureConnection"],
+    run(api) {
+      const valid = api.validateAzureConnection({
+        tenantId: " 72F988BF-86F1-41AF-91AB-2D7CD011DB47 ",
+        subscriptionId: "00000000-1111-2222-3333-444444444444",
+        clientId: "9B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D",
+      });
+      equal(valid.mode, "managed_identity", "default mode");
+      equal(valid.tenantId, "72f988bf-86f1-41af-91ab-2d7cd011db47", "lowercase, trimmed");
+      throwsCore(() => api.validateAzureConnection({ tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47", subscriptionId: "00000000-1111-2222-3333-444444444444" }), { code: "missing_field", field: "clientId" }, "client id required");
+      throwsCore(() => api.validateAzureConnection({ mode: "shared_app", tenantId: "nope", subscriptionId: "00000000-1111-2222-3333-444444444444" }), { code: "invalid_guid", field: "tenantId" }, "bad tenant");
+      const shared = api.validateAzureConnection({ mode: "shared_app", tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47", subscriptionId: "00000000-1111-2222-3333-444444444444" });
+      ok(shared.clientId === null || shared.clientId === undefined, "no client id in shared-app mode");
     },
   },
   {

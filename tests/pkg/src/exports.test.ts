@@ -23,6 +23,7 @@ test("every exported function has a shared case", () => {
     "renderGcpBootstrap",
     "renderWorkloadIdentity",
     "storeName",
+    "validateAzureConnection",
     "version",
     "wizardSteps",
   ]);
