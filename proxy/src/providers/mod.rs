@@ -1,12 +1,14 @@
-//! The wizard's per-cloud seam. Every cloud (AWS now; Azure, GCP and
-//! Cloudflare later) implements [`CloudProvider`] (HuggingFace and Docker
-//! Hub, which hold a token instead, implement
-//! [`AccountProvider`](crate::accounts::AccountProvider)); the routes stay generic: they authenticate, audit and
-//! store, and hand each step's JSON body to the provider of the URL's cloud.
+//! The wizard's per-cloud seam. Every cloud (AWS, Azure and Cloudflare now;
+//! GCP later) implements [`CloudProvider`] (HuggingFace and Docker Hub, which
+//! hold a token without a wizard, implement
+//! [`AccountProvider`](crate::accounts::AccountProvider)); the routes stay
+//! generic: they authenticate, audit and store, and hand each step's JSON
+//! body to the provider of the URL's cloud.
 //! Bodies and results are JSON values so each provider owns its typed shapes
 //! (parsed with [`crate::error::parse_body`]) without the routes knowing them.
 
 pub mod aws;
+pub mod azure;
 pub mod cloudflare;
 pub mod fake_aws;
 
