@@ -308,6 +308,21 @@ fn usable(fake: &CloudflareFake, headers: &HeaderMap) -> Result<Token, Refusal> 
     }
 }
 
+/// The caller of a list or read endpoint: a token usable now, else
+/// Cloudflare's refusal.
+struct Caller(Token);
+
+impl axum::extract::FromRequestParts<CloudflareFake> for Caller {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        fake: &CloudflareFake,
+    ) -> Result<Self, Refusal> {
+        usable(fake, &parts.headers).map(Caller)
+    }
+}
+
 /// Whether `token` may use one of `groups` on `target`. An account-owned
 /// token reaches nothing outside its account.
 fn may(token: &Token, groups: &[&str], target: Target<'_>) -> bool {
@@ -492,12 +507,8 @@ async fn permission_groups(State(fake): State<CloudflareFake>, headers: HeaderMa
 async fn list_accounts(
     State(fake): State<CloudflareFake>,
     Query(paging): Query<Paging>,
-    headers: HeaderMap,
+    Caller(caller): Caller,
 ) -> Response {
-    let caller = match usable(&fake, &headers) {
-        Ok(t) => t,
-        Err(r) => return r.into_response(),
-    };
     if caller.owner != Owner::User {
         return failure(
             StatusCode::BAD_REQUEST,
@@ -525,12 +536,8 @@ async fn list_accounts(
 async fn account_details(
     State(fake): State<CloudflareFake>,
     Path(account_id): Path<String>,
-    headers: HeaderMap,
+    Caller(caller): Caller,
 ) -> Response {
-    let caller = match usable(&fake, &headers) {
-        Ok(t) => t,
-        Err(r) => return r.into_response(),
-    };
     let account = fake.accounts().into_iter().find(|a| a.id == account_id);
     match account {
         Some(a)
@@ -549,12 +556,8 @@ async fn account_details(
 async fn list_zones(
     State(fake): State<CloudflareFake>,
     Query(paging): Query<Paging>,
-    headers: HeaderMap,
+    Caller(caller): Caller,
 ) -> Response {
-    let caller = match usable(&fake, &headers) {
-        Ok(t) => t,
-        Err(r) => return r.into_response(),
-    };
     let accounts = fake.accounts();
     let items = fake
         .zones()
@@ -593,12 +596,8 @@ async fn dns_records(
     State(fake): State<CloudflareFake>,
     Path(zone_id): Path<String>,
     Query(paging): Query<Paging>,
-    headers: HeaderMap,
+    Caller(caller): Caller,
 ) -> Response {
-    let caller = match usable(&fake, &headers) {
-        Ok(t) => t,
-        Err(r) => return r.into_response(),
-    };
     let Some(zone) = fake.zones().into_iter().find(|z| z.id == zone_id) else {
         return forbidden();
     };
