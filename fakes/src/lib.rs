@@ -10,4 +10,5 @@
 //! federated credentials, pools and bindings, token templates), never by a
 //! shortcut that a rendering bug could slip past.
 
+pub mod aws;
 pub mod server;

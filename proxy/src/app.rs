@@ -2,11 +2,10 @@
 
 use crate::audit::{AuditSink, FileAuditSink};
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
-use crate::aws::{AwsApi, AwsError, QueryClient};
+use crate::aws::{AwsApi, AwsError, Clock, QueryClient, TokioClock};
 use crate::config::{self, Config, Secret};
 use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
-use crate::providers::fake_aws::{FakeAws, UnknownRoles};
 use crate::store::{FernetFileStore, IntegrationStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -85,23 +84,12 @@ fn dev_external_id_secret(state_dir: &Path, notes: &mut StartNotes) -> Result<Se
     }
 }
 
-/// The AWS API the configuration asks for: the real SigV4 client (endpoints
-/// and platform credentials from the environment), or the in-process fake
-/// when `ALPHASWARM_ADMIN_AWS_FAKE` is set (tests only; refused in
-/// production by [`Config`]). Without platform credentials the proxy still
-/// starts: bootstrap needs no AWS call, and steps 3-5 answer 503
-/// `platform_credentials_missing`.
+/// The AWS API the configuration asks for: the real SigV4 client, with
+/// endpoints and platform credentials from the environment (tests point the
+/// endpoints at moto or at the loopback AWS fake of `alphaswarm-fakes`).
+/// Without platform credentials the proxy still starts: bootstrap needs no
+/// AWS call, and steps 3-5 answer 503 `platform_credentials_missing`.
 pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), StartError> {
-    if config.aws_fake {
-        let warning = format!(
-            "{} is set: AWS calls are answered by the in-process TEST fake",
-            config::AWS_FAKE
-        );
-        return Ok((
-            Arc::new(FakeAws::new(UnknownRoles::Permissive)),
-            vec![warning],
-        ));
-    }
     let mut warnings = Vec::new();
     if config.aws.platform.is_none() {
         warnings.push(
@@ -115,6 +103,16 @@ pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), Sta
 pub fn build_state(
     config: Config,
     aws: Arc<dyn AwsApi>,
+) -> Result<(AppState, StartNotes), StartError> {
+    build_state_with_clock(config, aws, Arc::new(TokioClock))
+}
+
+/// [`build_state`] with the clock that times step 3's retries while IAM
+/// settles (tests pass a virtual one and count attempts, never wall time).
+pub fn build_state_with_clock(
+    config: Config,
+    aws: Arc<dyn AwsApi>,
+    clock: Arc<dyn Clock>,
 ) -> Result<(AppState, StartNotes), StartError> {
     // reqwest (OIDC's JWKS client below, the AWS client) panics without a
     // process-wide TLS provider.
@@ -178,6 +176,7 @@ pub fn build_state(
             role_name_pattern: config.role_name_pattern.clone(),
             template_url: config.aws_template_url.clone(),
             settle: Duration::from_secs(config.aws_settle_seconds),
+            clock,
         },
     );
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();

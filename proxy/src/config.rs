@@ -23,16 +23,16 @@ pub const OIDC_ISSUER: &str = "ALPHASWARM_ADMIN_OIDC_ISSUER";
 pub const OIDC_JWKS_URL: &str = "ALPHASWARM_ADMIN_OIDC_JWKS_URL";
 pub const OIDC_AUDIENCE: &str = "ALPHASWARM_ADMIN_OIDC_AUDIENCE";
 pub const STEP_UP_MAX_AGE: &str = "ALPHASWARM_ADMIN_STEP_UP_MAX_AGE_SECONDS";
-/// STS/IAM/EC2 base URL override (tests point it at moto); read by [`AwsConfig`].
+/// STS/IAM/EC2 base URL override (tests point it at moto or the AWS fake);
+/// read by [`AwsConfig`].
 pub const AWS_ENDPOINT_URL: &str = crate::aws::ENDPOINT_URL_VAR;
-/// IAM alone (SimulatePrincipalPolicy, which moto lacks); read by [`AwsConfig`].
+/// IAM alone (tests with moto send SimulatePrincipalPolicy, which moto lacks,
+/// to the AWS fake mirroring it); read by [`AwsConfig`].
 pub const AWS_IAM_ENDPOINT_URL: &str = crate::aws::IAM_ENDPOINT_URL_VAR;
 /// Where the generic CloudFormation template is hosted: enables the
 /// bundle's quick-create ("Launch stack") link.
 pub const AWS_TEMPLATE_URL: &str = "ALPHASWARM_ADMIN_AWS_TEMPLATE_URL";
 pub const AWS_SETTLE_SECONDS: &str = "ALPHASWARM_ADMIN_AWS_SETTLE_SECONDS";
-/// Test-only: answer AWS calls from the in-process fake (refused in production).
-pub const AWS_FAKE: &str = "ALPHASWARM_ADMIN_AWS_FAKE";
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
 
@@ -88,7 +88,6 @@ pub struct Config {
     /// Endpoints, region and the platform's own credentials (AWS_ACCESS_KEY_ID, ...).
     pub aws: AwsConfig,
     pub aws_settle_seconds: u64,
-    pub aws_fake: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -247,13 +246,6 @@ impl Config {
         }
         let step_up_max_age_seconds = parse_u64(&get, STEP_UP_MAX_AGE, 300, 10..=86_400)?;
         let aws_settle_seconds = parse_u64(&get, AWS_SETTLE_SECONDS, 30, 0..=600)?;
-        let aws_fake = matches!(get(AWS_FAKE).as_deref(), Some("1" | "true"));
-        if production && aws_fake {
-            return Err(ConfigError::Invalid {
-                var: AWS_FAKE,
-                why: "the fake AWS backend is for tests only".into(),
-            });
-        }
         Ok(Config {
             environment,
             bind,
@@ -270,7 +262,6 @@ impl Config {
             step_up_max_age_seconds,
             aws,
             aws_settle_seconds,
-            aws_fake,
         })
     }
 
@@ -363,9 +354,6 @@ mod tests {
             (OIDC_AUDIENCE, "alphaswarm"),
         ];
         assert!(parse(&complete).unwrap().is_production());
-        let mut with_fake = complete.to_vec();
-        with_fake.push((AWS_FAKE, "1"));
-        assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
     }
 
     #[test]

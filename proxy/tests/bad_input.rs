@@ -179,5 +179,5 @@ async fn malformed_bodies_and_paths_are_structured_4xx() {
         .await
         .unwrap();
     assert!(response.status().is_client_error(), "{}", response.status());
-    assert_eq!(proxy.fake.calls(), 0, "malformed input never reached AWS");
+    assert_eq!(proxy.aws.calls(), 0, "malformed input never reached AWS");
 }

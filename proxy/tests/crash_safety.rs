@@ -14,11 +14,21 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 async fn acknowledged_connections_survive_kill_dash_nine() {
     let dir = temp_dir("crash");
     let key = FernetFileStore::generate_key();
+    let total = 400;
+    // One role per org, from the rendered artifacts, in the loopback AWS the
+    // binary's real client talks to.
+    let aws = LoopbackAws::start().await;
+    for i in 0..total {
+        aws.role(
+            &format!("crash-{i}"),
+            &format!("r{i}"),
+            Trust::Rendered,
+            Grant::Baseline,
+        );
+    }
     let mut env = common::binary_env(&dir, &key, EXTERNAL_ID_SECRET);
-    env.extend([
-        ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
-    ]);
+    env.extend(aws.env());
+    env.push(("RUST_LOG", "warn".to_owned()));
     let mut proxy = BinaryProxy::spawn(&dir, "first", &env);
     let (password, totp) = proxy.enrollment();
     let http = common::http_client();
@@ -27,7 +37,6 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
     let acknowledged = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let done = Arc::new(AtomicUsize::new(0));
     let base = proxy.base.clone();
-    let total = 400;
     let workers: Vec<_> = (0..16)
         .map(|worker| {
             let (http, token, acknowledged, done, base) = (

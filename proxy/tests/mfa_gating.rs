@@ -25,8 +25,12 @@ fn protected_routes() -> Vec<(Method, String)> {
 #[tokio::test]
 async fn step_up_routes_refuse_every_inadequate_session() {
     let proxy = TestProxy::start("gating").await;
-    let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
-    proxy.fake.add_role(&arn, good_role("acme"));
+    let arn = proxy.aws.role(
+        "acme",
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
     let login_only = proxy.login().await;
     let other_key = {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -87,7 +91,7 @@ async fn step_up_routes_refuse_every_inadequate_session() {
             );
         }
     }
-    assert_eq!(proxy.fake.calls(), 0, "no cloud call was made");
+    assert_eq!(proxy.aws.calls(), 0, "no cloud call was made");
     assert!(proxy.audit_rows().is_empty(), "no audit row was written");
 
     // The same routes work with a fresh step-up (the gate is not closed for everyone).
@@ -100,7 +104,7 @@ async fn step_up_routes_refuse_every_inadequate_session() {
         )
         .await;
     assert_eq!(status, 200);
-    assert!(proxy.fake.calls() > 0);
+    assert!(proxy.aws.calls() > 0);
 }
 
 #[tokio::test]

@@ -6,7 +6,6 @@
 //! (parsed with [`crate::error::parse_body`]) without the routes knowing them.
 
 pub mod aws;
-pub mod fake_aws;
 
 use crate::error::ApiError;
 use crate::store::StoredIntegration;

@@ -17,7 +17,6 @@ signature checks, identity policies and the rest of moto stay as shipped.
 Usage: python moto_cross_account.py -H 127.0.0.1 -p PORT
 """
 
-import os
 import sys
 
 from moto.iam import access_control
@@ -81,22 +80,6 @@ access_control.IAMRequestBase._is_assuming_role_operation = _is_assuming_role_op
 access_control.IAMRequestBase._check_role_trust_relationship = _check_role_trust_relationship
 access_control.IAMPolicyStatement._check_principal = _check_principal
 TrustCondition.verify_condition = _verify_condition
-
-# Not a semantic patch: with MOTO_IAM_LOAD_MANAGED_POLICIES=true moto copies
-# all ~1,300 AWS managed policies into every account it touches, which makes
-# its /moto-api/data.json dump (read by the IAM simulation fake) tens of MB.
-# ALPHASWARM_MOTO_MANAGED_POLICIES=ReadOnlyAccess,SecurityAudit loads only
-# the named ones, with their real documents.
-_wanted = os.environ.get("ALPHASWARM_MOTO_MANAGED_POLICIES")
-if _wanted:
-    import json
-
-    from moto.iam import models as iam_models
-
-    _all = json.loads(iam_models.aws_managed_policies_data)
-    iam_models.aws_managed_policies_data = json.dumps(
-        {name: _all[name] for name in _wanted.split(",") if name in _all}
-    )
 
 if __name__ == "__main__":
     from moto.server import main
