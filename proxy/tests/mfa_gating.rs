@@ -202,3 +202,51 @@ async fn wrong_passwords_and_codes_are_refused_then_rate_limited() {
         .await;
     assert_eq!(status, 429);
 }
+
+#[tokio::test]
+async fn wrong_totp_codes_are_rate_limited_even_for_the_right_code() {
+    let proxy = TestProxy::start("totp-limit").await;
+    let session = proxy.login().await;
+    // Six digits that are none of the codes of the windows around now.
+    let near: Vec<String> = (-2..=2)
+        .map(|w: i64| {
+            let at = (time::OffsetDateTime::now_utc().unix_timestamp() + w * 30) as u64;
+            proxy.totp.generate(at)
+        })
+        .collect();
+    let wrong = (0..1_000_000)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !near.contains(c))
+        .unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        let (status, body) = proxy
+            .post("/auth/step-up", &session, json!({"code": wrong}))
+            .await;
+        answers.push((status, body["code"].as_str().unwrap_or_default().to_owned()));
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|a| *a == (401, "invalid_totp_code".to_owned())),
+        "{answers:?}"
+    );
+    let (status, body) = proxy
+        .post("/auth/step-up", &session, json!({"code": wrong}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("too_many_attempts")),
+        "{body}"
+    );
+    // While limited, the right code waits too: guessing cannot be told from it.
+    let right = proxy.totp.generate_current().unwrap();
+    let (status, body) = proxy
+        .post("/auth/step-up", &session, json!({"code": right}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("too_many_attempts")),
+        "{body}"
+    );
+}
