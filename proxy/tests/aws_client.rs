@@ -459,40 +459,36 @@ async fn the_fake_refuses_what_iam_refuses_and_the_client_classifies_it() {
         .unwrap_err();
     assert_eq!(no_actions.aws_code(), Some("ValidationError"));
 
-    // Signed by another signer for the wrong region, then the wrong service.
-    let wrong_region = signed_get_role(aws.url(), &creds, "iam", "eu-west-1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_region.status(), 403);
-    assert!(
-        wrong_region
-            .text()
+    // Signed by another signer for the wrong region, then the wrong
+    // service; the same request signed right is answered.
+    for (service, region, status, says) in [
+        (
+            "iam",
+            "eu-west-1",
+            403,
+            "Credential should be scoped to a valid region, not &apos;eu-west-1&apos;",
+        ),
+        (
+            "sts",
+            "us-east-1",
+            403,
+            "Credential should be scoped to correct service: &apos;iam&apos;",
+        ),
+        (
+            "iam",
+            "us-east-1",
+            200,
+            "<RoleName>alphaswarm-broker-acme</RoleName>",
+        ),
+    ] {
+        let response = signed_get_role(aws.url(), &creds, service, region)
+            .send()
             .await
-            .unwrap()
-            .contains("Credential should be scoped to a valid region, not &apos;eu-west-1&apos;")
-    );
-    let wrong_service = signed_get_role(aws.url(), &creds, "sts", "us-east-1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_service.status(), 403);
-    assert!(
-        wrong_service
-            .text()
-            .await
-            .unwrap()
-            .contains("Credential should be scoped to correct service: &apos;iam&apos;")
-    );
-    let right = signed_get_role(aws.url(), &creds, "iam", "us-east-1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        right.status(),
-        200,
-        "the same request, signed right, is answered"
-    );
+            .unwrap();
+        assert_eq!(response.status(), status, "{service} {region}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(says), "{service} {region}: {text}");
+    }
 
     // The fake itself refuses an unsigned request.
     let unsigned = common::http_client()

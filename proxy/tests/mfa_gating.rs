@@ -97,11 +97,7 @@ async fn step_up_routes_refuse_every_inadequate_session() {
     // The same routes work with a fresh step-up (the gate is not closed for everyone).
     let token = proxy.stepped_up().await;
     let (status, _) = proxy
-        .post(
-            &step("acme", "validate-identity"),
-            &token,
-            json!({"role_arn": arn}),
-        )
+        .role_step(&token, "acme", "validate-identity", &arn)
         .await;
     assert_eq!(status, 200);
     assert!(proxy.aws.calls() > 0);

@@ -31,9 +31,8 @@ async fn delete_with_nothing_stored_is_audited_and_says_nothing_was_removed() {
     );
     let run = body["audit_run_id"].as_str().unwrap();
     let phases: Vec<Value> = proxy
-        .audit_rows()
+        .audit_run(run)
         .into_iter()
-        .filter(|r| r["audit_run_id"] == run)
         .map(|r| json!([r["step"], r["phase"], r["error_code"]]))
         .collect();
     assert_eq!(
@@ -63,9 +62,7 @@ async fn a_store_that_cannot_be_written_is_store_unavailable_and_audited() {
     // The store's path becomes a non-empty directory: its atomic rename fails.
     let store = proxy.dir.join("integrations.json");
     std::fs::create_dir_all(store.join("occupied")).unwrap();
-    let (status, body) = proxy
-        .post(&step("acme", "connect"), &token, json!({"role_arn": arn}))
-        .await;
+    let (status, body) = proxy.role_step(&token, "acme", "connect", &arn).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (503, Some("store_unavailable")),
@@ -81,11 +78,7 @@ async fn a_store_that_cannot_be_written_is_store_unavailable_and_audited() {
         "{body}"
     );
     let run = body["audit_run_id"].as_str().unwrap();
-    let result = proxy
-        .audit_rows()
-        .into_iter()
-        .rfind(|r| r["audit_run_id"] == run)
-        .unwrap();
+    let result = proxy.audit_run(run).pop().unwrap();
     assert_eq!(
         (result["phase"].as_str(), result["error_code"].as_str()),
         (Some("failed"), Some("store_unavailable"))

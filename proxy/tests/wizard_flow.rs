@@ -84,11 +84,7 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
 
     let token = proxy.stepped_up().await;
     let (status, body) = proxy
-        .post(
-            &step(org, "validate-identity"),
-            &token,
-            json!({"role_arn": arn}),
-        )
+        .role_step(&token, org, "validate-identity", &arn)
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["account_id"], CUSTOMER);
@@ -103,11 +99,7 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
     let identity_run = body["audit_run_id"].as_str().unwrap().to_owned();
 
     let (status, body) = proxy
-        .post(
-            &step(org, "validate-permissions"),
-            &token,
-            json!({"role_arn": arn}),
-        )
+        .role_step(&token, org, "validate-permissions", &arn)
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["missing"], json!([]));
@@ -122,11 +114,7 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
     );
 
     let (status, body) = proxy
-        .post(
-            &step(org, "enumerate-resources"),
-            &token,
-            json!({"role_arn": arn}),
-        )
+        .role_step(&token, org, "enumerate-resources", &arn)
         .await;
     assert_eq!(status, 200, "{body}");
     let regions = body["regions"].as_array().unwrap();
@@ -352,11 +340,7 @@ async fn refusals_are_classified_as_aws_refuses_them_with_hints_and_failed_audit
         assert_eq!(body["field"], "role_arn");
         assert!(!body["hint"].as_str().unwrap().is_empty());
         let run = body["audit_run_id"].as_str().unwrap();
-        let rows: Vec<_> = proxy
-            .audit_rows()
-            .into_iter()
-            .filter(|r| r["audit_run_id"] == run)
-            .collect();
+        let rows: Vec<_> = proxy.audit_run(run);
         assert_eq!(rows.len(), 2);
         assert_eq!(
             (rows[0]["phase"].as_str(), rows[1]["phase"].as_str()),
@@ -365,11 +349,7 @@ async fn refusals_are_classified_as_aws_refuses_them_with_hints_and_failed_audit
         assert_eq!(rows[1]["error_code"], want_code);
     }
     let hint = proxy
-        .post(
-            &step(org, "validate-identity"),
-            &token,
-            json!({"role_arn": missing}),
-        )
+        .role_step(&token, org, "validate-identity", &missing)
         .await
         .1["hint"]
         .as_str()
@@ -387,11 +367,7 @@ async fn refusals_are_classified_as_aws_refuses_them_with_hints_and_failed_audit
     );
     aws.state.misreport_caller_account(Some("999999999999"));
     let (status, body) = proxy
-        .post(
-            &step(org, "validate-identity"),
-            &token,
-            json!({"role_arn": good}),
-        )
+        .role_step(&token, org, "validate-identity", &good)
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -403,11 +379,7 @@ async fn refusals_are_classified_as_aws_refuses_them_with_hints_and_failed_audit
     // Throttling is retried like settling, then classified.
     aws.state.throttle_next(1_000);
     let (status, body) = proxy
-        .post(
-            &step(org, "enumerate-resources"),
-            &token,
-            json!({"role_arn": good}),
-        )
+        .role_step(&token, org, "enumerate-resources", &good)
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -461,11 +433,7 @@ async fn step_4_needs_permission_to_simulate_and_says_exactly_what_to_add() {
         );
         assert!(hint.contains(BASELINE_POLICY_FILE), "{hint}");
         let run = body["audit_run_id"].as_str().unwrap();
-        let result = proxy
-            .audit_rows()
-            .into_iter()
-            .rfind(|r| r["audit_run_id"] == run)
-            .unwrap();
+        let result = proxy.audit_run(run).pop().unwrap();
         assert_eq!(result["error_code"], "simulate_denied");
     }
     let refused = aws
@@ -504,11 +472,7 @@ async fn step_4_needs_permission_to_simulate_and_says_exactly_what_to_add() {
         (Some("implicitDeny"), Some(false))
     );
     let (status, body) = proxy
-        .post(
-            &step(org, "enumerate-resources"),
-            &token,
-            json!({"role_arn": no_regions}),
-        )
+        .role_step(&token, org, "enumerate-resources", &no_regions)
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -553,11 +517,7 @@ async fn unreachable_aws_is_a_502() {
     let token = proxy.stepped_up().await;
     proxy.aws.stop();
     let (status, body) = proxy
-        .post(
-            &step("acme", "enumerate-resources"),
-            &token,
-            json!({"role_arn": arn}),
-        )
+        .role_step(&token, "acme", "enumerate-resources", &arn)
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -576,11 +536,7 @@ async fn a_fresh_role_is_retried_while_iam_settles_and_attempts_are_counted() {
     proxy.aws.state.settle_after(&arn, 2);
     let token = proxy.stepped_up().await;
     let (status, body) = proxy
-        .post(
-            &step("acme", "validate-identity"),
-            &token,
-            json!({"role_arn": arn}),
-        )
+        .role_step(&token, "acme", "validate-identity", &arn)
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["attempts"], 3);
@@ -607,11 +563,7 @@ async fn a_fresh_role_is_retried_while_iam_settles_and_attempts_are_counted() {
         .aws
         .role("acme", "wrong", Trust::OtherExternalId, Grant::Baseline);
     let (status, body) = proxy
-        .post(
-            &step("acme", "validate-identity"),
-            &token,
-            json!({"role_arn": wrong}),
-        )
+        .role_step(&token, "acme", "validate-identity", &wrong)
         .await;
     assert_eq!(
         (status, body["code"].as_str()),

@@ -380,6 +380,25 @@ impl TestProxy {
         self.send(reqwest::Method::POST, path, Some(token), Some(body))
             .await
     }
+
+    /// A wizard step of `org` for the role `arn` (`{"role_arn": arn}`).
+    pub async fn role_step(&self, token: &str, org: &str, name: &str, arn: &str) -> (u16, Value) {
+        self.post(&step(org, name), token, json!({ "role_arn": arn }))
+            .await
+    }
+
+    /// The audit rows of one run, in order.
+    pub fn audit_run(&self, run_id: &str) -> Vec<Value> {
+        self.audit_rows()
+            .into_iter()
+            .filter(|r| r["audit_run_id"] == run_id)
+            .collect()
+    }
+}
+
+/// An answer's status and error code, for one-line assertions.
+pub fn status_code(answer: &(u16, Value)) -> (u16, Option<&str>) {
+    (answer.0, answer.1["code"].as_str())
 }
 
 /// Path of a wizard step for `org`.
