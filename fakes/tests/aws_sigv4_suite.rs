@@ -125,7 +125,8 @@ fn every_vector_verifies_and_any_change_is_refused() {
             "{name}: accepted with another secret"
         );
         // One change at a time to the request as signed.
-        let changes: [(&str, fn(&mut Parsed)); 4] = [
+        type Change = (&'static str, fn(&mut Parsed));
+        let changes: [Change; 4] = [
             ("a body byte", |p| p.body.push(b'x')),
             ("a path change", |p| p.path.push('x')),
             ("a signed header's value", |p| {
