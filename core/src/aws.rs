@@ -1285,6 +1285,17 @@ pub fn simulate_statement() -> Value {
     })
 }
 
+/// [`simulate_statement`] as one line of JSON with a space after each `:`
+/// and `,`, so it wraps where it is shown (an error hint, a narrow screen).
+pub fn simulate_statement_text() -> String {
+    serde_json::to_string_pretty(&simulate_statement())
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// `aws iam put-role-policy` of [`BASELINE_POLICY_FILE`] on `role_name`: the
 /// bundle's permissions command, and the fix step 4 shows for any missing
 /// baseline action (run where the file is).

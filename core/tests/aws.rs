@@ -210,6 +210,10 @@ fn bundle_facts_that_must_hold() {
         "the broad policy is never attached by default"
     );
     let statement = aws::simulate_statement();
+    // Shown in hints as one line that wraps, and still exactly that JSON.
+    let text = aws::simulate_statement_text();
+    assert!(!text.contains('\n') && text.contains(", \"") && text.contains("\": "));
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), statement);
     assert!(AWS_REQUIRED_ACTIONS.contains(&statement["Action"].as_str().unwrap()));
     assert_eq!(
         (&statement["Effect"], &statement["Resource"]),

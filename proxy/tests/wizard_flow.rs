@@ -5,7 +5,7 @@
 
 mod common;
 
-use alphaswarm_core::aws::{BASELINE_POLICY_FILE, BASELINE_POLICY_NAME, simulate_statement};
+use alphaswarm_core::aws::{BASELINE_POLICY_FILE, BASELINE_POLICY_NAME, simulate_statement_text};
 use alphaswarm_core::baseline::AWS_REQUIRED_ACTIONS;
 use common::*;
 use serde_json::{Value, json};
@@ -428,7 +428,7 @@ async fn step_4_needs_permission_to_simulate_and_says_exactly_what_to_add() {
         );
         let hint = body["hint"].as_str().unwrap();
         assert!(
-            hint.contains(&simulate_statement().to_string()),
+            hint.contains(&simulate_statement_text()),
             "the exact statement: {hint}"
         );
         assert!(hint.contains(BASELINE_POLICY_FILE), "{hint}");

@@ -18,7 +18,7 @@
 mod common;
 mod support;
 
-use alphaswarm_core::aws::{BASELINE_POLICY_FILE, simulate_statement};
+use alphaswarm_core::aws::{BASELINE_POLICY_FILE, simulate_statement_text};
 use alphaswarm_core::baseline::AWS_REQUIRED_ACTIONS;
 use alphaswarm_fakes::aws::AwsFake;
 use alphaswarm_proxy::app::{aws_client, build_state_with_clock};
@@ -489,7 +489,7 @@ async fn without_permission_to_simulate_step_4_is_simulate_denied_in_moto_too() 
         body["hint"]
             .as_str()
             .unwrap()
-            .contains(&simulate_statement().to_string())
+            .contains(&simulate_statement_text())
     );
     wizard.assert_audited(
         &run_id(&body),

@@ -4,7 +4,7 @@
 //! can leak through them; the AWS error code is kept for diagnosis.
 
 use alphaswarm_core::CoreError;
-use alphaswarm_core::aws::{BASELINE_POLICY_FILE, BASELINE_POLICY_NAME, simulate_statement};
+use alphaswarm_core::aws::{BASELINE_POLICY_FILE, BASELINE_POLICY_NAME, simulate_statement_text};
 
 /// The call that failed; it changes what an error means (AccessDenied on
 /// AssumeRole is a trust problem, on the others a missing permission).
@@ -251,7 +251,7 @@ impl CoreError for AwsError {
             AwsError::Throttled { .. } => "AWS is rate-limiting these calls: wait a moment and retry.".to_owned(),
             AwsError::SimulateDenied { .. } => format!(
                 "Add this statement to the role's permissions, then check again: {}. It is part of the least-privilege policy {BASELINE_POLICY_FILE} from step 2; applying that file again (aws iam put-role-policy --policy-name {BASELINE_POLICY_NAME}) adds it and keeps the rest of the baseline.",
-                simulate_statement()
+                simulate_statement_text()
             ),
             AwsError::AccessDenied { operation, .. } => format!(
                 "Attach a policy that allows {} to the role (see the permissions suggested in step 2).",
@@ -306,11 +306,7 @@ mod tests {
         );
         assert_eq!(on_simulate.code(), "simulate_denied");
         assert_eq!(on_simulate.http_status(), 422);
-        assert!(
-            on_simulate
-                .hint()
-                .contains(&simulate_statement().to_string())
-        );
+        assert!(on_simulate.hint().contains(&simulate_statement_text()));
         assert!(on_simulate.hint().contains(BASELINE_POLICY_FILE));
     }
 
