@@ -191,18 +191,6 @@ async fn rendered_commands_build_a_role_that_allows_exactly_the_baseline() {
         "{}",
         wrong_region.stderr
     );
-    // STS and EC2 are regional: eu-west-1 is fine for them.
-    assert!(
-        bash(
-            &dir,
-            &endpoint,
-            &session,
-            "eu-west-1",
-            "aws sts get-caller-identity"
-        )
-        .ok
-    );
-
     // Without the baseline the role cannot even simulate; the broad
     // alternative from the notes (ReadOnlyAccess) covers all four again.
     assert!(run(&admin, &format!(
@@ -210,6 +198,15 @@ async fn rendered_commands_build_a_role_that_allows_exactly_the_baseline() {
         aws::BASELINE_POLICY_NAME
     ))
     .ok);
+    let no_get_role = run(
+        &session,
+        "aws iam get-role --role-name alphaswarm-broker-org-acme",
+    );
+    assert!(
+        !no_get_role.ok && no_get_role.stderr.contains("AccessDenied"),
+        "{}",
+        no_get_role.stderr
+    );
     let denied = run(&session, &simulate);
     assert!(
         !denied.ok

@@ -133,6 +133,9 @@ pub fn router(state: AwsState, config: &AwsFakeConfig) -> axum::Router {
     axum::Router::new().fallback(handle).with_state(shared)
 }
 
+/// How many answered requests [`AwsState::calls`] remembers.
+const MAX_CALLS_KEPT: usize = 10_000;
+
 /// A request's `X-Amz-Date` may be this far from the fake's clock.
 const SKEW: time::Duration = time::Duration::minutes(15);
 
@@ -357,6 +360,10 @@ async fn handle(
             Some(fault.code),
         ),
     };
+    // A long-running fake (the sandbox) keeps the latest calls, not all.
+    if model.calls.len() >= MAX_CALLS_KEPT {
+        model.calls.drain(..MAX_CALLS_KEPT / 2);
+    }
     model.calls.push(Call {
         service: service.map_or("unknown", Service::name),
         action,

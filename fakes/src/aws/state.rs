@@ -764,12 +764,12 @@ impl AwsState {
         self.lock().throttle_next = requests;
     }
 
-    /// Every request answered so far, in order.
+    /// The requests answered so far, in order (the latest 10,000 at most).
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
     }
 
-    /// How many requests reached the fake.
+    /// How many requests reached the fake (of the latest 10,000).
     pub fn call_count(&self) -> usize {
         self.lock().calls.len()
     }
