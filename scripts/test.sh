@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test of the project. Usage: scripts/test.sh [area ...]
-# Areas: core pkg proxy web (default: all, in that order).
+# Areas: core pkg proxy resolver web (default: all, in that order).
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
 
 areas=("$@")
-[ ${#areas[@]} -gt 0 ] || areas=(core pkg proxy web)
+[ ${#areas[@]} -gt 0 ] || areas=(core pkg proxy resolver web)
 passed=0 failed=0
 for area in "${areas[@]}"; do
   script="$ROOT/scripts/test-$area.sh"

@@ -11,4 +11,7 @@
 //! shortcut that a rendering bug could slip past.
 
 pub mod aws;
+pub mod azure_key_vault;
+pub mod gcp_secret_manager;
+pub mod oauth2;
 pub mod server;
