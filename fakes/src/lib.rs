@@ -11,7 +11,12 @@
 //! shortcut that a rendering bug could slip past.
 
 pub mod aws;
+pub mod azure;
 pub mod azure_key_vault;
+pub mod dockerhub;
 pub mod gcp_secret_manager;
+pub mod huggingface;
 pub mod oauth2;
 pub mod server;
+pub mod shared;
+pub mod traffic;

@@ -10,10 +10,13 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/stats.rs"]
+mod stats;
 
 use alphaswarm_proxy::store::{FernetFileStore, StoredIntegration};
 use common::*;
 use serde_json::json;
+use stats::{ms, percentile};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,18 +36,6 @@ fn rss_kib(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
 fn env_for(dir: &std::path::Path, key: &str, aws: &LoopbackAws) -> Vec<(&'static str, String)> {
@@ -72,6 +63,8 @@ fn env_for(dir: &std::path::Path, key: &str, aws: &LoopbackAws) -> Vec<(&'static
             EXTERNAL_ID_SECRET.to_owned(),
         ),
         ("RUST_LOG", "warn".to_owned()),
+        // The figures are the requests' own; no background re-check meanwhile.
+        ("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "0".to_owned()),
     ];
     env.extend(aws.env());
     env
@@ -183,6 +176,7 @@ async fn connect_with_many_stored() {
                         "external_id".into(),
                         "0123456789abcdef0123456789abcdef".into(),
                     )]),
+                    ..StoredIntegration::default()
                 }
             })
             .collect();
@@ -245,15 +239,7 @@ async fn connect_with_many_stored() {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` would pass nothing: skip then.
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    run_benchmark(async {
         bootstrap_load().await;
         connect_with_many_stored().await;
     });

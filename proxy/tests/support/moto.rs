@@ -157,6 +157,29 @@ impl Moto {
         self.reset_auth(&http, 0).await;
     }
 
+    /// Deletes a customer role (its inline baseline policy first, as IAM
+    /// requires), as a customer cleaning up would.
+    pub async fn delete_role(&self, name: &str) {
+        let http = setup_client();
+        self.reset_auth(&http, 1_000_000).await;
+        let call = |action: &'static str, params: Vec<(&'static str, String)>| {
+            self.setup_call(&http, CUSTOMER_ACCOUNT, action, params)
+        };
+        call(
+            "DeleteRolePolicy",
+            vec![
+                ("RoleName", name.to_owned()),
+                (
+                    "PolicyName",
+                    alphaswarm_core::aws::BASELINE_POLICY_NAME.to_owned(),
+                ),
+            ],
+        )
+        .await;
+        call("DeleteRole", vec![("RoleName", name.to_owned())]).await;
+        self.reset_auth(&http, 0).await;
+    }
+
     async fn create_roles(&self, http: &reqwest::Client, roles: &[RoleSpec]) {
         for role in roles {
             let customer = |action: &'static str, params: Vec<(&'static str, String)>| {
