@@ -1,6 +1,7 @@
 //! Connection health: the Re-check route for every kind with a provider
-//! (verdict on the record, audited like a step), and the background sweep
-//! (flips to failed when the fake revokes, back when restored; status
+//! (verdict on the record, audited like a step; AWS's through the real
+//! client against the AWS fake), and the background sweep (flips to failed
+//! when a fake revokes or a trust policy changes, back when restored; status
 //! changes audited; 1,000 connections within the interval with bounded
 //! concurrency, counted at the fakes).
 
@@ -309,11 +310,23 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
         )
         .await;
     assert_eq!(status, 200);
+    // An AWS connection beside them: the sweep's check runs through the real
+    // client against the AWS fake, which authorises it as IAM does.
+    let arn = proxy.aws.role(
+        "acme",
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
+    let (status, body) = proxy.role_step(&token, "acme", "connect", &arn).await;
+    assert_eq!(status, 200, "{body}");
     let status_of = |kind: &'static str, want: &'static str| {
         move |listed: &BTreeMap<String, Value>| listed[kind]["last_health_status"] == want
     };
     until(&proxy, &token, "first sweep", |l| {
-        status_of("huggingface", "healthy")(l) && status_of("docker_hub", "healthy")(l)
+        status_of("huggingface", "healthy")(l)
+            && status_of("docker_hub", "healthy")(l)
+            && status_of("cloud_aws", "healthy")(l)
     })
     .await;
     assert!(
@@ -323,13 +336,23 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
 
     fakes.hf.revoke(&hf);
     fakes.docker.revoke(&pat);
+    // The customer's trust policy now names another org's external id.
+    let trust_for = |trust| trust_policy("acme", trust);
+    proxy
+        .aws
+        .state
+        .update_trust_policy(&arn, &trust_for(Trust::OtherExternalId))
+        .unwrap();
     until(&proxy, &token, "revoked", |l| {
-        status_of("huggingface", "failed")(l) && status_of("docker_hub", "failed")(l)
+        status_of("huggingface", "failed")(l)
+            && status_of("docker_hub", "failed")(l)
+            && status_of("cloud_aws", "failed")(l)
     })
     .await;
     let listed = integrations(&proxy, &token).await;
     assert_eq!(listed["huggingface"]["error"], "huggingface_token_refused");
     assert_eq!(listed["docker_hub"]["error"], "docker_hub_login_refused");
+    assert_eq!(listed["cloud_aws"]["error"], "assume_role_access_denied");
     let rows = sweep_rows(&proxy);
     let changes: Vec<(&str, &str, &str)> = rows
         .iter()
@@ -350,21 +373,32 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
         "{changes:?}"
     );
     assert!(
+        changes.contains(&("aws", "failed", "assume_role_access_denied")),
+        "{changes:?}"
+    );
+    assert!(
         rows.iter()
             .all(|r| r["step"] == "health_status_change" && r["org_id"] == "acme")
     );
 
     fakes.hf.reinstate(&hf);
     fakes.docker.reinstate(&pat);
+    proxy
+        .aws
+        .state
+        .update_trust_policy(&arn, &trust_for(Trust::Rendered))
+        .unwrap();
     until(&proxy, &token, "restored", |l| {
-        status_of("huggingface", "healthy")(l) && status_of("docker_hub", "healthy")(l)
+        status_of("huggingface", "healthy")(l)
+            && status_of("docker_hub", "healthy")(l)
+            && status_of("cloud_aws", "healthy")(l)
     })
     .await;
     let listed = integrations(&proxy, &token).await;
     assert_eq!(listed["huggingface"]["error"], Value::Null);
     let rows = sweep_rows(&proxy);
-    assert_eq!(rows.len(), 4, "two changes each way: {rows:?}");
-    assert_eq!(rows.iter().filter(|r| r["phase"] == "succeeded").count(), 2);
+    assert_eq!(rows.len(), 6, "three changes each way: {rows:?}");
+    assert_eq!(rows.iter().filter(|r| r["phase"] == "succeeded").count(), 3);
     let (status, verify) = proxy
         .send(Method::GET, "/admin/audit/verify", Some(&token), None)
         .await;
