@@ -1,6 +1,7 @@
 //! Prints, as one JSON document, every bundle the native core renders for a
-//! fixed set of step-2 requests (each cloud, edge org ids, partitions, every
-//! Cloudflare template, and refused inputs). tests/pkg renders the same
+//! fixed set of step-2 requests (each cloud, both Azure modes, edge org ids,
+//! partitions, every Cloudflare template, each cluster's workload-identity
+//! wiring, and refused inputs). tests/pkg renders the same
 //! requests through the npm package (the wasm32 build) in Node and compares
 //! the JSON byte for byte: "same input, same output on native and wasm32".
 //!
@@ -13,7 +14,7 @@
 // An example prints; the purity rules of core/clippy.toml are for core/src.
 #![allow(clippy::disallowed_macros)]
 
-use alphaswarm_core::{Bundle, CoreError, aws, azure, cloudflare, gcp};
+use alphaswarm_core::{Bundle, CoreError, aws, azure, cloudflare, gcp, k8s};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -77,30 +78,92 @@ fn aws_cases() -> Vec<Value> {
 }
 
 fn azure_cases() -> Vec<Value> {
-    let full = |org: &str| {
+    // Managed identity (the default mode) and AlphaSwarm's shared app.
+    let managed = |org: &str| {
         json!({
             "orgId": org,
-            "appObjectId": "3F2504E0-4F89-11D3-9A0C-0305E82C3301",
-            "appClientId": "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d",
             "issuer": "https://alpha-swarm.ai/oidc/",
             "tenantId": "72f988bf-86f1-41af-91ab-2d7cd011db47",
             "subscriptionId": "00000000-1111-2222-3333-444444444444",
         })
     };
-    let mut custom = full("org-acme");
+    let shared = |org: &str| {
+        let mut request = managed(org);
+        request["mode"] = json!("shared_app");
+        request["appObjectId"] = json!("3F2504E0-4F89-11D3-9A0C-0305E82C3301");
+        request["appClientId"] = json!("9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d");
+        request
+    };
+    let mut custom = managed("org-acme");
     custom["role"] = json!("ACDD72A7-3385-48EF-BD42-F606FBA81AE7");
     custom["audience"] = json!("api://alphaswarm-broker");
-    let mut bad = full("org-acme");
-    bad["appObjectId"] = json!("not-a-guid");
+    custom["resourceGroup"] = json!("alphaswarm-(team).prod");
+    custom["location"] = json!("westeurope");
+    let mut custom_shared = shared("org-acme");
+    custom_shared["role"] = json!("Reader");
+    // Refused: each names its field.
+    let mut bad_app = shared("org-acme");
+    bad_app["appObjectId"] = json!("not-a-guid");
+    let mut bad_group = managed("org-acme");
+    bad_group["resourceGroup"] = json!("ends-with-dot.");
+    let mut bad_issuer = managed("org-acme");
+    bad_issuer["issuer"] = json!("http://alpha-swarm.ai/oidc/");
     [
-        full("org-acme"),
-        full("__platform__"),
-        full(LONGEST_ORG),
+        managed("org-acme"),
+        managed("__platform__"),
+        managed(LONGEST_ORG),
+        shared("org-acme"),
+        shared(LONGEST_ORG),
         custom,
-        bad,
+        custom_shared,
+        bad_app,
+        bad_group,
+        bad_issuer,
     ]
     .into_iter()
     .map(|input| render("renderAzureBootstrap", input, azure::render))
+    .collect()
+}
+
+fn workload_identity_cases() -> Vec<Value> {
+    let aks = json!({
+        "namespace": "internal-platform",
+        "serviceAccount": "spec-agent-worker",
+        "issuer": "https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/5f3e9c1a-8d2b-4e6f-9a0c-1b2d3e4f5a6b/",
+        "clusterName": "aucert-aks",
+        "credentialKeys": ["postgres:password", "foundry:api_key"],
+        "cloud": {"kind": "aks", "subscriptionId": "00000000-1111-2222-3333-444444444444", "resourceGroup": "aucert-foundation-rg", "keyVaultName": "aucertdev-kv-41e0x5"},
+    });
+    let with = |changes: Value| {
+        let mut request = aks.clone();
+        for (k, v) in changes.as_object().into_iter().flatten() {
+            request[k] = v.clone();
+        }
+        request
+    };
+    let eks = json!({"kind": "eks", "accountId": "111122223333", "region": "us-east-1"});
+    [
+        aks.clone(),
+        with(json!({
+            "issuer": "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+            "cloud": eks,
+        })),
+        with(json!({
+            "issuer": null,
+            "cloud": {"kind": "eks_pod_identity", "accountId": "111122223333", "region": "us-east-1"},
+        })),
+        with(json!({
+            "issuer": null,
+            "externalSecrets": "secret_store",
+            "cloud": {"kind": "gke", "projectId": "alphaswarm-prod", "projectNumber": "123456789012"},
+        })),
+        // Refused: each names its field.
+        with(json!({"namespace": "Internal Platform"})),
+        with(json!({"serviceAccount": "sa;rm -rf /"})),
+        with(json!({"issuer": null})),
+    ]
+    .into_iter()
+    .map(|input| render("renderWorkloadIdentity", input, k8s::render))
     .collect()
 }
 
@@ -147,9 +210,15 @@ fn cloudflare_cases() -> Vec<Value> {
 }
 
 fn main() {
-    let cases: Vec<Value> = [aws_cases(), azure_cases(), gcp_cases(), cloudflare_cases()]
-        .into_iter()
-        .flatten()
-        .collect();
+    let cases: Vec<Value> = [
+        aws_cases(),
+        azure_cases(),
+        gcp_cases(),
+        cloudflare_cases(),
+        workload_identity_cases(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     println!("{}", Value::Array(cases));
 }

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as api from "alphaswarm-core";
 
-type Render = "renderAwsBootstrap" | "renderAzureBootstrap" | "renderGcpBootstrap" | "renderCloudflareBootstrap";
+type Render = "renderAwsBootstrap" | "renderAzureBootstrap" | "renderGcpBootstrap" | "renderCloudflareBootstrap" | "renderWorkloadIdentity";
 
 interface Fixture {
   render: Render;
@@ -23,6 +23,7 @@ const RENDERS: Record<Render, (input: never) => unknown> = {
   renderAzureBootstrap: api.renderAzureBootstrap,
   renderGcpBootstrap: api.renderGcpBootstrap,
   renderCloudflareBootstrap: api.renderCloudflareBootstrap,
+  renderWorkloadIdentity: api.renderWorkloadIdentity,
 };
 
 /** `partner_account_id` → `partnerAccountId`, as the package names fields. */
