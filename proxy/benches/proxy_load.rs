@@ -3,9 +3,10 @@
 //! - the proxy's RSS (VmRSS) idle and after the load;
 //! - connect latency with 10,000 integrations already stored.
 //!
-//! The binary runs in its test-only fake-AWS mode, so connect latency is the
-//! proxy's own cost (audit fsyncs, encryption, the atomic store rewrite),
-//! not AWS's.
+//! The binary's AWS is the loopback AWS fake (alphaswarm-fakes), so connect
+//! latency is the proxy's own cost (audit fsyncs, encryption, the atomic
+//! store rewrite) plus two signed loopback calls (AssumeRole,
+//! GetCallerIdentity), not AWS's network latency.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -37,8 +38,8 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn env_for(dir: &std::path::Path, key: &str) -> Vec<(&'static str, String)> {
-    vec![
+fn env_for(dir: &std::path::Path, key: &str, aws: &LoopbackAws) -> Vec<(&'static str, String)> {
+    let mut env = vec![
         ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
         (
             "ALPHASWARM_ADMIN_STATE_DIR",
@@ -61,17 +62,19 @@ fn env_for(dir: &std::path::Path, key: &str) -> Vec<(&'static str, String)> {
             "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
             EXTERNAL_ID_SECRET.to_owned(),
         ),
-        ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
         // The figures are the requests' own; no background re-check meanwhile.
         ("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "0".to_owned()),
-    ]
+    ];
+    env.extend(aws.env());
+    env
 }
 
 async fn bootstrap_load() {
     let dir = temp_dir("bench-load");
     let key = FernetFileStore::generate_key();
-    let proxy = BinaryProxy::spawn(&dir, "load", &env_for(&dir, &key));
+    let aws = LoopbackAws::start().await;
+    let proxy = BinaryProxy::spawn(&dir, "load", &env_for(&dir, &key, &aws));
     let pid = proxy.child.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss_kib(pid);
@@ -187,12 +190,23 @@ async fn connect_with_many_stored() {
         seed_started.elapsed().as_secs_f64(),
         size / 1024
     );
-    let proxy = BinaryProxy::spawn(&dir, "store", &env_for(&dir, &key));
+    let aws = LoopbackAws::start().await;
+    let roles: Vec<String> = (0..CONNECTS)
+        .map(|i| {
+            aws.role(
+                &format!("bench-{i}"),
+                &format!("r{i}"),
+                Trust::Rendered,
+                Grant::Baseline,
+            )
+        })
+        .collect();
+    let proxy = BinaryProxy::spawn(&dir, "store", &env_for(&dir, &key, &aws));
     let (password, totp) = proxy.enrollment();
     let http = common::http_client();
     let token = proxy.stepped_up(&http, &password, &totp).await;
     let mut latencies = Vec::new();
-    for i in 0..CONNECTS {
+    for (i, role) in roles.iter().enumerate() {
         let t = Instant::now();
         let response = http
             .post(format!(
@@ -200,7 +214,7 @@ async fn connect_with_many_stored() {
                 proxy.base
             ))
             .bearer_auth(&token)
-            .json(&json!({"role_arn": role_arn(CUSTOMER, &format!("r{i}"))}))
+            .json(&json!({"role_arn": role}))
             .send()
             .await
             .unwrap();

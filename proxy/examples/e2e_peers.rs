@@ -1,62 +1,46 @@
-//! The loopback peers of the web UI's end-to-end run (scripts/test-web.sh):
-//! the moto server of the proxy's tests (auth mode, cross-account trust
-//! policies and ExternalId really evaluated) and the SigV4-verifying
-//! SimulatePrincipalPolicy fake, deciding from each role's own policies in
-//! moto. No customer role exists yet: the e2e creates them by running the
-//! commands the wizard rendered, as the customer administrator made here.
+//! The loopback AWS of the web UI's end-to-end run (scripts/test-web.sh):
+//! the AWS fake of `alphaswarm-fakes` (STS, IAM, EC2 on one endpoint; its
+//! own SigV4 verification; every call authorised as IAM does), with
+//! AlphaSwarm's platform user in the partner account and a customer
+//! administrator in the customer account. No customer role exists yet: the
+//! e2e creates them by running the commands the wizard rendered, as that
+//! administrator, with the venv's awscli.
 //!
-//! Prints one JSON line (endpoints, account ids, the platform user's keys
-//! for the proxy, the customer administrator's keys for the awscli) and
-//! stays up until stdin closes or SIGTERM/SIGINT arrives; moto goes with it.
-//! Start it with `MOTO_IAM_LOAD_MANAGED_POLICIES=true` (the rendered commands
-//! attach AWS managed policies) and `ALPHASWARM_MOTO_MANAGED_POLICIES` naming
-//! the few to load, which keeps moto's model dump small (see
-//! moto_cross_account.py).
+//! Prints one JSON line (the endpoint, account ids, the platform user's
+//! keys for the proxy, the administrator's keys for the awscli) and stays
+//! up until stdin closes or SIGTERM/SIGINT arrives.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-
-use std::collections::HashMap;
+use alphaswarm_fakes::aws::{AwsFake, AwsFakeConfig};
 use std::io::Read;
-use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys, RolePolicies};
-use support::moto::{CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT};
 
-/// The managed policies the fake can evaluate: the bundle's default.
-const MANAGED_POLICIES: [&str; 1] = ["arn:aws:iam::aws:policy/ReadOnlyAccess"];
-const CUSTOMER_ADMIN: &str = "e2e-customer-admin";
+const PARTNER_ACCOUNT: &str = "111122223333";
+const CUSTOMER_ACCOUNT: &str = "444455556666";
+const ALLOW_ASSUME_ROLE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+/// The customer's administrator may do anything in the customer account.
+const ALLOW_EVERYTHING: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
 #[tokio::main]
 async fn main() {
-    let moto = Moto::start(&[]).await;
-    let mut managed = HashMap::new();
-    for arn in MANAGED_POLICIES {
-        managed.insert(arn.to_owned(), moto.managed_policy_document(arn).await);
-    }
-    let (admin_key_id, admin_secret) = moto
-        .create_admin_user(CUSTOMER_ACCOUNT, CUSTOMER_ADMIN)
-        .await;
-    let iam = IamSimFake::start_with_role_policies(
-        FakeConfig {
-            keys: KnownKeys::default().issued_by_moto(&moto.url),
-            policy_source_arn: String::new(),
-            allowed: Default::default(),
-            page_size: 100,
-        },
-        RolePolicies {
-            moto_url: moto.url.clone(),
-            managed,
-        },
-    )
-    .await;
+    let aws = AwsFake::start(AwsFakeConfig::default())
+        .await
+        .expect("the AWS fake starts on loopback");
+    let platform = aws
+        .state()
+        .create_user(PARTNER_ACCOUNT, "alphaswarm-platform", ALLOW_ASSUME_ROLE)
+        .expect("platform user");
+    let admin = aws
+        .state()
+        .create_user(CUSTOMER_ACCOUNT, "e2e-customer-admin", ALLOW_EVERYTHING)
+        .expect("customer administrator");
     let env = serde_json::json!({
-        "moto_url": moto.url,
-        "iam_url": iam.url,
+        "aws_url": aws.url(),
         "partner_account_id": PARTNER_ACCOUNT,
         "customer_account_id": CUSTOMER_ACCOUNT,
-        "platform_access_key_id": moto.platform_access_key_id,
-        "platform_secret_access_key": moto.platform_secret_access_key,
-        "customer_access_key_id": admin_key_id,
-        "customer_secret_access_key": admin_secret,
+        "platform_access_key_id": platform.access_key_id,
+        "platform_secret_access_key": platform.secret_access_key,
+        "customer_access_key_id": admin.access_key_id,
+        "customer_secret_access_key": admin.secret_access_key,
     });
     println!("{env}");
 
@@ -71,7 +55,5 @@ async fn main() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    // Dropping them stops the fake and kills moto.
-    drop(iam);
-    drop(moto);
+    drop(aws);
 }

@@ -5,7 +5,7 @@ use crate::accounts::dockerhub::{DockerHubClient, DockerHubProvider};
 use crate::accounts::huggingface::{HuggingFaceClient, HuggingFaceProvider};
 use crate::audit::{AuditSink, FileAuditSink};
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
-use crate::aws::{AwsApi, AwsError, QueryClient};
+use crate::aws::{AwsApi, AwsError, Clock, QueryClient, TokioClock};
 use crate::azure::{AzureApi, RestClient};
 use crate::cloudflare::HttpCloudflare;
 use crate::config::{self, Config, Secret};
@@ -15,7 +15,6 @@ use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
 use crate::providers::azure::AzureProvider;
 use crate::providers::cloudflare::CloudflareProvider;
-use crate::providers::fake_aws::{FakeAws, UnknownRoles};
 use crate::store::{FernetFileStore, IntegrationStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -107,23 +106,12 @@ fn dev_external_id_secret(state_dir: &Path, notes: &mut StartNotes) -> Result<Se
     }
 }
 
-/// The AWS API the configuration asks for: the real SigV4 client (endpoints
-/// and platform credentials from the environment), or the in-process fake
-/// when `ALPHASWARM_ADMIN_AWS_FAKE` is set (tests only; refused in
-/// production by [`Config`]). Without platform credentials the proxy still
-/// starts: bootstrap needs no AWS call, and steps 3-5 answer 503
-/// `platform_credentials_missing`.
+/// The AWS API the configuration asks for: the real SigV4 client, with
+/// endpoints and platform credentials from the environment (tests point the
+/// endpoints at moto or at the loopback AWS fake of `alphaswarm-fakes`).
+/// Without platform credentials the proxy still starts: bootstrap needs no
+/// AWS call, and steps 3-5 answer 503 `platform_credentials_missing`.
 pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), StartError> {
-    if config.aws_fake {
-        let warning = format!(
-            "{} is set: AWS calls are answered by the in-process TEST fake",
-            config::AWS_FAKE
-        );
-        return Ok((
-            Arc::new(FakeAws::new(UnknownRoles::Permissive)),
-            vec![warning],
-        ));
-    }
     let mut warnings = Vec::new();
     if config.aws.platform.is_none() {
         warnings.push(
@@ -139,19 +127,20 @@ pub fn build_state(
     config: Config,
     aws: Arc<dyn AwsApi>,
 ) -> Result<(AppState, StartNotes), StartError> {
-    let azure: Arc<dyn AzureApi> = Arc::new(RestClient::new(&config.azure));
-    build_state_with(config, aws, azure)
+    build_state_with_clock(config, aws, Arc::new(TokioClock))
 }
 
-/// [`build_state`] with the Azure client given (tests, benchmarks).
-pub fn build_state_with(
+/// [`build_state`] with the clock that times step 3's retries while IAM
+/// settles (tests pass a virtual one and count attempts, never wall time).
+pub fn build_state_with_clock(
     config: Config,
     aws: Arc<dyn AwsApi>,
-    azure: Arc<dyn AzureApi>,
+    clock: Arc<dyn Clock>,
 ) -> Result<(AppState, StartNotes), StartError> {
     // reqwest (OIDC's JWKS client below, the AWS client) panics without a
     // process-wide TLS provider.
     crate::aws::ensure_tls_provider();
+    let azure: Arc<dyn AzureApi> = Arc::new(RestClient::new(&config.azure));
     let mut notes = StartNotes::default();
     std::fs::create_dir_all(&config.state_dir).map_err(|source| StartError::StateDir {
         path: config.state_dir.display().to_string(),
@@ -211,6 +200,7 @@ pub fn build_state_with(
             role_name_pattern: config.role_name_pattern.clone(),
             template_url: config.aws_template_url.clone(),
             settle: Duration::from_secs(config.aws_settle_seconds),
+            clock,
         },
     );
     let cloudflare = HttpCloudflare::new(&config.cloudflare_endpoint, CLOUDFLARE_TIMEOUT)

@@ -27,16 +27,16 @@ pub const OIDC_ISSUER: &str = "ALPHASWARM_ADMIN_OIDC_ISSUER";
 pub const OIDC_JWKS_URL: &str = "ALPHASWARM_ADMIN_OIDC_JWKS_URL";
 pub const OIDC_AUDIENCE: &str = "ALPHASWARM_ADMIN_OIDC_AUDIENCE";
 pub const STEP_UP_MAX_AGE: &str = "ALPHASWARM_ADMIN_STEP_UP_MAX_AGE_SECONDS";
-/// STS/IAM/EC2 base URL override (tests point it at moto); read by [`AwsConfig`].
+/// STS/IAM/EC2 base URL override (tests point it at moto or the AWS fake);
+/// read by [`AwsConfig`].
 pub const AWS_ENDPOINT_URL: &str = crate::aws::ENDPOINT_URL_VAR;
-/// IAM alone (SimulatePrincipalPolicy, which moto lacks); read by [`AwsConfig`].
+/// IAM alone (tests with moto send SimulatePrincipalPolicy, which moto lacks,
+/// to the AWS fake mirroring it); read by [`AwsConfig`].
 pub const AWS_IAM_ENDPOINT_URL: &str = crate::aws::IAM_ENDPOINT_URL_VAR;
 /// Where the generic CloudFormation template is hosted: enables the
 /// bundle's quick-create ("Launch stack") link.
 pub const AWS_TEMPLATE_URL: &str = "ALPHASWARM_ADMIN_AWS_TEMPLATE_URL";
 pub const AWS_SETTLE_SECONDS: &str = "ALPHASWARM_ADMIN_AWS_SETTLE_SECONDS";
-/// Test-only: answer AWS calls from the in-process fake (refused in production).
-pub const AWS_FAKE: &str = "ALPHASWARM_ADMIN_AWS_FAKE";
 /// HuggingFace base URL override (tests and the sandbox: the loopback fake).
 pub const HUGGINGFACE_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_HUGGINGFACE_ENDPOINT_URL";
 /// Docker Hub base URL override.
@@ -102,7 +102,6 @@ pub struct Config {
     /// Endpoints, region and the platform's own credentials (AWS_ACCESS_KEY_ID, ...).
     pub aws: AwsConfig,
     pub aws_settle_seconds: u64,
-    pub aws_fake: bool,
     /// AlphaSwarm's OIDC issuer (ALPHASWARM_ADMIN_FEDERATION_ISSUER).
     pub federation: FederationConfig,
     /// Entra/ARM endpoints, audience, the shared app (ALPHASWARM_ADMIN_AZURE_*).
@@ -271,13 +270,6 @@ impl Config {
         }
         let step_up_max_age_seconds = parse_u64(&get, STEP_UP_MAX_AGE, 300, 10..=86_400)?;
         let aws_settle_seconds = parse_u64(&get, AWS_SETTLE_SECONDS, 30, 0..=600)?;
-        let aws_fake = matches!(get(AWS_FAKE).as_deref(), Some("1" | "true"));
-        if production && aws_fake {
-            return Err(ConfigError::Invalid {
-                var: AWS_FAKE,
-                why: "the fake AWS backend is for tests only".into(),
-            });
-        }
         let federation = FederationConfig::from_lookup(get, production)?;
         let azure = AzureConfig::from_lookup(get, production)?;
         let endpoint = |var: &'static str, default: &str| {
@@ -313,7 +305,6 @@ impl Config {
             step_up_max_age_seconds,
             aws,
             aws_settle_seconds,
-            aws_fake,
             federation,
             azure,
             accounts,
@@ -416,9 +407,6 @@ mod tests {
         assert_eq!(err.var(), OIDC_ISSUER);
         let complete = complete_production(&secret, &key);
         assert!(parse(&complete).unwrap().is_production());
-        let mut with_fake = complete.clone();
-        with_fake.push((AWS_FAKE, "1"));
-        assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
         let mut plain_http = complete.clone();
         plain_http.push((CLOUDFLARE_ENDPOINT_URL, "http://127.0.0.1:9/client/v4"));
         assert_eq!(

@@ -206,7 +206,16 @@ pub fn invalid_body(detail: &str) -> ApiError {
 }
 
 /// Reads a JSON value into a typed body, with [`invalid_body`] on failure.
+/// Only an object is a body: serde would also read a struct from an array
+/// of its fields' values (`["arn:…", null]`), which no client means to send.
 pub fn parse_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "The body must be a JSON object.",
+            "Send a JSON object with the fields listed in proxy/API.md for this route.",
+        ));
+    }
     serde_json::from_value(value).map_err(|e| invalid_body(&e.to_string()))
 }
 

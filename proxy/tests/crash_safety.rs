@@ -88,16 +88,25 @@ async fn get_json(http: &reqwest::Client, proxy: &BinaryProxy, path: &str, sessi
 async fn acknowledged_connections_survive_kill_dash_nine() {
     let dir = temp_dir("crash");
     let key = FernetFileStore::generate_key();
+    let total = 400;
+    // One role per org, from the rendered artifacts, in the loopback AWS the
+    // binary's real client talks to.
+    let aws = LoopbackAws::start().await;
+    for i in 0..total {
+        aws.role(
+            &format!("crash-{i}"),
+            &format!("r{i}"),
+            Trust::Rendered,
+            Grant::Baseline,
+        );
+    }
     let mut env = common::binary_env(&dir, &key, EXTERNAL_ID_SECRET);
-    env.extend([
-        ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
-    ]);
+    env.extend(aws.env());
+    env.push(("RUST_LOG", "warn".to_owned()));
     let mut proxy = BinaryProxy::spawn(&dir, "first", &env);
     let (password, totp) = proxy.enrollment();
     let http = common::http_client();
     let session = proxy.stepped_up(&http, &password, &totp).await;
-    let total = 400;
     let acknowledged = connect_until_killed(&mut proxy, &http, &session, total, 60, |i| {
         (
             format!("/admin/accounts/crash-{i}/cloud/aws/connect"),

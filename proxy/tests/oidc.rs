@@ -4,9 +4,8 @@
 
 mod common;
 
-use alphaswarm_proxy::app::build_state;
+use alphaswarm_proxy::app::{aws_client, build_state};
 use alphaswarm_proxy::config::{self, Config};
-use alphaswarm_proxy::providers::fake_aws::{FakeAws, UnknownRoles};
 use base64::Engine;
 use common::*;
 use p256::ecdsa::SigningKey;
@@ -14,7 +13,6 @@ use p256::pkcs8::EncodePrivateKey;
 use rand::Rng;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 struct Idp {
     encoding: jsonwebtoken::EncodingKey,
@@ -72,7 +70,14 @@ async fn identity_provider_tokens_are_verified_against_its_jwks() {
     tokio::spawn(async move { axum::serve(jwks_listener, jwks_app).await.unwrap() });
 
     let dir = temp_dir("oidc");
-    let vars: HashMap<&str, String> = HashMap::from([
+    let aws = LoopbackAws::start().await;
+    let arn = aws.role(
+        "acme",
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
+    let mut vars: HashMap<&str, String> = HashMap::from([
         (config::STATE_DIR, dir.join("state").display().to_string()),
         (
             config::INTEGRATIONS_PATH,
@@ -93,11 +98,10 @@ async fn identity_provider_tokens_are_verified_against_its_jwks() {
         (config::OIDC_AUDIENCE, AUDIENCE.to_owned()),
         (config::ENV, "production".to_owned()),
     ]);
+    vars.extend(aws.env());
     let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-    let fake = Arc::new(FakeAws::new(UnknownRoles::NotFound));
-    let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
-    fake.add_role(&arn, good_role("acme"));
-    let (state, notes) = build_state(config, fake.clone()).unwrap();
+    let (client, _) = aws_client(&config).unwrap();
+    let (state, notes) = build_state(config, client).unwrap();
     assert!(notes.enrollment.is_none(), "no local operator in OIDC mode");
     assert!(!dir.join("state/operator.json").exists());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -180,7 +184,7 @@ async fn identity_provider_tokens_are_verified_against_its_jwks() {
     for (what, token, status, code) in cases {
         assert_eq!(call(token).await, (status, code.to_owned()), "{what}");
     }
-    assert_eq!(fake.calls(), 0);
+    assert_eq!(aws.calls(), 0);
     let good = idp.token(claims("openid admin:cluster", &mfa, 5, ISSUER, AUDIENCE));
     assert_eq!(call(good.clone()).await, (200, String::new()));
 

@@ -13,9 +13,11 @@ async fn fifty_parallel_connects_are_all_persisted() {
     let proxy = Arc::new(TestProxy::start("concurrent").await);
     let orgs: Vec<String> = (0..50).map(|i| format!("org-{i}")).collect();
     for org in &orgs {
-        proxy.fake.add_role(
-            &role_arn(CUSTOMER, &format!("alphaswarm-broker-{org}")),
-            good_role(org),
+        proxy.aws.role(
+            org,
+            &format!("alphaswarm-broker-{org}"),
+            Trust::Rendered,
+            Grant::Baseline,
         );
     }
     let token = Arc::new(proxy.stepped_up().await);

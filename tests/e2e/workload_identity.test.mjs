@@ -20,7 +20,7 @@ const ISSUER = 'https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d
 const SEED_004 = readFileSync(new URL('../../core/tests/fixtures/k8s/seed_004_spec_agent_worker.yaml', import.meta.url), 'utf8');
 
 let browser, page;
-const pageErrors = [];
+const pageErrors = [];  // uncaught errors and console errors alike
 const coreRequests = [];
 
 before(async () => {
@@ -30,7 +30,8 @@ before(async () => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
   page = await context.newPage();
   page.setDefaultTimeout(60_000);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('pageerror', (e) => pageErrors.push(`page error: ${e}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`); });
   page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/core/')) coreRequests.push(r.url()); });
 });
 
@@ -118,6 +119,6 @@ test('diagnose seed 004: the pod label is missing, with its fix', async () => {
   assert.equal(await error.getAttribute('data-code'), 'yaml_too_many_nodes');
 });
 
-test('no uncaught page errors', () => {
+test('no uncaught page errors and no console errors', () => {
   assert.deepEqual(pageErrors, []);
 });

@@ -159,7 +159,7 @@ fn ErrorText(error: ApiError) -> impl IntoView {
 pub fn explain(code: &str) -> Option<&'static str> {
     Some(match code {
         "assume_role_access_denied" => {
-            "AWS refused sts:AssumeRole (AccessDenied): the role's trust policy does not let AlphaSwarm in. Either the trust policy from step 2 is not attached to this role, or its sts:ExternalId differs from the external id shown in step 2."
+            "AWS refused sts:AssumeRole (AccessDenied): the role's trust policy does not let AlphaSwarm in. Either the trust policy from step 2 is not attached to this role, or its sts:ExternalId differs from the external id shown in step 2, or the role does not exist (AWS does not say which)."
         }
         "role_not_found" => {
             "AWS says no such role exists: check the account id and role name in the ARN, or create the role with the step 2 commands."
@@ -172,6 +172,9 @@ pub fn explain(code: &str) -> Option<&'static str> {
         }
         "trust_policy_unsafe" => {
             "The role trusts AlphaSwarm without requiring the external id, so anyone using AlphaSwarm could reach it (confused deputy). Use the trust policy from step 2."
+        }
+        "simulate_denied" => {
+            "AWS refused step 4's own check: the role may not read its own permissions (iam:SimulatePrincipalPolicy), so none of them could be checked. Put the least-privilege policy below on the role and check again."
         }
         "step_up_required" => "Your second-factor confirmation is missing or too old.",
         "network_error" => "The request did not reach the proxy; nothing was changed.",

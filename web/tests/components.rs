@@ -199,12 +199,13 @@ async fn permissions_view_marks_missing_actions_red_with_the_fix() {
         fix_text.contains("\"ec2:DescribeRegions\""),
         "policy names the missing action"
     );
-    assert!(
-        !fix_text.contains("\"iam:GetRole\""),
-        "policy grants only what is missing"
-    );
+    // The whole least-privilege policy of step 2 (put-role-policy replaces
+    // a same-named policy, so the missing actions alone would drop the rest).
+    let policy = one(&fix, "figure pre").text_content().unwrap();
+    assert_eq!(policy, alphaswarm_core::aws::baseline_policy_json());
     assert!(fix_text.contains("aws iam put-role-policy"), "{fix_text}");
     assert!(fix_text.contains("--role-name alphaswarm-broker-acme"));
+    assert!(fix_text.contains("--policy-document file://alphaswarm_baseline_policy.json"));
 }
 
 #[wasm_bindgen_test]

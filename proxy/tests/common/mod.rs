@@ -1,12 +1,16 @@
-//! Shared test harness: an in-process proxy on 127.0.0.1:0 with the fake
-//! AWS, the operator's credentials read back from the state dir, and a
+//! Shared test harness: an in-process proxy on 127.0.0.1:0 whose real AWS
+//! client (`QueryClient`, SigV4 over HTTP) talks to the loopback AWS fake of
+//! `alphaswarm-fakes`, roles in that fake built from the artifacts the core
+//! renders, the operator's credentials read back from the state dir, and a
 //! helper that mints tokens with the proxy's own signing key (to build
 //! stale, mis-scoped or expired sessions without waiting).
 #![allow(dead_code)]
 
-use alphaswarm_proxy::app::{AppState, build_state};
+use alphaswarm_core::aws::{self as core_aws, AwsBootstrapRequest};
+use alphaswarm_fakes::aws::{AccessKey, AwsFake, AwsFakeConfig, AwsState};
+use alphaswarm_proxy::app::{AppState, aws_client, build_state_with_clock};
+use alphaswarm_proxy::aws::VirtualClock;
 use alphaswarm_proxy::config::{self, Config};
-use alphaswarm_proxy::providers::fake_aws::{FakeAws, FakeRole, UnknownRoles};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -17,9 +21,167 @@ pub const PARTNER: &str = "111122223333";
 pub const CUSTOMER: &str = "210987654321";
 pub const EXTERNAL_ID_SECRET: &str = "test-external-id-secret-0123456789abcdef";
 
+/// What the platform's IAM user may do: assume roles, nothing else.
+pub const ALLOW_ASSUME_ROLE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+
+/// The trust policy a test role gets: the rendered one, or a deliberate variant.
+#[derive(Clone, Copy)]
+pub enum Trust {
+    /// `trust_policy.json` exactly as the core renders it for the org.
+    Rendered,
+    /// The rendered policy with another org's external id.
+    OtherExternalId,
+    /// The rendered policy without its `sts:ExternalId` condition (unsafe).
+    NoCondition,
+}
+
+/// What the role may do.
+#[derive(Clone, Copy)]
+pub enum Grant {
+    /// The rendered least-privilege policy `alphaswarm_baseline_policy.json`.
+    Baseline,
+    /// That policy with one action removed (e.g. an older bundle's).
+    BaselineWithout(&'static str),
+    /// No permissions policy at all.
+    Nothing,
+}
+
+/// The loopback AWS fake with AlphaSwarm's platform user in the partner
+/// account (its access key is what the proxy signs AssumeRole with).
+pub struct LoopbackAws {
+    server: Option<AwsFake>,
+    pub state: AwsState,
+    url: String,
+    pub platform: AccessKey,
+}
+
+impl LoopbackAws {
+    pub async fn start() -> LoopbackAws {
+        Self::start_with(AwsFakeConfig::default()).await
+    }
+
+    pub async fn start_with(config: AwsFakeConfig) -> LoopbackAws {
+        let server = AwsFake::start(config).await.unwrap();
+        let state = server.state().clone();
+        let platform = state
+            .create_user(PARTNER, "alphaswarm-platform", ALLOW_ASSUME_ROLE)
+            .unwrap();
+        LoopbackAws {
+            url: server.url(),
+            state,
+            server: Some(server),
+            platform,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The proxy's settings that point its real AWS client here.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (config::AWS_ENDPOINT_URL, self.url.clone()),
+            ("AWS_ACCESS_KEY_ID", self.platform.access_key_id.clone()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                self.platform.secret_access_key.clone(),
+            ),
+        ]
+    }
+
+    /// Stops the server: every later call fails to connect.
+    pub fn stop(&mut self) {
+        self.server = None;
+    }
+
+    /// How many requests reached the fake.
+    pub fn calls(&self) -> usize {
+        self.state.call_count()
+    }
+
+    /// Creates `name` in the customer account for `org`, from the artifacts
+    /// the core renders for it (the proxy's own renderer and inputs).
+    pub fn role(&self, org: &str, name: &str, trust: Trust, grant: Grant) -> String {
+        self.role_in(CUSTOMER, org, name, trust, grant)
+    }
+
+    pub fn role_in(
+        &self,
+        account: &str,
+        org: &str,
+        name: &str,
+        trust: Trust,
+        grant: Grant,
+    ) -> String {
+        let arn = self
+            .state
+            .create_role(account, name, "/", &trust_policy(org, trust))
+            .unwrap();
+        let baseline = rendered_file(org, core_aws::BASELINE_POLICY_FILE);
+        let permissions = match grant {
+            Grant::Baseline => Some(baseline),
+            Grant::BaselineWithout(action) => {
+                let mut policy: Value = serde_json::from_str(&baseline).unwrap();
+                let actions = policy["Statement"][0]["Action"].as_array_mut().unwrap();
+                let before = actions.len();
+                actions.retain(|a| a != action);
+                assert_eq!(actions.len(), before - 1, "{action} is in the baseline");
+                Some(policy.to_string())
+            }
+            Grant::Nothing => None,
+        };
+        if let Some(document) = permissions {
+            self.state
+                .put_role_policy(&arn, core_aws::BASELINE_POLICY_NAME, &document)
+                .unwrap();
+        }
+        arn
+    }
+}
+
+/// A file of the bundle the core renders for `org` (the proxy's own
+/// renderer and inputs).
+pub fn rendered_file(org: &str, file: &str) -> String {
+    let bundle = core_aws::render(&AwsBootstrapRequest {
+        org_id: org.to_owned(),
+        partner_account_id: PARTNER.to_owned(),
+        external_id: external_id_for(org),
+        ..Default::default()
+    })
+    .unwrap();
+    bundle
+        .files
+        .into_iter()
+        .find(|f| f.name == file)
+        .unwrap()
+        .contents
+}
+
+/// The role trust policy for `org`: as rendered, or a deliberate variant.
+pub fn trust_policy(org: &str, trust: Trust) -> String {
+    let mut policy: Value =
+        serde_json::from_str(&rendered_file(org, core_aws::TRUST_POLICY_FILE)).unwrap();
+    let statement = &mut policy["Statement"][0];
+    match trust {
+        Trust::Rendered => {}
+        Trust::OtherExternalId => {
+            statement["Condition"]["StringEquals"]["sts:ExternalId"] =
+                json!(external_id_for("someone-else"));
+        }
+        Trust::NoCondition => {
+            statement.as_object_mut().unwrap().remove("Condition");
+        }
+    }
+    policy.to_string()
+}
+
 pub struct TestProxy {
     pub base: String,
-    pub fake: Arc<FakeAws>,
+    /// The AWS the proxy talks to.
+    pub aws: LoopbackAws,
+    /// Times step 3's retries: virtual, so attempts are counted, not waited for.
+    pub clock: Arc<VirtualClock>,
     pub state: AppState,
     /// The background re-check, when the test set a health interval.
     pub sweeper: Option<alphaswarm_proxy::health::sweep::Sweeper>,
@@ -57,20 +219,6 @@ pub fn external_id_for(org: &str) -> String {
     )
     .unwrap()
     .to_string()
-}
-
-/// A role whose trust policy is right for `org`.
-pub fn good_role(org: &str) -> FakeRole {
-    FakeRole {
-        account: CUSTOMER.to_owned(),
-        required_external_id: Some(external_id_for(org)),
-        settle_failures: 0,
-        allowed_actions: vec![
-            "sts:GetCallerIdentity".into(),
-            "iam:GetRole".into(),
-            "ec2:DescribeRegions".into(),
-        ],
-    }
 }
 
 /// The settings of an in-process proxy rooted at `dir`: loopback bind,
@@ -138,6 +286,7 @@ impl TestProxy {
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
     ) -> TestProxy {
         let dir = temp_dir(name);
+        let aws = LoopbackAws::start().await;
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
         if !records.is_empty() {
             alphaswarm_proxy::store::FernetFileStore::open(
@@ -150,7 +299,7 @@ impl TestProxy {
             .unwrap();
         }
         let mut vars = in_process_env(&dir, &integrations_key, PARTNER, EXTERNAL_ID_SECRET);
-        vars.insert(config::AWS_SETTLE_SECONDS.into(), "0".into());
+        vars.extend(aws.env().into_iter().map(|(k, v)| (k.to_owned(), v)));
         for (k, v) in extra {
             if v.is_empty() {
                 vars.remove(*k);
@@ -159,8 +308,9 @@ impl TestProxy {
             }
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-        let fake = Arc::new(FakeAws::new(UnknownRoles::NotFound));
-        let (state, notes) = build_state(config, fake.clone()).unwrap();
+        let (client, _) = aws_client(&config).unwrap();
+        let clock = Arc::new(VirtualClock::new());
+        let (state, notes) = build_state_with_clock(config, client, clock.clone()).unwrap();
         let enrollment = notes.enrollment.expect("first start enrols the operator");
         let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_uri).unwrap();
         let operator: Value =
@@ -177,7 +327,8 @@ impl TestProxy {
         });
         TestProxy {
             base,
-            fake,
+            aws,
+            clock,
             state,
             sweeper,
             http: http_client(),
@@ -294,6 +445,25 @@ impl TestProxy {
         self.send(reqwest::Method::POST, path, Some(token), Some(body))
             .await
     }
+
+    /// A wizard step of `org` for the role `arn` (`{"role_arn": arn}`).
+    pub async fn role_step(&self, token: &str, org: &str, name: &str, arn: &str) -> (u16, Value) {
+        self.post(&step(org, name), token, json!({ "role_arn": arn }))
+            .await
+    }
+
+    /// The audit rows of one run, in order.
+    pub fn audit_run(&self, run_id: &str) -> Vec<Value> {
+        self.audit_rows()
+            .into_iter()
+            .filter(|r| r["audit_run_id"] == run_id)
+            .collect()
+    }
+}
+
+/// An answer's status and error code, for one-line assertions.
+pub fn status_code(answer: &(u16, Value)) -> (u16, Option<&str>) {
+    (answer.0, answer.1["code"].as_str())
 }
 
 /// Path of a wizard step for `org`.

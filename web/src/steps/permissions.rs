@@ -1,17 +1,22 @@
 //! Step 4: the baseline actions, each granted (green) or "Missing required"
-//! (red) with the fix: a policy granting exactly the missing actions.
+//! (red) with the fix: the least-privilege policy of step 2, put again on
+//! the role. When the role may not even simulate its policies (the proxy's
+//! `simulate_denied`), the same fix is shown under the error.
 
 use super::{StepHeading, StepNav, WizardState};
 use crate::api::{self, ApiError, PermissionsResponse};
 use crate::auth::Auth;
 use crate::model::{RoleArn, Step};
 use crate::ui::{CopyButton, DownloadButton, ErrorBanner};
-use alphaswarm_core::shell::{Command, Commands};
+use alphaswarm_core::aws::{
+    BASELINE_POLICY_FILE, baseline_policy_json, put_baseline_policy_command,
+};
+use alphaswarm_core::shell::Commands;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-const FIX_POLICY_FILE: &str = "alphaswarm_baseline_policy.json";
-const FIX_POLICY_NAME: &str = "alphaswarm-baseline";
+/// The proxy's code for a role that may not call iam:SimulatePrincipalPolicy.
+const SIMULATE_DENIED: &str = "simulate_denied";
 
 #[component]
 pub fn PermissionsStep(auth: Auth, state: WizardState) -> impl IntoView {
@@ -34,6 +39,8 @@ pub fn PermissionsStep(auth: Auth, state: WizardState) -> impl IntoView {
         <section data-step="permissions" aria-labelledby="step-permissions-title" aria-busy=move || busy.get().to_string()>
             <StepHeading step=Step::ValidatePermissions intro="AlphaSwarm simulates the role's policies for the baseline actions it needs. Nothing is changed in the account."/>
             <ErrorBanner error=error.into() fields=&[] on_retry=check/>
+            {move || error.with(|e| e.as_ref().is_some_and(|e| e.code() == SIMULATE_DENIED))
+                .then(|| view! { <Fix role_name=role_name()/> })}
             {move || busy.get().then(|| view! { <p class="progress" role="status"><span class="spinner" aria-hidden="true"></span>"Simulating the role's policies…"</p> })}
             {move || state.permissions.get().map(|result| view! { <PermissionsView result role_name=role_name()/> })}
             <button type="button" on:click=move |_| check.run(()) disabled=move || busy.get()>"Check again"</button>
@@ -55,6 +62,8 @@ fn check(auth: Auth, state: WizardState, error: RwSignal<Option<ApiError>>, busy
             }
             Err(e) => {
                 if !auth.handle(&e, move || check(auth, state, error, busy)) {
+                    // The last check failed: an earlier result no longer holds.
+                    state.permissions.try_set(None);
                     error.try_set(Some(e));
                 }
             }
@@ -82,38 +91,28 @@ pub fn PermissionsView(
                 </li>
             }).collect_view()}
         </ul>
-        {(!missing.is_empty()).then(|| view! { <Fix missing role_name/> })}
+        {(!missing.is_empty()).then(|| view! { <Fix role_name/> })}
     }
 }
 
-/// The fix for missing actions: an inline policy with exactly those actions
-/// and the command that attaches it (rendered and quoted by the core).
+/// The fix: step 2's least-privilege policy (the whole baseline, from the
+/// core) and the command that puts it on the checked role. The whole policy,
+/// not only what is missing: put-role-policy replaces a policy of the same
+/// name, so a policy of the missing actions alone would drop the others.
 #[component]
-fn Fix(missing: Vec<String>, role_name: String) -> impl IntoView {
-    // Written out (not a serde_json::Value) to keep IAM's usual key order.
-    let actions = missing
-        .iter()
-        .map(|a| serde_json::to_string(a).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join(",\n        ");
-    let policy = format!(
-        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {{\n      \"Sid\": \"AlphaSwarmBaseline\",\n      \"Effect\": \"Allow\",\n      \"Action\": [\n        {actions}\n      ],\n      \"Resource\": \"*\"\n    }}\n  ]\n}}\n"
-    );
-    let command = Command::new(&["aws", "iam", "put-role-policy"])
-        .opt("--role-name", role_name)
-        .opt("--policy-name", FIX_POLICY_NAME)
-        .opt("--policy-document", format!("file://{FIX_POLICY_FILE}"));
-    let commands = Commands::render(&[command]).unwrap_or_default();
+fn Fix(role_name: String) -> impl IntoView {
+    let policy = baseline_policy_json();
+    let commands = Commands::render(&[put_baseline_policy_command(&role_name)]).unwrap_or_default();
     view! {
         <div class="fix" data-fix="permissions">
             <h3>"Fix"</h3>
-            <p>"Add this inline policy to the role, then check again."</p>
+            <p>"Put the least-privilege policy from step 2 on the role (it replaces an older policy of the same name), then check again."</p>
             <figure class="artifact file">
-                <figcaption id="fix-policy"><code>{FIX_POLICY_FILE}</code></figcaption>
+                <figcaption id="fix-policy"><code>{BASELINE_POLICY_FILE}</code></figcaption>
                 <pre tabindex="0" aria-labelledby="fix-policy"><code>{policy.clone()}</code></pre>
                 <div class="actions">
                     <CopyButton text=policy.clone() what="the fix policy"/>
-                    <DownloadButton file_name=FIX_POLICY_FILE media_type="application/json" contents=policy/>
+                    <DownloadButton file_name=BASELINE_POLICY_FILE media_type="application/json" contents=policy/>
                 </div>
             </figure>
             {commands.bash.into_iter().map(|c| view! {
