@@ -1,7 +1,7 @@
 //! Start-up wiring: from a [`Config`] to the shared [`AppState`] and the router.
 
-use crate::audit::{AuditSink, FileAuditSink};
-use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
+use crate::audit::{AuditError, AuditSigner, AuditSink, FileAuditSink, SinkOptions};
+use crate::auth::{AttemptGuard, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, QueryClient};
 use crate::config::{self, Config, Secret};
 use crate::providers::CloudProvider;
@@ -17,7 +17,8 @@ use std::time::Duration;
 pub struct Inner {
     pub config: Config,
     pub auth: Authenticator,
-    pub limiter: AttemptLimiter,
+    /// Login and step-up budgets and the password-hash gate.
+    pub limiter: AttemptGuard,
     pub audit: Arc<dyn AuditSink>,
     pub store: Arc<dyn IntegrationStore>,
     /// Keyed by URL segment (`aws`, ...).
@@ -43,6 +44,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("the AWS client cannot be built: {0}")]
     Aws(#[from] AwsError),
+    #[error("{0} (set {audit_var} to another file)", audit_var = config::AUDIT_PATH)]
+    Audit(#[from] AuditError),
     #[error("the state directory {path} cannot be used: {source}")]
     StateDir {
         path: String,
@@ -111,6 +114,24 @@ pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), Sta
     Ok((Arc::new(QueryClient::new(config.aws.clone())?), warnings))
 }
 
+/// The state directory holds secrets: created 0700, and narrowed to 0700
+/// when it already exists with wider permissions.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
 /// Builds the state from the configuration and the AWS client to use.
 pub fn build_state(
     config: Config,
@@ -120,15 +141,11 @@ pub fn build_state(
     // process-wide TLS provider.
     crate::aws::ensure_tls_provider();
     let mut notes = StartNotes::default();
-    std::fs::create_dir_all(&config.state_dir).map_err(|source| StartError::StateDir {
+    let state_err = |source| StartError::StateDir {
         path: config.state_dir.display().to_string(),
         source,
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&config.state_dir, std::fs::Permissions::from_mode(0o700));
-    }
+    };
+    create_private_dir(&config.state_dir).map_err(state_err)?;
     let external_id_secret = match &config.external_id_secret {
         Some(secret) => secret.clone(),
         None => dev_external_id_secret(&config.state_dir, &mut notes)?,
@@ -182,11 +199,22 @@ pub fn build_state(
     );
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
-    let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
+    let (signer, key_created) =
+        AuditSigner::load_or_create(&config.state_dir).map_err(state_err)?;
+    let (audit, audit_notes) = FileAuditSink::open(
+        config.audit_path.clone(),
+        SinkOptions {
+            signer: Arc::new(signer),
+            key_created,
+            checkpoint_every_rows: config.audit_checkpoints.every_rows,
+        },
+    )?;
+    notes.warnings.extend(audit_notes);
+    let audit: Arc<dyn AuditSink> = Arc::new(audit);
     let state = AppState(Arc::new(Inner {
         config,
         auth,
-        limiter: AttemptLimiter::new(10, Duration::from_secs(60)),
+        limiter: AttemptGuard::in_memory(),
         audit,
         store: Arc::new(store),
         providers,

@@ -1,10 +1,12 @@
 //! The wizard's backend. See proxy/API.md for the HTTP contract.
 //!
 //! Code map: `config` (env → typed settings), `app` (start-up wiring),
-//! `routes` (thin handlers), `auth` (sessions, step-up), `audit` (hash-chained
-//! trail), `store` (encrypted integrations), `providers` (one per cloud
-//! behind `CloudProvider`), `aws` (the AWS calls behind `AwsApi`: the SigV4
-//! client, classified errors, settle retry), `error` (the JSON error).
+//! `serve` (accept loop: timeouts, connection cap), `edge` (hosts, body
+//! rules, deadline, security headers), `routes` (thin handlers), `auth`
+//! (sessions, step-up, attempt budgets), `audit` (hash-chained trail with
+//! signed checkpoints), `store` (encrypted integrations), `providers` (one
+//! per cloud behind `CloudProvider`), `aws` (the AWS calls behind `AwsApi`:
+//! the SigV4 client, classified errors, settle retry), `error` (the JSON error).
 
 pub mod app;
 pub mod audit;
@@ -12,7 +14,9 @@ pub mod auth;
 /// AWS API clients (STS, IAM, EC2) behind a trait so fakes can stand in.
 pub mod aws;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod providers;
 pub mod routes;
+pub mod serve;
 pub mod store;

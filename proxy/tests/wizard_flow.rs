@@ -207,6 +207,7 @@ async fn the_whole_wizard_succeeds_and_is_audited() {
         (json!(false), json!(4))
     );
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
+        .env(alphaswarm_proxy::config::STATE_DIR, proxy.dir.join("state"))
         .args(["verify-audit", proxy.audit_path().to_str().unwrap()])
         .output()
         .unwrap();
@@ -394,16 +395,10 @@ async fn bootstrap_without_partner_account_names_the_env_var() {
 
 #[tokio::test]
 async fn an_unwritable_audit_log_stops_the_step_before_any_cloud_call() {
-    let dir = temp_dir("audit-dir");
-    // A directory where the audit file should be: appends fail.
-    let audit = dir.join("audit.jsonl");
-    std::fs::create_dir_all(&audit).unwrap();
-    let audit = audit.display().to_string();
-    let proxy = TestProxy::start_with(
-        "unwritable",
-        &[(alphaswarm_proxy::config::AUDIT_PATH, &audit)],
-    )
-    .await;
+    let proxy = TestProxy::start("unwritable").await;
+    // A directory appears where the audit file should be (start-up would
+    // refuse it; at run time every append fails).
+    std::fs::create_dir_all(proxy.audit_path()).unwrap();
     let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
     proxy.fake.add_role(&arn, good_role("acme"));
     let token = proxy.stepped_up().await;
