@@ -1,7 +1,9 @@
 //! `cargo bench -p alphaswarm-proxy`: figures for the release binary on loopback.
 //! - requests/s and latency percentiles of `bootstrap` under a bounded load;
 //! - the proxy's RSS (VmRSS) idle and after the load;
-//! - connect latency with 10,000 integrations already stored.
+//! - connect latency with 10,000 integrations already stored;
+//! - login throughput through the password-hash gate (right and wrong
+//!   passwords), and the proxy's peak RSS under 200 parallel wrong logins.
 //!
 //! The binary runs in its test-only fake-AWS mode, so connect latency is the
 //! proxy's own cost (audit fsyncs, encryption, the atomic store rewrite),
@@ -22,6 +24,9 @@ const LOAD_CONCURRENCY: usize = 32;
 const LOAD_TIME_LIMIT: Duration = Duration::from_secs(20);
 const STORED: usize = 10_000;
 const CONNECTS: usize = 100;
+const LOGIN_TIME: Duration = Duration::from_secs(5);
+const LOGIN_CONCURRENCY: usize = 8;
+const BURST: u8 = 200;
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -47,32 +52,12 @@ fn ms(d: Duration) -> String {
 }
 
 fn env_for(dir: &std::path::Path, key: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
-        (
-            "ALPHASWARM_ADMIN_STATE_DIR",
-            dir.join("state").display().to_string(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_INTEGRATIONS_PATH",
-            dir.join("integrations.json").display().to_string(),
-        ),
-        ("ALPHASWARM_ADMIN_INTEGRATIONS_KEY", key.to_owned()),
-        (
-            "ALPHASWARM_ADMIN_AUDIT_PATH",
-            dir.join("audit.jsonl").display().to_string(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID",
-            PARTNER.to_owned(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
-            EXTERNAL_ID_SECRET.to_owned(),
-        ),
+    let mut env = binary_env(dir, key, EXTERNAL_ID_SECRET);
+    env.extend([
         ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
-    ]
+    ]);
+    env
 }
 
 async fn bootstrap_load() {
@@ -230,6 +215,86 @@ async fn connect_with_many_stored() {
     );
 }
 
+/// Logins from LOGIN_CONCURRENCY workers for LOGIN_TIME, each on a new
+/// connection. Wrong passwords rotate source addresses every 5 attempts (a
+/// client's free failures), so what limits them is the hash gate, not the
+/// budgets. Returns (checked: 200 or 401, refused busy: 429, other).
+async fn login_load(base: &str, password: &str) -> (usize, usize, usize) {
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..LOGIN_CONCURRENCY)
+        .map(|_| {
+            let (base, password, sent) = (base.to_owned(), password.to_owned(), sent.clone());
+            tokio::spawn(async move {
+                let right = password != "wrong-password";
+                let request = json_request(
+                    "POST",
+                    "/auth/login",
+                    authority(&base),
+                    &json!({"username": "admin", "password": password}),
+                );
+                let (mut checked, mut busy, mut other) = (0, 0, 0);
+                while started.elapsed() < LOGIN_TIME {
+                    let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) / 5;
+                    let from = if right {
+                        std::net::Ipv4Addr::LOCALHOST
+                    } else {
+                        std::net::Ipv4Addr::new(127, 20, (n / 250) as u8, (n % 250) as u8 + 1)
+                    };
+                    let mut stream = connect_from(from, &base).await;
+                    match raw_exchange(&mut stream, &request).await.status {
+                        200 | 401 => checked += 1,
+                        429 => busy += 1,
+                        _ => other += 1,
+                    }
+                }
+                (checked, busy, other)
+            })
+        })
+        .collect();
+    let mut totals = (0, 0, 0);
+    for w in workers {
+        let (c, b, o) = w.await.unwrap();
+        totals = (totals.0 + c, totals.1 + b, totals.2 + o);
+    }
+    totals
+}
+
+async fn logins() {
+    let dir = temp_dir("bench-login");
+    let key = FernetFileStore::generate_key();
+    let proxy = BinaryProxy::spawn(&dir, "login", &env_for(&dir, &key));
+    let (password, _) = proxy.enrollment();
+    let seconds = LOGIN_TIME.as_secs_f64();
+    for (what, attempt) in [("right", password.as_str()), ("wrong", "wrong-password")] {
+        let (checked, busy, other) = login_load(&proxy.base, attempt).await;
+        println!(
+            "login, {what} password ({LOGIN_CONCURRENCY} clients, {seconds:.0} s): {:.1} checked/s ({}), {:.1} refused busy/s, {other} other",
+            checked as f64 / seconds,
+            if attempt == password { "200" } else { "401" },
+            busy as f64 / seconds,
+        );
+    }
+    drop(proxy);
+
+    // Peak RSS: a fresh proxy, then one burst from 200 addresses at once.
+    let dir = temp_dir("bench-burst");
+    let proxy = BinaryProxy::spawn(&dir, "burst", &env_for(&dir, &key));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle_peak = peak_rss_kib(proxy.child.id());
+    let from: Vec<_> = (1..=BURST)
+        .map(|i| std::net::Ipv4Addr::new(127, 21, 0, i))
+        .collect();
+    let outcomes = wrong_login_burst(&from, &proxy.base).await;
+    let hashed = outcomes.iter().filter(|(s, _)| s.as_u16() == 401).count();
+    println!(
+        "{BURST} parallel wrong logins from {BURST} addresses: {hashed} hashed, {} refused at once; peak RSS {:.1} MiB (idle peak {:.1} MiB; aim < 200 MiB)",
+        outcomes.len() - hashed,
+        peak_rss_kib(proxy.child.id()) as f64 / 1024.0,
+        idle_peak as f64 / 1024.0
+    );
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` would pass nothing: skip then.
     if !std::env::args().any(|a| a == "--bench") {
@@ -241,6 +306,7 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         bootstrap_load().await;
+        logins().await;
         connect_with_many_stored().await;
     });
 }

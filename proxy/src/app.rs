@@ -146,6 +146,13 @@ pub fn build_state(
         source,
     };
     create_private_dir(&config.state_dir).map_err(state_err)?;
+    if config.bind.ip().is_unspecified() && config.http.allowed_hosts_defaulted {
+        notes.warnings.push(format!(
+            "Listening on every interface, but only requests naming {} are answered (421 otherwise): set {} to the host names clients use.",
+            config.http.allowed_hosts.join(", "),
+            config::ALLOWED_HOSTS
+        ));
+    }
     let external_id_secret = match &config.external_id_secret {
         Some(secret) => secret.clone(),
         None => dev_external_id_secret(&config.state_dir, &mut notes)?,

@@ -87,6 +87,8 @@ pub struct OidcConfig {
 pub struct HttpSettings {
     /// Lower-case host names or IP literals a request's `Host` may name.
     pub allowed_hosts: Vec<String>,
+    /// No list was configured: the bind address and `localhost` only.
+    pub allowed_hosts_defaulted: bool,
     pub header_timeout: Duration,
     pub request_timeout: Duration,
     pub max_connections: usize,
@@ -386,6 +388,7 @@ fn http_settings(
     bind: SocketAddr,
     aws_settle_seconds: u64,
 ) -> Result<HttpSettings, ConfigError> {
+    let allowed_hosts_defaulted = get(ALLOWED_HOSTS).is_none();
     let allowed_hosts = match get(ALLOWED_HOSTS) {
         Some(list) => list
             .split(',')
@@ -413,6 +416,7 @@ fn http_settings(
     let max_connections = parse_number(get, HTTP_MAX_CONNECTIONS, 512, 1..=65_536, "connections")?;
     Ok(HttpSettings {
         allowed_hosts,
+        allowed_hosts_defaulted,
         header_timeout: Duration::from_secs(header_timeout),
         request_timeout: Duration::from_secs(request_timeout),
         max_connections: max_connections as usize,

@@ -46,9 +46,10 @@ impl Edge {
 /// API routes answer JSON and are never cached; everything else is the UI.
 fn is_api(path: &str) -> bool {
     path == "/healthz"
-        || ["/auth", "/admin"]
-            .iter()
-            .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+        || ["/auth", "/admin"].iter().any(|prefix| {
+            path.strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
 }
 
 /// The middleware (`axum::middleware::from_fn_with_state`).

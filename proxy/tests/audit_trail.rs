@@ -381,3 +381,83 @@ async fn a_full_disk_leaves_a_verifiable_trail_and_the_next_row_on_its_own_line(
     .unwrap();
     assert_eq!(last.seq, after.rows, "the next row landed on its own line");
 }
+
+fn checkpoints_of(audit: &Path) -> Vec<alphaswarm_proxy::audit::Checkpoint> {
+    std::fs::read_to_string(checkpoints_path(audit))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn timed_and_shutdown_checkpoints_sign_the_latest_rows() {
+    use alphaswarm_proxy::audit::CheckpointReason;
+    let dir = temp_dir("timed");
+    let key = alphaswarm_proxy::store::FernetFileStore::generate_key();
+    let audit = dir.join("audit.jsonl");
+    let mut env = binary_env(&dir, &key, EXTERNAL_ID_SECRET);
+    env.push(("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()));
+    let http = http_client();
+    let audited_step = async |proxy: &BinaryProxy, token: &str| {
+        let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
+        let body = proxy
+            .post_json(
+                &http,
+                &step("acme", "validate-identity"),
+                Some(token),
+                json!({"role_arn": arn}),
+            )
+            .await;
+        assert!(body["audit_run_id"].is_string(), "{body}");
+    };
+
+    // Every second while rows are unsigned: an `interval` checkpoint.
+    let mut timed = env.clone();
+    timed.push((config::AUDIT_CHECKPOINT_SECONDS, "1".to_owned()));
+    let first = BinaryProxy::spawn(&dir, "timed", &timed);
+    let (password, totp) = first.enrollment();
+    let token = first.stepped_up(&http, &password, &totp).await;
+    audited_step(&first, &token).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !checkpoints_of(&audit)
+        .iter()
+        .any(|c| c.reason == CheckpointReason::Interval && c.rows == 2)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            checkpoints_of(&audit)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    drop(first);
+
+    // A graceful stop signs what was written since.
+    let second = BinaryProxy::spawn(&dir, "shutdown", &env);
+    let token = second
+        .stepped_up_with_code(&http, &password, &next_totp_code(&totp))
+        .await;
+    audited_step(&second, &token).await;
+    let stopped = Command::new("kill")
+        .args(["-TERM", &second.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while checkpoints_of(&audit).last().map(|c| c.reason) != Some(CheckpointReason::Shutdown) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{:?}",
+            checkpoints_of(&audit)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(checkpoints_of(&audit).last().unwrap().rows, 4);
+    let (code, report) = verify_cli(&dir.join("state"), &audit);
+    assert_eq!(
+        (code, report["rows_after_last_checkpoint"].as_u64()),
+        (0, Some(0)),
+        "{report}"
+    );
+}

@@ -14,7 +14,6 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::Arc;
 
 fn client_at(ip: Ipv4Addr) -> reqwest::Client {
     alphaswarm_proxy::aws::ensure_tls_provider();
@@ -35,52 +34,6 @@ async fn login(http: &reqwest::Client, base: &str, password: &str) -> (StatusCod
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// VmHWM (peak resident set) of a process, in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap()
-}
-
-/// Fires one wrong login from each address at once: every connection is
-/// open before the first request is written, so the burst arrives together.
-async fn burst(from: &[Ipv4Addr], base: &str) -> Vec<(StatusCode, String)> {
-    let request = json_request(
-        "POST",
-        "/auth/login",
-        authority(base),
-        &json!({"username": "admin", "password": "wrong-password"}),
-    );
-    let mut connections = Vec::new();
-    for ip in from {
-        connections.push(connect_from(*ip, base).await);
-    }
-    let start = Arc::new(tokio::sync::Barrier::new(from.len()));
-    let tasks: Vec<_> = connections
-        .into_iter()
-        .map(|mut stream| {
-            let (request, start) = (request.clone(), start.clone());
-            tokio::spawn(async move {
-                start.wait().await;
-                let response = raw_exchange(&mut stream, &request).await;
-                let code = response.json()["code"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                (StatusCode::from_u16(response.status).unwrap(), code)
-            })
-        })
-        .collect();
-    let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.unwrap());
-    }
-    outcomes
-}
-
 /// Bound stated for the issue: 200 parallel wrong logins keep the proxy's
 /// peak RSS under 200 MiB (the old code hashed them all: ~19 MiB each).
 const PEAK_RSS_BOUND_KIB: u64 = 200 * 1024;
@@ -97,7 +50,7 @@ async fn two_hundred_parallel_wrong_logins_are_refused_without_hashing_them() {
     // 200 clients on 200 addresses: no per-client budget is spent, so the
     // hash gate alone must refuse what it cannot take at once.
     let many: Vec<_> = (1..=200u8).map(|i| Ipv4Addr::new(127, 0, 1, i)).collect();
-    let outcomes = burst(&many, &proxy.base).await;
+    let outcomes = wrong_login_burst(&many, &proxy.base).await;
     let hashed = outcomes
         .iter()
         .filter(|(s, _)| *s == StatusCode::UNAUTHORIZED)
@@ -117,7 +70,7 @@ async fn two_hundred_parallel_wrong_logins_are_refused_without_hashing_them() {
     );
 
     // 200 from one address: its own budget closes after 5 failures.
-    let outcomes = burst(&[Ipv4Addr::new(127, 0, 2, 1); 200], &proxy.base).await;
+    let outcomes = wrong_login_burst(&[Ipv4Addr::new(127, 0, 2, 1); 200], &proxy.base).await;
     let hashed = outcomes
         .iter()
         .filter(|(s, _)| *s == StatusCode::UNAUTHORIZED)

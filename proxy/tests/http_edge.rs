@@ -47,6 +47,15 @@ async fn exchange(base: &str, request: &[u8]) -> RawResponse {
     raw_exchange(&mut connect_from(LOOPBACK, base).await, request).await
 }
 
+fn login_request(host: &str, password: &str) -> Vec<u8> {
+    json_request(
+        "POST",
+        "/auth/login",
+        host,
+        &json!({"username": "admin", "password": password}),
+    )
+}
+
 fn get(path: &str, host: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").into_bytes()
 }
@@ -68,16 +77,7 @@ async fn ui_and_api_answers_carry_the_security_headers_and_api_answers_are_not_s
         assert_eq!(ui.status, 200, "{path}");
         assert_browser_headers(&ui, path);
     }
-    let login = exchange(
-        &proxy.base,
-        &json_request(
-            "POST",
-            "/auth/login",
-            &host,
-            &json!({"username": "admin", "password": proxy.password}),
-        ),
-    )
-    .await;
+    let login = exchange(&proxy.base, &login_request(&host, &proxy.password)).await;
     assert_eq!(login.status, 200, "{}", login.body);
     let token = login.json()["token"].as_str().unwrap().to_owned();
     let code = proxy.totp.generate_current().unwrap();
@@ -133,16 +133,7 @@ async fn a_foreign_host_is_refused_and_allowed_hosts_are_served() {
         );
         assert_browser_headers(&refused, host);
         // Nothing reaches a handler: not even the login.
-        let login = exchange(
-            &proxy.base,
-            &json_request(
-                "POST",
-                "/auth/login",
-                host,
-                &json!({"username": "admin", "password": proxy.password}),
-            ),
-        )
-        .await;
+        let login = exchange(&proxy.base, &login_request(host, &proxy.password)).await;
         assert_eq!(login.status, 421, "{host}");
     }
     for host in [

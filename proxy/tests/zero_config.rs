@@ -15,18 +15,14 @@ async fn bootstrap_external_id(
     password: &str,
 ) -> Value {
     let token = proxy.login(http, password).await;
-    let body: Value = http
-        .post(format!(
-            "{}/admin/accounts/acme/cloud/aws/bootstrap",
-            proxy.base
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = proxy
+        .post_json(
+            http,
+            "/admin/accounts/acme/cloud/aws/bootstrap",
+            Some(&token),
+            serde_json::json!({}),
+        )
+        .await;
     body["external_id"].clone()
 }
 
@@ -58,19 +54,14 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
     // An audited step (refused: no platform credentials) writes the audit
     // trail and the TOTP replay guard into the state directory too.
     let token = first.stepped_up(&http, &password, &totp).await;
-    let refused: Value = http
-        .post(format!(
-            "{}/admin/accounts/acme/cloud/aws/validate-identity",
-            first.base
-        ))
-        .bearer_auth(&token)
-        .json(&serde_json::json!({"role_arn": role_arn(CUSTOMER, "alphaswarm-broker-acme")}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let refused = first
+        .post_json(
+            &http,
+            "/admin/accounts/acme/cloud/aws/validate-identity",
+            Some(&token),
+            serde_json::json!({"role_arn": role_arn(CUSTOMER, "alphaswarm-broker-acme")}),
+        )
+        .await;
     assert_eq!(refused["code"], "platform_credentials_missing", "{refused}");
     drop(first);
 

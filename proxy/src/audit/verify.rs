@@ -128,8 +128,23 @@ struct Problem {
 impl Problem {
     fn row(status: TrailStatus, row: u64, reason: impl Into<String>) -> Self {
         Problem {
-            status,
             row: Some(row),
+            ..Self::trail(status, reason)
+        }
+    }
+
+    fn checkpoint(number: u64, reason: impl Into<String>) -> Self {
+        Problem {
+            checkpoint: Some(number),
+            ..Self::trail(TrailStatus::BadCheckpoint, reason)
+        }
+    }
+
+    /// A problem of the trail as a whole (no line to point at).
+    fn trail(status: TrailStatus, reason: impl Into<String>) -> Self {
+        Problem {
+            status,
+            row: None,
             checkpoint: None,
             reason: reason.into(),
         }
@@ -220,12 +235,7 @@ pub(super) fn scan(
                 }
                 Line::TooLong => "the checkpoint line is too long to be a checkpoint".to_owned(),
             };
-            problem = Some(Problem {
-                status: TrailStatus::BadCheckpoint,
-                row: None,
-                checkpoint: Some(number),
-                reason,
-            });
+            problem = Some(Problem::checkpoint(number, reason));
             break;
         }
     }
@@ -234,12 +244,10 @@ pub(super) fn scan(
         .position(|c| c.rows == 0 && c.head != GENESIS_HASH)
         .filter(|_| problem.is_none())
     {
-        problem = Some(Problem {
-            status: TrailStatus::BadCheckpoint,
-            row: None,
-            checkpoint: Some(bad as u64 + 1),
-            reason: "a checkpoint of no rows must carry the genesis hash".into(),
-        });
+        problem = Some(Problem::checkpoint(
+            bad as u64 + 1,
+            "a checkpoint of no rows must carry the genesis hash",
+        ));
     }
 
     let mut head = GENESIS_HASH.to_owned();
@@ -305,22 +313,18 @@ pub(super) fn scan(
     let signed_rows = last_checkpoint.as_ref().map_or(0, |c| c.rows);
     if problem.is_none() {
         problem = match (&last_checkpoint, rows_present) {
-            (None, false) => Some(Problem {
-                status: TrailStatus::Missing,
-                row: None,
-                checkpoint: None,
-                reason: if checkpoints_present {
-                    "there is no audit file and no signed checkpoint".into()
+            (None, false) => Some(Problem::trail(
+                TrailStatus::Missing,
+                if checkpoints_present {
+                    "there is no audit file and no signed checkpoint"
                 } else {
-                    "there is no audit file and no checkpoints file".into()
+                    "there is no audit file and no checkpoints file"
                 },
-            }),
-            (None, true) if rows == 0 => Some(Problem {
-                status: TrailStatus::Missing,
-                row: None,
-                checkpoint: None,
-                reason: "the audit file is empty and no checkpoint was ever signed".into(),
-            }),
+            )),
+            (None, true) if rows == 0 => Some(Problem::trail(
+                TrailStatus::Missing,
+                "the audit file is empty and no checkpoint was ever signed",
+            )),
             (None, true) => Some(Problem::row(
                 TrailStatus::NoCheckpoint,
                 1,

@@ -385,17 +385,31 @@ impl BinaryProxy {
         )
     }
 
+    /// POSTs a JSON body (with a bearer token if given) and reads the JSON answer.
+    pub async fn post_json(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Value {
+        let mut request = http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     /// Logs in as the local operator; the token has no step-up yet.
     pub async fn login(&self, http: &reqwest::Client, password: &str) -> String {
-        let login: Value = http
-            .post(format!("{}/auth/login", self.base))
-            .json(&json!({"username": "admin", "password": password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let login = self
+            .post_json(
+                http,
+                "/auth/login",
+                None,
+                json!({"username": "admin", "password": password}),
+            )
+            .await;
         login["token"]
             .as_str()
             .unwrap_or_else(|| panic!("{login}"))
@@ -422,17 +436,9 @@ impl BinaryProxy {
         code: &str,
     ) -> String {
         let token = self.login(http, password).await;
-        let token = token.as_str();
-        let step: Value = http
-            .post(format!("{}/auth/step-up", self.base))
-            .bearer_auth(token)
-            .json(&json!({"code": code}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let step = self
+            .post_json(http, "/auth/step-up", Some(&token), json!({"code": code}))
+            .await;
         step["token"]
             .as_str()
             .unwrap_or_else(|| panic!("{step}"))
@@ -530,4 +536,56 @@ pub fn parse_raw_response(bytes: &[u8]) -> RawResponse {
         headers,
         body: body.to_owned(),
     }
+}
+
+/// Fires one wrong login from each address at once: every connection is
+/// open before the first request is written, so the burst arrives together.
+pub async fn wrong_login_burst(
+    from: &[std::net::Ipv4Addr],
+    base: &str,
+) -> Vec<(reqwest::StatusCode, String)> {
+    let request = json_request(
+        "POST",
+        "/auth/login",
+        authority(base),
+        &json!({"username": "admin", "password": "wrong-password"}),
+    );
+    let mut connections = Vec::new();
+    for ip in from {
+        connections.push(connect_from(*ip, base).await);
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(from.len()));
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .map(|mut stream| {
+            let (request, start) = (request.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let response = raw_exchange(&mut stream, &request).await;
+                let code = response.json()["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                (
+                    reqwest::StatusCode::from_u16(response.status).unwrap(),
+                    code,
+                )
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes
+}
+
+/// VmHWM (peak resident set) of a process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
 }
