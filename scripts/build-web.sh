@@ -31,11 +31,12 @@ step "wasm-opt -Oz"
   "$DIST/alphaswarm_web_bg.wasm" -o "$DIST/alphaswarm_web_bg.wasm"
 
 cp "$ROOT/index.html" "$DIST/index.html"
+cp "$ROOT/web/boot.js" "$DIST/boot.js"
 cp "$ROOT/web/style.css" "$DIST/style.css"
 
 step "sizes (raw / gzip -9)"
 total_raw=0 total_gz=0
-for f in "$DIST"/alphaswarm_web_bg.wasm "$DIST"/alphaswarm_web.js "$DIST"/index.html "$DIST"/style.css; do
+for f in "$DIST"/alphaswarm_web_bg.wasm "$DIST"/alphaswarm_web.js "$DIST"/boot.js "$DIST"/index.html "$DIST"/style.css; do
   raw=$(wc -c < "$f")
   gz=$(gzip -9c "$f" | wc -c)
   total_raw=$((total_raw + raw)) total_gz=$((total_gz + gz))

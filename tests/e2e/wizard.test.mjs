@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { launch, requireEnv, seriousViolations, totp } from './lib.mjs';
+import { installAxe, launch, requireEnv, seriousViolations, totp, watchCsp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -26,15 +26,18 @@ const STEP_TIMEOUT = 60_000;
 
 let browser, context, page;
 const consoleErrors = [];
+const cspViolations = [];
 
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   browser = await launch();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  await installAxe(context);
   page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
+  watchCsp(page, cspViolations);
 });
 
 after(async () => {
@@ -135,7 +138,9 @@ let roles;
 let externalIdShown;
 
 test('log in', async () => {
-  await page.goto(BASE + '/');
+  const response = await page.goto(BASE + '/');
+  const csp = response.headers()['content-security-policy'] || '';
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/, 'the UI is served under the proxy\'s CSP');
   await page.locator('[data-view=login]').waitFor();
   await checkpoint('00-login');
   await page.fill('#username', USERNAME);
@@ -307,4 +312,8 @@ test('missing permission shows the red badge and a fix that works', async () => 
 
 test('no uncaught page errors', () => {
   assert.deepEqual(consoleErrors, []);
+});
+
+test('the whole run kept to the Content-Security-Policy', () => {
+  assert.deepEqual(cspViolations, []);
 });
