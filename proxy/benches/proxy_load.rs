@@ -7,7 +7,9 @@
 //!
 //! The binary runs in its test-only fake-AWS mode, so connect latency is the
 //! proxy's own cost (audit fsyncs, encryption, the atomic store rewrite),
-//! not AWS's.
+//! not AWS's. Sections can be chosen (`cargo bench -p alphaswarm-proxy --
+//! bootstrap`), and `ALPHASWARM_PROXY_BINARY=<path>` benchmarks another
+//! build of the proxy (e.g. the previous release) for a before/after.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -25,7 +27,7 @@ const LOAD_TIME_LIMIT: Duration = Duration::from_secs(20);
 const STORED: usize = 10_000;
 const CONNECTS: usize = 100;
 const LOGIN_TIME: Duration = Duration::from_secs(5);
-const LOGIN_CONCURRENCY: usize = 8;
+const LOGIN_FLOOD_CLIENTS: usize = 8;
 const BURST: u8 = 200;
 
 fn rss_kib(pid: u32) -> u64 {
@@ -37,6 +39,26 @@ fn rss_kib(pid: u32) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+/// CPU time (user + system, all threads) a process has used, from
+/// /proc/<pid>/stat in USER_HZ ticks (100 per second on Linux). Less
+/// sensitive to a busy machine than throughput.
+fn cpu_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<u64> = s
+                .rsplit_once(") ")?
+                .1
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            Some(fields.iter().sum::<u64>() as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -79,6 +101,7 @@ async fn bootstrap_load() {
         proxy.base
     ));
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cpu_before = cpu_seconds(pid);
     let started = Instant::now();
     let workers: Vec<_> = (0..LOAD_CONCURRENCY)
         .map(|_| {
@@ -115,6 +138,7 @@ async fn bootstrap_load() {
         errors += e;
     }
     let elapsed = started.elapsed();
+    let cpu = cpu_seconds(pid) - cpu_before;
     latencies.sort();
     let after = rss_kib(pid);
     println!(
@@ -132,6 +156,10 @@ async fn bootstrap_load() {
         ms(percentile(&latencies, 90.0)),
         ms(percentile(&latencies, 99.0)),
         ms(*latencies.last().unwrap_or(&Duration::ZERO))
+    );
+    println!(
+        "  proxy CPU: {:.1} µs per request ({cpu:.2} s in all)",
+        cpu * 1e6 / latencies.len().max(1) as f64
     );
     println!("proxy RSS: idle {} KiB, after load {} KiB", idle, after);
 }
@@ -215,14 +243,14 @@ async fn connect_with_many_stored() {
     );
 }
 
-/// Logins from LOGIN_CONCURRENCY workers for LOGIN_TIME, each on a new
-/// connection. Wrong passwords rotate source addresses every 5 attempts (a
-/// client's free failures), so what limits them is the hash gate, not the
-/// budgets. Returns (checked: 200 or 401, refused busy: 429, other).
-async fn login_load(base: &str, password: &str) -> (usize, usize, usize) {
+/// Logins from `clients` workers for LOGIN_TIME, each on a new connection.
+/// Wrong passwords rotate source addresses every 5 attempts (a client's
+/// free failures), so what limits them is the hash gate, not the budgets.
+/// Returns (checked: 200 or 401, refused busy: 429, other).
+async fn login_load(base: &str, password: &str, clients: usize) -> (usize, usize, usize) {
     let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
-    let workers: Vec<_> = (0..LOGIN_CONCURRENCY)
+    let workers: Vec<_> = (0..clients)
         .map(|_| {
             let (base, password, sent) = (base.to_owned(), password.to_owned(), sent.clone());
             tokio::spawn(async move {
@@ -266,14 +294,21 @@ async fn logins() {
     let proxy = BinaryProxy::spawn(&dir, "login", &env_for(&dir, &key));
     let (password, _) = proxy.enrollment();
     let seconds = LOGIN_TIME.as_secs_f64();
-    for (what, attempt) in [("right", password.as_str()), ("wrong", "wrong-password")] {
-        let (checked, busy, other) = login_load(&proxy.base, attempt).await;
-        println!(
-            "login, {what} password ({LOGIN_CONCURRENCY} clients, {seconds:.0} s): {:.1} checked/s ({}), {:.1} refused busy/s, {other} other",
-            checked as f64 / seconds,
-            if attempt == password { "200" } else { "401" },
-            busy as f64 / seconds,
-        );
+    let gate = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    // As many clients as the gate admits (its capacity), then a flood that
+    // never pauses (what the gate protects the hashes from).
+    for clients in [gate, LOGIN_FLOOD_CLIENTS] {
+        for (what, attempt) in [("right", password.as_str()), ("wrong", "wrong-password")] {
+            let (checked, busy, other) = login_load(&proxy.base, attempt, clients).await;
+            println!(
+                "login, {what} password, {clients} clients, {seconds:.0} s: {:.1} checked/s ({}), {:.0} refused busy/s, {other} other",
+                checked as f64 / seconds,
+                if attempt == password { "200" } else { "401" },
+                busy as f64 / seconds,
+            );
+        }
     }
     drop(proxy);
 
@@ -297,16 +332,33 @@ async fn logins() {
 
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` would pass nothing: skip then.
-    if !std::env::args().any(|a| a == "--bench") {
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") {
         return;
+    }
+    // `cargo bench -p alphaswarm-proxy -- bootstrap login` runs those sections only.
+    let sections = ["bootstrap", "login", "connect"];
+    let chosen: Vec<&str> = sections
+        .into_iter()
+        .filter(|s| args.iter().any(|a| a == s))
+        .collect();
+    let runs = |section: &str| chosen.is_empty() || chosen.contains(&section);
+    if let Some(other) = std::env::var_os("ALPHASWARM_PROXY_BINARY") {
+        println!("(benchmarking the binary {})", other.to_string_lossy());
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        bootstrap_load().await;
-        logins().await;
-        connect_with_many_stored().await;
+        if runs("bootstrap") {
+            bootstrap_load().await;
+        }
+        if runs("login") {
+            logins().await;
+        }
+        if runs("connect") {
+            connect_with_many_stored().await;
+        }
     });
 }

@@ -305,6 +305,13 @@ pub fn binary_env(
     ]
 }
 
+/// The proxy binary to spawn: this build's, or another one named by
+/// `ALPHASWARM_PROXY_BINARY` (the benchmark compares builds with it).
+pub fn proxy_binary() -> std::ffi::OsString {
+    std::env::var_os("ALPHASWARM_PROXY_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_alphaswarm-proxy").into())
+}
+
 /// The real `alphaswarm-proxy` binary, its stdout/stderr captured to files.
 pub struct BinaryProxy {
     pub child: std::process::Child,
@@ -320,7 +327,7 @@ impl BinaryProxy {
     pub fn spawn(dir: &std::path::Path, tag: &str, env: &[(&str, String)]) -> BinaryProxy {
         let stdout_path = dir.join(format!("{tag}.stdout"));
         let stderr_path = dir.join(format!("{tag}.stderr"));
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
+        let mut command = std::process::Command::new(proxy_binary());
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
