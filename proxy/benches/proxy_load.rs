@@ -13,10 +13,13 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/stats.rs"]
+mod stats;
 
 use alphaswarm_proxy::store::{FernetFileStore, StoredIntegration};
 use common::*;
 use serde_json::json;
+use stats::{ms, percentile};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,23 +64,13 @@ fn cpu_seconds(pid: u32) -> f64 {
         .unwrap_or(0.0)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 fn env_for(dir: &std::path::Path, key: &str) -> Vec<(&'static str, String)> {
     let mut env = binary_env(dir, key, EXTERNAL_ID_SECRET);
     env.extend([
         ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
+        // The figures are the requests' own; no background re-check meanwhile.
+        ("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "0".to_owned()),
     ]);
     env
 }
@@ -193,6 +186,7 @@ async fn connect_with_many_stored() {
                         "external_id".into(),
                         "0123456789abcdef0123456789abcdef".into(),
                     )]),
+                    ..StoredIntegration::default()
                 }
             })
             .collect();
@@ -331,26 +325,17 @@ async fn logins() {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` would pass nothing: skip then.
-    let args: Vec<String> = std::env::args().collect();
-    if !args.iter().any(|a| a == "--bench") {
-        return;
-    }
     // `cargo bench -p alphaswarm-proxy -- bootstrap login` runs those sections only.
-    let sections = ["bootstrap", "login", "connect"];
-    let chosen: Vec<&str> = sections
+    let args: Vec<String> = std::env::args().collect();
+    let chosen: Vec<&str> = ["bootstrap", "login", "connect"]
         .into_iter()
         .filter(|s| args.iter().any(|a| a == s))
         .collect();
-    let runs = |section: &str| chosen.is_empty() || chosen.contains(&section);
-    if let Some(other) = std::env::var_os("ALPHASWARM_PROXY_BINARY") {
-        println!("(benchmarking the binary {})", other.to_string_lossy());
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    let runs = move |section: &str| chosen.is_empty() || chosen.contains(&section);
+    run_benchmark(async {
+        if let Some(other) = std::env::var_os("ALPHASWARM_PROXY_BINARY") {
+            println!("(benchmarking the binary {})", other.to_string_lossy());
+        }
         if runs("bootstrap") {
             bootstrap_load().await;
         }

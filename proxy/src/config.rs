@@ -2,7 +2,11 @@
 //! A bad or missing value is a [`ConfigError`] naming the env var; values of
 //! secret variables are never part of an error or a log line.
 
+use crate::accounts::{AccountsConfig, DOCKERHUB_DEFAULT_URL, HUGGINGFACE_DEFAULT_URL};
 use crate::aws::AwsConfig;
+use crate::azure::AzureConfig;
+use crate::federation::FederationConfig;
+use crate::health::sweep::HealthSettings;
 use alphaswarm_core::aws::RoleNamePattern;
 use alphaswarm_core::ids::TemplateUrl;
 use alphaswarm_core::{AwsAccountId, CoreError};
@@ -45,6 +49,14 @@ pub const HTTP_MAX_CONNECTIONS: &str = "ALPHASWARM_ADMIN_HTTP_MAX_CONNECTIONS";
 pub const AUDIT_CHECKPOINT_ROWS: &str = "ALPHASWARM_ADMIN_AUDIT_CHECKPOINT_ROWS";
 /// ... and at least this often while rows are being written.
 pub const AUDIT_CHECKPOINT_SECONDS: &str = "ALPHASWARM_ADMIN_AUDIT_CHECKPOINT_SECONDS";
+/// HuggingFace base URL override (tests and the sandbox: the loopback fake).
+pub const HUGGINGFACE_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_HUGGINGFACE_ENDPOINT_URL";
+/// Docker Hub base URL override.
+pub const DOCKERHUB_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_DOCKERHUB_ENDPOINT_URL";
+/// How often every connection is re-checked in the background (0: never).
+pub const HEALTH_INTERVAL: &str = "ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS";
+/// How many background checks run at once.
+pub const HEALTH_CONCURRENCY: &str = "ALPHASWARM_ADMIN_HEALTH_CONCURRENCY";
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
 
@@ -124,6 +136,14 @@ pub struct Config {
     pub aws_fake: bool,
     pub http: HttpSettings,
     pub audit_checkpoints: CheckpointSettings,
+    /// AlphaSwarm's OIDC issuer (ALPHASWARM_ADMIN_FEDERATION_ISSUER).
+    pub federation: FederationConfig,
+    /// Entra/ARM endpoints, audience, the shared app (ALPHASWARM_ADMIN_AZURE_*).
+    pub azure: AzureConfig,
+    /// HuggingFace and Docker Hub endpoints.
+    pub accounts: AccountsConfig,
+    /// The background health re-check.
+    pub health: HealthSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -281,7 +301,6 @@ impl Config {
         let step_up_max_age_seconds =
             parse_number(&get, STEP_UP_MAX_AGE, 300, 10..=86_400, "seconds")?;
         let aws_settle_seconds = parse_number(&get, AWS_SETTLE_SECONDS, 30, 0..=600, "seconds")?;
-        let http = http_settings(&get, bind, aws_settle_seconds)?;
         let audit_checkpoints = CheckpointSettings {
             every_rows: parse_number(&get, AUDIT_CHECKPOINT_ROWS, 100, 1..=1_000_000, "rows")?,
             every: Duration::from_secs(parse_number(
@@ -299,6 +318,35 @@ impl Config {
                 why: "the fake AWS backend is for tests only".into(),
             });
         }
+        let federation = FederationConfig::from_lookup(get, production)?;
+        let azure = AzureConfig::from_lookup(get, production)?;
+        let http = http_settings(
+            &get,
+            bind,
+            &[
+                (AWS_SETTLE_SECONDS, aws_settle_seconds),
+                (crate::azure::SETTLE_SECONDS, azure.settle.as_secs()),
+            ],
+        )?;
+        let endpoint = |var: &'static str, default: &str| {
+            let raw = get(var).unwrap_or_else(|| default.to_owned());
+            crate::accounts::checked_endpoint(&raw, production)
+                .map_err(|why| ConfigError::Invalid { var, why })
+        };
+        let accounts = AccountsConfig {
+            huggingface_url: endpoint(HUGGINGFACE_ENDPOINT_URL, HUGGINGFACE_DEFAULT_URL)?,
+            dockerhub_url: endpoint(DOCKERHUB_ENDPOINT_URL, DOCKERHUB_DEFAULT_URL)?,
+        };
+        let health = HealthSettings::new(
+            parse_number(
+                &get,
+                HEALTH_INTERVAL,
+                6 * 3600,
+                0..=7 * 24 * 3600,
+                "seconds",
+            )?,
+            parse_number(&get, HEALTH_CONCURRENCY, 8, 1..=256, "checks")?,
+        );
         Ok(Config {
             environment,
             bind,
@@ -318,6 +366,10 @@ impl Config {
             aws_fake,
             http,
             audit_checkpoints,
+            federation,
+            azure,
+            accounts,
+            health,
         })
     }
 
@@ -386,7 +438,7 @@ fn identity_provider_url(
 fn http_settings(
     get: &impl Fn(&str) -> Option<String>,
     bind: SocketAddr,
-    aws_settle_seconds: u64,
+    settle_windows: &[(&'static str, u64)],
 ) -> Result<HttpSettings, ConfigError> {
     let allowed_hosts_defaulted = get(ALLOWED_HOSTS).is_none();
     let allowed_hosts = match get(ALLOWED_HOSTS) {
@@ -405,11 +457,14 @@ fn http_settings(
     };
     let header_timeout = parse_number(get, HTTP_HEADER_TIMEOUT, 10, 1..=300, "seconds")?;
     let request_timeout = parse_number(get, HTTP_REQUEST_TIMEOUT, 120, 1..=3_600, "seconds")?;
-    if request_timeout <= aws_settle_seconds {
+    if let Some((settle_var, settle)) = settle_windows
+        .iter()
+        .find(|(_, settle)| request_timeout <= *settle)
+    {
         return Err(ConfigError::Invalid {
             var: HTTP_REQUEST_TIMEOUT,
             why: format!(
-                "must be longer than {AWS_SETTLE_SECONDS} ({aws_settle_seconds}), or a settling role would always time out"
+                "must be longer than {settle_var} ({settle}), or a step waiting for the cloud to settle would always time out"
             ),
         });
     }
@@ -516,6 +571,18 @@ mod tests {
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// Every setting production requires, with the given secret and key.
+    fn complete_production<'a>(secret: &'a str, key: &'a str) -> Vec<(&'static str, &'a str)> {
+        vec![
+            (ENV, "production"),
+            (EXTERNAL_ID_SECRET, secret),
+            (INTEGRATIONS_KEY, key),
+            (OIDC_ISSUER, "https://idp.example/"),
+            (OIDC_JWKS_URL, "https://idp.example/jwks"),
+            (OIDC_AUDIENCE, "alphaswarm"),
+        ]
+    }
+
     #[test]
     fn zero_config_is_a_local_development_proxy() {
         let config = parse(&[]).unwrap();
@@ -540,16 +607,9 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.var(), OIDC_ISSUER);
-        let complete = [
-            (ENV, "production"),
-            (EXTERNAL_ID_SECRET, secret.as_str()),
-            (INTEGRATIONS_KEY, key.as_str()),
-            (OIDC_ISSUER, "https://idp.example/"),
-            (OIDC_JWKS_URL, "https://idp.example/jwks"),
-            (OIDC_AUDIENCE, "alphaswarm"),
-        ];
+        let complete = complete_production(&secret, &key);
         assert!(parse(&complete).unwrap().is_production());
-        let mut with_fake = complete.to_vec();
+        let mut with_fake = complete.clone();
         with_fake.push((AWS_FAKE, "1"));
         assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
     }
@@ -664,13 +724,16 @@ mod tests {
                 .var(),
             ALLOWED_HOSTS
         );
-        assert_eq!(
-            parse(&[(HTTP_REQUEST_TIMEOUT, "30"), (AWS_SETTLE_SECONDS, "30")])
-                .unwrap_err()
-                .var(),
-            HTTP_REQUEST_TIMEOUT,
-            "a request must outlive the AssumeRole settle window"
-        );
+        assert!(parse(&[(HTTP_REQUEST_TIMEOUT, "90")]).is_ok());
+        for settle in [AWS_SETTLE_SECONDS, crate::azure::SETTLE_SECONDS] {
+            assert_eq!(
+                parse(&[(HTTP_REQUEST_TIMEOUT, "90"), (settle, "90")])
+                    .unwrap_err()
+                    .var(),
+                HTTP_REQUEST_TIMEOUT,
+                "a request must outlive the {settle} window"
+            );
+        }
         assert_eq!(
             parse(&[(HTTP_MAX_CONNECTIONS, "0")]).unwrap_err().var(),
             HTTP_MAX_CONNECTIONS
@@ -682,6 +745,41 @@ mod tests {
         assert_eq!(normalise_host("[::1]:80").as_deref(), Some("[::1]"));
         assert_eq!(normalise_host("evil.example:x"), None);
         assert_eq!(normalise_host(""), None);
+    }
+
+    #[test]
+    fn account_endpoints_and_health_settings_are_checked() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.accounts.huggingface_url, "https://huggingface.co");
+        assert_eq!(config.accounts.dockerhub_url, "https://hub.docker.com");
+        assert_eq!(
+            config.health.interval,
+            Some(std::time::Duration::from_secs(6 * 3600))
+        );
+        assert_eq!(config.health.concurrency, 8);
+        let config = parse(&[
+            (HUGGINGFACE_ENDPOINT_URL, "http://127.0.0.1:9000/"),
+            (HEALTH_INTERVAL, "0"),
+        ])
+        .unwrap();
+        assert_eq!(config.accounts.huggingface_url, "http://127.0.0.1:9000");
+        assert_eq!(config.health.interval, None);
+        for (var, value) in [
+            (DOCKERHUB_ENDPOINT_URL, "ftp://hub.example"),
+            (HEALTH_CONCURRENCY, "0"),
+            (HEALTH_INTERVAL, "forever"),
+        ] {
+            assert_eq!(parse(&[(var, value)]).unwrap_err().var(), var);
+        }
+        let secret = "s".repeat(40);
+        let key = "k".repeat(44);
+        let mut production = complete_production(&secret, &key);
+        assert!(parse(&production).unwrap().is_production());
+        production.push((HUGGINGFACE_ENDPOINT_URL, "http://127.0.0.1:9000"));
+        assert_eq!(
+            parse(&production).unwrap_err().var(),
+            HUGGINGFACE_ENDPOINT_URL
+        );
     }
 
     #[test]

@@ -3,12 +3,17 @@
 //! proxy/API.md (1 MiB, JSON only, both refused in the JSON error shape),
 //! the request deadline, and the browser security headers.
 //!
+//! The OIDC issuer's two public documents are fetched by Entra and GCP at
+//! the issuer's own host name, so that host is admitted for them (and only
+//! them); they keep their public cache headers.
+//!
 //! Handlers run in their own task: a request that times out (or whose
 //! client goes away) gets its answer, while the step it started runs on to
 //! its result audit row instead of being torn between two awaits.
 
 use crate::config::{HttpSettings, normalise_host};
 use crate::error::ApiError;
+use crate::federation::FederationConfig;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::StatusCode;
@@ -31,15 +36,31 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 pub struct Edge {
     allowed_hosts: Vec<String>,
+    /// The allowed hosts plus the issuer's host: for the issuer's documents.
+    issuer_hosts: Vec<String>,
+    issuer_paths: [String; 2],
     request_timeout: std::time::Duration,
 }
 
 impl Edge {
-    pub fn new(settings: &HttpSettings) -> Arc<Self> {
+    pub fn new(settings: &HttpSettings, federation: &FederationConfig) -> Arc<Self> {
+        let mut issuer_hosts = settings.allowed_hosts.clone();
+        issuer_hosts.extend(federation.host());
         Arc::new(Edge {
             allowed_hosts: settings.allowed_hosts.clone(),
+            issuer_hosts,
+            issuer_paths: [federation.discovery_path(), federation.jwks_path()],
             request_timeout: settings.request_timeout,
         })
+    }
+
+    /// The hosts a request for `path` may name.
+    fn hosts_for(&self, path: &str) -> &[String] {
+        if self.issuer_paths.iter().any(|p| p == path) {
+            &self.issuer_hosts
+        } else {
+            &self.allowed_hosts
+        }
     }
 }
 
@@ -73,7 +94,7 @@ async fn admit(
     // Liveness probes name the pod's address, and /healthz tells a
     // rebinding page nothing, so it answers any Host.
     if request.uri().path() != "/healthz" {
-        check_host(&edge.allowed_hosts, &request)?;
+        check_host(edge.hosts_for(request.uri().path()), &request)?;
     }
     if !api {
         return Ok(request);

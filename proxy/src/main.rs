@@ -1,21 +1,29 @@
 //! `alphaswarm-proxy [serve]` runs the wizard's backend;
 //! `alphaswarm-proxy verify-audit <path> [--public-key <pem>]` checks an
 //! audit trail's hash chain and signed checkpoints;
-//! `alphaswarm-proxy audit-public-key` prints the key that signs them.
+//! `alphaswarm-proxy audit-public-key` prints the key that signs them;
+//! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
+//! issuer's signing keys.
 
 use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
 use alphaswarm_proxy::audit::{AuditSigner, SIGNING_KEY_FILE, public_key_from_pem, verify_files};
 use alphaswarm_proxy::config::{self, Config};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: alphaswarm-proxy [serve]
+fn usage() -> String {
+    format!(
+        "usage: alphaswarm-proxy [serve]
        alphaswarm-proxy verify-audit <audit file> [--public-key <pem file>]
        alphaswarm-proxy audit-public-key
+{}
 
 verify-audit exits 0 when the trail is intact, 1 when it is not (tampered,
 re-hashed, truncated, emptied, missing, unsigned), 2 when it cannot be
 checked (unreadable file, no key). Without --public-key it uses the key in
-the state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).";
+the state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).",
+        alphaswarm_proxy::federation::cli::USAGE
+    )
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,12 +38,16 @@ fn main() -> ExitCode {
         ["verify-audit", path, "--public-key", key]
         | ["verify-audit", "--public-key", key, path] => verify(path, Some(key)),
         ["audit-public-key"] => export_public_key(),
+        ["federation-keys", "rotate", rest @ ..] => alphaswarm_proxy::federation::cli::rotate(rest),
+        ["federation-keys", "export-jwks", file] => {
+            alphaswarm_proxy::federation::cli::export_jwks(file)
+        }
         ["-h" | "--help" | "help"] => {
-            println!("{USAGE}");
+            println!("{}", usage());
             ExitCode::SUCCESS
         }
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             ExitCode::from(2)
         }
     }
@@ -159,6 +171,19 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The issuer's first signing key is generated now, not on the first request.
+    match state
+        .federation
+        .ensure_key(alphaswarm_proxy::federation::now())
+        .await
+    {
+        Ok(Some(kid)) => tracing::info!(kid, "federation signing key generated"),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let mode = state.auth.mode();
     let listener = match tokio::net::TcpListener::bind(bind).await {
         Ok(l) => l,
@@ -175,7 +200,14 @@ async fn run(config: Config) -> ExitCode {
         .map(|a| a.to_string())
         .unwrap_or_else(|_| bind.to_string());
     print_banner(&address, mode, &state_dir, partner_missing, notes);
-    let served = alphaswarm_proxy::serve::serve(listener, state, shutdown_signal()).await;
+    let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Stopped before serve signs its last checkpoint, so no health row
+        // lands after it.
+        drop(sweeper);
+    };
+    let served = alphaswarm_proxy::serve::serve(listener, state, shutdown).await;
     match served {
         Ok(()) => {
             tracing::info!("stopped");
