@@ -1,7 +1,8 @@
 //! The HTTP edge (issue 8, findings 5, 8, 9 and 11): security headers on
 //! the UI and the API, `Cache-Control: no-store` on every API answer,
 //! half-open connections closed while `/healthz` stays responsive, foreign
-//! `Host` values refused, and oversized, non-JSON and unfinished bodies
+//! `Host` values refused (the issuer's host admitted for its two documents
+//! only), and oversized, non-JSON and unfinished bodies
 //! answered in the JSON error shape.
 
 mod common;
@@ -176,9 +177,64 @@ async fn a_foreign_host_is_refused_and_allowed_hosts_are_served() {
     );
 }
 
+/// Entra and GCP fetch the issuer's documents at the issuer's host: that
+/// host is admitted for those two paths, never for the admin API.
+#[tokio::test]
+async fn the_issuer_documents_answer_at_the_issuer_host_and_nothing_else_does() {
+    let proxy = TestProxy::start_with(
+        "edge-issuer",
+        &[(
+            alphaswarm_proxy::federation::ISSUER_VAR,
+            "https://issuer.example.test/oidc/",
+        )],
+    )
+    .await;
+    let discovery = "/oidc/.well-known/openid-configuration";
+    for host in [
+        "issuer.example.test",
+        "Issuer.Example.Test:443",
+        authority(&proxy.base),
+    ] {
+        let served = exchange(&proxy.base, &get(discovery, host)).await;
+        assert_eq!(served.status, 200, "{host}: {}", served.body);
+        assert_eq!(served.json()["issuer"], "https://issuer.example.test/oidc/");
+        assert_eq!(served.header("cache-control"), Some("public, max-age=3600"));
+        assert_browser_headers(&served, host);
+    }
+    let jwks = exchange(
+        &proxy.base,
+        &get("/oidc/.well-known/jwks.json", "issuer.example.test"),
+    )
+    .await;
+    assert_eq!(jwks.status, 200, "{}", jwks.body);
+    assert_eq!(jwks.header("cache-control"), Some("public, max-age=300"));
+    let refused = exchange(&proxy.base, &get(discovery, "evil.example")).await;
+    assert_eq!(
+        (refused.status, refused.json()["code"].as_str()),
+        (421, Some("host_not_allowed"))
+    );
+    for path in ["/auth/session", "/oidc/.well-known/other", "/"] {
+        let admin = exchange(&proxy.base, &get(path, "issuer.example.test")).await;
+        assert_eq!(admin.status, 421, "{path} at the issuer host");
+    }
+    let login = exchange(
+        &proxy.base,
+        &login_request("issuer.example.test", &proxy.password),
+    )
+    .await;
+    assert_eq!(login.status, 421, "no login at the issuer host");
+}
+
 #[tokio::test]
 async fn oversized_non_json_and_unfinished_bodies_get_json_errors() {
-    let proxy = TestProxy::start_with("edge-bodies", &[(config::HTTP_REQUEST_TIMEOUT, "1")]).await;
+    let proxy = TestProxy::start_with(
+        "edge-bodies",
+        &[
+            (config::HTTP_REQUEST_TIMEOUT, "1"),
+            (alphaswarm_proxy::azure::SETTLE_SECONDS, "0"),
+        ],
+    )
+    .await;
     let token = proxy.login().await;
     let host = authority(&proxy.base).to_owned();
     let bootstrap = step("acme", "bootstrap");
