@@ -77,6 +77,8 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
         "audit.jsonl",
         "audit_signing_key.pem",
         "external_id_secret",
+        "federation_keys.fernet",
+        "federation_keys.json",
         "operator.json",
         "totp_replay.json",
     ] {
