@@ -3,8 +3,8 @@
 use crate::accounts::AccountProvider;
 use crate::accounts::dockerhub::{DockerHubClient, DockerHubProvider};
 use crate::accounts::huggingface::{HuggingFaceClient, HuggingFaceProvider};
-use crate::audit::{AuditSink, FileAuditSink};
-use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
+use crate::audit::{AuditError, AuditSigner, AuditSink, FileAuditSink, SinkOptions};
+use crate::auth::{AttemptGuard, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, Clock, QueryClient, TokioClock};
 use crate::azure::{AzureApi, RestClient};
 use crate::cloudflare::HttpCloudflare;
@@ -28,7 +28,8 @@ const CLOUDFLARE_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Inner {
     pub config: Config,
     pub auth: Authenticator,
-    pub limiter: AttemptLimiter,
+    /// Login and step-up budgets and the password-hash gate.
+    pub limiter: AttemptGuard,
     pub audit: Arc<dyn AuditSink>,
     pub store: Arc<dyn IntegrationStore>,
     /// Keyed by URL segment (`aws`, ...).
@@ -60,6 +61,8 @@ pub enum StartError {
     Aws(#[from] AwsError),
     #[error("the Cloudflare client cannot be built: {0}")]
     Cloudflare(String),
+    #[error("{0} (set {audit_var} to another file)", audit_var = config::AUDIT_PATH)]
+    Audit(#[from] AuditError),
     #[error("{0}")]
     FederationKeys(#[from] KeyStoreError),
     #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
@@ -121,6 +124,24 @@ pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), Sta
     Ok((Arc::new(QueryClient::new(config.aws.clone())?), warnings))
 }
 
+/// The state directory holds secrets: created 0700, and narrowed to 0700
+/// when it already exists with wider permissions.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
 /// Builds the state from the configuration and the AWS client to use; the
 /// Azure client is the real one, at the configured (or overridden) endpoints.
 pub fn build_state(
@@ -142,14 +163,17 @@ pub fn build_state_with_clock(
     crate::aws::ensure_tls_provider();
     let azure: Arc<dyn AzureApi> = Arc::new(RestClient::new(&config.azure));
     let mut notes = StartNotes::default();
-    std::fs::create_dir_all(&config.state_dir).map_err(|source| StartError::StateDir {
+    let state_err = |source| StartError::StateDir {
         path: config.state_dir.display().to_string(),
         source,
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&config.state_dir, std::fs::Permissions::from_mode(0o700));
+    };
+    create_private_dir(&config.state_dir).map_err(state_err)?;
+    if config.bind.ip().is_unspecified() && config.http.allowed_hosts_defaulted {
+        notes.warnings.push(format!(
+            "Listening on every interface, but only requests naming {} are answered (421 otherwise): set {} to the host names clients use.",
+            config.http.allowed_hosts.join(", "),
+            config::ALLOWED_HOSTS
+        ));
     }
     let external_id_secret = match &config.external_id_secret {
         Some(secret) => secret.clone(),
@@ -219,11 +243,22 @@ pub fn build_state_with_clock(
     providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
     providers.insert(cloudflare_provider.cloud(), Arc::new(cloudflare_provider));
     let accounts = account_providers(&config)?;
-    let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
+    let (signer, key_created) =
+        AuditSigner::load_or_create(&config.state_dir).map_err(state_err)?;
+    let (audit, audit_notes) = FileAuditSink::open(
+        config.audit_path.clone(),
+        SinkOptions {
+            signer: Arc::new(signer),
+            key_created,
+            checkpoint_every_rows: config.audit_checkpoints.every_rows,
+        },
+    )?;
+    notes.warnings.extend(audit_notes);
+    let audit: Arc<dyn AuditSink> = Arc::new(audit);
     let state = AppState(Arc::new(Inner {
         config,
         auth,
-        limiter: AttemptLimiter::new(10, Duration::from_secs(60)),
+        limiter: AttemptGuard::in_memory(),
         audit,
         store,
         providers,

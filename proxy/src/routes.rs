@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Phase};
 use crate::auth::{AdminSession, Session, StepUp};
+use crate::edge::ClientAddr;
 use crate::error::{ApiError, JsonBody, path_rejection};
 use crate::providers::{CloudProvider, Step};
 use crate::store::StoredIntegration;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::any(|| async { api_not_found() }),
         );
     let web_dir = state.config.web_dir.clone();
+    let edge = crate::edge::Edge::new(&state.config.http, &state.config.federation);
     let api = api
         .merge(crate::federation::router(&state.config.federation))
         .with_state(state);
@@ -80,6 +82,10 @@ pub fn router(state: AppState) -> Router {
             "Check the method against proxy/API.md.",
         )
     })
+    .layer(axum::middleware::from_fn_with_state(
+        edge,
+        crate::edge::guard,
+    ))
     .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
@@ -111,11 +117,12 @@ struct LoginBody {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
     let (token, exp) = state
         .auth
-        .login(&state.limiter, &body.username, &body.password)
+        .login(&state.limiter, client, &body.username, &body.password)
         .await?;
     tracing::info!(user = %crate::auth::OPERATOR_USERNAME, "operator logged in");
     Ok(Json(
@@ -131,12 +138,13 @@ struct StepUpBody {
 
 async fn step_up(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     AdminSession(session): AdminSession,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> Result<Json<Value>, ApiError> {
     let (token, exp, auth_time) = state
         .auth
-        .step_up(&state.limiter, &session, body.code.trim())
+        .step_up(&state.limiter, client, &session, body.code.trim())
         .await?;
     tracing::info!(user = %session.subject, "operator stepped up");
     let until = auth_time + state.config.step_up_max_age_seconds as i64;

@@ -187,7 +187,8 @@ async fn wrong_passwords_and_codes_are_refused_then_rate_limited() {
         codes.last().unwrap(),
         &(429, "too_many_attempts".to_owned())
     );
-    // While limited, even the right password waits.
+    // While this address is limited, even the right password waits (other
+    // addresses are not: see auth_hardening.rs).
     let (status, _) = proxy
         .send(
             Method::POST,

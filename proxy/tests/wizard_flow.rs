@@ -271,6 +271,13 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
         audit_oracle(&proxy.audit_path()),
         (1, json!({"ok": false, "rows": 3, "first_bad_row": 4}))
     );
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
+        .env(alphaswarm_proxy::config::STATE_DIR, proxy.dir.join("state"))
+        .args(["verify-audit", proxy.audit_path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(cli.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&cli.stdout).contains("\"first_bad_row\": 4"));
 }
 
 #[tokio::test]
@@ -599,16 +606,10 @@ async fn bootstrap_without_partner_account_names_the_env_var() {
 
 #[tokio::test]
 async fn an_unwritable_audit_log_stops_the_step_before_any_cloud_call() {
-    let dir = temp_dir("audit-dir");
-    // A directory where the audit file should be: appends fail.
-    let audit = dir.join("audit.jsonl");
-    std::fs::create_dir_all(&audit).unwrap();
-    let audit = audit.display().to_string();
-    let proxy = TestProxy::start_with(
-        "unwritable",
-        &[(alphaswarm_proxy::config::AUDIT_PATH, &audit)],
-    )
-    .await;
+    let proxy = TestProxy::start("unwritable").await;
+    // A directory appears where the audit file should be (start-up would
+    // refuse it; at run time every append fails).
+    std::fs::create_dir_all(proxy.audit_path()).unwrap();
     let arn = proxy.aws.role(
         "acme",
         "alphaswarm-broker-acme",

@@ -75,10 +75,7 @@ impl Wizard {
             None,
             "admin".to_owned(),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = alphaswarm_proxy::routes::router(state);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let base = common::serve_in_background(state).await;
         Wizard {
             base,
             http: common::http_client(),

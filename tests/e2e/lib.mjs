@@ -54,10 +54,25 @@ export function totp(secretBase32, atMs = Date.now(), step = 30, digits = 6) {
 
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-/** axe-core on the current page; returns the serious and critical violations. */
+/**
+ * axe-core in every page of `context`, injected by the browser itself: an
+ * inline script tag would (rightly) be refused by the proxy's CSP.
+ */
+export async function installAxe(context) {
+  await context.addInitScript({ content: AXE_SOURCE });
+}
+
+/** Collects Content-Security-Policy violations Chromium reports on `page`. */
+export function watchCsp(page, into) {
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) into.push(message.text());
+  });
+}
+
+/** axe-core on the current page (see installAxe); returns the serious and critical violations. */
 export async function seriousViolations(page) {
   if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
-    await page.addScriptTag({ content: AXE_SOURCE });
+    throw new Error('axe-core is not in the page: call installAxe(context) before the first navigation');
   }
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   return result.violations

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkpoint as shoot, launch, requireEnv, totp } from './lib.mjs';
+import { checkpoint as shoot, installAxe, launch, requireEnv, seriousViolations, totp, watchCsp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -26,6 +26,7 @@ const STEP_TIMEOUT = 60_000;
 
 let browser, context, page;
 const consoleErrors = [];
+const cspViolations = [];
 
 /** The browser's own report of an API answer the test provoked (a 4xx from /admin or /auth). */
 function provokedApiRefusal(msg) {
@@ -39,12 +40,14 @@ before(async () => {
   browser = await launch();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  await installAxe(context);
   page = await context.newPage();
   page.setDefaultTimeout(STEP_TIMEOUT);
   page.on('pageerror', (e) => consoleErrors.push(`page error: ${e}`));
   page.on('console', (msg) => {
     if (msg.type() === 'error' && !provokedApiRefusal(msg)) consoleErrors.push(`console.error: ${msg.text()}`);
   });
+  watchCsp(page, cspViolations);
 });
 
 after(async () => {
@@ -152,7 +155,9 @@ let externalIdShown;
 let baselineShown;
 
 test('log in', async () => {
-  await page.goto(BASE + '/');
+  const response = await page.goto(BASE + '/');
+  const csp = response.headers()['content-security-policy'] || '';
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'/, 'the UI is served under the proxy\'s CSP');
   await page.locator('[data-view=login]').waitFor();
   await checkpoint('00-login');
   await page.fill('#username', USERNAME);
@@ -393,4 +398,8 @@ test('a role that may not simulate gets simulate_denied, and green only after th
 
 test('no uncaught page errors and no console errors', () => {
   assert.deepEqual(consoleErrors, []);
+});
+
+test('the whole run kept to the Content-Security-Policy', () => {
+  assert.deepEqual(cspViolations, []);
 });

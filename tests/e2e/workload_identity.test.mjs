@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkpoint as shoot, launch, requireEnv } from './lib.mjs';
+import { checkpoint as shoot, installAxe, launch, requireEnv, watchCsp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -21,6 +21,7 @@ const SEED_004 = readFileSync(new URL('../../core/tests/fixtures/k8s/seed_004_sp
 
 let browser, page;
 const pageErrors = [];  // uncaught errors and console errors alike
+const cspViolations = [];
 const coreRequests = [];
 
 before(async () => {
@@ -28,10 +29,12 @@ before(async () => {
   browser = await launch();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  await installAxe(context);
   page = await context.newPage();
   page.setDefaultTimeout(60_000);
   page.on('pageerror', (e) => pageErrors.push(`page error: ${e}`));
   page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`); });
+  watchCsp(page, cspViolations);
   page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/core/')) coreRequests.push(r.url()); });
 });
 
@@ -121,4 +124,8 @@ test('diagnose seed 004: the pod label is missing, with its fix', async () => {
 
 test('no uncaught page errors and no console errors', () => {
   assert.deepEqual(pageErrors, []);
+});
+
+test('the lazily loaded core kept to the Content-Security-Policy', () => {
+  assert.deepEqual(cspViolations, []);
 });

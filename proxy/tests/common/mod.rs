@@ -319,12 +319,8 @@ impl TestProxy {
         let signing_key = base64::engine::general_purpose::STANDARD
             .decode(operator["token_signing_key"].as_str().unwrap())
             .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
-        let app = alphaswarm_proxy::routes::router(state.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let base = serve_on(listener, state.clone());
         TestProxy {
             base,
             aws,
@@ -346,6 +342,22 @@ impl TestProxy {
 
     pub fn audit_path(&self) -> PathBuf {
         self.dir.join("audit.jsonl")
+    }
+
+    /// `verify-audit` on this proxy's trail, with its checkpoint key.
+    pub fn verify_audit(&self) -> alphaswarm_proxy::audit::VerifyReport {
+        alphaswarm_proxy::audit::verify_files(&self.audit_path(), &self.audit_key()).unwrap()
+    }
+
+    pub fn audit_key(&self) -> ed25519_dalek::VerifyingKey {
+        alphaswarm_proxy::audit::AuditSigner::load(
+            &self
+                .dir
+                .join("state")
+                .join(alphaswarm_proxy::audit::SIGNING_KEY_FILE),
+        )
+        .unwrap()
+        .verifying_key()
     }
 
     pub fn audit_rows(&self) -> Vec<Value> {
@@ -466,6 +478,34 @@ pub fn status_code(answer: &(u16, Value)) -> (u16, Option<&str>) {
     (answer.0, answer.1["code"].as_str())
 }
 
+/// Serves `state` on 127.0.0.1:0 through the proxy's own accept loop
+/// (timeouts, connection cap, client addresses) until the test ends.
+pub async fn serve_in_background(state: alphaswarm_proxy::app::AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(listener, state)
+}
+
+/// [`serve_in_background`] on a listener the caller bound.
+pub fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: alphaswarm_proxy::app::AppState,
+) -> String {
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        alphaswarm_proxy::serve::serve(listener, state, std::future::pending())
+            .await
+            .unwrap();
+    });
+    base
+}
+
+/// The code of the next 30 s window (accepted now: one window either side
+/// is allowed), for a second step-up without waiting.
+pub fn next_totp_code(totp: &totp_rs::TOTP) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    totp.generate(now + 30)
+}
+
 /// Path of a wizard step for `org`.
 pub fn step(org: &str, step: &str) -> String {
     format!("/admin/accounts/{org}/cloud/aws/{step}")
@@ -504,9 +544,16 @@ pub fn binary_env(
     ]
 }
 
-/// The `alphaswarm-proxy` binary with exactly `env` (plus PATH, and HOME = `dir`).
+/// The proxy binary to spawn: this build's, or another one named by
+/// `ALPHASWARM_PROXY_BINARY` (the benchmark compares builds with it).
+pub fn proxy_binary() -> std::ffi::OsString {
+    std::env::var_os("ALPHASWARM_PROXY_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_alphaswarm-proxy").into())
+}
+
+/// The proxy binary with exactly `env` (plus PATH, and HOME = `dir`).
 pub fn proxy_command(dir: &std::path::Path, env: &[(&str, String)]) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
+    let mut command = std::process::Command::new(proxy_binary());
     command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -591,17 +638,31 @@ impl BinaryProxy {
         )
     }
 
+    /// POSTs a JSON body (with a bearer token if given) and reads the JSON answer.
+    pub async fn post_json(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Value {
+        let mut request = http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     /// Logs in as the local operator; the token has no step-up yet.
     pub async fn login(&self, http: &reqwest::Client, password: &str) -> String {
-        let login: Value = http
-            .post(format!("{}/auth/login", self.base))
-            .json(&json!({"username": "admin", "password": password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let login = self
+            .post_json(
+                http,
+                "/auth/login",
+                None,
+                json!({"username": "admin", "password": password}),
+            )
+            .await;
         login["token"]
             .as_str()
             .unwrap_or_else(|| panic!("{login}"))
@@ -614,18 +675,23 @@ impl BinaryProxy {
         password: &str,
         totp: &totp_rs::TOTP,
     ) -> String {
+        self.stepped_up_with_code(http, password, &totp.generate_current().unwrap())
+            .await
+    }
+
+    /// Login + step-up with a given code (a code is accepted once, even
+    /// across restarts: a restarted proxy needs the next window's code,
+    /// see [`next_totp_code`]).
+    pub async fn stepped_up_with_code(
+        &self,
+        http: &reqwest::Client,
+        password: &str,
+        code: &str,
+    ) -> String {
         let token = self.login(http, password).await;
-        let token = token.as_str();
-        let step: Value = http
-            .post(format!("{}/auth/step-up", self.base))
-            .bearer_auth(token)
-            .json(&json!({"code": totp.generate_current().unwrap()}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let step = self
+            .post_json(http, "/auth/step-up", Some(&token), json!({"code": code}))
+            .await;
         step["token"]
             .as_str()
             .unwrap_or_else(|| panic!("{step}"))
@@ -644,6 +710,137 @@ impl Drop for BinaryProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A response read off a raw socket (for what reqwest will not send: a
+/// chosen source address without a client per address, a foreign Host,
+/// a body that never finishes).
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// The `host:port` of a base URL.
+pub fn authority(base: &str) -> &str {
+    base.trim_start_matches("http://").trim_end_matches('/')
+}
+
+/// A TCP connection to `base` from the loopback address `from`.
+pub async fn connect_from(from: std::net::Ipv4Addr, base: &str) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((from, 0).into()).unwrap();
+    socket
+        .connect(authority(base).parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// `method path` with `Host: host` and a JSON body, asking the server to close after.
+pub fn json_request(method: &str, path: &str, host: &str, body: &Value) -> Vec<u8> {
+    let body = body.to_string();
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Writes `request` and reads the whole response (the server closes).
+pub async fn raw_exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> RawResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request).await.unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+    parse_raw_response(&bytes)
+}
+
+pub fn parse_raw_response(bytes: &[u8]) -> RawResponse {
+    let text = String::from_utf8_lossy(bytes);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    RawResponse {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// Fires one wrong login from each address at once: every connection is
+/// open before the first request is written, so the burst arrives together.
+pub async fn wrong_login_burst(
+    from: &[std::net::Ipv4Addr],
+    base: &str,
+) -> Vec<(reqwest::StatusCode, String)> {
+    let request = json_request(
+        "POST",
+        "/auth/login",
+        authority(base),
+        &json!({"username": "admin", "password": "wrong-password"}),
+    );
+    let mut connections = Vec::new();
+    for ip in from {
+        connections.push(connect_from(*ip, base).await);
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(from.len()));
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .map(|mut stream| {
+            let (request, start) = (request.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let response = raw_exchange(&mut stream, &request).await;
+                let code = response.json()["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                (
+                    reqwest::StatusCode::from_u16(response.status).unwrap(),
+                    code,
+                )
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes
+}
+
+/// VmHWM (peak resident set) of a process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
 }
 
 /// A benchmark's `main`: runs `figures` on a multi-threaded runtime when
