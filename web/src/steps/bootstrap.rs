@@ -1,87 +1,26 @@
-//! Step 2: the bootstrap artifacts from the proxy, each one click from the
-//! clipboard (and the files one click from disk).
+//! Step 2's artifacts, for every cloud: the core's `Bundle` (values,
+//! commands per shell, files, Terraform, links, notes), each one click from
+//! the clipboard and the files one click from disk.
 
-use super::{StepHeading, StepNav, WizardState};
-use crate::api::{self, ApiError, BootstrapRequest, BootstrapResponse};
-use crate::auth::Auth;
-use crate::model::Step;
-use crate::ui::{CopyButton, DownloadButton, ErrorBanner, FieldError};
+use crate::ui::{CopyButton, DownloadButton};
+use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
-const FIELDS: &[&str] = &["region", "organizational_unit_ids"];
-
-#[component]
-pub fn BootstrapStep(auth: Auth, state: WizardState) -> impl IntoView {
-    let region = RwSignal::new(String::new());
-    let ous = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let load = Callback::new(move |()| {
-        busy.set(true);
-        error.set(None);
-        let body = BootstrapRequest {
-            region: Some(region.get_untracked().trim().to_owned()).filter(|r| !r.is_empty()),
-            organizational_unit_ids: Some(
-                ous.get_untracked()
-                    .split([',', ' ', '\n'])
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>(),
-            )
-            .filter(|v| !v.is_empty()),
-        };
-        spawn_local(async move {
-            let result = api::bootstrap(&auth.token(), &state.org(), &body).await;
-            busy.try_set(false);
-            match result {
-                Ok(data) => {
-                    state.bootstrap.try_set(Some(data));
-                }
-                Err(e) => {
-                    if !auth.handle(&e, || {}) {
-                        error.try_set(Some(e));
-                    }
-                }
-            }
-        });
-    });
-    if state.bootstrap.get_untracked().is_none() {
-        load.run(());
-    }
-    view! {
-        <section data-step="bootstrap" aria-labelledby="step-bootstrap-title" aria-busy=move || busy.get().to_string()>
-            <StepHeading step=Step::Bootstrap intro="Set up the role in the customer's AWS account with any one of these: the commands, Terraform, or CloudFormation. Then come back with the role ARN."/>
-            <details class="options">
-                <summary>"Options: region, organisation-wide roll-out"</summary>
-                <form on:submit=move |ev| { ev.prevent_default(); load.run(()); }>
-                    <div class="field">
-                        <label for="region">"Region (optional)"</label>
-                        <input id="region" placeholder="us-east-1" aria-describedby="region-error"
-                            prop:value=move || region.get() on:input=move |ev| region.set(event_target_value(&ev))/>
-                        <FieldError field="region" error=error.into()/>
-                    </div>
-                    <div class="field">
-                        <label for="organizational_unit_ids">"Organizational unit ids for a StackSet (optional, comma separated)"</label>
-                        <input id="organizational_unit_ids" placeholder="ou-ab12-cd34ef56" aria-describedby="organizational_unit_ids-error"
-                            prop:value=move || ous.get() on:input=move |ev| ous.set(event_target_value(&ev))/>
-                        <FieldError field="organizational_unit_ids" error=error.into()/>
-                    </div>
-                    <button type="submit" disabled=move || busy.get()>"Render again"</button>
-                </form>
-            </details>
-            <ErrorBanner error=error.into() fields=FIELDS on_retry=load/>
-            {move || busy.get().then(|| view! { <p class="progress" role="status">"Rendering the artifacts…"</p> })}
-            {move || state.bootstrap.get().map(|data| view! { <BootstrapView data shell=state.shell/> })}
-        </section>
-        <StepNav auth state can_continue=Signal::derive(move || state.bootstrap.with(Option::is_some))/>
-    }
-}
+/// A value shown above the bundle's own (e.g. AWS's external id), with its
+/// `data-value` name, label and text.
+pub type LeadValue = (&'static str, &'static str, String);
 
 #[component]
-pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl IntoView {
-    let bundle = data.bundle;
+pub fn BundleView(
+    bundle: Bundle,
+    shell: RwSignal<Shell>,
+    /// Shown first; the bundle's values of the same names are not repeated.
+    #[prop(optional)]
+    lead: Vec<LeadValue>,
+    /// The heading of the bundle's links ("CloudFormation", "Consent", ...).
+    links_title: &'static str,
+) -> impl IntoView {
     let commands = StoredValue::new(bundle.commands.clone());
     let shell_button = move |which: Shell, label: &'static str| {
         view! {
@@ -93,7 +32,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl In
     let other_values = bundle
         .values
         .iter()
-        .filter(|v| v.name != "external_id" && v.name != "role_name")
+        .filter(|v| !lead.iter().any(|(name, _, _)| v.name == *name))
         .cloned()
         .collect::<Vec<_>>();
     view! {
@@ -105,8 +44,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl In
             })}
             <h3>"Values"</h3>
             <dl class="values">
-                <ValueRow name="external_id" label="External id" value=data.external_id/>
-                <ValueRow name="role_name" label="Role name" value=data.role_name/>
+                {lead.into_iter().map(|(name, label, value)| view! { <ValueRow name label value/> }).collect_view()}
                 {other_values.into_iter().map(|v| view! { <ValueRow name=v.name label=v.label value=v.value/> }).collect_view()}
             </dl>
 
@@ -168,7 +106,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl In
             })}
 
             {(!bundle.links.is_empty()).then(|| view! {
-                <h3>"CloudFormation"</h3>
+                <h3>{links_title}</h3>
                 <ul class="links">
                     {bundle.links.into_iter().map(|l| view! {
                         <li class="artifact" data-link=l.name.clone()>
@@ -187,7 +125,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl In
 }
 
 #[component]
-fn ValueRow(
+pub fn ValueRow(
     #[prop(into)] name: String,
     #[prop(into)] label: String,
     #[prop(into)] value: String,

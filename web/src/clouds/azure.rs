@@ -1,0 +1,564 @@
+//! Azure: workload identity federation with AlphaSwarm's OIDC issuer
+//! (issue 9). Two set-ups: a customer-managed identity that trusts only
+//! this org's subject (recommended: tenants are isolated), or AlphaSwarm's
+//! shared multi-tenant app (the seed's set-up; does not isolate tenants).
+//! Step 2 sends `{mode, tenant_id?, subscription_id?, role?}`; steps 3 to 5
+//! send `{mode, tenant_id, subscription_id, client_id?}`.
+
+use crate::api::ApiError;
+use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
+use crate::model::Step;
+use crate::steps::bootstrap::BundleView;
+use crate::steps::enumerate::ResourceTable;
+use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
+use crate::steps::permissions::{Check, CheckList, FixCommands};
+use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into};
+use crate::ui::{TextField, field_error};
+use alphaswarm_core::azure::{AzureRole, subscription_scope};
+use alphaswarm_core::ids::{Guid, IdError};
+use alphaswarm_core::shell::{Command, Commands, Shell};
+use alphaswarm_core::{CloudKind, ErrorBody};
+use leptos::prelude::*;
+use serde_json::{Value, json};
+
+/// How the customer's tenant trusts AlphaSwarm (`mode` in every body).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    #[default]
+    ManagedIdentity,
+    SharedApp,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::ManagedIdentity => "managed_identity",
+            Mode::SharedApp => "shared_app",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            Mode::ManagedIdentity => "Customer-managed identity",
+            Mode::SharedApp => "Shared AlphaSwarm app",
+        }
+    }
+}
+
+// ------------------------------------------------------------------ answers
+// Read with `crate::json` (see there why not serde's derive). Step 2
+// answers the bundle only.
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentityResponse {
+    pub tenant_id: String,
+    pub subscription_id: String,
+    /// The subscription's display name, when ARM gave one.
+    pub subscription_name: String,
+    pub principal_object_id: String,
+    pub attempts: u32,
+    pub confused_deputy: ConfusedDeputy,
+}
+
+impl FromJson for IdentityResponse {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(IdentityResponse {
+            tenant_id: text(v, "tenant_id")?,
+            subscription_id: text(v, "subscription_id")?,
+            subscription_name: text_or_empty(v, "subscription_name"),
+            principal_object_id: text(v, "principal_object_id")?,
+            attempts: count(v, "attempts", 1),
+            confused_deputy: object(v, "confused_deputy")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoleResult {
+    pub role: String,
+    pub granted: bool,
+    /// How the role is held (e.g. the scope it is assigned at), if it is.
+    pub detail: String,
+}
+
+impl FromJson for RoleResult {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(RoleResult {
+            role: text(v, "role")?,
+            granted: flag(v, "granted")?,
+            detail: text_or_empty(v, "detail"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PermissionsResponse {
+    pub roles: Vec<RoleResult>,
+    pub missing: Vec<String>,
+}
+
+impl FromJson for PermissionsResponse {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(PermissionsResponse {
+            roles: list(v, "roles")?,
+            missing: list(v, "missing")?,
+        })
+    }
+}
+
+/// A resource group (name, location) or a location (name, display name).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named {
+    pub name: String,
+    pub detail: String,
+}
+
+/// Reads `{name, <detail>}` items.
+fn named(v: &Value, key: &'static str, detail: &str) -> Result<Vec<Named>, Missing> {
+    let items = v.get(key).and_then(Value::as_array).ok_or(Missing(key))?;
+    items
+        .iter()
+        .map(|item| {
+            Ok(Named {
+                name: text(item, "name")?,
+                detail: text_or_empty(item, detail),
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourcesResponse {
+    pub resource_groups: Vec<Named>,
+    pub locations: Vec<Named>,
+}
+
+impl FromJson for ResourcesResponse {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(ResourcesResponse {
+            resource_groups: named(v, "resource_groups", "location")?,
+            locations: named(v, "locations", "display_name")?,
+        })
+    }
+}
+
+// ------------------------------------------------------------------ state
+
+pub type AzureAnswers = Answers<(), IdentityResponse, PermissionsResponse, ResourcesResponse>;
+
+/// Azure's inputs and answers; nothing here is seen by another cloud.
+#[derive(Clone, Copy)]
+pub struct AzureWizard {
+    pub mode: RwSignal<Mode>,
+    pub tenant_id: RwSignal<String>,
+    pub subscription_id: RwSignal<String>,
+    pub client_id: RwSignal<String>,
+    pub role: RwSignal<String>,
+    pub answers: RwSignal<AzureAnswers>,
+}
+
+impl AzureWizard {
+    pub fn new() -> Self {
+        AzureWizard {
+            mode: RwSignal::new(Mode::default()),
+            tenant_id: RwSignal::new(String::new()),
+            subscription_id: RwSignal::new(String::new()),
+            client_id: RwSignal::new(String::new()),
+            role: RwSignal::new(String::new()),
+            answers: RwSignal::new(Answers::default()),
+        }
+    }
+
+    /// A changed id or mode invalidates every result checked against it.
+    fn forget_checks(&self) {
+        self.answers.update(Answers::forget_checks);
+    }
+
+    fn set_mode(&self, mode: Mode) {
+        if mode != self.mode.get_untracked() {
+            self.answers.set(Answers::default());
+        }
+        self.mode.set(mode);
+    }
+
+    /// `{mode, tenant_id, subscription_id, client_id?}`, every id checked.
+    fn identity_body(&self) -> Result<Value, ApiError> {
+        let mode = self.mode.get_untracked();
+        let mut body = json!({
+            "mode": mode.as_str(),
+            "tenant_id": required_guid(self.tenant_id, "tenant_id", TENANT)?,
+            "subscription_id": required_guid(self.subscription_id, "subscription_id", SUBSCRIPTION)?,
+        });
+        if mode == Mode::ManagedIdentity {
+            body["client_id"] = json!(required_guid(self.client_id, "client_id", CLIENT)?);
+        }
+        Ok(body)
+    }
+}
+
+impl Default for AzureWizard {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const TENANT: &str = "Tenant id";
+const SUBSCRIPTION: &str = "Subscription id";
+const CLIENT: &str = "Managed identity client id";
+const ROLE: &str = "Role";
+
+fn check_guid(s: &str) -> Result<(), IdError> {
+    Guid::parse_normalised(s).map(drop)
+}
+
+fn check_role(s: &str) -> Result<(), IdError> {
+    AzureRole::parse_normalised(s).map(drop)
+}
+
+/// The trimmed value, or `None` when blank; a value that does not parse
+/// is an error at its field.
+fn optional(
+    value: RwSignal<String>,
+    field: &'static str,
+    label: &str,
+    check: fn(&str) -> Result<(), IdError>,
+) -> Result<Option<String>, ApiError> {
+    let v = value.get_untracked().trim().to_owned();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    check(&v).map_err(|e| field_error(field, label, &e))?;
+    Ok(Some(v))
+}
+
+fn required_guid(
+    value: RwSignal<String>,
+    field: &'static str,
+    label: &str,
+) -> Result<String, ApiError> {
+    optional(value, field, label, check_guid)?
+        .map(|g| g.to_ascii_lowercase())
+        .ok_or_else(|| {
+            ApiError::local(ErrorBody {
+                code: "missing_field".to_owned(),
+                message: format!("{label} is needed to check the identity."),
+                field: Some(field.to_owned()),
+                hint: "Copy it from the Azure portal (the identity's or subscription's Overview page)."
+                    .to_owned(),
+            })
+        })
+}
+
+impl CloudWizard for AzureWizard {
+    fn kind(&self) -> CloudKind {
+        CloudKind::Azure
+    }
+
+    fn spec(&self, step: Step) -> StepSpec {
+        match step {
+            Step::Bootstrap => StepSpec::of(
+                step,
+                "Choose how the customer's tenant trusts AlphaSwarm, then set it up with any one of these: the commands or Terraform. No secret is created anywhere.",
+                "Rendering the artifacts…",
+                &["mode", "tenant_id", "subscription_id", "role"],
+            ),
+            Step::ValidateIdentity => StepSpec::of(
+                step,
+                "AlphaSwarm signs a short-lived assertion for this organisation, exchanges it with Entra ID for a token, reads the subscription, and checks that an assertion for another organisation is refused.",
+                "Exchanging the assertion… A federated credential created moments ago can take a few minutes to work; the proxy keeps retrying.",
+                &["tenant_id", "subscription_id", "client_id"],
+            ),
+            Step::ValidatePermissions => StepSpec::of(
+                step,
+                "AlphaSwarm reads the identity's role assignments on the subscription and compares them with the roles it needs. Nothing is changed.",
+                "Reading role assignments…",
+                &[],
+            ),
+            Step::EnumerateResources => StepSpec::of(
+                step,
+                "The resource groups and locations this identity can see. AlphaSwarm lists them read-only.",
+                "Listing resource groups and locations…",
+                &[],
+            ),
+            Step::Choose | Step::Connect => StepSpec::of(
+                step,
+                "Saving stores only the tenant, subscription and identity ids and the subject AlphaSwarm signs for. Nothing secret exists to store.",
+                "",
+                &[],
+            ),
+        }
+    }
+
+    fn form(
+        &self,
+        step: Step,
+        error: Signal<Option<ApiError>>,
+        run: Callback<()>,
+    ) -> Option<AnyView> {
+        let this = *self;
+        let forget = Callback::new(move |(value, v): (RwSignal<String>, String)| {
+            if v != value.get_untracked() {
+                this.forget_checks();
+            }
+            value.set(v);
+        });
+        let edits = move |value: RwSignal<String>| Callback::new(move |v| forget.run((value, v)));
+        Some(match step {
+            Step::Bootstrap => view! {
+                <ModeChoice mode=this.mode on_mode=Callback::new(move |m| { this.set_mode(m); run.run(()); })/>
+                <TextField field="tenant_id" label="Tenant id (optional)" value=this.tenant_id error check=check_guid
+                    placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.tenant_id)
+                    help="Fills in the commands and the admin-consent link."/>
+                <TextField field="subscription_id" label="Subscription id (optional)" value=this.subscription_id error check=check_guid
+                    placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.subscription_id)
+                    help="Fills in the role assignment's scope."/>
+                <TextField field="role" label="Role (optional)" value=this.role error check=check_role placeholder="Reader"
+                    help="A built-in role such as Reader or Security Reader, or a role definition GUID. Default: Reader."/>
+            }
+            .into_any(),
+            Step::ValidateIdentity => {
+                let managed = this.mode.get_untracked() == Mode::ManagedIdentity;
+                let consent = this.answers.with_untracked(|a| {
+                    a.bootstrap
+                        .as_ref()?
+                        .bundle
+                        .links
+                        .iter()
+                        .find(|l| l.name == "admin_consent")
+                        .map(|l| l.url.clone())
+                });
+                view! {
+                    <p class="muted" data-mode=this.mode.get_untracked().as_str()>
+                        {format!("Set-up: {} (chosen in step 2).", this.mode.get_untracked().label())}
+                    </p>
+                    {(!managed).then(|| view! {
+                        <p data-consent="">"The customer's administrator consents to AlphaSwarm's app once, in their tenant: "
+                            {match consent {
+                                Some(url) => view! { <a href=url target="_blank" rel="noopener noreferrer">"Open the admin-consent page"</a> }.into_any(),
+                                None => view! { <span>"give the tenant id in step 2 to get the admin-consent link."</span> }.into_any(),
+                            }}
+                        </p>
+                    })}
+                    <TextField field="tenant_id" label=TENANT value=this.tenant_id error check=check_guid
+                        placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.tenant_id)/>
+                    <TextField field="subscription_id" label=SUBSCRIPTION value=this.subscription_id error check=check_guid
+                        placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.subscription_id)/>
+                    {managed.then(|| view! {
+                        <TextField field="client_id" label=CLIENT value=this.client_id error check=check_guid
+                            placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.client_id)
+                            help="The identity's client id: az identity show --query clientId (also on its Overview page)."/>
+                    })}
+                }
+                .into_any()
+            }
+            Step::Connect => {
+                let mut facts = vec![
+                    ("Set-up", this.mode.get_untracked().label().to_owned()),
+                    (TENANT, this.tenant_id.get_untracked().trim().to_ascii_lowercase()),
+                    (SUBSCRIPTION, this.subscription_id.get_untracked().trim().to_ascii_lowercase()),
+                ];
+                if this.mode.get_untracked() == Mode::ManagedIdentity {
+                    facts.push((CLIENT, this.client_id.get_untracked().trim().to_ascii_lowercase()));
+                }
+                if let Some(oid) = this
+                    .answers
+                    .with_untracked(|a| a.identity.as_ref().map(|i| i.principal_object_id.clone()))
+                {
+                    facts.push(("Principal object id", oid));
+                }
+                view! { <FactRows facts/> }.into_any()
+            }
+            _ => return None,
+        })
+    }
+
+    fn body(&self, step: Step) -> Result<Value, ApiError> {
+        if step != Step::Bootstrap {
+            return self.identity_body();
+        }
+        let mut body = json!({ "mode": self.mode.get_untracked().as_str() });
+        for (value, field, label, check) in [
+            (
+                self.tenant_id,
+                "tenant_id",
+                TENANT,
+                check_guid as fn(&str) -> _,
+            ),
+            (
+                self.subscription_id,
+                "subscription_id",
+                SUBSCRIPTION,
+                check_guid,
+            ),
+            (self.role, "role", ROLE, check_role),
+        ] {
+            if let Some(v) = optional(value, field, label, check)? {
+                body[field] = json!(v);
+            }
+        }
+        Ok(body)
+    }
+
+    fn starting(&self, step: Step) {
+        if step == Step::ValidateIdentity {
+            self.forget_checks();
+        }
+    }
+
+    fn accept(&self, step: Step, response: &str) -> Result<(), String> {
+        accept_into(self.answers, step, response)
+    }
+
+    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView> {
+        Some(match step {
+            Step::Bootstrap => {
+                let data = self.answers.with(|a| a.bootstrap.clone())?;
+                view! { <BundleView bundle=data.bundle shell links_title="Links"/> }.into_any()
+            }
+            Step::ValidateIdentity => {
+                let id = self.answers.with(|a| a.identity.clone())?;
+                let subscription = if id.subscription_name.is_empty() {
+                    id.subscription_id
+                } else {
+                    format!("{} ({})", id.subscription_name, id.subscription_id)
+                };
+                view! {
+                    <IdentityResult title="Federated identity"
+                        facts=vec![(TENANT, id.tenant_id), ("Subscription", subscription), ("Principal object id", id.principal_object_id)]
+                        attempts=id.attempts deputy=id.confused_deputy/>
+                }
+                .into_any()
+            }
+            Step::ValidatePermissions => {
+                let result = self.answers.with(|a| a.permissions.clone())?;
+                let principal = self
+                    .answers
+                    .with(|a| a.identity.as_ref().map(|i| i.principal_object_id.clone()))
+                    .unwrap_or_default();
+                let subscription = self.subscription_id.get().trim().to_ascii_lowercase();
+                view! { <RolesView result principal subscription/> }.into_any()
+            }
+            Step::EnumerateResources => {
+                let resources = self.answers.with(|a| a.resources.clone())?;
+                view! { <ResourcesView resources/> }.into_any()
+            }
+            Step::Choose | Step::Connect => return None,
+        })
+    }
+
+    fn status(&self, step: Step) -> StepStatus {
+        // The shared app cannot isolate tenants by design: it may go on,
+        // with that said plainly in the result (DESIGN.md invariants).
+        let shared = self.mode.get() == Mode::SharedApp;
+        self.answers.with(|a| {
+            a.status(
+                step,
+                |i| i.confused_deputy.safe || shared,
+                |p| p.missing.is_empty(),
+            )
+        })
+    }
+}
+
+// ------------------------------------------------------------------ views
+
+/// The two set-ups, the recommended one first and marked so.
+#[component]
+pub fn ModeChoice(mode: RwSignal<Mode>, on_mode: Callback<Mode>) -> impl IntoView {
+    let choices = [
+        (
+            Mode::ManagedIdentity,
+            "A managed identity in the customer's tenant trusts only this organisation's subject. No other organisation can reach the subscription.",
+        ),
+        (
+            Mode::SharedApp,
+            "The customer consents to AlphaSwarm's multi-tenant app. Fewer steps, but it does not isolate tenants: any organisation that learns the tenant and subscription ids could reach them.",
+        ),
+    ];
+    view! {
+        <fieldset class="choices" id="mode">
+            <legend>"How the customer's tenant trusts AlphaSwarm"</legend>
+            {choices.into_iter().map(|(which, what)| {
+                let id = format!("mode-{}", which.as_str());
+                let for_id = id.clone();
+                let recommended = which == Mode::ManagedIdentity;
+                view! {
+                    <label class="choice" for=for_id data-mode=which.as_str()>
+                        <input type="radio" name="mode" id=id value=which.as_str()
+                            prop:checked=move || mode.get() == which
+                            on:change=move |_| on_mode.run(which)/>
+                        <span class="choice-name">{which.label()}
+                            {recommended.then(|| view! { " " <span class="badge ok">"Recommended"</span> })}
+                        </span>
+                        <span class="choice-method small">{what}</span>
+                    </label>
+                }
+            }).collect_view()}
+        </fieldset>
+    }
+}
+
+/// Step 4: a badge per required role, and for the missing ones the role
+/// assignments that grant them (rendered and quoted by the core).
+#[component]
+pub fn RolesView(
+    result: PermissionsResponse,
+    principal: String,
+    subscription: String,
+) -> impl IntoView {
+    let missing = result.missing.clone();
+    let checks = result
+        .roles
+        .into_iter()
+        .map(|r| Check {
+            detail: if r.detail.is_empty() && !r.granted {
+                "not assigned on the subscription".to_owned()
+            } else {
+                r.detail
+            },
+            name: r.role,
+            granted: r.granted,
+        })
+        .collect();
+    let scope = Guid::parse_normalised(&subscription)
+        .map(|s| subscription_scope(&s))
+        .unwrap_or_else(|_| format!("/subscriptions/{subscription}"));
+    let fix = (!missing.is_empty()).then(|| {
+        let commands: Vec<Command> = missing
+            .iter()
+            .map(|role| {
+                Command::new(&["az", "role", "assignment", "create"])
+                    .opt("--assignee-object-id", principal.as_str())
+                    .opt("--assignee-principal-type", "ServicePrincipal")
+                    .opt("--role", role.as_str())
+                    .opt("--scope", scope.as_str())
+            })
+            .collect();
+        let commands = Commands::render(&commands).unwrap_or_default();
+        view! {
+            <div class="fix" data-fix="permissions">
+                <h3>"Fix"</h3>
+                <p>"Assign the missing roles to the identity on the subscription, then check again."</p>
+                <FixCommands commands/>
+            </div>
+        }
+    });
+    view! {
+        <CheckList label="Required roles" checks/>
+        {fix}
+    }
+}
+
+/// Step 4*: resource groups and locations.
+#[component]
+pub fn ResourcesView(resources: ResourcesResponse) -> impl IntoView {
+    let groups = resources.resource_groups;
+    let locations = resources.locations;
+    view! {
+        <ResourceTable class="resource-groups" caption=format!("{} resource groups", groups.len())
+            headers=&["Resource group", "Location"]
+            rows=groups.into_iter().map(|g| vec![g.name, g.detail]).collect()/>
+        <ResourceTable class="locations" caption=format!("{} locations", locations.len())
+            headers=&["Location", "Name"]
+            rows=locations.into_iter().map(|l| vec![l.name, l.detail]).collect()/>
+    }
+}
