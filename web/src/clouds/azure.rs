@@ -2,18 +2,19 @@
 //! (issue 9). Two set-ups: a customer-managed identity that trusts only
 //! this org's subject (recommended: tenants are isolated), or AlphaSwarm's
 //! shared multi-tenant app (the seed's set-up; does not isolate tenants).
-//! Step 2 sends `{mode, tenant_id?, subscription_id?, role?}`; steps 3 to 5
-//! send `{mode, tenant_id, subscription_id, client_id?}`.
+//! Step 2 sends `{mode, tenant_id?, subscription_id?, role?, resource_group?,
+//! location?}`; steps 3 to 5 send `{mode, tenant_id, subscription_id,
+//! client_id?}` (proxy/API.md, "Cloud wizard, Azure").
 
 use crate::api::ApiError;
-use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
+use crate::json::{FromJson, Missing, count, flag, list, maybe_text, object, text, text_or_empty};
 use crate::model::Step;
 use crate::steps::bootstrap::BundleView;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
 use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into};
-use crate::ui::{TextField, field_error};
+use crate::ui::{Check as Checker, FieldError, TextField, field_error};
 use alphaswarm_core::azure::{AzureRole, subscription_scope};
 use alphaswarm_core::ids::{Guid, IdError};
 use alphaswarm_core::shell::{Command, Commands, Shell};
@@ -45,8 +46,23 @@ impl Mode {
 }
 
 // ------------------------------------------------------------------ answers
-// Read with `crate::json` (see there why not serde's derive). Step 2
-// answers the bundle only.
+// Read with `crate::json` (see there why not serde's derive).
+
+/// Step 2's answer besides the bundle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetUp {
+    /// Shared app, with a tenant id given: where the customer's
+    /// administrator consents to AlphaSwarm's app.
+    pub admin_consent_url: Option<String>,
+}
+
+impl FromJson for SetUp {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(SetUp {
+            admin_consent_url: maybe_text(v, "admin_consent_url"),
+        })
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdentityResponse {
@@ -55,6 +71,8 @@ pub struct IdentityResponse {
     /// The subscription's display name, when ARM gave one.
     pub subscription_name: String,
     pub principal_object_id: String,
+    /// The subject AlphaSwarm's assertions carry (`org:<org_id>`).
+    pub subject: String,
     pub attempts: u32,
     pub confused_deputy: ConfusedDeputy,
 }
@@ -64,43 +82,64 @@ impl FromJson for IdentityResponse {
         Ok(IdentityResponse {
             tenant_id: text(v, "tenant_id")?,
             subscription_id: text(v, "subscription_id")?,
-            subscription_name: text_or_empty(v, "subscription_name"),
+            subscription_name: v
+                .get("subscription")
+                .map(|s| text_or_empty(s, "display_name"))
+                .unwrap_or_default(),
             principal_object_id: text(v, "principal_object_id")?,
+            subject: text_or_empty(v, "subject"),
             attempts: count(v, "attempts", 1),
             confused_deputy: object(v, "confused_deputy")?,
         })
     }
 }
 
+/// A required role (`role`, `granted_by`) or an effective permission
+/// (`action`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RoleResult {
-    pub role: String,
+pub struct Granted {
+    pub name: String,
     pub granted: bool,
-    /// How the role is held (e.g. the scope it is assigned at), if it is.
-    pub detail: String,
+    /// The assignment that gives it, when one does ("Owner").
+    pub granted_by: String,
 }
 
-impl FromJson for RoleResult {
-    fn from_json(v: &Value) -> Result<Self, Missing> {
-        Ok(RoleResult {
-            role: text(v, "role")?,
-            granted: flag(v, "granted")?,
-            detail: text_or_empty(v, "detail"),
+fn granted(v: &Value, key: &'static str, name: &'static str) -> Result<Vec<Granted>, Missing> {
+    let items = v.get(key).and_then(Value::as_array).ok_or(Missing(key))?;
+    items
+        .iter()
+        .map(|item| {
+            Ok(Granted {
+                name: text(item, name)?,
+                granted: flag(item, "granted")?,
+                granted_by: text_or_empty(item, "granted_by"),
+            })
         })
-    }
+        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PermissionsResponse {
-    pub roles: Vec<RoleResult>,
+    /// The required roles, each assigned on the subscription or not.
+    pub roles: Vec<Granted>,
+    /// ARM's effective permissions for the actions AlphaSwarm needs.
+    pub actions: Vec<Granted>,
     pub missing: Vec<String>,
+    /// Every role and every action is there.
+    pub satisfied: bool,
 }
 
 impl FromJson for PermissionsResponse {
     fn from_json(v: &Value) -> Result<Self, Missing> {
+        let missing: Vec<String> = list(v, "missing")?;
         Ok(PermissionsResponse {
-            roles: list(v, "roles")?,
-            missing: list(v, "missing")?,
+            roles: granted(v, "results", "role")?,
+            actions: granted(v, "actions", "action").unwrap_or_default(),
+            satisfied: v
+                .get("satisfied")
+                .and_then(Value::as_bool)
+                .unwrap_or(missing.is_empty()),
+            missing,
         })
     }
 }
@@ -143,7 +182,7 @@ impl FromJson for ResourcesResponse {
 
 // ------------------------------------------------------------------ state
 
-pub type AzureAnswers = Answers<(), IdentityResponse, PermissionsResponse, ResourcesResponse>;
+pub type AzureAnswers = Answers<SetUp, IdentityResponse, PermissionsResponse, ResourcesResponse>;
 
 /// Azure's inputs and answers; nothing here is seen by another cloud.
 #[derive(Clone, Copy)]
@@ -153,6 +192,8 @@ pub struct AzureWizard {
     pub subscription_id: RwSignal<String>,
     pub client_id: RwSignal<String>,
     pub role: RwSignal<String>,
+    pub resource_group: RwSignal<String>,
+    pub location: RwSignal<String>,
     pub answers: RwSignal<AzureAnswers>,
 }
 
@@ -164,6 +205,8 @@ impl AzureWizard {
             subscription_id: RwSignal::new(String::new()),
             client_id: RwSignal::new(String::new()),
             role: RwSignal::new(String::new()),
+            resource_group: RwSignal::new(String::new()),
+            location: RwSignal::new(String::new()),
             answers: RwSignal::new(Answers::default()),
         }
     }
@@ -214,13 +257,18 @@ fn check_role(s: &str) -> Result<(), IdError> {
     AzureRole::parse_normalised(s).map(drop)
 }
 
+/// For inputs only the proxy checks (their parsers are not in this core).
+fn anything(_: &str) -> Result<(), IdError> {
+    Ok(())
+}
+
 /// The trimmed value, or `None` when blank; a value that does not parse
 /// is an error at its field.
 fn optional(
     value: RwSignal<String>,
     field: &'static str,
     label: &str,
-    check: fn(&str) -> Result<(), IdError>,
+    check: Checker,
 ) -> Result<Option<String>, ApiError> {
     let v = value.get_untracked().trim().to_owned();
     if v.is_empty() {
@@ -259,13 +307,26 @@ impl CloudWizard for AzureWizard {
                 step,
                 "Choose how the customer's tenant trusts AlphaSwarm, then set it up with any one of these: the commands or Terraform. No secret is created anywhere.",
                 "Rendering the artifacts…",
-                &["mode", "tenant_id", "subscription_id", "role"],
+                &[
+                    "mode",
+                    "tenant_id",
+                    "subscription_id",
+                    "role",
+                    "resource_group",
+                    "location",
+                ],
             ),
             Step::ValidateIdentity => StepSpec::of(
                 step,
                 "AlphaSwarm signs a short-lived assertion for this organisation, exchanges it with Entra ID for a token, reads the subscription, and checks that an assertion for another organisation is refused.",
                 "Exchanging the assertion… A federated credential created moments ago can take a few minutes to work; the proxy keeps retrying.",
-                &["tenant_id", "subscription_id", "client_id"],
+                // The shared app has no client id input: an error about
+                // it (there should be none) goes to the banner.
+                if self.mode.get_untracked() == Mode::ManagedIdentity {
+                    &["tenant_id", "subscription_id", "client_id"]
+                } else {
+                    &["tenant_id", "subscription_id"]
+                },
             ),
             Step::ValidatePermissions => StepSpec::of(
                 step,
@@ -304,7 +365,7 @@ impl CloudWizard for AzureWizard {
         let edits = move |value: RwSignal<String>| Callback::new(move |v| forget.run((value, v)));
         Some(match step {
             Step::Bootstrap => view! {
-                <ModeChoice mode=this.mode on_mode=Callback::new(move |m| { this.set_mode(m); run.run(()); })/>
+                <ModeChoice mode=this.mode on_mode=Callback::new(move |m| { this.set_mode(m); run.run(()); }) error/>
                 <TextField field="tenant_id" label="Tenant id (optional)" value=this.tenant_id error check=check_guid
                     placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.tenant_id)
                     help="Fills in the commands and the admin-consent link."/>
@@ -313,18 +374,17 @@ impl CloudWizard for AzureWizard {
                     help="Fills in the role assignment's scope."/>
                 <TextField field="role" label="Role (optional)" value=this.role error check=check_role placeholder="Reader"
                     help="A built-in role such as Reader or Security Reader, or a role definition GUID. Default: Reader."/>
+                {move || (this.mode.get() == Mode::ManagedIdentity).then(|| view! {
+                    <TextField field="resource_group" label="Resource group for the identity (optional)" value=this.resource_group error
+                        placeholder="alphaswarm-broker" help="Created if it does not exist."/>
+                    <TextField field="location" label="Location (optional)" value=this.location error placeholder="eastus"/>
+                })}
             }
             .into_any(),
             Step::ValidateIdentity => {
                 let managed = this.mode.get_untracked() == Mode::ManagedIdentity;
                 let consent = this.answers.with_untracked(|a| {
-                    a.bootstrap
-                        .as_ref()?
-                        .bundle
-                        .links
-                        .iter()
-                        .find(|l| l.name == "admin_consent")
-                        .map(|l| l.url.clone())
+                    a.bootstrap.as_ref()?.more.admin_consent_url.clone()
                 });
                 view! {
                     <p class="muted" data-mode=this.mode.get_untracked().as_str()>
@@ -376,13 +436,8 @@ impl CloudWizard for AzureWizard {
             return self.identity_body();
         }
         let mut body = json!({ "mode": self.mode.get_untracked().as_str() });
-        for (value, field, label, check) in [
-            (
-                self.tenant_id,
-                "tenant_id",
-                TENANT,
-                check_guid as fn(&str) -> _,
-            ),
+        let mut inputs: Vec<(RwSignal<String>, &'static str, &str, Checker)> = vec![
+            (self.tenant_id, "tenant_id", TENANT, check_guid),
             (
                 self.subscription_id,
                 "subscription_id",
@@ -390,7 +445,18 @@ impl CloudWizard for AzureWizard {
                 check_guid,
             ),
             (self.role, "role", ROLE, check_role),
-        ] {
+        ];
+        // Where the managed identity goes; the proxy checks these.
+        if self.mode.get_untracked() == Mode::ManagedIdentity {
+            inputs.push((
+                self.resource_group,
+                "resource_group",
+                "Resource group",
+                anything,
+            ));
+            inputs.push((self.location, "location", "Location", anything));
+        }
+        for (value, field, label, check) in inputs {
             if let Some(v) = optional(value, field, label, check)? {
                 body[field] = json!(v);
             }
@@ -423,7 +489,8 @@ impl CloudWizard for AzureWizard {
                 };
                 view! {
                     <IdentityResult title="Federated identity"
-                        facts=vec![(TENANT, id.tenant_id), ("Subscription", subscription), ("Principal object id", id.principal_object_id)]
+                        facts=vec![(TENANT, id.tenant_id), ("Subscription", subscription),
+                            ("Principal object id", id.principal_object_id), ("Subject", id.subject)]
                         attempts=id.attempts deputy=id.confused_deputy/>
                 }
                 .into_any()
@@ -449,13 +516,8 @@ impl CloudWizard for AzureWizard {
         // The shared app cannot isolate tenants by design: it may go on,
         // with that said plainly in the result (DESIGN.md invariants).
         let shared = self.mode.get() == Mode::SharedApp;
-        self.answers.with(|a| {
-            a.status(
-                step,
-                |i| i.confused_deputy.safe || shared,
-                |p| p.missing.is_empty(),
-            )
-        })
+        self.answers
+            .with(|a| a.status(step, |i| i.confused_deputy.safe || shared, |p| p.satisfied))
     }
 }
 
@@ -463,7 +525,11 @@ impl CloudWizard for AzureWizard {
 
 /// The two set-ups, the recommended one first and marked so.
 #[component]
-pub fn ModeChoice(mode: RwSignal<Mode>, on_mode: Callback<Mode>) -> impl IntoView {
+pub fn ModeChoice(
+    mode: RwSignal<Mode>,
+    on_mode: Callback<Mode>,
+    error: Signal<Option<ApiError>>,
+) -> impl IntoView {
     let choices = [
         (
             Mode::ManagedIdentity,
@@ -475,7 +541,7 @@ pub fn ModeChoice(mode: RwSignal<Mode>, on_mode: Callback<Mode>) -> impl IntoVie
         ),
     ];
     view! {
-        <fieldset class="choices" id="mode">
+        <fieldset class="choices" id="mode" aria-describedby="mode-error">
             <legend>"How the customer's tenant trusts AlphaSwarm"</legend>
             {choices.into_iter().map(|(which, what)| {
                 let id = format!("mode-{}", which.as_str());
@@ -494,11 +560,13 @@ pub fn ModeChoice(mode: RwSignal<Mode>, on_mode: Callback<Mode>) -> impl IntoVie
                 }
             }).collect_view()}
         </fieldset>
+        <FieldError field="mode" error/>
     }
 }
 
-/// Step 4: a badge per required role, and for the missing ones the role
-/// assignments that grant them (rendered and quoted by the core).
+/// Step 4: a badge per required role and per permission AlphaSwarm needs,
+/// and for the missing roles the role assignments that grant them
+/// (rendered and quoted by the core, as the proxy's `fix`).
 #[component]
 pub fn RolesView(
     result: PermissionsResponse,
@@ -506,19 +574,31 @@ pub fn RolesView(
     subscription: String,
 ) -> impl IntoView {
     let missing = result.missing.clone();
-    let checks = result
+    let roles = result
         .roles
         .into_iter()
         .map(|r| Check {
-            detail: if r.detail.is_empty() && !r.granted {
-                "not assigned on the subscription".to_owned()
-            } else {
-                r.detail
+            detail: match (r.granted, r.granted_by.is_empty()) {
+                (false, _) => "not assigned on the whole subscription".to_owned(),
+                (true, false) => format!("through {}", r.granted_by),
+                (true, true) => String::new(),
             },
-            name: r.role,
+            name: r.name,
             granted: r.granted,
         })
         .collect();
+    let actions: Vec<Check> = result
+        .actions
+        .into_iter()
+        .map(|a| Check {
+            name: a.name,
+            granted: a.granted,
+            detail: String::new(),
+        })
+        .collect();
+    // Roles all there but a permission missing: a deny assignment or a
+    // custom role takes it away, which no role assignment fixes.
+    let denied = missing.is_empty() && !result.satisfied;
     let scope = Guid::parse_normalised(&subscription)
         .map(|s| subscription_scope(&s))
         .unwrap_or_else(|_| format!("/subscriptions/{subscription}"));
@@ -543,7 +623,14 @@ pub fn RolesView(
         }
     });
     view! {
-        <CheckList label="Required roles" checks/>
+        <CheckList label="Required roles" checks=roles/>
+        {(!actions.is_empty()).then(|| view! {
+            <h3>"Effective permissions"</h3>
+            <CheckList label="Effective permissions" checks=actions/>
+        })}
+        {denied.then(|| view! {
+            <p class="fix" data-fix="denied">"The roles are assigned, but Azure does not give the identity every permission they carry: look for a deny assignment or a custom role on the subscription, then check again."</p>
+        })}
         {fix}
     }
 }

@@ -89,17 +89,22 @@ fn aws_bootstrap() -> serde_json::Value {
     )
 }
 
+/// Step 2's answer as the proxy sends it (proxy/API.md on the azure branch).
 fn azure_bootstrap() -> serde_json::Value {
-    let mut bundle = minimal_bundle("azure");
-    bundle["links"] = json!([{ "name": "admin_consent", "label": "Grant admin consent",
-        "url": format!("https://login.microsoftonline.com/{TENANT}/adminconsent?client_id=22222222-0000-0000-0000-000000000000") }]);
-    ok(json!({ "bundle": bundle }))
+    ok(json!({
+        "bundle": minimal_bundle("azure"), "mode": "shared_app", "recommended_mode": "managed_identity",
+        "issuer": "https://alpha-swarm.ai/oidc/", "subject": "org:acme", "audience": "api://AzureADTokenExchange",
+        "admin_consent_url": format!("https://login.microsoftonline.com/{TENANT}/adminconsent?client_id=22222222-0000-0000-0000-000000000000")
+    }))
 }
 
 fn azure_identity(safe: bool) -> serde_json::Value {
     json!({
-        "audit_run_id": "run-3", "tenant_id": TENANT, "subscription_id": SUBSCRIPTION.to_lowercase(),
-        "subscription_name": "Production", "principal_object_id": PRINCIPAL, "attempts": 2,
+        "audit_run_id": "run-3", "mode": "managed_identity", "tenant_id": TENANT,
+        "subscription_id": SUBSCRIPTION.to_lowercase(), "client_id": CLIENT, "principal_object_id": PRINCIPAL,
+        "subscription": { "display_name": "Production", "state": "Enabled" },
+        "issuer": "https://alpha-swarm.ai/oidc/", "subject": "org:acme", "audience": "api://AzureADTokenExchange",
+        "attempts": 2,
         "confused_deputy": { "safe": safe, "message": if safe {
             "An assertion for another organisation was refused."
         } else {
@@ -411,7 +416,8 @@ async fn azure_mode_choice_recommends_the_managed_identity_and_re_renders() {
         Step::Bootstrap,
         azure_bootstrap()["body"].clone(),
     ));
-    let (root, runs) = mount_azure_step(Step::Bootstrap, azure, StepRun::new());
+    let run = StepRun::new();
+    let (root, runs) = mount_azure_step(Step::Bootstrap, azure, run);
     tick().await;
     let managed = one(&root, "[data-mode=managed_identity]");
     assert!(text(&managed, ".choice-name").contains("Recommended"));
@@ -424,6 +430,8 @@ async fn azure_mode_choice_recommends_the_managed_identity_and_re_renders() {
         "tenant_id",
         "subscription_id",
         "role",
+        "resource_group",
+        "location",
     ] {
         assert_eq!(
             all(&root, &format!("label[for={id}]")).len(),
@@ -431,6 +439,26 @@ async fn azure_mode_choice_recommends_the_managed_identity_and_re_renders() {
             "{id} is labelled"
         );
     }
+    // Where the managed identity goes is sent in its mode only.
+    type_into(&root, "#resource_group", "rg-broker");
+    assert_eq!(
+        azure.body(Step::Bootstrap).unwrap(),
+        json!({ "mode": "managed_identity", "resource_group": "rg-broker" })
+    );
+    // The proxy's error about the mode shows under the choice, once.
+    run.error
+        .set(Some(proxy_error("invalid_azure_mode", Some("mode"))));
+    tick().await;
+    assert_eq!(
+        all(
+            &root,
+            "#mode-error .field-error[data-code=invalid_azure_mode]"
+        )
+        .len(),
+        1
+    );
+    assert!(all(&root, ".banner.error").is_empty());
+    run.error.set(None);
 
     click(&root, "#mode-shared_app");
     tick().await;
@@ -443,6 +471,15 @@ async fn azure_mode_choice_recommends_the_managed_identity_and_re_renders() {
     assert!(
         azure.answers.with_untracked(|a| a.bootstrap.is_none()),
         "the old mode's artifacts are gone"
+    );
+    tick().await;
+    assert!(
+        all(&root, "#resource_group, #location").is_empty(),
+        "no identity to place"
+    );
+    assert_eq!(
+        azure.body(Step::Bootstrap).unwrap(),
+        json!({ "mode": "shared_app" })
     );
 
     // A role is checked as you type too.
@@ -464,9 +501,27 @@ async fn shared_app_step_3_has_the_consent_link_and_no_client_id() {
         Step::Bootstrap,
         azure_bootstrap()["body"].clone(),
     ));
-    let (root, _) = mount_azure_step(Step::ValidateIdentity, azure, StepRun::new());
+    let run = StepRun::new();
+    let (root, _) = mount_azure_step(Step::ValidateIdentity, azure, run);
     tick().await;
     assert!(all(&root, "#client_id").is_empty());
+    type_into(&root, "#tenant_id", TENANT);
+    type_into(&root, "#subscription_id", SUBSCRIPTION);
+    assert_eq!(
+        azure.body(Step::ValidateIdentity).unwrap(),
+        json!({ "mode": "shared_app", "tenant_id": TENANT, "subscription_id": SUBSCRIPTION.to_lowercase() })
+    );
+    // Consent missing: Entra's 700016, next to the tenant it is missing in.
+    run.error.set(Some(proxy_error(
+        "admin_consent_missing",
+        Some("tenant_id"),
+    )));
+    tick().await;
+    assert_eq!(
+        all(&root, "#tenant_id-error [data-code=admin_consent_missing]").len(),
+        1
+    );
+    assert!(all(&root, ".banner.error").is_empty());
     let link = one(&root, "[data-consent] a");
     assert!(
         link.get_attribute("href")
@@ -513,19 +568,35 @@ async fn azure_isolation_result_opens_step_4_only_when_isolated_or_said_plainly(
     assert_eq!(azure.status(Step::ValidateIdentity), StepStatus::Pending);
 }
 
+/// Step 4's answer: Reader assigned or not, the effective permissions all
+/// there or one taken away.
+fn permissions(reader: bool, actions: bool) -> serde_json::Value {
+    json!({
+        "audit_run_id": "run-4", "principal_object_id": PRINCIPAL,
+        "required": ["Reader", "Security Reader"],
+        "granted": if reader { json!(["Reader", "Security Reader"]) } else { json!(["Security Reader"]) },
+        "missing": if reader { json!([]) } else { json!(["Reader"]) },
+        "satisfied": reader && actions,
+        "results": [
+            { "role": "Reader", "granted": reader, "granted_by": if reader { json!("Owner") } else { json!(null) },
+              "fix": if reader { json!(null) } else { json!("az role assignment create …") } },
+            { "role": "Security Reader", "granted": true, "granted_by": "Security Reader", "fix": null }
+        ],
+        "actions": [
+            { "action": "Microsoft.Resources/subscriptions/read", "granted": true },
+            { "action": "Microsoft.Authorization/roleAssignments/read", "granted": actions }
+        ],
+        "assignments": []
+    })
+}
+
 #[wasm_bindgen_test]
 async fn azure_missing_role_is_red_with_the_role_assignment_fix() {
     let root = container();
-    let result: PermissionsResponse = azure_answers(Step::ValidatePermissions, json!({
-        "audit_run_id": "run-4",
-        "roles": [
-            { "role": "Reader", "granted": false },
-            { "role": "Security Reader", "granted": true, "detail": "assigned on the subscription" }
-        ],
-        "missing": ["Reader"]
-    }))
-    .permissions
-    .unwrap();
+    let result: PermissionsResponse =
+        azure_answers(Step::ValidatePermissions, permissions(false, true))
+            .permissions
+            .unwrap();
     mount_to(root.clone(), move || {
         view! { <RolesView result principal=PRINCIPAL.to_owned() subscription=SUBSCRIPTION.to_owned()/> }
     })
@@ -538,7 +609,14 @@ async fn azure_missing_role_is_red_with_the_role_assignment_fix() {
         Some("Reader")
     );
     assert_eq!(text(&missing[0], ".badge.missing"), "Missing required");
-    assert_eq!(all(&root, ".checks .badge.ok").len(), 1);
+    assert_eq!(
+        all(&root, "[aria-label='Required roles'] .badge.ok").len(),
+        1
+    );
+    assert_eq!(
+        all(&root, "[aria-label='Effective permissions'] .badge.ok").len(),
+        2
+    );
     let fix = one(&root, "[data-fix=permissions]").text_content().unwrap();
     let scope = format!("/subscriptions/{}", SUBSCRIPTION.to_lowercase());
     for part in [
@@ -555,6 +633,36 @@ async fn azure_missing_role_is_red_with_the_role_assignment_fix() {
         2,
         "bash and PowerShell"
     );
+    assert!(text(&root, "[data-action='Security Reader']").contains("through Security Reader"));
+    assert_eq!(all(&root, "[data-fix=denied]").len(), 0);
+
+    // Every role there but a permission taken away: red, and not "assign a role".
+    let azure = AzureWizard::new();
+    azure.answers.set(azure_answers(
+        Step::ValidatePermissions,
+        permissions(true, false),
+    ));
+    assert_eq!(azure.status(Step::ValidatePermissions), StepStatus::Blocked);
+    let root = container();
+    let result = azure.answers.get_untracked().permissions.unwrap();
+    mount_to(root.clone(), move || {
+        view! { <RolesView result principal=PRINCIPAL.to_owned() subscription=SUBSCRIPTION.to_owned()/> }
+    })
+    .forget();
+    tick().await;
+    let red = all(&root, ".checks li[data-granted=false]");
+    assert_eq!(red.len(), 1);
+    assert_eq!(
+        red[0].get_attribute("data-action").as_deref(),
+        Some("Microsoft.Authorization/roleAssignments/read")
+    );
+    assert_eq!(all(&root, "[data-fix=denied]").len(), 1);
+    assert_eq!(all(&root, "[data-fix=permissions]").len(), 0);
+    azure.answers.set(azure_answers(
+        Step::ValidatePermissions,
+        permissions(true, true),
+    ));
+    assert_eq!(azure.status(Step::ValidatePermissions), StepStatus::Passed);
 }
 
 #[wasm_bindgen_test]
@@ -562,8 +670,11 @@ async fn azure_resources_list_groups_and_locations() {
     let root = container();
     let resources: ResourcesResponse = azure_answers(Step::EnumerateResources, json!({
         "audit_run_id": "run-5",
-        "resource_groups": [{ "name": "alphaswarm-broker", "location": "eastus" }, { "name": "prod", "location": "westeurope" }],
-        "locations": [{ "name": "eastus", "display_name": "East US" }]
+        "resource_groups": [
+            { "name": "alphaswarm-broker", "location": "eastus", "provisioning_state": "Succeeded" },
+            { "name": "prod", "location": "westeurope", "provisioning_state": "Succeeded" }
+        ],
+        "locations": [{ "name": "eastus", "display_name": "East US", "regional_display_name": "(US) East US" }]
     }))
     .resources
     .unwrap();
