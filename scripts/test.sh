@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the project. Usage: scripts/test.sh [area ...]
-# Areas: core pkg proxy web (default: all, in that order).
+# Areas: core pkg proxy resolver web (default: all, in that order).
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 areas=("$@")
-[ ${#areas[@]} -gt 0 ] || areas=(core pkg proxy web)
+[ ${#areas[@]} -gt 0 ] || areas=(core pkg proxy resolver web)
 passed=0 failed=0
 for area in "${areas[@]}"; do
   script="$ROOT/scripts/test-$area.sh"

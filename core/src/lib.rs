@@ -18,6 +18,7 @@ pub mod keys;
 pub mod secret;
 pub mod wizard;
 
+pub mod accounts;
 pub mod aws;
 pub mod azure;
 pub mod cloudflare;

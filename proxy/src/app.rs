@@ -1,5 +1,8 @@
 //! Start-up wiring: from a [`Config`] to the shared [`AppState`] and the router.
 
+use crate::accounts::AccountProvider;
+use crate::accounts::dockerhub::{DockerHubClient, DockerHubProvider};
+use crate::accounts::huggingface::{HuggingFaceClient, HuggingFaceProvider};
 use crate::audit::{AuditSink, FileAuditSink};
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, QueryClient};
@@ -22,6 +25,8 @@ pub struct Inner {
     pub store: Arc<dyn IntegrationStore>,
     /// Keyed by URL segment (`aws`, ...).
     pub providers: BTreeMap<&'static str, Arc<dyn CloudProvider>>,
+    /// Keyed by integration kind (`huggingface`, `docker_hub`).
+    pub accounts: BTreeMap<&'static str, Arc<dyn AccountProvider>>,
 }
 
 #[derive(Clone)]
@@ -43,6 +48,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("the AWS client cannot be built: {0}")]
     Aws(#[from] AwsError),
+    #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("the state directory {path} cannot be used: {source}")]
     StateDir {
         path: String,
@@ -182,6 +189,7 @@ pub fn build_state(
     );
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
+    let accounts = account_providers(&config)?;
     let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
     let state = AppState(Arc::new(Inner {
         config,
@@ -190,6 +198,29 @@ pub fn build_state(
         audit,
         store: Arc::new(store),
         providers,
+        accounts,
     }));
     Ok((state, notes))
+}
+
+/// HuggingFace and Docker Hub over one shared HTTP client, at the
+/// configured endpoints.
+fn account_providers(
+    config: &Config,
+) -> Result<BTreeMap<&'static str, Arc<dyn AccountProvider>>, StartError> {
+    let http = crate::accounts::upstream::http_client()?;
+    let providers: [Arc<dyn AccountProvider>; 2] = [
+        Arc::new(HuggingFaceProvider::new(Arc::new(HuggingFaceClient::new(
+            http.clone(),
+            &config.accounts.huggingface_url,
+        )))),
+        Arc::new(DockerHubProvider::new(Arc::new(DockerHubClient::new(
+            http,
+            &config.accounts.dockerhub_url,
+        )))),
+    ];
+    Ok(providers
+        .into_iter()
+        .map(|p| (p.kind().integration_kind(), p))
+        .collect())
 }

@@ -3,9 +3,14 @@
 //! Code map: `config` (env → typed settings), `app` (start-up wiring),
 //! `routes` (thin handlers), `auth` (sessions, step-up), `audit` (hash-chained
 //! trail), `store` (encrypted integrations), `providers` (one per cloud
-//! behind `CloudProvider`), `aws` (the AWS calls behind `AwsApi`: the SigV4
-//! client, classified errors, settle retry), `error` (the JSON error).
+//! behind `CloudProvider`), `accounts` (HuggingFace and Docker Hub behind
+//! `AccountProvider`), `health` (health checks and the background
+//! re-check), `integration_routes` (connect/disconnect/health of any kind),
+//! `aws` (the AWS calls behind `AwsApi`: the SigV4 client, classified
+//! errors, settle retry), `error` (the JSON error).
 
+/// HuggingFace and Docker Hub: token-based account integrations.
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -13,6 +18,9 @@ pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod error;
+/// Connection health: checks, verdicts and the background re-check.
+pub mod health;
+pub mod integration_routes;
 pub mod providers;
 pub mod routes;
 pub mod store;

@@ -116,6 +116,8 @@ async fn run(config: Config) -> ExitCode {
         .map(|a| a.to_string())
         .unwrap_or_else(|_| bind.to_string());
     print_banner(&address, mode, &state_dir, partner_missing, notes);
+    // Dropped (and stopped) when the server returns.
+    let _sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
     let app = alphaswarm_proxy::routes::router(state);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -471,3 +471,62 @@ async fn without_platform_credentials_steps_answer_503_and_never_call_aws() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_health_check_sees_the_role_deleted_in_moto() {
+    let external_id = alphaswarm_core::external_id::derive_external_id(
+        EXTERNAL_ID_SECRET.as_bytes(),
+        alphaswarm_core::CloudKind::Aws,
+        &alphaswarm_core::OrgId::parse(ORG).unwrap(),
+    )
+    .unwrap();
+    let moto = Moto::start(&[RoleSpec {
+        name: GOOD_ROLE,
+        trust_policy: trust_policy(PARTNER_ACCOUNT, Some(external_id.as_str())),
+        with_permissions: true,
+    }])
+    .await;
+    let iam = iam_fake(&moto).await;
+    let wizard = Wizard::with_moto("moto-health", &moto, &iam, 1).await;
+    let token = wizard.stepped_up().await;
+    let role = json!({"role_arn": Moto::role_arn(GOOD_ROLE)});
+    let (status, connected) = wizard.step(&token, "connect", role).await;
+    assert_eq!(status, 200, "{connected}");
+    let health = format!("/admin/accounts/{ORG}/integrations/cloud_aws/health");
+    let recheck = || {
+        wizard.send(
+            reqwest::Method::POST,
+            &health,
+            Some(&token),
+            Some(json!({})),
+        )
+    };
+
+    let (status, body) = recheck().await;
+    assert_eq!(
+        (status, body["health"]["status"].as_str()),
+        (200, Some("healthy")),
+        "{body}"
+    );
+    wizard.assert_audited(&run_id(&body), "health", "succeeded", None);
+
+    moto.delete_role(GOOD_ROLE).await;
+    let (status, body) = recheck().await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["health"]["status"], "failed", "{body}");
+    assert_eq!(body["health"]["error"]["code"], "assume_role_access_denied");
+    assert_eq!(body["integration"]["status"], "failed");
+    assert!(
+        body["integration"]["error_hint"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{body}"
+    );
+    wizard.assert_audited(
+        &run_id(&body),
+        "health",
+        "failed",
+        Some("assume_role_access_denied"),
+    );
+}
