@@ -63,6 +63,14 @@ else
   chmod 700 "$E2E_TMP"
   PEERS_PID="" PROXY_PID=""
   stop_e2e() {
+    local status=$?
+    # A failed run shows what the proxy and the peers said before their
+    # temp dir goes (the e2e's own output says only what the page showed).
+    if [ "$status" -ne 0 ]; then
+      for log in proxy.out proxy.err peers.err; do
+        [ -s "$E2E_TMP/$log" ] && { echo "--- last lines of $log"; tail -n 40 "$E2E_TMP/$log"; }
+      done
+    fi
     # Closing fd 3 ends the peers' stdin (they stop on that even if this
     # shell is killed); TERM then for both, by their own ids.
     exec 3>&- 2>/dev/null || true
