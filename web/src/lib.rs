@@ -8,13 +8,16 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod bundle_view;
 pub mod clouds;
 pub mod integrations;
 pub mod json;
+pub mod lazy_core;
 pub mod model;
 pub mod org;
 pub mod steps;
 pub mod ui;
+pub mod workload_identity;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -4,14 +4,15 @@
 //! send the pasted role ARN.
 
 use crate::api::ApiError;
+use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
-use crate::steps::bootstrap::BundleView;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
 use crate::steps::{Answers, Bootstrap, CloudWizard, StepSpec, StepStatus, accept_into};
 use crate::ui::{CopyButton, DownloadButton, FieldError};
 use alphaswarm_core::aws::RoleArn;
+use alphaswarm_core::bundle::NamedValue;
 use alphaswarm_core::shell::{Command, Commands, Shell};
 use alphaswarm_core::{CloudKind, CoreError};
 use leptos::prelude::*;
@@ -343,8 +344,8 @@ fn BootstrapOptions(
 #[component]
 pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl IntoView {
     let lead = vec![
-        ("external_id", "External id", data.more.external_id),
-        ("role_name", "Role name", data.more.role_name),
+        NamedValue::new("external_id", "External id", data.more.external_id),
+        NamedValue::new("role_name", "Role name", data.more.role_name),
     ];
     view! { <BundleView bundle=data.bundle shell lead links_title="CloudFormation"/> }
 }

@@ -7,9 +7,9 @@
 //! client_id?}` (proxy/API.md, "Cloud wizard, Azure").
 
 use crate::api::ApiError;
+use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, maybe_text, object, text, text_or_empty};
 use crate::model::Step;
-use crate::steps::bootstrap::BundleView;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};

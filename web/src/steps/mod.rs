@@ -7,7 +7,6 @@
 //! bodies built from them, reading the answers, and the result views.
 //! Everything here is cloud-agnostic.
 
-pub mod bootstrap;
 pub mod choose;
 pub mod connect;
 pub mod enumerate;

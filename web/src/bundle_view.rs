@@ -1,24 +1,24 @@
-//! Step 2's artifacts, for every cloud: the core's `Bundle` (values,
-//! commands per shell, files, Terraform, links, notes), each one click from
-//! the clipboard and the files one click from disk.
+//! A rendered bundle (step 2 of the wizard, and the workload identity
+//! page): every artifact one click from the clipboard, files from disk.
 
 use crate::ui::{CopyButton, DownloadButton};
 use alphaswarm_core::Bundle;
+use alphaswarm_core::bundle::NamedValue;
 use alphaswarm_core::shell::Shell;
 use leptos::prelude::*;
 
-/// A value shown above the bundle's own (e.g. AWS's external id), with its
-/// `data-value` name, label and text.
-pub type LeadValue = (&'static str, &'static str, String);
-
+/// Every artifact of `bundle`: warnings, values (`lead` first), commands in
+/// the chosen shell, files, Terraform, links and notes, each with copy (and
+/// download for files).
 #[component]
 pub fn BundleView(
     bundle: Bundle,
     shell: RwSignal<Shell>,
     /// Shown first; the bundle's values of the same names are not repeated.
     #[prop(optional)]
-    lead: Vec<LeadValue>,
+    lead: Vec<NamedValue>,
     /// The heading of the bundle's links ("CloudFormation", "Consent", ...).
+    #[prop(default = "Links")]
     links_title: &'static str,
 ) -> impl IntoView {
     let commands = StoredValue::new(bundle.commands.clone());
@@ -29,11 +29,16 @@ pub fn BundleView(
                 on:click=move |_| shell.set(which)>{label}</button>
         }
     };
-    let other_values = bundle
-        .values
+    let values = lead
         .iter()
-        .filter(|v| !lead.iter().any(|(name, _, _)| v.name == *name))
         .cloned()
+        .chain(
+            bundle
+                .values
+                .iter()
+                .filter(|v| !lead.iter().any(|l| l.name == v.name))
+                .cloned(),
+        )
         .collect::<Vec<_>>();
     view! {
         <div class="artifacts">
@@ -42,12 +47,14 @@ pub fn BundleView(
                     {bundle.warnings.iter().map(|w| view! { <li data-code=w.code.clone()>{w.message.clone()}</li> }).collect_view()}
                 </ul>
             })}
-            <h3>"Values"</h3>
-            <dl class="values">
-                {lead.into_iter().map(|(name, label, value)| view! { <ValueRow name label value/> }).collect_view()}
-                {other_values.into_iter().map(|v| view! { <ValueRow name=v.name label=v.label value=v.value/> }).collect_view()}
-            </dl>
+            {(!values.is_empty()).then(|| view! {
+                <h3>"Values"</h3>
+                <dl class="values">
+                    {values.into_iter().map(|v| view! { <ValueRow name=v.name label=v.label value=v.value/> }).collect_view()}
+                </dl>
+            })}
 
+            {(!bundle.commands.bash.is_empty()).then(|| view! {
             <h3 id="commands-title">"Commands"</h3>
             <div class="toggle-group" role="group" aria-label="Shell for the commands">
                 {shell_button(Shell::Bash, "bash")}
@@ -74,8 +81,9 @@ pub fn BundleView(
                     .collect_view()
                 }}
             </ol>
+            })}
 
-            <h3>"Files"</h3>
+            {(!bundle.files.is_empty()).then(|| view! { <h3>"Files"</h3> })}
             {bundle.files.into_iter().map(|f| {
                 let id = format!("file-{}", f.name.replace('.', "-"));
                 let name = f.name.clone();
@@ -125,7 +133,7 @@ pub fn BundleView(
 }
 
 #[component]
-pub fn ValueRow(
+fn ValueRow(
     #[prop(into)] name: String,
     #[prop(into)] label: String,
     #[prop(into)] value: String,
