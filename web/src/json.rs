@@ -7,6 +7,9 @@
 //! has anyway) and read field by field with the helpers below, which still
 //! refuse an answer that lacks a required field.
 
+use alphaswarm_core::OrgId;
+use alphaswarm_core::bundle::{Bundle, File, Link, NamedValue, Notice};
+use alphaswarm_core::shell::Commands;
 use serde_json::Value;
 
 /// A field an answer lacks (or has with the wrong JSON type): its name.
@@ -95,6 +98,69 @@ impl FromJson for String {
     }
 }
 
+// The core's bundle (camelCase, as the core serialises it) and its parts.
+// Read here rather than by the core's serde derive: those visitors, and
+// serde's error path that formats floats, were about 7 KB gzip of wasm.
+
+impl FromJson for Bundle {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        let commands = v.get("commands").ok_or(Missing("commands"))?;
+        Ok(Bundle {
+            cloud: text(v, "cloud")?.parse().map_err(|_| Missing("cloud"))?,
+            org_id: OrgId::parse(&text(v, "orgId")?).map_err(|_| Missing("orgId"))?,
+            values: list(v, "values")?,
+            files: list(v, "files")?,
+            commands: Commands {
+                bash: list(commands, "bash")?,
+                powershell: list(commands, "powershell")?,
+            },
+            links: list(v, "links")?,
+            terraform: text(v, "terraform")?,
+            warnings: list(v, "warnings")?,
+            notes: list(v, "notes")?,
+        })
+    }
+}
+
+impl FromJson for NamedValue {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(NamedValue {
+            name: text(v, "name")?,
+            label: text(v, "label")?,
+            value: text(v, "value")?,
+        })
+    }
+}
+
+impl FromJson for File {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(File {
+            name: text(v, "name")?,
+            media_type: text(v, "mediaType")?,
+            contents: text(v, "contents")?,
+        })
+    }
+}
+
+impl FromJson for Link {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(Link {
+            name: text(v, "name")?,
+            label: text(v, "label")?,
+            url: text(v, "url")?,
+        })
+    }
+}
+
+impl FromJson for Notice {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(Notice {
+            code: text(v, "code")?,
+            message: text(v, "message")?,
+        })
+    }
+}
+
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
@@ -146,5 +212,35 @@ mod tests {
             assert_eq!(Sample::from_json(&bad), Err(Missing(field)), "{bad}");
         }
         assert!(parse::<Sample>("not json").is_err());
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_bundle_reads_back_exactly_as_the_core_serialises_it() {
+        let bundle = Bundle {
+            cloud: alphaswarm_core::CloudKind::Azure,
+            org_id: OrgId::parse("acme").unwrap(),
+            values: vec![NamedValue::new("subject", "Subject", "org:acme")],
+            files: vec![File {
+                name: "federated_credential.json".into(),
+                media_type: "application/json".into(),
+                contents: "{}".into(),
+            }],
+            commands: Commands {
+                bash: vec!["az group create \\\n  --name rg".into()],
+                powershell: vec!["az group create `\n  --name 'rg'".into()],
+            },
+            links: vec![Link::new("admin_consent", "Consent", "https://login/x")],
+            terraform: "resource {}".into(),
+            warnings: vec![Notice::new("tenant_not_isolated", "Not isolated.")],
+            notes: vec!["A note.".into()],
+        };
+        let wire = serde_json::to_value(&bundle).unwrap();
+        assert_eq!(Bundle::from_json(&wire), Ok(bundle));
+        let mut bad = wire.clone();
+        bad["files"][0].as_object_mut().unwrap().remove("mediaType");
+        assert_eq!(Bundle::from_json(&bad), Err(Missing("mediaType")));
+        bad = wire;
+        bad["cloud"] = json!("mars");
+        assert_eq!(Bundle::from_json(&bad), Err(Missing("cloud")));
     }
 }

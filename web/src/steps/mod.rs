@@ -24,7 +24,6 @@ use alphaswarm_core::{CloudKind, OrgId};
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -46,12 +45,6 @@ pub enum StepStatus {
 pub struct Bootstrap<X> {
     pub bundle: Bundle,
     pub more: X,
-}
-
-/// The bundle as the proxy embeds it in step 2's answer.
-#[derive(Deserialize)]
-struct BundleAnswer {
-    bundle: Bundle,
 }
 
 /// A cloud's answers to steps 2, 3, 4 and 4*, each read into the cloud's
@@ -88,11 +81,14 @@ where
     pub fn accept(&mut self, step: Step, text: &str) -> Result<(), String> {
         match step {
             Step::Bootstrap => {
-                let answer: BundleAnswer = serde_json::from_str(text).map_err(|e| e.to_string())?;
-                self.bootstrap = Some(Bootstrap {
-                    bundle: answer.bundle,
-                    more: json::parse(text)?,
-                });
+                let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+                let read = |v: &Value| {
+                    Ok(Bootstrap {
+                        bundle: json::object(v, "bundle")?,
+                        more: X::from_json(v)?,
+                    })
+                };
+                self.bootstrap = Some(read(&v).map_err(|m: json::Missing| m.to_string())?);
             }
             Step::ValidateIdentity => self.identity = Some(json::parse(text)?),
             Step::ValidatePermissions => self.permissions = Some(json::parse(text)?),
