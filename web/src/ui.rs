@@ -2,6 +2,7 @@
 //! type, errors next to fields.
 
 use crate::api::ApiError;
+use alphaswarm_core::rule::Reason;
 use alphaswarm_core::{ErrorBody, IdError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -114,11 +115,22 @@ pub fn FieldError(field: &'static str, error: Signal<Option<ApiError>>) -> impl 
 }
 
 /// A core validation error in an operator's words: the input's label, not
-/// its wire name.
+/// its wire name, and the offending character rather than its position.
 pub fn field_error(field: &'static str, label: &str, e: &IdError) -> ApiError {
+    let reason = match &e.reason {
+        Reason::ForbiddenChar { ch, allowed, .. } => {
+            let ch = match ch {
+                ' ' => "a space".to_owned(),
+                c if c.is_whitespace() || c.is_control() => "an invisible character".to_owned(),
+                c => format!("\"{c}\""),
+            };
+            format!("it contains {ch}, which is not allowed (allowed: {allowed})")
+        }
+        other => other.to_string(),
+    };
     ApiError::local(ErrorBody {
         code: e.kind.code().to_owned(),
-        message: format!("{label} is not a valid {}: {}.", e.kind.what(), e.reason),
+        message: format!("{label} is not a valid {}: {reason}.", e.kind.what()),
         field: Some(field.to_owned()),
         hint: e.kind.hint().to_owned(),
     })

@@ -15,35 +15,27 @@ use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
 use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into};
 use crate::ui::{Check as Checker, FieldError, TextField, field_error};
-use alphaswarm_core::azure::{AzureRole, subscription_scope};
+use alphaswarm_core::azure::{
+    AzureLocation, AzureMode as Mode, AzureRole, ResourceGroupName, role_assignment_fix,
+};
 use alphaswarm_core::ids::{Guid, IdError};
-use alphaswarm_core::shell::{Command, Commands, Shell};
+use alphaswarm_core::shell::{Commands, Shell};
 use alphaswarm_core::{CloudKind, ErrorBody};
 use leptos::prelude::*;
 use serde_json::{Value, json};
 
-/// How the customer's tenant trusts AlphaSwarm (`mode` in every body).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Mode {
-    #[default]
-    ManagedIdentity,
-    SharedApp,
+/// How the customer's tenant trusts AlphaSwarm (`mode` in every body), in
+/// the operator's words.
+fn mode_label(mode: Mode) -> &'static str {
+    match mode {
+        Mode::ManagedIdentity => "Customer-managed identity",
+        Mode::SharedApp => "Shared AlphaSwarm app",
+    }
 }
 
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::ManagedIdentity => "managed_identity",
-            Mode::SharedApp => "shared_app",
-        }
-    }
-    fn label(self) -> &'static str {
-        match self {
-            Mode::ManagedIdentity => "Customer-managed identity",
-            Mode::SharedApp => "Shared AlphaSwarm app",
-        }
-    }
-}
+/// Step 3's isolation verdict in shared-app mode. The proxy's says the same
+/// but names the mode by its wire value.
+const SHARED_NOT_ISOLATED: &str = "The shared app does not isolate tenants: every organisation's federated credential sits on the same AlphaSwarm app, so any organisation's assertion is accepted in every tenant that consented to it. Choose \"Customer-managed identity\" in step 2 to isolate this tenant.";
 
 // ------------------------------------------------------------------ answers
 // Read with `crate::json` (see there why not serde's derive).
@@ -257,9 +249,12 @@ fn check_role(s: &str) -> Result<(), IdError> {
     AzureRole::parse_normalised(s).map(drop)
 }
 
-/// For inputs only the proxy checks (their parsers are not in this core).
-fn anything(_: &str) -> Result<(), IdError> {
-    Ok(())
+fn check_resource_group(s: &str) -> Result<(), IdError> {
+    ResourceGroupName::parse(s.trim()).map(drop)
+}
+
+fn check_location(s: &str) -> Result<(), IdError> {
+    AzureLocation::parse_normalised(s).map(drop)
 }
 
 /// The trimmed value, or `None` when blank; a value that does not parse
@@ -376,8 +371,9 @@ impl CloudWizard for AzureWizard {
                     help="A built-in role such as Reader or Security Reader, or a role definition GUID. Default: Reader."/>
                 {move || (this.mode.get() == Mode::ManagedIdentity).then(|| view! {
                     <TextField field="resource_group" label="Resource group for the identity (optional)" value=this.resource_group error
-                        placeholder="alphaswarm-broker" help="Created if it does not exist."/>
-                    <TextField field="location" label="Location (optional)" value=this.location error placeholder="eastus"/>
+                        check=check_resource_group placeholder="alphaswarm-broker" help="Created if it does not exist."/>
+                    <TextField field="location" label="Location (optional)" value=this.location error check=check_location
+                        placeholder="eastus" help="Where the identity lives, e.g. eastus or East US."/>
                 })}
             }
             .into_any(),
@@ -388,7 +384,7 @@ impl CloudWizard for AzureWizard {
                 });
                 view! {
                     <p class="muted" data-mode=this.mode.get_untracked().as_str()>
-                        {format!("Set-up: {} (chosen in step 2).", this.mode.get_untracked().label())}
+                        {format!("Set-up: {} (chosen in step 2).", mode_label(this.mode.get_untracked()))}
                     </p>
                     {(!managed).then(|| view! {
                         <p data-consent="">"The customer's administrator consents to AlphaSwarm's app once, in their tenant: "
@@ -412,7 +408,7 @@ impl CloudWizard for AzureWizard {
             }
             Step::Connect => {
                 let mut facts = vec![
-                    ("Set-up", this.mode.get_untracked().label().to_owned()),
+                    ("Set-up", mode_label(this.mode.get_untracked()).to_owned()),
                     (TENANT, this.tenant_id.get_untracked().trim().to_ascii_lowercase()),
                     (SUBSCRIPTION, this.subscription_id.get_untracked().trim().to_ascii_lowercase()),
                 ];
@@ -446,15 +442,15 @@ impl CloudWizard for AzureWizard {
             ),
             (self.role, "role", ROLE, check_role),
         ];
-        // Where the managed identity goes; the proxy checks these.
+        // Where the managed identity goes.
         if self.mode.get_untracked() == Mode::ManagedIdentity {
             inputs.push((
                 self.resource_group,
                 "resource_group",
                 "Resource group",
-                anything,
+                check_resource_group,
             ));
-            inputs.push((self.location, "location", "Location", anything));
+            inputs.push((self.location, "location", "Location", check_location));
         }
         for (value, field, label, check) in inputs {
             if let Some(v) = optional(value, field, label, check)? {
@@ -481,7 +477,10 @@ impl CloudWizard for AzureWizard {
                 view! { <BundleView bundle=data.bundle shell links_title="Links"/> }.into_any()
             }
             Step::ValidateIdentity => {
-                let id = self.answers.with(|a| a.identity.clone())?;
+                let mut id = self.answers.with(|a| a.identity.clone())?;
+                if self.mode.get() == Mode::SharedApp && !id.confused_deputy.safe {
+                    SHARED_NOT_ISOLATED.clone_into(&mut id.confused_deputy.message);
+                }
                 let subscription = if id.subscription_name.is_empty() {
                     id.subscription_id
                 } else {
@@ -491,7 +490,8 @@ impl CloudWizard for AzureWizard {
                     <IdentityResult title="Federated identity"
                         facts=vec![(TENANT, id.tenant_id), ("Subscription", subscription),
                             ("Principal object id", id.principal_object_id), ("Subject", id.subject)]
-                        attempts=id.attempts deputy=id.confused_deputy/>
+                        attempts=id.attempts deputy=id.confused_deputy
+                        verdicts=("Tenant isolated", "Tenant not isolated")/>
                 }
                 .into_any()
             }
@@ -552,7 +552,7 @@ pub fn ModeChoice(
                         <input type="radio" name="mode" id=id value=which.as_str()
                             prop:checked=move || mode.get() == which
                             on:change=move |_| on_mode.run(which)/>
-                        <span class="choice-name">{which.label()}
+                        <span class="choice-name">{mode_label(which)}
                             {recommended.then(|| view! { " " <span class="badge ok">"Recommended"</span> })}
                         </span>
                         <span class="choice-method small">{what}</span>
@@ -599,18 +599,17 @@ pub fn RolesView(
     // Roles all there but a permission missing: a deny assignment or a
     // custom role takes it away, which no role assignment fixes.
     let denied = missing.is_empty() && !result.satisfied;
-    let scope = Guid::parse_normalised(&subscription)
-        .map(|s| subscription_scope(&s))
-        .unwrap_or_else(|_| format!("/subscriptions/{subscription}"));
+    // The same command the proxy's `fix` quotes, in both shells.
+    let ids = Guid::parse_normalised(&principal)
+        .ok()
+        .zip(Guid::parse_normalised(&subscription).ok());
     let fix = (!missing.is_empty()).then(|| {
-        let commands: Vec<Command> = missing
+        let commands: Vec<_> = ids
             .iter()
-            .map(|role| {
-                Command::new(&["az", "role", "assignment", "create"])
-                    .opt("--assignee-object-id", principal.as_str())
-                    .opt("--assignee-principal-type", "ServicePrincipal")
-                    .opt("--role", role.as_str())
-                    .opt("--scope", scope.as_str())
+            .flat_map(|(principal, subscription)| {
+                missing
+                    .iter()
+                    .map(move |role| role_assignment_fix(principal, role, subscription))
             })
             .collect();
         let commands = Commands::render(&commands).unwrap_or_default();

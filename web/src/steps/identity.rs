@@ -33,6 +33,9 @@ pub fn IdentityResult(
     /// How many tries it took while a fresh identity propagated.
     attempts: u32,
     deputy: ConfusedDeputy,
+    /// The badge when isolated, and when not.
+    #[prop(default = ("Confused-deputy check passed", "Confused-deputy risk"))]
+    verdicts: (&'static str, &'static str),
 ) -> impl IntoView {
     view! {
         <div class="result" data-result="identity">
@@ -41,9 +44,9 @@ pub fn IdentityResult(
             <p class="small muted">{format!("Attempts: {attempts}")}</p>
             <p class="deputy" data-safe=deputy.safe.to_string()>
                 {if deputy.safe {
-                    view! { <span class="badge ok">"Confused-deputy check passed"</span> }.into_any()
+                    view! { <span class="badge ok">{verdicts.0}</span> }.into_any()
                 } else {
-                    view! { <span class="badge missing">"Confused-deputy risk"</span> }.into_any()
+                    view! { <span class="badge missing">{verdicts.1}</span> }.into_any()
                 }}
                 " " {deputy.message}
             </p>

@@ -4,13 +4,14 @@
 //! type, isolation result, role badges with their fix, resources).
 
 use crate::support::*;
+use alphaswarm_core::azure::AzureMode as Mode;
 use alphaswarm_core::shell::Shell;
 use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
 use alphaswarm_web::api::ApiError;
 use alphaswarm_web::auth::{Auth, StepUp};
 use alphaswarm_web::clouds::aws::AwsWizard;
 use alphaswarm_web::clouds::azure::{
-    AzureAnswers, AzureWizard, IdentityResponse, Mode, PermissionsResponse, ResourcesResponse,
+    AzureAnswers, AzureWizard, IdentityResponse, PermissionsResponse, ResourcesResponse,
     ResourcesView, RolesView,
 };
 use alphaswarm_web::model::Step;
@@ -439,6 +440,34 @@ async fn azure_mode_choice_recommends_the_managed_identity_and_re_renders() {
             "{id} is labelled"
         );
     }
+    // Where the identity goes is checked as you type by the core, in an
+    // operator's words (the character, not its position).
+    type_into(&root, "#resource_group", "rg broker");
+    tick().await;
+    let error = one(&root, "#resource_group-error .field-error");
+    assert_eq!(
+        error.get_attribute("data-code").as_deref(),
+        Some("invalid_resource_group")
+    );
+    let words = error.text_content().unwrap();
+    assert!(words.contains("contains a space"), "{words}");
+    assert!(!words.contains("position"), "{words}");
+    type_into(&root, "#location", "East US 2");
+    tick().await;
+    assert!(all(&root, "#location-error .field-error").is_empty());
+    type_into(&root, "#location", "east-us");
+    tick().await;
+    assert_eq!(
+        one(&root, "#location-error .field-error")
+            .get_attribute("data-code")
+            .as_deref(),
+        Some("invalid_azure_location")
+    );
+    assert!(
+        azure.body(Step::Bootstrap).is_err(),
+        "nothing is sent while an input does not parse"
+    );
+    type_into(&root, "#location", "");
     // Where the managed identity goes is sent in its mode only.
     type_into(&root, "#resource_group", "rg-broker");
     assert_eq!(
@@ -563,6 +592,15 @@ async fn azure_isolation_result_opens_step_4_only_when_isolated_or_said_plainly(
     azure.mode.set(Mode::SharedApp);
     azure.answers.update(|a| a.identity = Some(identity));
     assert_eq!(azure.status(Step::ValidateIdentity), StepStatus::Passed);
+    tick().await;
+    let deputy = one(&root, "[data-result=identity] .deputy");
+    assert_eq!(text(&deputy, ".badge"), "Tenant not isolated");
+    let words = deputy.text_content().unwrap();
+    assert!(words.contains("\"Customer-managed identity\""), "{words}");
+    assert!(
+        !words.contains("managed_identity"),
+        "no wire values: {words}"
+    );
     // A changed id forgets the checked result.
     type_into(&root, "#tenant_id", "22222222-2222-2222-2222-222222222222");
     assert_eq!(azure.status(Step::ValidateIdentity), StepStatus::Pending);
