@@ -112,7 +112,7 @@ pub fn IntegrationCard(integration: Integration) -> impl IntoView {
             </header>
             <dl class="values">
                 {metadata.into_iter().map(|(k, v)| view! {
-                    <div class="value-row" data-meta=k.clone()><dt>{meta_label(&k)}</dt><dd><code>{plain(&v)}</code></dd></div>
+                    <div class="value-row" data-meta=k.clone()><dt>{meta_label(&k)}</dt><dd><code>{meta_value(&k, &v)}</code></dd></div>
                 }).collect_view()}
                 <div class="value-row"><dt>"Credential key"</dt><dd><code>{integration.credential_key}</code></dd></div>
                 <div class="value-row"><dt>"Connected"</dt><dd>{plain(&integration.connected_at)}</dd></div>
@@ -179,7 +179,26 @@ fn meta_label(key: &str) -> String {
         "role_arn" => "Role ARN".to_owned(),
         "region" => "Region".to_owned(),
         "external_id_masked" => "External id (masked)".to_owned(),
+        "tenant_id" => "Tenant id".to_owned(),
+        "subscription_id" => "Subscription id".to_owned(),
+        "client_id" => "Client id".to_owned(),
+        "principal_object_id" => "Principal object id".to_owned(),
+        "issuer" => "Issuer".to_owned(),
+        "subject" => "Subject".to_owned(),
+        "mode" => "Set-up".to_owned(),
         other => other.replace('_', " "),
+    }
+}
+
+/// A metadata value as the operator reads it (Azure's set-up by its name).
+fn meta_value(key: &str, value: &serde_json::Value) -> String {
+    use alphaswarm_core::azure::AzureMode;
+    let mode = [AzureMode::ManagedIdentity, AzureMode::SharedApp]
+        .into_iter()
+        .find(|m| key == "mode" && value.as_str() == Some(m.as_str()));
+    match mode {
+        Some(mode) => crate::clouds::azure::mode_label(mode).to_owned(),
+        None => plain(value),
     }
 }
 

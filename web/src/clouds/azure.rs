@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 
 /// How the customer's tenant trusts AlphaSwarm (`mode` in every body), in
 /// the operator's words.
-fn mode_label(mode: Mode) -> &'static str {
+pub fn mode_label(mode: Mode) -> &'static str {
     match mode {
         Mode::ManagedIdentity => "Customer-managed identity",
         Mode::SharedApp => "Shared AlphaSwarm app",
