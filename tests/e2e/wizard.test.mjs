@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkpoint as shoot, launch, requireEnv, totp } from './lib.mjs';
+import { launch, requireEnv, wizardHelpers } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -41,40 +41,7 @@ after(async () => {
   await browser?.close();
 });
 
-/** Screenshots at 1280 px and 390 px wide, then axe on the page. */
-const checkpoint = (name) => shoot(page, SHOTS, name);
-
-/** Answers the step-up prompt if it is shown (waits for the next TOTP window when a code was refused). */
-async function stepUpIfAsked() {
-  const prompt = page.locator('[data-view=step-up]');
-  try {
-    await prompt.waitFor({ state: 'visible', timeout: 3_000 });
-  } catch {
-    return false;
-  }
-  await checkpoint('03a-step-up');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    await page.fill('#code', totp(TOTP_SECRET));
-    await page.keyboard.press('Enter');
-    try {
-      await prompt.waitFor({ state: 'detached', timeout: 10_000 });
-      return true;
-    } catch {
-      // A code may be accepted once only: wait for the next 30 s window.
-      await page.waitForTimeout(30_000 - (Date.now() % 30_000) + 500);
-    }
-  }
-  throw new Error('the step-up prompt did not accept the TOTP code');
-}
-
-async function next() {
-  await page.click('.step-nav button.primary');
-  await stepUpIfAsked();
-}
-
-function step(slug) {
-  return page.locator(`[data-step=${slug}]`);
-}
+const { checkpoint, stepUpIfAsked, step, next } = wizardHelpers(() => page, { shots: SHOTS, totpSecret: TOTP_SECRET, stepUpShot: '03a-step-up' });
 
 /** A temp dir and a bash runner there whose awscli talks to moto. */
 function motoShell() {
