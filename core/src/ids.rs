@@ -43,7 +43,6 @@ pub enum IdKind {
     K8sServiceAccount,
     K8sWorkloadName,
     KeyVaultName,
-    AzureIdentityName,
     ClusterName,
     GcpLocation,
 }
@@ -82,7 +81,6 @@ impl IdKind {
             IdKind::K8sServiceAccount => "invalid_k8s_service_account",
             IdKind::K8sWorkloadName => "invalid_k8s_workload_name",
             IdKind::KeyVaultName => "invalid_key_vault_name",
-            IdKind::AzureIdentityName => "invalid_azure_identity_name",
             IdKind::ClusterName => "invalid_cluster_name",
             IdKind::GcpLocation => "invalid_gcp_location",
         }
@@ -122,7 +120,6 @@ impl IdKind {
             IdKind::K8sServiceAccount => "service_account",
             IdKind::K8sWorkloadName => "workload_name",
             IdKind::KeyVaultName => "key_vault_name",
-            IdKind::AzureIdentityName => "identity_name",
             IdKind::ClusterName => "cluster_name",
             IdKind::GcpLocation => "location",
         }
@@ -161,7 +158,6 @@ impl IdKind {
             IdKind::K8sServiceAccount => "Kubernetes service account name",
             IdKind::K8sWorkloadName => "Kubernetes workload name",
             IdKind::KeyVaultName => "Key Vault name",
-            IdKind::AzureIdentityName => "managed identity name",
             IdKind::ClusterName => "cluster name",
             IdKind::GcpLocation => "GCP location",
         }
@@ -253,9 +249,6 @@ impl IdKind {
             }
             IdKind::KeyVaultName => {
                 "A Key Vault name is 3-24 letters, digits or '-', starting with a letter, ending with a letter or digit, without '--'."
-            }
-            IdKind::AzureIdentityName => {
-                "A managed identity name is 3-128 letters, digits, '-' or '_', starting with a letter or digit."
             }
             IdKind::ClusterName => {
                 "A cluster name is 1-100 letters, digits, '-' or '_', starting with a letter or digit."

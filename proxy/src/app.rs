@@ -7,12 +7,14 @@ use crate::audit::{AuditSink, FileAuditSink};
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, QueryClient};
 use crate::azure::{AzureApi, RestClient};
+use crate::cloudflare::HttpCloudflare;
 use crate::config::{self, Config, Secret};
 use crate::federation::FederationIssuer;
 use crate::federation::store::KeyStoreError;
 use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
 use crate::providers::azure::AzureProvider;
+use crate::providers::cloudflare::CloudflareProvider;
 use crate::providers::fake_aws::{FakeAws, UnknownRoles};
 use crate::store::{FernetFileStore, IntegrationStore, StoreError};
 use std::collections::BTreeMap;
@@ -20,6 +22,9 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Per-request limit on Cloudflare calls (each wizard step makes a few).
+const CLOUDFLARE_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct Inner {
     pub config: Config,
@@ -54,6 +59,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("the AWS client cannot be built: {0}")]
     Aws(#[from] AwsError),
+    #[error("the Cloudflare client cannot be built: {0}")]
+    Cloudflare(String),
     #[error("{0}")]
     FederationKeys(#[from] KeyStoreError),
     #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
@@ -206,6 +213,9 @@ pub fn build_state_with(
             settle: Duration::from_secs(config.aws_settle_seconds),
         },
     );
+    let cloudflare = HttpCloudflare::new(&config.cloudflare_endpoint, CLOUDFLARE_TIMEOUT)
+        .map_err(|e| StartError::Cloudflare(e.to_string()))?;
+    let cloudflare_provider = CloudflareProvider::new(Arc::new(cloudflare));
     let store: Arc<dyn IntegrationStore> = Arc::new(store);
     let federation = Arc::new(federation_issuer(&config, &mut notes)?);
     let azure_provider = AzureProvider::new(
@@ -217,6 +227,7 @@ pub fn build_state_with(
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
     providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
+    providers.insert(cloudflare_provider.cloud(), Arc::new(cloudflare_provider));
     let accounts = account_providers(&config)?;
     let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
     let state = AppState(Arc::new(Inner {
