@@ -45,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             get(list_integrations),
         )
         .route("/admin/audit/verify", get(verify_audit))
+        .route("/admin/clouds", get(list_clouds))
         .merge(crate::integration_routes::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .route(
@@ -432,6 +433,16 @@ async fn list_integrations(
         .map_err(store_error)?;
     let integrations: Vec<Value> = records.iter().map(StoredIntegration::masked).collect();
     Ok(Json(json!({ "integrations": integrations })))
+}
+
+/// The clouds this proxy has a provider for, so the wizard offers no
+/// cloud that would dead-end at step 2.
+async fn list_clouds(
+    State(state): State<AppState>,
+    AdminSession(_session): AdminSession,
+) -> Json<Value> {
+    let clouds: Vec<&str> = state.providers.keys().copied().collect();
+    Json(json!({ "clouds": clouds }))
 }
 
 async fn verify_audit(

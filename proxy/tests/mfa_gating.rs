@@ -110,6 +110,7 @@ async fn session_routes_need_a_session_with_the_admin_scope() {
         (Method::POST, step("acme", "bootstrap")),
         (Method::GET, "/admin/accounts/acme/integrations".to_owned()),
         (Method::GET, "/admin/audit/verify".to_owned()),
+        (Method::GET, "/admin/clouds".to_owned()),
         (Method::GET, "/auth/session".to_owned()),
         (Method::POST, "/auth/step-up".to_owned()),
     ];
@@ -145,6 +146,11 @@ async fn session_routes_need_a_session_with_the_admin_scope() {
     assert_eq!(body["mode"], "local");
     assert_eq!(body["scopes"], json!(["admin:cluster"]));
     assert_eq!(body["step_up_until"], json!(null));
+    // The wizard offers exactly the clouds that have a provider.
+    let (status, body) = proxy
+        .send(Method::GET, "/admin/clouds", Some(&session), None)
+        .await;
+    assert_eq!((status, body), (200, json!({"clouds": ["aws"]})));
     let stepped = proxy.stepped_up().await;
     let (_, body) = proxy
         .send(Method::GET, "/auth/session", Some(&stepped), None)

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkpoint as shoot, installAxe, launch, requireEnv, watchCsp } from './lib.mjs';
+import { checkpoint as shoot, installAxe, launch, logIn, requireEnv, watchCsp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -47,11 +47,7 @@ const checkpoint = (name) => shoot(page, SHOTS, name);
 const tool = (form) => page.locator(`form[data-form=${form}] ~ .artifacts`);
 
 test('log in and open Settings -> Workload identity (the core is not loaded before)', async () => {
-  await page.goto(BASE + '/');
-  await page.fill('#username', USERNAME);
-  await page.fill('#password', PASSWORD);
-  await page.keyboard.press('Enter');
-  await page.locator('[data-view=orgs]').waitFor();
+  await logIn(page, BASE, { username: USERNAME, password: PASSWORD });
   await page.click('nav[aria-label=Main] >> text=Settings');
   await page.click('button:has-text("Workload identity")');
   await page.locator('[data-view=workload-identity]').waitFor();
