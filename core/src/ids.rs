@@ -426,6 +426,15 @@ fn is_url_char(c: char) -> bool {
 }
 
 fn check_https_url(kind: IdKind, max: usize, s: &str) -> Result<(), IdError> {
+    check_url(kind, max, s, false)
+}
+
+/// Hosts a plain-http issuer may name: the machine itself, where the local
+/// run and the tests serve their own issuer (no cloud can reach it, and the
+/// proxy refuses http issuers in production).
+const LOOPBACK_HOSTS: [&str; 2] = ["127.0.0.1", "localhost"];
+
+fn check_url(kind: IdKind, max: usize, s: &str, http_loopback: bool) -> Result<(), IdError> {
     let rule = Rule {
         min: 9,
         max,
@@ -435,8 +444,15 @@ fn check_https_url(kind: IdKind, max: usize, s: &str) -> Result<(), IdError> {
         last: None,
     };
     check_rule(kind, &rule, s)?;
-    let host = s
-        .strip_prefix("https://")
+    let loopback = s.strip_prefix("http://").filter(|rest| {
+        http_loopback
+            && LOOPBACK_HOSTS.iter().any(|h| {
+                rest.strip_prefix(h)
+                    .is_some_and(|after| after.is_empty() || after.starts_with([':', '/']))
+            })
+    });
+    let host = loopback
+        .or_else(|| s.strip_prefix("https://"))
         .ok_or_else(|| {
             IdError::new(
                 kind,
@@ -467,10 +483,19 @@ fn check_https_url(kind: IdKind, max: usize, s: &str) -> Result<(), IdError> {
 }
 
 validated_string!(
-    /// An OIDC issuer: https, compared exactly by every cloud (a trailing `/` matters).
+    /// An OIDC issuer: https, compared exactly by every cloud (a trailing `/`
+    /// matters). Plain http is accepted for a loopback host only (127.0.0.1,
+    /// localhost): the local run and the tests serve their own issuer there.
     IssuerUrl,
-    |s| check_https_url(IdKind::IssuerUrl, 600, s)
+    |s| check_url(IdKind::IssuerUrl, 600, s, true)
 );
+
+impl IssuerUrl {
+    /// Whether this is a plain-http loopback issuer (never valid in production).
+    pub fn is_loopback_http(&self) -> bool {
+        self.as_str().starts_with("http://")
+    }
+}
 
 validated_string!(
     /// Where the CloudFormation template is hosted (the quick-create `templateURL`).

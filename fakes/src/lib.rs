@@ -12,6 +12,7 @@
 
 pub mod azure_key_vault;
 pub mod dockerhub;
+pub mod gcp;
 pub mod gcp_secret_manager;
 pub mod huggingface;
 pub mod oauth2;
