@@ -138,10 +138,10 @@ async fn real_gcloud_parses_every_rendered_command_and_sends_the_configured_valu
 }
 
 /// Runs the futures concurrently (gcloud takes seconds to start).
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+async fn futures_join<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
-    F: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();
     let mut out = Vec::new();
