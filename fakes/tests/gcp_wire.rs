@@ -170,6 +170,18 @@ async fn call(
     )
 }
 
+async fn get_project(fake: &GcpFake, token: &str) -> (StatusCode, Value) {
+    call(
+        fake,
+        "GET",
+        &format!("/v1/projects/{PROJECT}"),
+        Some(token),
+        None,
+        false,
+    )
+    .await
+}
+
 async fn sts_with(fake: &GcpFake, audience: &str, token: &str) -> (StatusCode, Value) {
     let body: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", EXCHANGE)
@@ -248,15 +260,7 @@ async fn happy_path_rs256_and_es256_then_project_permissions_and_regions() {
         assert!(expire.ends_with('Z') && !expire.contains('.'), "{expire}");
     }
     let token = account_token(&fake, &issuer.rs256(&issuer.claims("org:org-acme"))).await;
-    let (status, project) = call(
-        &fake,
-        "GET",
-        &format!("/v1/projects/{PROJECT}"),
-        Some(&token),
-        None,
-        false,
-    )
-    .await;
+    let (status, project) = get_project(&fake, &token).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         (
@@ -353,15 +357,7 @@ async fn happy_path_rs256_and_es256_then_project_permissions_and_regions() {
         test(token.clone(), asked).await,
         (StatusCode::OK, json!({}))
     );
-    let (status, body) = call(
-        &fake,
-        "GET",
-        &format!("/v1/projects/{PROJECT}"),
-        Some(&token),
-        None,
-        false,
-    )
-    .await;
+    let (status, body) = get_project(&fake, &token).await;
     assert_eq!(
         (status, body["error"]["status"].as_str()),
         (StatusCode::FORBIDDEN, Some("PERMISSION_DENIED"))

@@ -7,7 +7,7 @@
 
 use super::state::{Caller, TOKEN_CREATOR, WORKLOAD_IDENTITY_USER};
 use super::{
-    GcpFake, TOKEN_LIFETIME_SECONDS, google_error, google_error_with, rfc3339_seconds,
+    GcpFake, TOKEN_LIFETIME_SECONDS, google_error, google_error_with, not_found, rfc3339_seconds,
     unauthenticated,
 };
 use crate::oauth2::bearer;
@@ -29,6 +29,10 @@ fn caller(fake: &GcpFake, headers: &HeaderMap) -> Result<Caller, Response> {
     fake.world().caller(token).ok_or_else(unauthenticated)
 }
 
+fn json_body(body: &[u8]) -> Result<Value, Response> {
+    serde_json::from_slice(body).map_err(|_| invalid_argument("Invalid JSON payload received."))
+}
+
 fn invalid_argument(message: &str) -> Response {
     google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
 }
@@ -45,11 +49,7 @@ pub async fn generate_access_token(
     body: axum::body::Bytes,
 ) -> Response {
     let Some(email) = account.strip_suffix(":generateAccessToken") else {
-        return google_error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "The requested URL was not found on this server.",
-        );
+        return not_found();
     };
     let caller = match caller(&fake, &headers) {
         Ok(c) => c,
@@ -60,8 +60,9 @@ pub async fn generate_access_token(
             "The project in the resource name must be the wildcard '-': projects/-/serviceAccounts/{ACCOUNT}.",
         );
     }
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return invalid_argument("Invalid JSON payload received.");
+    let request = match json_body(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
     };
     let scopes: Vec<&str> = request["scope"]
         .as_array()
@@ -153,18 +154,15 @@ pub async fn project_method(
     body: axum::body::Bytes,
 ) -> Response {
     let Some(project) = resource.strip_suffix(":testIamPermissions") else {
-        return google_error(
-            StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            "The requested URL was not found on this server.",
-        );
+        return not_found();
     };
     let caller = match caller(&fake, &headers) {
         Ok(c) => c,
         Err(r) => return r,
     };
-    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
-        return invalid_argument("Invalid JSON payload received.");
+    let request = match json_body(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
     };
     let asked: Vec<&str> = request["permissions"]
         .as_array()

@@ -243,13 +243,7 @@ impl GcpFake {
                 "/compute/v1/projects/{project}/regions",
                 get(apis::list_regions),
             )
-            .fallback(|| async {
-                google_error(
-                    StatusCode::NOT_FOUND,
-                    "NOT_FOUND",
-                    "The requested URL was not found on this server.",
-                )
-            })
+            .fallback(|| async { not_found() })
             .with_state(self.clone());
         self.traffic().layer(
             router,
@@ -307,6 +301,15 @@ pub fn google_error_with(
         error["details"] = Value::Array(details);
     }
     (status, Json(json!({ "error": error }))).into_response()
+}
+
+/// An unknown URL, in Google's words.
+pub fn not_found() -> Response {
+    google_error(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "The requested URL was not found on this server.",
+    )
 }
 
 /// A missing, unknown or expired bearer token.
