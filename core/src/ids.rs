@@ -27,6 +27,9 @@ pub enum IdKind {
     Guid,
     AzureRole,
     FederatedCredentialName,
+    ManagedIdentityName,
+    AzureResourceGroup,
+    AzureLocation,
     GcpProjectId,
     GcpProjectNumber,
     GcpPoolId,
@@ -39,6 +42,12 @@ pub enum IdKind {
     Audience,
     CloudflareAccountId,
     CloudflareTemplate,
+    K8sNamespace,
+    K8sServiceAccount,
+    K8sWorkloadName,
+    KeyVaultName,
+    ClusterName,
+    GcpLocation,
 }
 
 impl IdKind {
@@ -59,6 +68,9 @@ impl IdKind {
             IdKind::Guid => "invalid_guid",
             IdKind::AzureRole => "invalid_azure_role",
             IdKind::FederatedCredentialName => "invalid_federated_credential_name",
+            IdKind::ManagedIdentityName => "invalid_managed_identity_name",
+            IdKind::AzureResourceGroup => "invalid_resource_group",
+            IdKind::AzureLocation => "invalid_azure_location",
             IdKind::GcpProjectId => "invalid_gcp_project_id",
             IdKind::GcpProjectNumber => "invalid_gcp_project_number",
             IdKind::GcpPoolId => "invalid_gcp_pool_id",
@@ -71,6 +83,12 @@ impl IdKind {
             IdKind::Audience => "invalid_audience",
             IdKind::CloudflareAccountId => "invalid_cloudflare_account_id",
             IdKind::CloudflareTemplate => "invalid_cloudflare_template",
+            IdKind::K8sNamespace => "invalid_k8s_namespace",
+            IdKind::K8sServiceAccount => "invalid_k8s_service_account",
+            IdKind::K8sWorkloadName => "invalid_k8s_workload_name",
+            IdKind::KeyVaultName => "invalid_key_vault_name",
+            IdKind::ClusterName => "invalid_cluster_name",
+            IdKind::GcpLocation => "invalid_gcp_location",
         }
     }
 
@@ -92,6 +110,9 @@ impl IdKind {
             IdKind::Guid => "id",
             IdKind::AzureRole => "role",
             IdKind::FederatedCredentialName => "name",
+            IdKind::ManagedIdentityName => "identity_name",
+            IdKind::AzureResourceGroup => "resource_group",
+            IdKind::AzureLocation => "location",
             IdKind::GcpProjectId => "project_id",
             IdKind::GcpProjectNumber => "project_number",
             IdKind::GcpPoolId => "pool_id",
@@ -104,6 +125,12 @@ impl IdKind {
             IdKind::Audience => "audience",
             IdKind::CloudflareAccountId => "account_id",
             IdKind::CloudflareTemplate => "template",
+            IdKind::K8sNamespace => "namespace",
+            IdKind::K8sServiceAccount => "service_account",
+            IdKind::K8sWorkloadName => "workload_name",
+            IdKind::KeyVaultName => "key_vault_name",
+            IdKind::ClusterName => "cluster_name",
+            IdKind::GcpLocation => "location",
         }
     }
 
@@ -124,6 +151,9 @@ impl IdKind {
             IdKind::Guid => "GUID",
             IdKind::AzureRole => "Azure role name",
             IdKind::FederatedCredentialName => "federated credential name",
+            IdKind::ManagedIdentityName => "managed identity name",
+            IdKind::AzureResourceGroup => "resource group name",
+            IdKind::AzureLocation => "Azure location",
             IdKind::GcpProjectId => "GCP project id",
             IdKind::GcpProjectNumber => "GCP project number",
             IdKind::GcpPoolId => "workload identity pool id",
@@ -136,6 +166,12 @@ impl IdKind {
             IdKind::Audience => "audience",
             IdKind::CloudflareAccountId => "Cloudflare account id",
             IdKind::CloudflareTemplate => "Cloudflare token template",
+            IdKind::K8sNamespace => "Kubernetes namespace",
+            IdKind::K8sServiceAccount => "Kubernetes service account name",
+            IdKind::K8sWorkloadName => "Kubernetes workload name",
+            IdKind::KeyVaultName => "Key Vault name",
+            IdKind::ClusterName => "cluster name",
+            IdKind::GcpLocation => "GCP location",
         }
     }
 
@@ -180,6 +216,15 @@ impl IdKind {
             IdKind::FederatedCredentialName => {
                 "Use 3-120 letters, digits, '-' or '_', starting with a letter or digit."
             }
+            IdKind::ManagedIdentityName => {
+                "Use 3-128 letters, digits, '-' or '_', starting with a letter or digit."
+            }
+            IdKind::AzureResourceGroup => {
+                "Use 1-90 letters, digits, '-', '_', '.', '(' or ')', starting with a letter, digit, '_' or '(' and not ending in '.', e.g. alphaswarm-broker."
+            }
+            IdKind::AzureLocation => {
+                "Use an Azure region name such as eastus or westeurope (az account list-locations -o table)."
+            }
             IdKind::GcpProjectId => {
                 "A project id is 6-30 lowercase letters, digits or '-', starting with a letter (the project NUMBER is a different field)."
             }
@@ -214,6 +259,22 @@ impl IdKind {
                 "The Cloudflare account id is 32 lowercase hex characters (dashboard URL or Overview page)."
             }
             IdKind::CloudflareTemplate => "Use one of: dns_edit, tunnel, access, worker, r2.",
+            IdKind::K8sNamespace => {
+                "A namespace is 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit."
+            }
+            IdKind::K8sServiceAccount => {
+                "A service account name is 1-253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit."
+            }
+            IdKind::K8sWorkloadName => {
+                "A workload name is 1-253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit."
+            }
+            IdKind::KeyVaultName => {
+                "A Key Vault name is 3-24 letters, digits or '-', starting with a letter, ending with a letter or digit, without '--'."
+            }
+            IdKind::ClusterName => {
+                "A cluster name is 1-100 letters, digits, '-' or '_', starting with a letter or digit."
+            }
+            IdKind::GcpLocation => "Use a region or zone such as us-central1 or us-central1-a.",
         }
     }
 }

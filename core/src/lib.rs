@@ -23,6 +23,7 @@ pub mod aws;
 pub mod azure;
 pub mod cloudflare;
 pub mod gcp;
+pub mod k8s;
 
 pub use bundle::{Bundle, RenderError};
 pub use error::{CoreError, ErrorBody};

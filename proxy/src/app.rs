@@ -6,9 +6,13 @@ use crate::accounts::huggingface::{HuggingFaceClient, HuggingFaceProvider};
 use crate::audit::{AuditSink, FileAuditSink};
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, QueryClient};
+use crate::azure::{AzureApi, RestClient};
 use crate::config::{self, Config, Secret};
+use crate::federation::FederationIssuer;
+use crate::federation::store::KeyStoreError;
 use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
+use crate::providers::azure::AzureProvider;
 use crate::providers::fake_aws::{FakeAws, UnknownRoles};
 use crate::store::{FernetFileStore, IntegrationStore, StoreError};
 use std::collections::BTreeMap;
@@ -25,6 +29,8 @@ pub struct Inner {
     pub store: Arc<dyn IntegrationStore>,
     /// Keyed by URL segment (`aws`, ...).
     pub providers: BTreeMap<&'static str, Arc<dyn CloudProvider>>,
+    /// AlphaSwarm's OIDC issuer: discovery, JWKS, minting.
+    pub federation: Arc<FederationIssuer>,
     /// Keyed by integration kind (`huggingface`, `docker_hub`).
     pub accounts: BTreeMap<&'static str, Arc<dyn AccountProvider>>,
 }
@@ -48,6 +54,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("the AWS client cannot be built: {0}")]
     Aws(#[from] AwsError),
+    #[error("{0}")]
+    FederationKeys(#[from] KeyStoreError),
     #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
     Http(#[from] reqwest::Error),
     #[error("the state directory {path} cannot be used: {source}")]
@@ -118,10 +126,21 @@ pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), Sta
     Ok((Arc::new(QueryClient::new(config.aws.clone())?), warnings))
 }
 
-/// Builds the state from the configuration and the AWS client to use.
+/// Builds the state from the configuration and the AWS client to use; the
+/// Azure client is the real one, at the configured (or overridden) endpoints.
 pub fn build_state(
     config: Config,
     aws: Arc<dyn AwsApi>,
+) -> Result<(AppState, StartNotes), StartError> {
+    let azure: Arc<dyn AzureApi> = Arc::new(RestClient::new(&config.azure));
+    build_state_with(config, aws, azure)
+}
+
+/// [`build_state`] with the Azure client given (tests, benchmarks).
+pub fn build_state_with(
+    config: Config,
+    aws: Arc<dyn AwsApi>,
+    azure: Arc<dyn AzureApi>,
 ) -> Result<(AppState, StartNotes), StartError> {
     // reqwest (OIDC's JWKS client below, the AWS client) panics without a
     // process-wide TLS provider.
@@ -187,8 +206,17 @@ pub fn build_state(
             settle: Duration::from_secs(config.aws_settle_seconds),
         },
     );
+    let store: Arc<dyn IntegrationStore> = Arc::new(store);
+    let federation = Arc::new(federation_issuer(&config, &mut notes)?);
+    let azure_provider = AzureProvider::new(
+        azure,
+        federation.clone(),
+        config.azure.clone(),
+        store.clone(),
+    );
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
+    providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
     let accounts = account_providers(&config)?;
     let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
     let state = AppState(Arc::new(Inner {
@@ -196,11 +224,33 @@ pub fn build_state(
         auth,
         limiter: AttemptLimiter::new(10, Duration::from_secs(60)),
         audit,
-        store: Arc::new(store),
+        store,
         providers,
+        federation,
         accounts,
     }));
     Ok((state, notes))
+}
+
+/// The issuer over the default key store (the key file in the state dir,
+/// encrypted with the integrations key or a development key). Keys are
+/// generated on first use; `serve` generates them at start.
+fn federation_issuer(
+    config: &Config,
+    notes: &mut StartNotes,
+) -> Result<FederationIssuer, StartError> {
+    let (key, warning) =
+        crate::federation::encryption_key(config.integrations_key.as_ref(), &config.state_dir)
+            .map_err(|source| StartError::StateDir {
+                path: config.state_dir.display().to_string(),
+                source,
+            })?;
+    notes.warnings.extend(warning);
+    let store = crate::federation::file_key_store(&config.state_dir, &key)?;
+    Ok(FederationIssuer::new(
+        config.federation.clone(),
+        Arc::new(store),
+    ))
 }
 
 /// HuggingFace and Docker Hub over one shared HTTP client, at the

@@ -4,6 +4,8 @@
 
 use crate::accounts::{AccountsConfig, DOCKERHUB_DEFAULT_URL, HUGGINGFACE_DEFAULT_URL};
 use crate::aws::AwsConfig;
+use crate::azure::AzureConfig;
+use crate::federation::FederationConfig;
 use crate::health::sweep::HealthSettings;
 use alphaswarm_core::aws::RoleNamePattern;
 use alphaswarm_core::ids::TemplateUrl;
@@ -99,6 +101,10 @@ pub struct Config {
     pub aws: AwsConfig,
     pub aws_settle_seconds: u64,
     pub aws_fake: bool,
+    /// AlphaSwarm's OIDC issuer (ALPHASWARM_ADMIN_FEDERATION_ISSUER).
+    pub federation: FederationConfig,
+    /// Entra/ARM endpoints, audience, the shared app (ALPHASWARM_ADMIN_AZURE_*).
+    pub azure: AzureConfig,
     /// HuggingFace and Docker Hub endpoints.
     pub accounts: AccountsConfig,
     /// The background health re-check.
@@ -268,6 +274,8 @@ impl Config {
                 why: "the fake AWS backend is for tests only".into(),
             });
         }
+        let federation = FederationConfig::from_lookup(get, production)?;
+        let azure = AzureConfig::from_lookup(get, production)?;
         let endpoint = |var: &'static str, default: &str| {
             let raw = get(var).unwrap_or_else(|| default.to_owned());
             crate::accounts::checked_endpoint(&raw, production)
@@ -298,6 +306,8 @@ impl Config {
             aws,
             aws_settle_seconds,
             aws_fake,
+            federation,
+            azure,
             accounts,
             health,
         })

@@ -1,12 +1,19 @@
 //! `alphaswarm-proxy [serve]` runs the wizard's backend;
-//! `alphaswarm-proxy verify-audit <path>` checks an audit trail's hash chain.
+//! `alphaswarm-proxy verify-audit <path>` checks an audit trail's hash chain;
+//! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
+//! issuer's signing keys.
 
 use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
 use alphaswarm_proxy::audit::verify_file;
 use alphaswarm_proxy::config::{self, Config};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: alphaswarm-proxy [serve]\n       alphaswarm-proxy verify-audit <path>";
+fn usage() -> String {
+    format!(
+        "usage: alphaswarm-proxy [serve]\n       alphaswarm-proxy verify-audit <path>\n{}",
+        alphaswarm_proxy::federation::cli::USAGE
+    )
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,12 +25,16 @@ fn main() -> ExitCode {
     {
         [] | ["serve"] => serve(),
         ["verify-audit", path] => verify(path),
+        ["federation-keys", "rotate", rest @ ..] => alphaswarm_proxy::federation::cli::rotate(rest),
+        ["federation-keys", "export-jwks", file] => {
+            alphaswarm_proxy::federation::cli::export_jwks(file)
+        }
         ["-h" | "--help" | "help"] => {
-            println!("{USAGE}");
+            println!("{}", usage());
             ExitCode::SUCCESS
         }
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             ExitCode::from(2)
         }
     }
@@ -100,6 +111,19 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The issuer's first signing key is generated now, not on the first request.
+    match state
+        .federation
+        .ensure_key(alphaswarm_proxy::federation::now())
+        .await
+    {
+        Ok(Some(kid)) => tracing::info!(kid, "federation signing key generated"),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let mode = state.auth.mode();
     let listener = match tokio::net::TcpListener::bind(bind).await {
         Ok(l) => l,

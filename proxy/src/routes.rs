@@ -55,7 +55,9 @@ pub fn router(state: AppState) -> Router {
             axum::routing::any(|| async { api_not_found() }),
         );
     let web_dir = state.config.web_dir.clone();
-    let api = api.with_state(state);
+    let api = api
+        .merge(crate::federation::router(&state.config.federation))
+        .with_state(state);
     if web_dir.join("index.html").is_file() {
         let index = web_dir.join("index.html");
         api.fallback_service(

@@ -186,6 +186,8 @@ pub trait IntegrationStore: Send + Sync {
     async fn get(&self, credential_key: &str) -> Result<Option<StoredIntegration>, StoreError>;
     /// Every record of one org.
     async fn list_org(&self, org_id: &str) -> Result<Vec<StoredIntegration>, StoreError>;
+    /// Every record of one integration kind (e.g. `cloud_azure`), across orgs.
+    async fn list_kind(&self, kind: &str) -> Result<Vec<StoredIntegration>, StoreError>;
     async fn count(&self) -> Result<usize, StoreError>;
     /// Every record (the health sweep).
     async fn list_all(&self) -> Result<Vec<StoredIntegration>, StoreError>;
@@ -410,6 +412,26 @@ impl IntegrationStore for FernetFileStore {
         for token in tokens {
             let record = self.decrypt(&token)?;
             if record.org_id == org_id {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_kind(&self, kind: &str) -> Result<Vec<StoredIntegration>, StoreError> {
+        let prefix = format!("{kind}:");
+        let tokens: Vec<String> = self
+            .records
+            .lock()
+            .await
+            .iter()
+            .filter(|(key, _)| key.starts_with(&prefix))
+            .map(|(_, token)| token.clone())
+            .collect();
+        let mut out = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            let record = self.decrypt(&token)?;
+            if record.kind == kind {
                 out.push(record);
             }
         }

@@ -7,6 +7,7 @@
 //! (parsed with [`crate::error::parse_body`]) without the routes knowing them.
 
 pub mod aws;
+pub mod azure;
 pub mod fake_aws;
 
 use crate::error::ApiError;

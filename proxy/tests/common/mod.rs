@@ -110,9 +110,30 @@ impl TestProxy {
         Self::start_seeded(name, &extra, Vec::new()).await
     }
 
+    /// [`Self::start_with`] on a listener bound by the caller, who may need
+    /// the address first (the federation issuer's URL names it).
+    pub async fn start_on(
+        name: &str,
+        listener: tokio::net::TcpListener,
+        extra: &[(&str, &str)],
+    ) -> TestProxy {
+        let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        Self::start_seeded_on(name, listener, &extra, Vec::new()).await
+    }
+
     /// As [`Self::start_with`], with `records` in the store before start.
     pub async fn start_seeded(
         name: &str,
+        extra: &[(&str, String)],
+        records: Vec<alphaswarm_proxy::store::StoredIntegration>,
+    ) -> TestProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_seeded_on(name, listener, extra, records).await
+    }
+
+    async fn start_seeded_on(
+        name: &str,
+        listener: tokio::net::TcpListener,
         extra: &[(&str, String)],
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
     ) -> TestProxy {
@@ -148,7 +169,6 @@ impl TestProxy {
         let signing_key = base64::engine::general_purpose::STANDARD
             .decode(operator["token_signing_key"].as_str().unwrap())
             .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
         let app = alphaswarm_proxy::routes::router(state.clone());
@@ -314,6 +334,19 @@ pub fn binary_env(
     ]
 }
 
+/// The `alphaswarm-proxy` binary with exactly `env` (plus PATH, and HOME = `dir`).
+pub fn proxy_command(dir: &std::path::Path, env: &[(&str, String)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
+}
+
 /// The real `alphaswarm-proxy` binary, its stdout/stderr captured to files.
 pub struct BinaryProxy {
     pub child: std::process::Child,
@@ -329,17 +362,11 @@ impl BinaryProxy {
     pub fn spawn(dir: &std::path::Path, tag: &str, env: &[(&str, String)]) -> BinaryProxy {
         let stdout_path = dir.join(format!("{tag}.stdout"));
         let stderr_path = dir.join(format!("{tag}.stderr"));
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir)
+        let mut child = proxy_command(dir, env)
             .stdout(std::fs::File::create(&stdout_path).unwrap())
-            .stderr(std::fs::File::create(&stderr_path).unwrap());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().unwrap();
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
