@@ -14,6 +14,7 @@ use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
 use crate::providers::azure::AzureProvider;
 use crate::providers::fake_aws::{FakeAws, UnknownRoles};
+use crate::providers::gcp::GcpProvider;
 use crate::store::{FernetFileStore, IntegrationStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -217,6 +218,15 @@ pub fn build_state_with(
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
     providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
+    // GCP's client is always the real one: tests point its endpoints at
+    // the loopback fake.
+    let gcp_provider = GcpProvider::new(
+        Arc::new(crate::gcp::RestClient::new(&config.gcp)),
+        federation.clone(),
+        config.gcp.clone(),
+        store.clone(),
+    );
+    providers.insert(gcp_provider.cloud(), Arc::new(gcp_provider));
     let accounts = account_providers(&config)?;
     let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
     let state = AppState(Arc::new(Inner {

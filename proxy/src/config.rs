@@ -6,6 +6,7 @@ use crate::accounts::{AccountsConfig, DOCKERHUB_DEFAULT_URL, HUGGINGFACE_DEFAULT
 use crate::aws::AwsConfig;
 use crate::azure::AzureConfig;
 use crate::federation::FederationConfig;
+use crate::gcp::GcpConfig;
 use crate::health::sweep::HealthSettings;
 use alphaswarm_core::aws::RoleNamePattern;
 use alphaswarm_core::ids::TemplateUrl;
@@ -105,6 +106,9 @@ pub struct Config {
     pub federation: FederationConfig,
     /// Entra/ARM endpoints, audience, the shared app (ALPHASWARM_ADMIN_AZURE_*).
     pub azure: AzureConfig,
+    /// STS/IAM Credentials/Resource Manager/Compute endpoints, the audience
+    /// template, settle time (ALPHASWARM_ADMIN_GCP_*).
+    pub gcp: GcpConfig,
     /// HuggingFace and Docker Hub endpoints.
     pub accounts: AccountsConfig,
     /// The background health re-check.
@@ -276,6 +280,7 @@ impl Config {
         }
         let federation = FederationConfig::from_lookup(get, production)?;
         let azure = AzureConfig::from_lookup(get, production)?;
+        let gcp = GcpConfig::from_lookup(get, production)?;
         let endpoint = |var: &'static str, default: &str| {
             let raw = get(var).unwrap_or_else(|| default.to_owned());
             crate::accounts::checked_endpoint(&raw, production)
@@ -308,6 +313,7 @@ impl Config {
             aws_fake,
             federation,
             azure,
+            gcp,
             accounts,
             health,
         })

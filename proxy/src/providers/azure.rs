@@ -10,7 +10,7 @@
 //! the baseline and the fix commands come from the core; the calls go
 //! through [`AzureApi`].
 
-use super::{CloudProvider, Connection};
+use super::{CloudProvider, Connection, refuse_if_connected_elsewhere};
 use crate::aws::Settling;
 use crate::aws::{TokioClock, retry_while_settling};
 use crate::azure::{
@@ -575,7 +575,30 @@ impl CloudProvider for AzureProvider {
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError> {
         let (request, auth) = self.checked(org, body).await?;
         let c = &request.connection;
-        self.refuse_if_connected_elsewhere(org, c).await?;
+        refuse_if_connected_elsewhere(
+            self.store.as_ref(),
+            self.integration_kind(),
+            org,
+            &[
+                ("tenant_id", c.tenant_id.as_str()),
+                ("subscription_id", c.subscription_id.as_str()),
+            ],
+            |other| {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "subscription_already_connected",
+                    format!(
+                        "Subscription {} of tenant {} is already connected under organisation {other}; one subscription never serves two organisations.",
+                        c.subscription_id, c.tenant_id
+                    ),
+                    format!(
+                        "Disconnect it from organisation {other} first (DELETE /admin/accounts/{other}/cloud/azure), or connect another subscription."
+                    ),
+                )
+                .with_field("subscription_id")
+            },
+        )
+        .await?;
         Ok(Connection {
             metadata: BTreeMap::from([
                 ("tenant_id".to_owned(), c.tenant_id.to_string()),
@@ -629,53 +652,6 @@ impl CloudProvider for AzureProvider {
         };
         steps.push("AlphaSwarm does not request the permissions to delete principals or role assignments, so this clean-up is yours.".to_owned());
         steps
-    }
-}
-
-impl AzureProvider {
-    async fn refuse_if_connected_elsewhere(
-        &self,
-        org: &OrgId,
-        c: &ValidatedAzureConnection,
-    ) -> Result<(), ApiError> {
-        let records = self
-            .store
-            .list_kind(self.integration_kind())
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "integrations store failed");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    e.code(),
-                    "The integrations store could not be read.",
-                    "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH and the proxy's log.",
-                )
-            })?;
-        let same = |r: &StoredIntegration, name: &str, value: &Guid| {
-            r.metadata
-                .get(name)
-                .is_some_and(|v| v.eq_ignore_ascii_case(value.as_str()))
-        };
-        if let Some(other) = records.iter().find(|r| {
-            r.org_id != org.as_str()
-                && same(r, "tenant_id", &c.tenant_id)
-                && same(r, "subscription_id", &c.subscription_id)
-        }) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "subscription_already_connected",
-                format!(
-                    "Subscription {} of tenant {} is already connected under organisation {}; one subscription never serves two organisations.",
-                    c.subscription_id, c.tenant_id, other.org_id
-                ),
-                format!(
-                    "Disconnect it from organisation {} first (DELETE /admin/accounts/{}/cloud/azure), or connect another subscription.",
-                    other.org_id, other.org_id
-                ),
-            )
-            .with_field("subscription_id"));
-        }
-        Ok(())
     }
 }
 

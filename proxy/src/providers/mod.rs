@@ -9,12 +9,14 @@
 pub mod aws;
 pub mod azure;
 pub mod fake_aws;
+pub mod gcp;
 
 use crate::error::ApiError;
 use crate::health::HealthCheck;
-use crate::store::StoredIntegration;
+use crate::store::{IntegrationStore, StoredIntegration};
 use alphaswarm_core::OrgId;
 use async_trait::async_trait;
+use axum::http::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -85,5 +87,38 @@ pub trait CloudProvider: Send + Sync {
     /// [`ApiError`] by its status (422 failed; 502 retryable; 503 degraded).
     async fn health(&self, _org: &OrgId, _record: &StoredIntegration) -> Option<HealthCheck> {
         None
+    }
+}
+
+/// Refuses a connect when another org already holds a connection of this
+/// kind whose metadata matches every `(name, value)` (case-insensitively):
+/// one cloud account never serves two orgs. `conflict` words the refusal
+/// for the other org's id.
+pub async fn refuse_if_connected_elsewhere(
+    store: &dyn IntegrationStore,
+    kind: &str,
+    org: &OrgId,
+    same: &[(&str, &str)],
+    conflict: impl FnOnce(&str) -> ApiError,
+) -> Result<(), ApiError> {
+    let records = store.list_kind(kind).await.map_err(|e| {
+        tracing::error!(error = %e, "integrations store failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.code(),
+            "The integrations store could not be read.",
+            "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH and the proxy's log.",
+        )
+    })?;
+    match records.iter().find(|r| {
+        r.org_id != org.as_str()
+            && same.iter().all(|(name, value)| {
+                r.metadata
+                    .get(*name)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+            })
+    }) {
+        Some(other) => Err(conflict(&other.org_id)),
+        None => Ok(()),
     }
 }

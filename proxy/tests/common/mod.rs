@@ -489,3 +489,20 @@ pub fn run_benchmark(figures: impl std::future::Future<Output = ()>) {
         .unwrap()
         .block_on(figures);
 }
+
+/// Asserts a coded error on a field.
+pub fn assert_error(
+    status: u16,
+    body: &serde_json::Value,
+    expected_status: u16,
+    code: &str,
+    field: Option<&str>,
+) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["field"].as_str(), field, "{body}");
+    assert!(
+        !body["hint"].as_str().unwrap_or_default().is_empty(),
+        "{body}"
+    );
+}
