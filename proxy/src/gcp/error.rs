@@ -507,7 +507,13 @@ mod tests {
                 None,
                 "--attribute-condition=",
             ),
-            ("invalid_scope", "x", "sts_refused", None, "google.subject"),
+            (
+                "invalid_scope",
+                "Scope is not permitted for this grant.",
+                "sts_refused",
+                None,
+                "google.subject",
+            ),
         ];
         for (error, description, code, field, in_hint) in cases {
             let e = sts(error, description).to_api_error(&ctx());

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use crate::common::TestProxy;
+#[allow(unused_imports)] // the benchmarks include this module without using it
 pub use crate::common::assert_error;
 use alphaswarm_core::Bundle;
 use alphaswarm_fakes::azure::{AzLogin, AzureFake};

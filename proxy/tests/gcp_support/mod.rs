@@ -13,6 +13,7 @@ use alphaswarm_fakes::server::Running;
 use alphaswarm_proxy::{federation, gcp};
 use serde_json::{Value, json};
 
+#[allow(unused_imports)] // the benchmarks include this module without using it
 pub use crate::common::assert_error;
 
 /// Two customer projects.
@@ -132,7 +133,7 @@ impl GcpWorld {
 
     /// Requests the fake has answered so far.
     pub fn fake_requests(&self) -> u64 {
-        self.fake.traffic().stats().requests as u64
+        self.fake.traffic().stats().requests
     }
 }
 
