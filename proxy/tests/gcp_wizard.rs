@@ -143,37 +143,7 @@ async fn happy_path_end_to_end_with_health_and_clean_up() {
     assert_eq!(health["integration"]["error"], "wif_provider_unavailable");
 
     // Audit: pending + succeeded per step, in order, then the health rows.
-    let rows = w.proxy.audit_rows();
-    let steps: Vec<(String, String)> = rows
-        .iter()
-        .take(8)
-        .map(|r| {
-            (
-                r["step"].as_str().unwrap().to_owned(),
-                r["phase"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    let expected: Vec<(String, String)> = [
-        "validate_identity",
-        "validate_permissions",
-        "enumerate_resources",
-        "connect",
-    ]
-    .iter()
-    .flat_map(|s| {
-        [
-            (s.to_string(), "pending".to_owned()),
-            (s.to_string(), "succeeded".to_owned()),
-        ]
-    })
-    .collect();
-    assert_eq!(steps, expected);
-    assert!(
-        rows.iter()
-            .take(8)
-            .all(|r| r["cloud"] == "gcp" && r["org_id"] == ORG)
-    );
+    common::assert_steps_audited(&w.proxy.audit_rows(), "gcp", ORG, &common::AUDITED_STEPS);
 
     let (status, gone) = w.disconnect(&token, ORG).await;
     assert_eq!(status, 200, "{gone}");

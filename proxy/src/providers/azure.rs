@@ -10,8 +10,7 @@
 //! the baseline and the fix commands come from the core; the calls go
 //! through [`AzureApi`].
 
-use super::{CloudProvider, Connection, refuse_if_connected_elsewhere};
-use crate::aws::Settling;
+use super::{Attempt, CloudProvider, Connection, federation_error, refuse_if_connected_elsewhere};
 use crate::aws::{TokioClock, retry_while_settling};
 use crate::azure::{
     APP_CLIENT_ID, ArmToken, AzureApi, AzureConfig, AzureError, ExchangeContext, Subscription,
@@ -91,19 +90,6 @@ fn parse_mode(mode: Option<&str>) -> Result<Option<AzureMode>, ApiError> {
 struct Request {
     connection: ValidatedAzureConnection,
     client_id: Guid,
-}
-
-/// One exchange attempt's failure: Entra's answer (retried while it says a
-/// new credential is still propagating), or a local failure that stops.
-enum Settle {
-    Azure(AzureError),
-    Stop(ApiError),
-}
-
-impl Settling for Settle {
-    fn is_retryable_while_settling(&self) -> bool {
-        matches!(self, Settle::Azure(e) if e.is_retryable_while_settling())
-    }
 }
 
 /// What a successful exchange proved.
@@ -203,16 +189,6 @@ impl AzureProvider {
         }
     }
 
-    fn federation_error(e: crate::federation::FederationError) -> ApiError {
-        tracing::error!(error = %e, "no assertion could be minted");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "federation_keys_unavailable",
-            "The proxy's federation signing keys cannot be used, so no assertion was minted.",
-            "See the proxy's log; check the key file in the state directory and ALPHASWARM_ADMIN_INTEGRATIONS_KEY.",
-        )
-    }
-
     /// Mints a fresh assertion for `subject` and exchanges it (once).
     async fn exchange(
         &self,
@@ -223,7 +199,7 @@ impl AzureProvider {
             .federation
             .mint(subject, &self.config.audience)
             .await
-            .map_err(Self::federation_error)?;
+            .map_err(federation_error)?;
         let outcome = self
             .azure
             .token(
@@ -254,9 +230,9 @@ impl AzureProvider {
                     let (outcome, kid) = self
                         .exchange(request, subject)
                         .await
-                        .map_err(Settle::Stop)?;
+                        .map_err(Attempt::Stop)?;
                     *last_kid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kid);
-                    outcome.map_err(Settle::Azure)
+                    outcome.map_err(Attempt::Cloud)
                 }
             },
         )
@@ -265,8 +241,8 @@ impl AzureProvider {
         let last_kid = last_kid.into_inner().unwrap_or_else(|p| p.into_inner());
         let token = match settled.result {
             Ok(token) => token,
-            Err(Settle::Stop(error)) => return Err(error),
-            Err(Settle::Azure(e)) => {
+            Err(Attempt::Stop(error)) => return Err(error),
+            Err(Attempt::Cloud(e)) => {
                 tracing::info!(aadsts = ?e.aadsts(), attempts, "Entra refused the exchange");
                 let mut error =
                     e.to_api_error(&self.context(&subject, request, last_kid.as_deref(), None));

@@ -11,8 +11,8 @@
 //! Bundles, ids, the baseline and the fix commands come from the core; the
 //! calls go through [`GcpApi`].
 
-use super::{CloudProvider, Connection, refuse_if_connected_elsewhere};
-use crate::aws::{Settling, TokioClock, retry_while_settling};
+use super::{Attempt, CloudProvider, Connection, federation_error, refuse_if_connected_elsewhere};
+use crate::aws::{TokioClock, retry_while_settling};
 use crate::error::{ApiError, parse_body};
 use crate::federation::FederationIssuer;
 use crate::gcp::{AccessToken, GcpApi, GcpConfig, GcpError, GcpService, Project, StepContext};
@@ -99,19 +99,6 @@ impl Request {
             condition: &self.condition,
             jwks_uri: &self.jwks_uri,
         }
-    }
-}
-
-/// One attempt's failure: Google's answer (retried while a binding
-/// propagates), or a local failure that stops.
-enum Settle {
-    Gcp(GcpError),
-    Stop(ApiError),
-}
-
-impl Settling for Settle {
-    fn is_retryable_while_settling(&self) -> bool {
-        matches!(self, Settle::Gcp(e) if e.is_retryable_while_settling())
     }
 }
 
@@ -235,33 +222,27 @@ impl GcpProvider {
         })
     }
 
-    fn federation_error(e: crate::federation::FederationError) -> ApiError {
-        tracing::error!(error = %e, "no assertion could be minted");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "federation_keys_unavailable",
-            "The proxy's federation signing keys cannot be used, so no assertion was minted.",
-            "See the proxy's log; check the key file in the state directory and ALPHASWARM_ADMIN_INTEGRATIONS_KEY.",
-        )
-    }
-
     /// One pass of the chain for `subject`: a fresh assertion, STS, then
     /// impersonation of the account.
-    async fn chain(&self, request: &Request, subject: &str) -> Result<AccessToken, Settle> {
+    async fn chain(
+        &self,
+        request: &Request,
+        subject: &str,
+    ) -> Result<AccessToken, Attempt<GcpError>> {
         let assertion = self
             .federation
             .mint(subject, &request.v.allowed_audience)
             .await
-            .map_err(|e| Settle::Stop(Self::federation_error(e)))?;
+            .map_err(|e| Attempt::Stop(federation_error(e)))?;
         let federated = self
             .gcp
             .exchange(&request.provider, assertion.token())
             .await
-            .map_err(Settle::Gcp)?;
+            .map_err(Attempt::Cloud)?;
         self.gcp
             .impersonate(&federated, request.v.service_account.email.as_str())
             .await
-            .map_err(Settle::Gcp)
+            .map_err(Attempt::Cloud)
     }
 
     /// The chain for the org's subject (retried for up to `settle` while a
@@ -278,8 +259,8 @@ impl GcpProvider {
         let attempts = settled.attempts;
         let token = match settled.result {
             Ok(token) => token,
-            Err(Settle::Stop(error)) => return Err(error),
-            Err(Settle::Gcp(e)) => {
+            Err(Attempt::Stop(error)) => return Err(error),
+            Err(Attempt::Cloud(e)) => {
                 tracing::info!(error = %e, attempts, "GCP refused the federation chain");
                 let mut error = e.to_api_error(&request.context());
                 if e.is_retryable_while_settling() && attempts > 1 {
@@ -366,7 +347,7 @@ impl GcpProvider {
                 ),
             )
             .with_field("service_account_email")),
-            Err(Settle::Gcp(e)) => match e.refusal_of_foreign_subject() {
+            Err(Attempt::Cloud(e)) => match e.refusal_of_foreign_subject() {
                 Some(by) => Ok(json!({
                     "safe": true,
                     "refused_by": if matches!(e, GcpError::Sts { .. }) { "sts" } else { "iam" },
@@ -374,7 +355,7 @@ impl GcpProvider {
                 })),
                 None => Err(e.to_api_error(&request.context())),
             },
-            Err(Settle::Stop(error)) => Err(error),
+            Err(Attempt::Stop(error)) => Err(error),
         }
     }
 
@@ -422,11 +403,7 @@ impl CloudProvider for GcpProvider {
             }
             (Some(pasted), false) => Some(pasted),
             (None, true) => {
-                let jwks = self
-                    .federation
-                    .jwks()
-                    .await
-                    .map_err(Self::federation_error)?;
+                let jwks = self.federation.jwks().await.map_err(federation_error)?;
                 Some(serde_json::to_string(&jwks).map_err(|_| {
                     ApiError::internal("jwks_unavailable", "The proxy's JWKS could not be written.")
                 })?)

@@ -11,6 +11,7 @@ pub mod azure;
 pub mod fake_aws;
 pub mod gcp;
 
+use crate::aws::Settling;
 use crate::error::ApiError;
 use crate::health::HealthCheck;
 use crate::store::{IntegrationStore, StoredIntegration};
@@ -121,4 +122,41 @@ pub async fn refuse_if_connected_elsewhere(
         Some(other) => Err(conflict(&other.org_id)),
         None => Ok(()),
     }
+}
+
+/// One attempt's failure while a cloud settles: the cloud's answer (retried
+/// while it says a change is still propagating), or a local failure that
+/// stops at once.
+pub enum Attempt<E> {
+    Cloud(E),
+    Stop(ApiError),
+}
+
+impl<E: Settling> Settling for Attempt<E> {
+    fn is_retryable_while_settling(&self) -> bool {
+        matches!(self, Attempt::Cloud(e) if e.is_retryable_while_settling())
+    }
+}
+
+impl Settling for crate::azure::AzureError {
+    fn is_retryable_while_settling(&self) -> bool {
+        crate::azure::AzureError::is_retryable_while_settling(self)
+    }
+}
+
+impl Settling for crate::gcp::GcpError {
+    fn is_retryable_while_settling(&self) -> bool {
+        crate::gcp::GcpError::is_retryable_while_settling(self)
+    }
+}
+
+/// No assertion could be minted (the federation keys are unusable).
+pub fn federation_error(e: crate::federation::FederationError) -> ApiError {
+    tracing::error!(error = %e, "no assertion could be minted");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "federation_keys_unavailable",
+        "The proxy's federation signing keys cannot be used, so no assertion was minted.",
+        "See the proxy's log; check the key file in the state directory and ALPHASWARM_ADMIN_INTEGRATIONS_KEY.",
+    )
 }

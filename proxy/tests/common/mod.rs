@@ -577,3 +577,31 @@ pub fn assert_signing_keys_never_leaked(dir: &std::path::Path, key: &str, haysta
     }
     assert!(!haystack.contains("PRIVATE KEY"));
 }
+
+/// Asserts that `rows` begin with a pending and a succeeded row for each of
+/// `steps`, in order, every one for `cloud` and `org`.
+pub fn assert_steps_audited(rows: &[Value], cloud: &str, org: &str, steps: &[&str]) {
+    let seen: Vec<(&str, &str)> = rows
+        .iter()
+        .take(2 * steps.len())
+        .map(|r| (r["step"].as_str().unwrap(), r["phase"].as_str().unwrap()))
+        .collect();
+    let expected: Vec<(&str, &str)> = steps
+        .iter()
+        .flat_map(|s| [(*s, "pending"), (*s, "succeeded")])
+        .collect();
+    assert_eq!(seen, expected);
+    assert!(
+        rows.iter()
+            .take(2 * steps.len())
+            .all(|r| r["cloud"] == cloud && r["org_id"] == org)
+    );
+}
+
+/// The audited wizard steps after step 2, in order.
+pub const AUDITED_STEPS: [&str; 4] = [
+    "validate_identity",
+    "validate_permissions",
+    "enumerate_resources",
+    "connect",
+];
