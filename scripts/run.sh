@@ -2,6 +2,7 @@
 # Builds the web UI, starts the proxy serving it with embedded defaults on
 # 127.0.0.1:8787 and prints where to go and how to log in. State (operator login, dev secrets, audit log)
 # lives in ~/.alphaswarm unless ALPHASWARM_ADMIN_STATE_DIR says otherwise.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
 ensure_cargo_path

@@ -10,9 +10,11 @@
 //!   its actions (`*/read`): Contributor and Owner.
 //! - **GCP** permission names are exact strings returned by
 //!   `testIamPermissions`: case-sensitive, no wildcards.
-//! - **Cloudflare** permission groups are display names, matched
-//!   case-insensitively; the tunnel group's older name "Argo Tunnel Write"
-//!   counts as "Cloudflare Tunnel Write".
+//! - **Cloudflare** permission groups given by name are matched
+//!   case-insensitively against the group's current and former names (the
+//!   tunnel group's older "Argo Tunnel Write" counts as "Cloudflare Tunnel
+//!   Write"), or by the group's id; the proxy's step 4 matches by id only
+//!   (`cloudflare::permissions`).
 
 use crate::cloudflare::CloudflareTemplate;
 use crate::error::CoreError;
@@ -20,9 +22,13 @@ use crate::ids::CloudKind;
 use crate::rule::{Reason, Rule};
 use serde::{Deserialize, Serialize};
 
-pub const AWS_REQUIRED_ACTIONS: [&str; 3] = [
+/// What the AWS role must allow. `iam:SimulatePrincipalPolicy` is what step 4
+/// itself calls, with the role's own credentials, to read these decisions:
+/// without it real IAM refuses the check before it can report anything.
+pub const AWS_REQUIRED_ACTIONS: [&str; 4] = [
     "sts:GetCallerIdentity",
     "iam:GetRole",
+    "iam:SimulatePrincipalPolicy",
     "ec2:DescribeRegions",
 ];
 /// What every GCP connection needs; the chosen roles add theirs
@@ -126,10 +132,6 @@ pub fn azure_action_allowed(permissions: &[AzurePermission], action: &str) -> bo
     })
 }
 
-/// Cloudflare's older names for permission groups: (old, current).
-pub const CLOUDFLARE_ALIASES: [(&str, &str); 1] =
-    [("Argo Tunnel Write", "Cloudflare Tunnel Write")];
-
 /// Most granted entries accepted in one comparison.
 pub const MAX_GRANTED: usize = 10_000;
 
@@ -220,7 +222,7 @@ pub fn required_permissions(
 ) -> Result<Vec<&'static str>, BaselineError> {
     match (cloud, template) {
         (CloudKind::Cloudflare, None) => Err(BaselineError::TemplateRequired),
-        (CloudKind::Cloudflare, Some(t)) => Ok(t.required_permission_groups().to_vec()),
+        (CloudKind::Cloudflare, Some(t)) => Ok(t.required_permission_groups()),
         (cloud, Some(_)) => Err(BaselineError::TemplateNotApplicable { cloud }),
         (CloudKind::Aws, None) => Ok(AWS_REQUIRED_ACTIONS.to_vec()),
         (CloudKind::Azure, None) => Ok(AZURE_REQUIRED_ROLES.iter().map(|(r, _)| r.name).collect()),
@@ -317,11 +319,8 @@ fn azure_role_satisfies(grant: &str, required_name: &str) -> bool {
 }
 
 fn cloudflare_group_matches(grant: &str, need: &str) -> bool {
-    let canonical = CLOUDFLARE_ALIASES
-        .iter()
-        .find(|(old, _)| grant.eq_ignore_ascii_case(old))
-        .map_or(grant, |(_, current)| current);
-    canonical.eq_ignore_ascii_case(need)
+    crate::cloudflare::permissions::by_name(need)
+        .is_some_and(|group| group.has_name(grant) || group.satisfied_by(grant))
 }
 
 #[cfg(test)]
@@ -337,6 +336,7 @@ mod tests {
         let granted = strings(&[
             "STS:GetCallerIdentity",
             "iam:getrole",
+            "IAM:simulateprincipalpolicy",
             "ec2:DescribeRegions",
             "s3:ListBuckets",
         ]);
@@ -353,13 +353,17 @@ mod tests {
         assert!(!report.satisfied);
         assert_eq!(
             report.missing,
-            ["sts:GetCallerIdentity", "ec2:DescribeRegions"]
+            [
+                "sts:GetCallerIdentity",
+                "iam:SimulatePrincipalPolicy",
+                "ec2:DescribeRegions"
+            ]
         );
 
         let report = compare_baseline(
             CloudKind::Aws,
             None,
-            &strings(&["sts:Get*", "iam:Get?ole", "ec2:Describe*"]),
+            &strings(&["sts:Get*", "iam:Get?ole", "iam:Simulate*", "ec2:Describe*"]),
         )
         .unwrap();
         assert!(report.satisfied, "{report:?}");
@@ -371,8 +375,28 @@ mod tests {
         );
         // A wildcard of another service does not count.
         let report = compare_baseline(CloudKind::Aws, None, &strings(&["ec2:*", "s3:*"])).unwrap();
-        assert_eq!(report.missing, ["sts:GetCallerIdentity", "iam:GetRole"]);
+        assert_eq!(
+            report.missing,
+            [
+                "sts:GetCallerIdentity",
+                "iam:GetRole",
+                "iam:SimulatePrincipalPolicy"
+            ]
+        );
         assert_eq!(report.extra, ["s3:*"]);
+        // The three actions of the earlier baseline no longer satisfy it:
+        // step 4 cannot run without permission to simulate.
+        let report = compare_baseline(
+            CloudKind::Aws,
+            None,
+            &strings(&[
+                "sts:GetCallerIdentity",
+                "iam:GetRole",
+                "ec2:DescribeRegions",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(report.missing, ["iam:SimulatePrincipalPolicy"]);
         assert!(!aws_action_matches("iam:GetRol", "iam:GetRole"));
         assert!(!aws_action_matches("iam:GetRolee", "iam:GetRole"));
         assert!(aws_action_matches("i*:*Ro*e", "iam:GetRole"));
@@ -422,8 +446,12 @@ mod tests {
             let report = compare_baseline(CloudKind::Cloudflare, Some(template), &[]).unwrap();
             assert_eq!(report.missing, required);
             let report =
-                compare_baseline(CloudKind::Cloudflare, Some(template), &strings(required))
+                compare_baseline(CloudKind::Cloudflare, Some(template), &strings(&required))
                     .unwrap();
+            assert!(report.satisfied, "{template:?}");
+            let ids: Vec<&str> = template.baseline().iter().map(|g| g.id).collect();
+            let report =
+                compare_baseline(CloudKind::Cloudflare, Some(template), &strings(&ids)).unwrap();
             assert!(report.satisfied, "{template:?}");
         }
         let report = compare_baseline(
@@ -436,7 +464,7 @@ mod tests {
         let report = compare_baseline(
             CloudKind::Cloudflare,
             Some(CloudflareTemplate::DnsEdit),
-            &strings(&["DNS Read"]),
+            &strings(&["DNS Read", "Zone Read"]),
         )
         .unwrap();
         assert_eq!(report.missing, ["DNS Write"]);

@@ -10,8 +10,10 @@
 //! federated credentials, pools and bindings, token templates), never by a
 //! shortcut that a rendering bug could slip past.
 
+pub mod aws;
 pub mod azure;
 pub mod azure_key_vault;
+pub mod cloudflare;
 pub mod dockerhub;
 pub mod gcp;
 pub mod gcp_secret_manager;

@@ -1,11 +1,17 @@
 //! `cargo bench -p alphaswarm-proxy`: figures for the release binary on loopback.
 //! - requests/s and latency percentiles of `bootstrap` under a bounded load;
 //! - the proxy's RSS (VmRSS) idle and after the load;
-//! - connect latency with 10,000 integrations already stored.
+//! - connect latency with 10,000 integrations already stored;
+//! - login throughput through the password-hash gate (right and wrong
+//!   passwords), and the proxy's peak RSS under 200 parallel wrong logins.
 //!
-//! The binary runs in its test-only fake-AWS mode, so connect latency is the
-//! proxy's own cost (audit fsyncs, encryption, the atomic store rewrite),
-//! not AWS's.
+//! The binary's AWS is the loopback AWS fake (alphaswarm-fakes), so connect
+//! latency is the proxy's own cost (audit fsyncs, encryption, the atomic
+//! store rewrite) plus two signed loopback calls (AssumeRole,
+//! GetCallerIdentity), not AWS's network latency.
+//! Sections can be chosen (`cargo bench -p alphaswarm-proxy -- bootstrap`),
+//! and `ALPHASWARM_PROXY_BINARY=<path>` benchmarks another build of the
+//! proxy (e.g. the previous release) for a before/after.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -25,6 +31,9 @@ const LOAD_CONCURRENCY: usize = 32;
 const LOAD_TIME_LIMIT: Duration = Duration::from_secs(20);
 const STORED: usize = 10_000;
 const CONNECTS: usize = 100;
+const LOGIN_TIME: Duration = Duration::from_secs(5);
+const LOGIN_FLOOD_CLIENTS: usize = 8;
+const BURST: u8 = 200;
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -37,41 +46,42 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn env_for(dir: &std::path::Path, key: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("ALPHASWARM_ADMIN_BIND", "127.0.0.1:0".to_owned()),
-        (
-            "ALPHASWARM_ADMIN_STATE_DIR",
-            dir.join("state").display().to_string(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_INTEGRATIONS_PATH",
-            dir.join("integrations.json").display().to_string(),
-        ),
-        ("ALPHASWARM_ADMIN_INTEGRATIONS_KEY", key.to_owned()),
-        (
-            "ALPHASWARM_ADMIN_AUDIT_PATH",
-            dir.join("audit.jsonl").display().to_string(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID",
-            PARTNER.to_owned(),
-        ),
-        (
-            "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
-            EXTERNAL_ID_SECRET.to_owned(),
-        ),
-        ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
+/// CPU time (user + system, all threads) a process has used, from
+/// /proc/<pid>/stat in USER_HZ ticks (100 per second on Linux). Less
+/// sensitive to a busy machine than throughput.
+fn cpu_seconds(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<u64> = s
+                .rsplit_once(") ")?
+                .1
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            Some(fields.iter().sum::<u64>() as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+fn env_for(dir: &std::path::Path, key: &str, aws: &LoopbackAws) -> Vec<(&'static str, String)> {
+    let mut env = binary_env(dir, key, EXTERNAL_ID_SECRET);
+    env.extend([
         ("RUST_LOG", "warn".to_owned()),
         // The figures are the requests' own; no background re-check meanwhile.
         ("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "0".to_owned()),
-    ]
+    ]);
+    env.extend(aws.env());
+    env
 }
 
 async fn bootstrap_load() {
     let dir = temp_dir("bench-load");
     let key = FernetFileStore::generate_key();
-    let proxy = BinaryProxy::spawn(&dir, "load", &env_for(&dir, &key));
+    let aws = LoopbackAws::start().await;
+    let proxy = BinaryProxy::spawn(&dir, "load", &env_for(&dir, &key, &aws));
     let pid = proxy.child.id();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss_kib(pid);
@@ -87,6 +97,7 @@ async fn bootstrap_load() {
         proxy.base
     ));
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let cpu_before = cpu_seconds(pid);
     let started = Instant::now();
     let workers: Vec<_> = (0..LOAD_CONCURRENCY)
         .map(|_| {
@@ -123,6 +134,7 @@ async fn bootstrap_load() {
         errors += e;
     }
     let elapsed = started.elapsed();
+    let cpu = cpu_seconds(pid) - cpu_before;
     latencies.sort();
     let after = rss_kib(pid);
     println!(
@@ -140,6 +152,10 @@ async fn bootstrap_load() {
         ms(percentile(&latencies, 90.0)),
         ms(percentile(&latencies, 99.0)),
         ms(*latencies.last().unwrap_or(&Duration::ZERO))
+    );
+    println!(
+        "  proxy CPU: {:.1} µs per request ({cpu:.2} s in all)",
+        cpu * 1e6 / latencies.len().max(1) as f64
     );
     println!("proxy RSS: idle {} KiB, after load {} KiB", idle, after);
 }
@@ -187,12 +203,23 @@ async fn connect_with_many_stored() {
         seed_started.elapsed().as_secs_f64(),
         size / 1024
     );
-    let proxy = BinaryProxy::spawn(&dir, "store", &env_for(&dir, &key));
+    let aws = LoopbackAws::start().await;
+    let roles: Vec<String> = (0..CONNECTS)
+        .map(|i| {
+            aws.role(
+                &format!("bench-{i}"),
+                &format!("r{i}"),
+                Trust::Rendered,
+                Grant::Baseline,
+            )
+        })
+        .collect();
+    let proxy = BinaryProxy::spawn(&dir, "store", &env_for(&dir, &key, &aws));
     let (password, totp) = proxy.enrollment();
     let http = common::http_client();
     let token = proxy.stepped_up(&http, &password, &totp).await;
     let mut latencies = Vec::new();
-    for i in 0..CONNECTS {
+    for (i, role) in roles.iter().enumerate() {
         let t = Instant::now();
         let response = http
             .post(format!(
@@ -200,7 +227,7 @@ async fn connect_with_many_stored() {
                 proxy.base
             ))
             .bearer_auth(&token)
-            .json(&json!({"role_arn": role_arn(CUSTOMER, &format!("r{i}"))}))
+            .json(&json!({"role_arn": role}))
             .send()
             .await
             .unwrap();
@@ -224,9 +251,114 @@ async fn connect_with_many_stored() {
     );
 }
 
+/// Logins from `clients` workers for LOGIN_TIME, each on a new connection.
+/// Wrong passwords rotate source addresses every 5 attempts (a client's
+/// free failures), so what limits them is the hash gate, not the budgets.
+/// Returns (checked: 200 or 401, refused busy: 429, other).
+async fn login_load(base: &str, password: &str, clients: usize) -> (usize, usize, usize) {
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (base, password, sent) = (base.to_owned(), password.to_owned(), sent.clone());
+            tokio::spawn(async move {
+                let right = password != "wrong-password";
+                let request = json_request(
+                    "POST",
+                    "/auth/login",
+                    authority(&base),
+                    &json!({"username": "admin", "password": password}),
+                );
+                let (mut checked, mut busy, mut other) = (0, 0, 0);
+                while started.elapsed() < LOGIN_TIME {
+                    let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) / 5;
+                    let from = if right {
+                        std::net::Ipv4Addr::LOCALHOST
+                    } else {
+                        std::net::Ipv4Addr::new(127, 20, (n / 250) as u8, (n % 250) as u8 + 1)
+                    };
+                    let mut stream = connect_from(from, &base).await;
+                    match raw_exchange(&mut stream, &request).await.status {
+                        200 | 401 => checked += 1,
+                        429 => busy += 1,
+                        _ => other += 1,
+                    }
+                }
+                (checked, busy, other)
+            })
+        })
+        .collect();
+    let mut totals = (0, 0, 0);
+    for w in workers {
+        let (c, b, o) = w.await.unwrap();
+        totals = (totals.0 + c, totals.1 + b, totals.2 + o);
+    }
+    totals
+}
+
+async fn logins() {
+    let dir = temp_dir("bench-login");
+    let key = FernetFileStore::generate_key();
+    let aws = LoopbackAws::start().await;
+    let proxy = BinaryProxy::spawn(&dir, "login", &env_for(&dir, &key, &aws));
+    let (password, _) = proxy.enrollment();
+    let seconds = LOGIN_TIME.as_secs_f64();
+    let gate = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    // As many clients as the gate admits (its capacity), then a flood that
+    // never pauses (what the gate protects the hashes from).
+    for clients in [gate, LOGIN_FLOOD_CLIENTS] {
+        for (what, attempt) in [("right", password.as_str()), ("wrong", "wrong-password")] {
+            let (checked, busy, other) = login_load(&proxy.base, attempt, clients).await;
+            println!(
+                "login, {what} password, {clients} clients, {seconds:.0} s: {:.1} checked/s ({}), {:.0} refused busy/s, {other} other",
+                checked as f64 / seconds,
+                if attempt == password { "200" } else { "401" },
+                busy as f64 / seconds,
+            );
+        }
+    }
+    drop(proxy);
+
+    // Peak RSS: a fresh proxy, then one burst from 200 addresses at once.
+    let dir = temp_dir("bench-burst");
+    let proxy = BinaryProxy::spawn(&dir, "burst", &env_for(&dir, &key, &aws));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle_peak = peak_rss_kib(proxy.child.id());
+    let from: Vec<_> = (1..=BURST)
+        .map(|i| std::net::Ipv4Addr::new(127, 21, 0, i))
+        .collect();
+    let outcomes = wrong_login_burst(&from, &proxy.base).await;
+    let hashed = outcomes.iter().filter(|(s, _)| s.as_u16() == 401).count();
+    println!(
+        "{BURST} parallel wrong logins from {BURST} addresses: {hashed} hashed, {} refused at once; peak RSS {:.1} MiB (idle peak {:.1} MiB; aim < 200 MiB)",
+        outcomes.len() - hashed,
+        peak_rss_kib(proxy.child.id()) as f64 / 1024.0,
+        idle_peak as f64 / 1024.0
+    );
+}
+
 fn main() {
+    // `cargo bench -p alphaswarm-proxy -- bootstrap login` runs those sections only.
+    let args: Vec<String> = std::env::args().collect();
+    let chosen: Vec<&str> = ["bootstrap", "login", "connect"]
+        .into_iter()
+        .filter(|s| args.iter().any(|a| a == s))
+        .collect();
+    let runs = move |section: &str| chosen.is_empty() || chosen.contains(&section);
     run_benchmark(async {
-        bootstrap_load().await;
-        connect_with_many_stored().await;
+        if let Some(other) = std::env::var_os("ALPHASWARM_PROXY_BINARY") {
+            println!("(benchmarking the binary {})", other.to_string_lossy());
+        }
+        if runs("bootstrap") {
+            bootstrap_load().await;
+        }
+        if runs("login") {
+            logins().await;
+        }
+        if runs("connect") {
+            connect_with_many_stored().await;
+        }
     });
 }

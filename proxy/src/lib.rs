@@ -1,16 +1,19 @@
 //! The wizard's backend. See proxy/API.md for the HTTP contract.
 //!
 //! Code map: `config` (env → typed settings), `app` (start-up wiring),
-//! `routes` (thin handlers), `auth` (sessions, step-up), `audit` (hash-chained
-//! trail), `store` (encrypted integrations), `providers` (one per cloud
-//! behind `CloudProvider`), `accounts` (HuggingFace and Docker Hub behind
-//! `AccountProvider`), `health` (health checks and the background
+//! `serve` (accept loop: timeouts, connection cap), `edge` (hosts, body
+//! rules, deadline, security headers), `routes` (thin handlers), `auth`
+//! (sessions, step-up, attempt budgets), `audit` (hash-chained trail with
+//! signed checkpoints), `store` (encrypted integrations), `providers` (one
+//! per cloud behind `CloudProvider`), `accounts` (HuggingFace and Docker Hub
+//! behind `AccountProvider`), `health` (health checks and the background
 //! re-check), `integration_routes` (connect/disconnect/health of any kind),
 //! `aws` (the AWS calls behind `AwsApi`: the SigV4 client, classified
-//! errors, settle retry), `azure` (Entra and ARM behind `AzureApi`), `gcp` (STS, IAM Credentials,
-//! Resource Manager and Compute behind `GcpApi`),
-//! `federation` (the OIDC issuer: documents, signing keys, minting, the key
-//! CLI), `error` (the JSON error).
+//! errors, settle retry), `azure` (Entra and ARM behind `AzureApi`), `gcp`
+//! (STS, IAM Credentials, Resource Manager and Compute behind `GcpApi`),
+//! `cloudflare` (the Cloudflare calls behind `CloudflareApi`), `federation`
+//! (the OIDC issuer: documents, signing keys, minting, the key CLI), `error`
+//! (the JSON error).
 
 /// HuggingFace and Docker Hub: token-based account integrations.
 pub mod accounts;
@@ -21,7 +24,10 @@ pub mod auth;
 pub mod aws;
 /// Azure calls (Entra token exchange, ARM) behind a trait so fakes can stand in.
 pub mod azure;
+/// The Cloudflare API client behind a trait.
+pub mod cloudflare;
 pub mod config;
+pub mod edge;
 pub mod error;
 /// The proxy as AlphaSwarm's OIDC issuer (discovery, JWKS, signing keys, minting).
 pub mod federation;
@@ -32,4 +38,5 @@ pub mod health;
 pub mod integration_routes;
 pub mod providers;
 pub mod routes;
+pub mod serve;
 pub mod store;

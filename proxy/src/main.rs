@@ -1,16 +1,26 @@
 //! `alphaswarm-proxy [serve]` runs the wizard's backend;
-//! `alphaswarm-proxy verify-audit <path>` checks an audit trail's hash chain;
+//! `alphaswarm-proxy verify-audit <path> [--public-key <pem>]` checks an
+//! audit trail's hash chain and signed checkpoints;
+//! `alphaswarm-proxy audit-public-key` prints the key that signs them;
 //! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
 //! issuer's signing keys.
 
 use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
-use alphaswarm_proxy::audit::verify_file;
+use alphaswarm_proxy::audit::{AuditSigner, SIGNING_KEY_FILE, public_key_from_pem, verify_files};
 use alphaswarm_proxy::config::{self, Config};
 use std::process::ExitCode;
 
 fn usage() -> String {
     format!(
-        "usage: alphaswarm-proxy [serve]\n       alphaswarm-proxy verify-audit <path>\n{}",
+        "usage: alphaswarm-proxy [serve]
+       alphaswarm-proxy verify-audit <audit file> [--public-key <pem file>]
+       alphaswarm-proxy audit-public-key
+{}
+
+verify-audit exits 0 when the trail is intact, 1 when it is not (tampered,
+re-hashed, truncated, emptied, missing, unsigned), 2 when it cannot be
+checked (unreadable file, no key). Without --public-key it uses the key in
+the state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).",
         alphaswarm_proxy::federation::cli::USAGE
     )
 }
@@ -24,7 +34,10 @@ fn main() -> ExitCode {
         .as_slice()
     {
         [] | ["serve"] => serve(),
-        ["verify-audit", path] => verify(path),
+        ["verify-audit", path] => verify(path, None),
+        ["verify-audit", path, "--public-key", key]
+        | ["verify-audit", "--public-key", key, path] => verify(path, Some(key)),
+        ["audit-public-key"] => export_public_key(),
         ["federation-keys", "rotate", rest @ ..] => alphaswarm_proxy::federation::cli::rotate(rest),
         ["federation-keys", "export-jwks", file] => {
             alphaswarm_proxy::federation::cli::export_jwks(file)
@@ -40,8 +53,38 @@ fn main() -> ExitCode {
     }
 }
 
-fn verify(path: &str) -> ExitCode {
-    match verify_file(std::path::Path::new(path)) {
+/// The state directory's checkpoint key, or the one an auditor was given.
+fn checkpoint_key(pem_file: Option<&str>) -> Result<ed25519_dalek::VerifyingKey, String> {
+    match pem_file {
+        Some(file) => {
+            let pem =
+                std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+            public_key_from_pem(&pem)
+                .ok_or_else(|| format!("{file} is not an Ed25519 public key (PEM)"))
+        }
+        None => {
+            let path = config::state_dir_from_env().join(SIGNING_KEY_FILE);
+            AuditSigner::load(&path)
+                .map(|signer| signer.verifying_key())
+                .map_err(|e| {
+                    format!(
+                        "cannot read the checkpoint key {}: {e} (pass --public-key)",
+                        path.display()
+                    )
+                })
+        }
+    }
+}
+
+fn verify(path: &str, pem_file: Option<&str>) -> ExitCode {
+    let key = match checkpoint_key(pem_file) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    match verify_files(std::path::Path::new(path), &key) {
         Ok(report) => {
             println!(
                 "{}",
@@ -55,6 +98,23 @@ fn verify(path: &str) -> ExitCode {
         }
         Err(e) => {
             eprintln!("cannot read {path}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn export_public_key() -> ExitCode {
+    let path = config::state_dir_from_env().join(SIGNING_KEY_FILE);
+    match AuditSigner::load(&path) {
+        Ok(signer) => {
+            print!("{}", signer.public_key_pem());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "cannot read the checkpoint key {}: {e} (the proxy creates it at its first start)",
+                path.display()
+            );
             ExitCode::from(2)
         }
     }
@@ -140,12 +200,14 @@ async fn run(config: Config) -> ExitCode {
         .map(|a| a.to_string())
         .unwrap_or_else(|_| bind.to_string());
     print_banner(&address, mode, &state_dir, partner_missing, notes);
-    // Dropped (and stopped) when the server returns.
-    let _sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
-    let app = alphaswarm_proxy::routes::router(state);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
+    let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Stopped before serve signs its last checkpoint, so no health row
+        // lands after it.
+        drop(sweeper);
+    };
+    let served = alphaswarm_proxy::serve::serve(listener, state, shutdown).await;
     match served {
         Ok(()) => {
             tracing::info!("stopped");

@@ -573,7 +573,7 @@ impl CloudProvider for GcpProvider {
                 ("issuer".to_owned(), v.issuer.to_string()),
             ]),
             // Nothing secret exists in a federated connection.
-            sensitive: BTreeMap::new(),
+            ..Connection::default()
         })
     }
 
