@@ -28,6 +28,10 @@ enum Word {
     Flag(&'static str),
     /// Interpolated; always quoted where quoting is needed.
     Value(String),
+    /// `--flag=value` as one argument (gcloud's documented form): bash
+    /// quotes the value after a bare `--flag=`, PowerShell quotes the whole
+    /// word so it is never read as a parameter or split at a `.`.
+    Assign(&'static str, String),
     /// A literal written by us followed by a shell variable, as one word.
     Var {
         prefix: &'static str,
@@ -113,6 +117,11 @@ impl Command {
             .push(vec![Word::Flag(flag), Word::Value(value.into())]);
         self
     }
+    /// `--flag=value`, one argument, on its own line.
+    pub fn assign(mut self, flag: &'static str, value: impl Into<String>) -> Self {
+        self.lines.push(vec![Word::Assign(flag, value.into())]);
+        self
+    }
     /// A bare `--flag` on its own line.
     pub fn flag(mut self, flag: &'static str) -> Self {
         self.lines.push(vec![Word::Flag(flag)]);
@@ -142,6 +151,7 @@ impl Command {
             .chain(self.lines.iter().flatten().map(|w| match w {
                 Word::Flag(f) => (*f).to_owned(),
                 Word::Value(v) => v.clone(),
+                Word::Assign(f, v) => format!("{f}={v}"),
                 Word::Var { prefix, name } => format!("{prefix}{}", value(name)),
                 Word::Capture(c) => format!("$({})", c.argv().join(" ")),
             }))
@@ -189,6 +199,10 @@ impl Command {
                 .map(|w| match w {
                     Word::Flag(f) => Ok((*f).to_owned()),
                     Word::Value(v) => quote(v),
+                    Word::Assign(f, v) => match shell {
+                        Shell::Bash => Ok(format!("{f}={}", quote_bash(v)?)),
+                        Shell::PowerShell => quote_powershell(&format!("{f}={v}")),
+                    },
                     Word::Var { prefix, name } => Ok(match shell {
                         Shell::Bash if prefix.is_empty() => format!("\"${name}\""),
                         Shell::Bash => format!("{}\"${name}\"", quote_bash(prefix)?),
@@ -253,21 +267,24 @@ pub fn quote_bash(value: &str) -> Result<String, ShellError> {
         .map_err(|_| ShellError::Nul)
 }
 
-/// PowerShell single-quoted literal. Characters PowerShell treats as a
-/// single quote are refused rather than escaped (see the module docs).
+/// PowerShell single-quoted literal. An ASCII `'` is doubled, PowerShell's
+/// own escape (a CEL condition such as `assertion.sub=='org:x'` needs it);
+/// its Unicode look-alikes, which PowerShell also treats as quotes, are
+/// refused rather than escaped (see the module docs).
 pub fn quote_powershell(value: &str) -> Result<String, ShellError> {
     if value.contains('\0') {
         return Err(ShellError::Nul);
     }
-    if let Some(ch) = value.chars().find(|c| {
-        c.is_control() || matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}')
-    }) {
+    if let Some(ch) = value
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}'))
+    {
         return Err(ShellError::Unquotable {
             shell: Shell::PowerShell,
             ch,
         });
     }
-    Ok(format!("'{value}'"))
+    Ok(format!("'{}'", value.replace('\'', "''")))
 }
 
 /// Both renderings of a list of commands, in order.
