@@ -93,8 +93,13 @@ async fn a_store_that_cannot_be_written_is_store_unavailable_and_audited() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-fn verify_audit(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+/// `verify-audit` with the proxy's state dir (where its checkpoint key is).
+fn verify_audit(
+    state: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
+        .env(alphaswarm_proxy::config::STATE_DIR, state)
         .arg("verify-audit")
         .args(args)
         .output()
@@ -122,6 +127,8 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
         assert_eq!(status, 200);
     }
     let path = proxy.audit_path();
+    let state = proxy.dir.join("state");
+    let verify_audit = |args: &[&std::ffi::OsStr]| verify_audit(&state, args);
 
     let (code, stdout, _) = verify_audit(&[path.as_os_str()]);
     assert_eq!(code, Some(0), "{stdout}");
@@ -131,10 +138,10 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
         (json!(true), json!(4))
     );
 
-    // A missing file is an empty, intact trail.
+    // A missing file is not an intact trail (status `missing`).
     let missing = proxy.dir.join("no-such-audit.jsonl");
     let (code, stdout, _) = verify_audit(&[missing.as_os_str()]);
-    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(code, Some(1), "{stdout}");
 
     // One row deleted: broken at the row after it.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -146,6 +153,11 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
         .collect();
     let broken = proxy.dir.join("broken.jsonl");
     std::fs::write(&broken, kept.join("\n") + "\n").unwrap();
+    std::fs::copy(
+        alphaswarm_proxy::audit::checkpoints_path(&path),
+        alphaswarm_proxy::audit::checkpoints_path(&broken),
+    )
+    .unwrap();
     let (code, stdout, _) = verify_audit(&[broken.as_os_str()]);
     assert_eq!(code, Some(1), "{stdout}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
