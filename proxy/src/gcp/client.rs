@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use std::time::Duration;
 
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
@@ -27,15 +26,10 @@ pub struct RestClient {
 
 impl RestClient {
     pub fn new(config: &GcpConfig) -> Self {
-        crate::aws::ensure_tls_provider();
         RestClient {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .connect_timeout(Duration::from_secs(5))
-                // A redirect would carry the bearer token to another host.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
+            // Short timeouts, no redirects (one would carry the bearer token
+            // to another host): the client every upstream shares.
+            http: crate::accounts::upstream::http_client().unwrap_or_default(),
             sts: config.sts_endpoint.clone(),
             iamcredentials: config.iamcredentials_endpoint.clone(),
             crm: config.crm_endpoint.clone(),
