@@ -145,7 +145,7 @@ async fn switching_cloud_keeps_each_cloud_s_inputs_to_itself() {
     .await;
     assert!(
         one(&m.root, "#cloud-gcp").has_attribute("disabled"),
-        "no UI for GCP yet"
+        "the proxy does not offer GCP here"
     );
 
     // AWS as far as step 3, with an ARN typed.
