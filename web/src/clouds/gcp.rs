@@ -1,7 +1,8 @@
 //! GCP: workload identity federation with AlphaSwarm's OIDC issuer and
 //! impersonation of a service account in the customer's project (issue 12).
-//! Every step sends `{project_id, project_number, service_account_email?,
-//! roles?}` (proxy/API.md, "Cloud wizard, GCP"): the project id and the
+//! Every step sends `{project_id, project_number, service_account_email?}`
+//! (proxy/API.md, "Cloud wizard, GCP"; the project roles are the core's
+//! defaults): the project id and the
 //! project number are different values that customers often swap, so each
 //! is checked on its own as it is typed.
 
@@ -13,10 +14,10 @@ use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
 use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into};
-use crate::ui::{Check as Checker, TextField, field_error, missing_input, optional};
+use crate::ui::{Check as Checker, TextField, missing_input, optional};
 use alphaswarm_core::CloudKind;
 use alphaswarm_core::gcp::{
-    GcpProjectId, GcpProjectNumber, GcpRole, GcpServiceAccountEmail, add_project_role_command,
+    GcpProjectId, GcpProjectNumber, GcpServiceAccountEmail, add_project_role_command,
 };
 use alphaswarm_core::ids::IdError;
 use alphaswarm_core::shell::{Commands, Shell};
@@ -136,8 +137,6 @@ pub struct GcpWizard {
     pub project_id: RwSignal<String>,
     pub project_number: RwSignal<String>,
     pub service_account_email: RwSignal<String>,
-    /// Comma or space separated; blank: the core's default roles.
-    pub roles: RwSignal<String>,
     pub answers: RwSignal<GcpAnswers>,
 }
 
@@ -147,12 +146,11 @@ impl GcpWizard {
             project_id: RwSignal::new(String::new()),
             project_number: RwSignal::new(String::new()),
             service_account_email: RwSignal::new(String::new()),
-            roles: RwSignal::new(String::new()),
             answers: RwSignal::new(Answers::default()),
         }
     }
 
-    /// `{project_id, project_number, service_account_email?, roles?}`,
+    /// `{project_id, project_number, service_account_email?}`,
     /// every value checked; `purpose` says what needs the two required ones.
     fn project_body(&self, purpose: &str) -> Result<Value, ApiError> {
         let required = |value: RwSignal<String>,
@@ -179,14 +177,6 @@ impl GcpWizard {
         )? {
             body["service_account_email"] = json!(email);
         }
-        let roles = self.roles.get_untracked();
-        let roles = role_list(&roles);
-        for role in &roles {
-            GcpRole::parse(role).map_err(|e| field_error("roles", ROLES, &e))?;
-        }
-        if !roles.is_empty() {
-            body["roles"] = json!(roles);
-        }
         Ok(body)
     }
 
@@ -208,7 +198,6 @@ impl Default for GcpWizard {
 const PROJECT_ID: &str = "Project id";
 const PROJECT_NUMBER: &str = "Project number";
 const SERVICE_ACCOUNT: &str = "Service account";
-const ROLES: &str = "Roles";
 
 fn check_project_id(s: &str) -> Result<(), IdError> {
     GcpProjectId::parse(s).map(drop)
@@ -220,18 +209,6 @@ fn check_project_number(s: &str) -> Result<(), IdError> {
 
 fn check_service_account(s: &str) -> Result<(), IdError> {
     GcpServiceAccountEmail::parse(s).map(drop)
-}
-
-fn check_roles(s: &str) -> Result<(), IdError> {
-    role_list(s)
-        .iter()
-        .try_for_each(|r| GcpRole::parse(r).map(drop))
-}
-
-fn role_list(s: &str) -> Vec<&str> {
-    s.split([',', ' ', '\n'])
-        .filter(|r| !r.is_empty())
-        .collect()
 }
 
 impl CloudWizard for GcpWizard {
@@ -248,14 +225,9 @@ impl CloudWizard for GcpWizard {
                 auto: false,
                 ..StepSpec::of(
                     step,
-                    "Name the customer's project, then set it up with any one of these: the commands or Terraform. The pool trusts only this organisation's subject; no key is created anywhere.",
+                    "Name the customer's project, then set it up with the commands or Terraform: a pool that trusts only this organisation, and a service account with roles/browser and roles/iam.securityReviewer. No key is created anywhere.",
                     "Rendering the artifacts…",
-                    &[
-                        "project_id",
-                        "project_number",
-                        "service_account_email",
-                        "roles",
-                    ],
+                    &["project_id", "project_number", "service_account_email"],
                 )
             },
             Step::ValidateIdentity => StepSpec::of(
@@ -301,34 +273,20 @@ impl CloudWizard for GcpWizard {
                 value.set(v);
             })
         };
-        let project = move || {
-            view! {
+        // Steps 2 and 3 ask the same three things; only 3 has a default
+        // account to name.
+        Some(match step {
+            Step::Bootstrap | Step::ValidateIdentity => view! {
                 <TextField field="project_id" label=PROJECT_ID value=this.project_id error check=check_project_id
                     placeholder="my-project-123" on_input=edits(this.project_id)
-                    help="The lowercase name, e.g. my-project-123: gcloud projects list shows it."/>
+                    help="The lowercase name (gcloud projects list)."/>
                 <TextField field="project_number" label=PROJECT_NUMBER value=this.project_number error check=check_project_number
                     placeholder="123456789012" on_input=edits(this.project_number)
-                    help="All digits, not the project id: on the project's dashboard (Project info), or gcloud projects describe <project id>."/>
-            }
-        };
-        Some(match step {
-            Step::Bootstrap => view! {
-                {project()}
+                    help="All digits, not the project id: the dashboard's Project info card."/>
                 <TextField field="service_account_email" label="Service account (optional)" value=this.service_account_email error
                     check=check_service_account placeholder="broker@my-project-123.iam.gserviceaccount.com"
                     on_input=edits(this.service_account_email)
-                    help="An existing account to impersonate. Blank: the commands create one for AlphaSwarm."/>
-                <TextField field="roles" label="Roles on the project (optional)" value=this.roles error check=check_roles
-                    placeholder="roles/browser, roles/iam.securityReviewer" on_input=edits(this.roles)
-                    help="What the service account may read, comma separated. Default: roles/browser and roles/iam.securityReviewer; add roles/compute.viewer to list regions."/>
-            }
-            .into_any(),
-            Step::ValidateIdentity => view! {
-                {project()}
-                <TextField field="service_account_email" label=SERVICE_ACCOUNT value=this.service_account_email error
-                    check=check_service_account placeholder="alphaswarm-<organisation>@<project id>.iam.gserviceaccount.com"
-                    on_input=edits(this.service_account_email)
-                    help="Blank: the one the step 2 commands created."/>
+                    help="An existing account to impersonate. Blank: the one the step 2 commands create."/>
             }
             .into_any(),
             Step::Connect => {
