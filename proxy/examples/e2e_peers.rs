@@ -18,7 +18,8 @@
 //! fake of `alphaswarm-fakes` with two customer projects; it reads the same
 //! issuer through the front. The control listener applies the
 //! `workload_identity_federation.json` the wizard rendered (`POST
-//! /gcp/apply`), as running the rendered `gcloud` commands would.
+//! /gcp/apply`), as running the rendered `gcloud` commands would, and
+//! grants a project role as step 4's fix does (`POST /gcp/grant`).
 //!
 //! Prints one JSON line (endpoints, account ids, the platform user's keys
 //! for the proxy, the customer administrator's keys for the awscli, the
@@ -166,6 +167,14 @@ async fn apply_gcp(State(gcp): State<GcpFake>, Json(body): Json<Value>) -> Respo
     }
 }
 
+/// `POST /gcp/grant {project, role, member}`: `gcloud projects
+/// add-iam-policy-binding` as the customer runs step 4's fix; 204.
+async fn grant_gcp(State(gcp): State<GcpFake>, Json(body): Json<Value>) -> StatusCode {
+    let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default();
+    gcp.grant_project_role(text("project"), text("role"), text("member"));
+    StatusCode::NO_CONTENT
+}
+
 /// The Azure fake, the issuer front and the control listener (Azure's
 /// routes and GCP's).
 async fn start_azure(proxy: ProxyUrl, gcp: GcpFake) -> (Arc<AzureFake>, Running, Running) {
@@ -185,6 +194,7 @@ async fn start_azure(proxy: ProxyUrl, gcp: GcpFake) -> (Arc<AzureFake>, Running,
         .merge(
             axum::Router::new()
                 .route("/gcp/apply", post(apply_gcp))
+                .route("/gcp/grant", post(grant_gcp))
                 .with_state(gcp),
         );
     let front = serve(front, 0).await.expect("the issuer front starts");

@@ -9,7 +9,9 @@
 //
 // One organisation connects its project through all five steps, after a
 // project id pasted into the number field (refused as it is typed) and a
-// wrong project number (Google finds no provider: the error at the number).
+// wrong project number (Google finds no provider: the error at the number);
+// a project role the customer left out shows red at step 4 until the fix
+// shown there has run.
 // A second organisation's customer widens the binding to the whole pool and
 // drops the provider's condition: an assertion for another organisation then
 // gets in, and step 3 says so at the service account and stays closed.
@@ -136,10 +138,12 @@ test('step 2 tells the project id from the number as you type, then renders a se
   assert.match(parsed.serviceAccountBinding.member, new RegExp(`^principal://iam\\.googleapis\\.com/projects/${PROJECT.number}/.*/subject/org:${ORG}$`));
   assert.equal(parsed.provider.attributeCondition, `assertion.sub=='org:${ORG}'`);
   await shot('02-bootstrap');
-  // The customer grants Compute's viewer role too, so step 4* lists regions.
+  // The customer skips the security reviewer role (step 4 finds it) and
+  // grants Compute's viewer role too (step 4* lists regions).
   const member = parsed.projectBindings[0].member;
   assert.match(member, new RegExp(`^serviceAccount:alphaswarm-${ORG}@${PROJECT.id}\\.iam\\.gserviceaccount\\.com$`));
-  parsed.projectBindings.push({ role: 'roles/compute.viewer', member });
+  assert.deepEqual(parsed.projectBindings.map((b) => b.role), ['roles/browser', 'roles/iam.securityReviewer']);
+  parsed.projectBindings = [{ role: 'roles/browser', member }, { role: 'roles/compute.viewer', member }];
   await apply(JSON.stringify(parsed));
   await next();
 });
@@ -165,9 +169,32 @@ test('step 3 puts a wrong project number at its field, then proves the project i
   await next();
 });
 
-test('step 4 badges each permission green', async () => {
+test('step 4 shows the missing role\'s permissions red with the fix, then green once it ran', async () => {
   await step('permissions').locator('.checks').waitFor();
-  assert.equal(await page.locator('.checks li[data-granted=false]').count(), 0);
+  const red = page.locator('.checks li[data-granted=false]');
+  assert.ok((await red.count()) > 0, 'the security reviewer role was not granted');
+  assert.equal(await red.first().locator('.badge.missing').textContent(), 'Missing required');
+  assert.match(await red.first().textContent(), /roles\/iam\.securityReviewer/);
+  assert.ok(await page.locator('.step-nav button.primary').isDisabled(), 'cannot continue without it');
+  const fixes = await page.locator('[data-fix=permissions] .artifact pre').allTextContents();
+  assert.equal(fixes.length, 2, 'bash and PowerShell');
+  const [fix] = fixes;
+  assert.match(fix, /^gcloud projects add-iam-policy-binding/);
+  await shot('04b-permissions-missing');
+  // The customer runs the fix as shown.
+  const grant = {
+    project: fix.match(/^\s+(\S+) \\$/m)[1],
+    member: fix.match(/--member=(\S+)/)[1],
+    role: fix.match(/--role=(\S+)/)[1],
+  };
+  assert.deepEqual(grant, { project: PROJECT.id, member: `serviceAccount:alphaswarm-${ORG}@${PROJECT.id}.iam.gserviceaccount.com`, role: 'roles/iam.securityReviewer' });
+  const r = await fetch(`${CONTROL}/gcp/grant`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(grant),
+  });
+  assert.equal(r.status, 204);
+  await page.click('button:has-text("Check again")');
+  await red.first().waitFor({ state: 'detached' });
+  assert.ok(await page.locator('.step-nav button.primary').isEnabled());
   const get = page.locator('.checks li[data-action="resourcemanager.projects.get"]');
   assert.equal(await get.locator('.badge.ok').textContent(), 'Granted');
   await shot('04-permissions');
