@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod azure;
+pub mod cloudflare;
 
 use crate::steps::CloudSlot;
 use alphaswarm_core::CloudKind;
@@ -65,5 +66,6 @@ pub fn all() -> Vec<CloudSlot> {
     vec![
         CloudSlot::new(aws::AwsWizard::new()),
         CloudSlot::new(azure::AzureWizard::new()),
+        CloudSlot::new(cloudflare::CloudflareWizard::new()),
     ]
 }
