@@ -92,11 +92,17 @@ export async function checkpoint(page, dir, name) {
   assert.deepEqual(await seriousViolations(page), [], `${name}: axe found serious/critical violations`);
 }
 
+/** What an operator must never read in an error: HTTP verbs and statuses,
+ * header names, character positions (each e2e adds its API's field names). */
+export const DEVELOPER_WORDS = String.raw`GET|POST|PUT|DELETE|HTTP|Authorization|Bearer|Content-Type`;
+
 /** The wizard's page helpers shared by the e2e files: the step-up prompt
- * (TOTP from `totpSecret`), Next, a step's section and checkpoints into
- * `shots` (the prompt itself as `stepUpShot`, when given). `pageOf()` gives
- * the page (made in the test's `before`). */
-export function wizardHelpers(pageOf, { shots, totpSecret, stepUpShot }) {
+ * (TOTP from `totpSecret`), Next, a step's section, checkpoints into
+ * `shots` (the prompt itself as `stepUpShot`, when given), opening the
+ * wizard for an organisation and an error's placement and wording
+ * (`developerWords`: a regex no error may match). `pageOf()` gives the
+ * page (made in the test's `before`). */
+export function wizardHelpers(pageOf, { shots, totpSecret, stepUpShot, developerWords }) {
   const checkpointHere = (name) => checkpoint(pageOf(), shots, name);
 
   /** Event-driven, no fixed window: until the step-up prompt shows or the
@@ -132,9 +138,36 @@ export function wizardHelpers(pageOf, { shots, totpSecret, stepUpShot }) {
     throw new Error('the step-up prompt did not accept the TOTP code');
   }
 
+  /** The error `code`, shown once, next to `field`'s input, in an
+   * operator's words (links aside: a consent URL is there to be opened). */
+  async function errorShownOnce(code, field) {
+    const page = pageOf();
+    const where = `#${field}-error .field-error[data-code=${code}]`;
+    await page.locator(where).waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator(`[data-code=${code}]`).count(), 1, `${code} shows once`);
+    assert.equal(await page.locator('.banner.error').count(), 0, `${code} is not in the banner too`);
+    assert.equal(await page.getAttribute(`#${field}`, 'aria-invalid'), 'true');
+    const words = await page.textContent(where);
+    assert.doesNotMatch(words.replace(/https?:\/\/\S+/g, ''), developerWords, `${code}: ${words}`);
+    return words;
+  }
+
+  /** Organisations -> `org` -> "Connect a cloud account": step 1. */
+  async function openWizard(org) {
+    const page = pageOf();
+    await page.click('nav[aria-label=Main] >> text=Organisations');
+    await page.fill('#org_id', org);
+    await page.keyboard.press('Enter');
+    await page.locator('[data-empty=integrations]').waitFor();
+    await page.click('button:has-text("Connect a cloud account")');
+    await page.locator('[data-step=choose]').waitFor();
+  }
+
   return {
     checkpoint: checkpointHere,
     stepUpIfAsked,
+    errorShownOnce,
+    openWizard,
     step: (slug) => pageOf().locator(`[data-step=${slug}]`),
     async next() {
       await pageOf().click('.step-nav button.primary');

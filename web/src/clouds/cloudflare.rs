@@ -12,7 +12,7 @@
 use crate::api::{ApiError, Rotation};
 use crate::bundle_view::BundleView;
 use crate::integrations::RotationNote;
-use crate::json::{FromJson, Missing, flag, list, maybe_text, text, text_or_empty};
+use crate::json::{FromJson, Missing, list, maybe_text, text, text_or_empty};
 use crate::model::Step;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{Fact, FactRows, Facts};
@@ -30,40 +30,6 @@ use serde_json::{Value, json};
 
 // ------------------------------------------------------------------ answers
 // Read with `crate::json` (see there why not serde's derive).
-
-/// A permission group the step 2 link pre-selects.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LinkGroup {
-    /// "Zone > DNS > Edit".
-    pub dashboard: String,
-    /// Part of the template (else: the self-check group).
-    pub baseline: bool,
-}
-
-impl FromJson for LinkGroup {
-    fn from_json(v: &Value) -> Result<Self, Missing> {
-        Ok(LinkGroup {
-            dashboard: text(v, "dashboard")?,
-            baseline: flag(v, "baseline")?,
-        })
-    }
-}
-
-/// Step 2's answer besides the bundle.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenTemplate {
-    pub token_name: String,
-    pub permission_groups: Vec<LinkGroup>,
-}
-
-impl FromJson for TokenTemplate {
-    fn from_json(v: &Value) -> Result<Self, Missing> {
-        Ok(TokenTemplate {
-            token_name: text(v, "token_name")?,
-            permission_groups: list(v, "permission_groups")?,
-        })
-    }
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdentityResponse {
@@ -169,8 +135,7 @@ impl FromJson for ResourcesResponse {
 
 // ------------------------------------------------------------------ state
 
-pub type CloudflareAnswers =
-    Answers<TokenTemplate, IdentityResponse, PermissionsResponse, ResourcesResponse>;
+pub type CloudflareAnswers = Answers<(), IdentityResponse, PermissionsResponse, ResourcesResponse>;
 
 /// Cloudflare's inputs and answers; nothing here is seen by another cloud.
 #[derive(Clone, Copy)]
@@ -361,7 +326,7 @@ impl CloudWizard for CloudflareWizard {
                 step,
                 "Choose what AlphaSwarm may do, then create the token in the Cloudflare dashboard with the link below: it pre-selects exactly the template's permissions. Cloudflare shows the token once; keep the page open to paste it in step 3.",
                 "Preparing the link…",
-                &["template", "account_id"],
+                &["template", "token_owner", "account_id"],
             ),
             Step::ValidateIdentity => StepSpec::of(
                 step,
@@ -405,16 +370,24 @@ impl CloudWizard for CloudflareWizard {
         });
         Some(match step {
             Step::Bootstrap => view! {
-                <TemplateChoice template=this.template error on_template=Callback::new(move |t| {
-                    if t != this.template.get_untracked() { this.forget_checks(); }
-                    this.template.set(t);
-                    run.run(());
-                })/>
-                <OwnerChoice owner=this.owner on_owner=Callback::new(move |o| {
-                    if o != this.owner.get_untracked() { this.forget_checks(); }
-                    this.owner.set(o);
-                    run.run(());
-                })/>
+                <Choices name="template" legend="What the token is for" choices=template_choices()
+                    chosen=Signal::derive(move || this.template.get().as_str())
+                    on_choose=Callback::new(move |v: &'static str| {
+                        let t = v.parse().unwrap_or(Template::DnsEdit);
+                        if t != this.template.get_untracked() { this.forget_checks(); }
+                        this.template.set(t);
+                        run.run(());
+                    })/>
+                <FieldError field="template" error/>
+                <Choices name="token_owner" legend="Who owns the token" choices=owner_choices()
+                    chosen=Signal::derive(move || this.owner.get().as_str())
+                    on_choose=Callback::new(move |v: &'static str| {
+                        let o = v.parse().unwrap_or(TokenOwner::User);
+                        if o != this.owner.get_untracked() { this.forget_checks(); }
+                        this.owner.set(o);
+                        run.run(());
+                    })/>
+                <FieldError field="token_owner" error/>
                 <TextField field="account_id" label=ACCOUNT value=this.account_id error check=check_account
                     placeholder="0123456789abcdef0123456789abcdef" on_input=edit_account
                     help="Needed for an account-owned token; for your own token it limits the link to that account."/>
@@ -499,23 +472,10 @@ impl CloudWizard for CloudflareWizard {
         Some(match step {
             Step::Bootstrap => {
                 let data = self.answers.with(|a| a.bootstrap.clone())?;
-                let groups = data.more.permission_groups;
-                view! {
-                    <div class="result" data-result="template">
-                        <h3>"The link pre-selects"</h3>
-                        <ul class="checks" aria-label="Permissions the link pre-selects">
-                            {groups.into_iter().map(|g| { let key = g.dashboard.clone(); view! {
-                                <li data-group=key>
-                                    <code>{g.dashboard}</code>
-                                    <span class="muted small">{if g.baseline { "the template" } else { "lets step 4 check the token's own permissions exactly" }}</span>
-                                </li>
-                            }}).collect_view()}
-                        </ul>
-                        <p class="small muted">{format!("Suggested token name: {}", data.more.token_name)}</p>
-                    </div>
-                    <BundleView bundle=data.bundle shell links_title="Cloudflare dashboard"/>
-                }
-                .into_any()
+                // The bundle says it all: the groups (values), the link,
+                // what to check in the dashboard (notes), the Terraform.
+                view! { <BundleView bundle=data.bundle shell links_title="Cloudflare dashboard"/> }
+                    .into_any()
             }
             Step::ValidateIdentity => {
                 let id = self.answers.with(|a| a.identity.clone())?;
@@ -550,11 +510,10 @@ impl CloudWizard for CloudflareWizard {
             Step::EnumerateResources => {
                 let r = self.answers.with(|a| a.resources.clone())?;
                 view! {
-                    <ResourceTable class="zones" caption=format!("{} zones", r.zones.len())
+                    <ResourceTable class="zones" caption=format!("{} zones. {}", r.zones.len(), r.notes.join(" "))
                         headers=&["Zone", "Status", "Account"] rows=r.zones.into_iter().map(|z| z.0).collect()/>
                     <ResourceTable class="accounts" caption=format!("{} accounts", r.accounts.len())
                         headers=&["Account", "Account id"] rows=r.accounts.into_iter().map(|a| a.0).collect()/>
-                    <ul class="notes">{r.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
                 }
                 .into_any()
             }
@@ -572,68 +531,71 @@ impl CloudWizard for CloudflareWizard {
 
 // ------------------------------------------------------------------ views
 
-/// Step 2's template cards: what each lets AlphaSwarm do, and the
-/// dashboard permissions it asks for (from the core).
+/// One card per choice (`value`, name, what it means), as radios.
+type Choice = (&'static str, &'static str, String);
+
+/// Step 2's choices: the template cards (what each lets AlphaSwarm do and
+/// the dashboard permissions it asks for, from the core) and the owner.
+/// One component, fed data, for both: each distinct view costs wasm.
 #[component]
-fn TemplateChoice(
-    template: RwSignal<Template>,
-    on_template: Callback<Template>,
-    error: Signal<Option<ApiError>>,
+fn Choices(
+    name: &'static str,
+    legend: &'static str,
+    choices: Vec<Choice>,
+    chosen: Signal<&'static str>,
+    on_choose: Callback<&'static str>,
 ) -> impl IntoView {
     view! {
-        <fieldset class="choices" id="template" aria-describedby="template-error">
-            <legend>"What the token is for"</legend>
-            {Template::ALL.into_iter().map(|which| {
-                let id = format!("template-{}", which.as_str());
-                let for_id = id.clone();
-                let groups = which.baseline().iter().map(|g| g.dashboard_path()).collect::<Vec<_>>().join(", ");
-                view! {
-                    <label class="choice" for=for_id data-template=which.as_str()>
-                        <input type="radio" name="template" id=id value=which.as_str()
-                            prop:checked=move || template.get() == which
-                            on:change=move |_| on_template.run(which)/>
-                        <span class="choice-name">{which.title()}</span>
-                        <span class="choice-method small">{format!("AlphaSwarm may {}.", which.grants())}</span>
-                        <span class="small muted"><code>{groups}</code></span>
-                    </label>
-                }
-            }).collect_view()}
-        </fieldset>
-        <FieldError field="template" error/>
-    }
-}
-
-/// User-owned (the default) or account-owned token.
-#[component]
-fn OwnerChoice(owner: RwSignal<TokenOwner>, on_owner: Callback<TokenOwner>) -> impl IntoView {
-    let choices = [
-        (
-            TokenOwner::User,
-            "Created under My Profile > API Tokens. It stops working if that person leaves the account.",
-        ),
-        (
-            TokenOwner::Account,
-            "Created under Manage Account > Account API Tokens. It belongs to the account, not to a person; needs the account id.",
-        ),
-    ];
-    view! {
-        <fieldset class="choices" id="token_owner">
-            <legend>"Who owns the token"</legend>
-            {choices.into_iter().map(|(which, what)| {
-                let id = format!("token_owner-{}", which.as_str());
+        <fieldset class="choices" id=name aria-describedby=format!("{name}-error")>
+            <legend>{legend}</legend>
+            {choices.into_iter().map(|(value, title, what)| {
+                let id = format!("{name}-{value}");
                 let for_id = id.clone();
                 view! {
-                    <label class="choice" for=for_id data-owner=which.as_str()>
-                        <input type="radio" name="token_owner" id=id value=which.as_str()
-                            prop:checked=move || owner.get() == which
-                            on:change=move |_| on_owner.run(which)/>
-                        <span class="choice-name">{owner_label(which.as_str())}</span>
+                    <label class="choice" for=for_id data-choice=value>
+                        <input type="radio" name=name id=id value=value
+                            prop:checked=move || chosen.get() == value
+                            on:change=move |_| on_choose.run(value)/>
+                        <span class="choice-name">{title}</span>
                         <span class="choice-method small">{what}</span>
                     </label>
                 }
             }).collect_view()}
         </fieldset>
     }
+}
+
+fn template_choices() -> Vec<Choice> {
+    Template::ALL
+        .into_iter()
+        .map(|t| {
+            let groups: Vec<String> = t.baseline().iter().map(|g| g.dashboard_path()).collect();
+            (
+                t.as_str(),
+                t.title(),
+                format!(
+                    "AlphaSwarm may {}. Asks for {}.",
+                    t.grants(),
+                    groups.join(", ")
+                ),
+            )
+        })
+        .collect()
+}
+
+fn owner_choices() -> Vec<Choice> {
+    vec![
+        (
+            TokenOwner::User.as_str(),
+            owner_label("user"),
+            "Created under My Profile > API Tokens. It stops working if that person leaves the account.".to_owned(),
+        ),
+        (
+            TokenOwner::Account.as_str(),
+            owner_label("account"),
+            "Created under Manage Account > Account API Tokens. It belongs to the account, not to a person; needs the account id.".to_owned(),
+        ),
+    ]
 }
 
 /// The token's password field. It has no bound value: what is typed stays

@@ -3,6 +3,8 @@
 //! step of any cloud, and Azure's views (mode choice, GUIDs checked as you
 //! type, isolation result, role badges with their fix, resources).
 
+mod cloudflare;
+
 use crate::support::*;
 use alphaswarm_core::azure::AzureMode as Mode;
 use alphaswarm_core::shell::Shell;
