@@ -24,7 +24,6 @@ use alphaswarm_core::cloudflare::{
 };
 use alphaswarm_core::shell::Shell;
 use alphaswarm_core::{CloudKind, CoreError, ErrorBody, IdError};
-use leptos::html::Input;
 use leptos::prelude::*;
 use serde_json::{Value, json};
 
@@ -140,30 +139,35 @@ pub type CloudflareAnswers = Answers<(), IdentityResponse, PermissionsResponse, 
 /// Cloudflare's inputs and answers; nothing here is seen by another cloud.
 #[derive(Clone, Copy)]
 pub struct CloudflareWizard {
-    pub template: RwSignal<Template>,
-    pub owner: RwSignal<TokenOwner>,
+    /// The template's and the owner's wire values (`dns_edit`, `user`):
+    /// strings, so no signal type is added for them (wasm size).
+    pub template: RwSignal<String>,
+    pub owner: RwSignal<String>,
     pub account_id: RwSignal<String>,
     /// The pasted token, for the bodies of steps 3 to 5. Not a signal: no
     /// view can read it, so it cannot end up in the page.
     token: StoredValue<String>,
     /// Whether a token is held (what the token field says about it).
     holds_token: RwSignal<bool>,
-    /// The password field, emptied once its value was taken.
-    token_input: NodeRef<Input>,
     pub answers: RwSignal<CloudflareAnswers>,
 }
 
 impl CloudflareWizard {
     pub fn new() -> Self {
         CloudflareWizard {
-            template: RwSignal::new(Template::DnsEdit),
-            owner: RwSignal::new(TokenOwner::User),
+            template: RwSignal::new(Template::DnsEdit.as_str().to_owned()),
+            owner: RwSignal::new(TokenOwner::User.as_str().to_owned()),
             account_id: RwSignal::new(String::new()),
             token: StoredValue::new(String::new()),
             holds_token: RwSignal::new(false),
-            token_input: NodeRef::new(),
             answers: RwSignal::new(Answers::default()),
         }
+    }
+
+    fn chosen_template(&self) -> Template {
+        self.template
+            .with_untracked(|t| t.parse())
+            .unwrap_or(Template::DnsEdit)
     }
 
     /// A changed token, account or template invalidates every check.
@@ -190,7 +194,7 @@ impl CloudflareWizard {
     /// follows) and checks its shape with the core: a Global API key is
     /// refused here, before it leaves the browser.
     fn take_token(&self) -> Result<String, ApiError> {
-        if let Some(input) = self.token_input.get_untracked() {
+        if let Some(input) = token_input() {
             let pasted = input.value();
             input.set_value("");
             if !pasted.trim().is_empty() {
@@ -208,8 +212,7 @@ impl CloudflareWizard {
 
     /// `{token, template, account_id?}`.
     fn token_body(&self, token: String) -> Result<Value, ApiError> {
-        let mut body =
-            json!({ "token": token, "template": self.template.get_untracked().as_str() });
+        let mut body = json!({ "token": token, "template": self.template.get_untracked() });
         if let Some(a) = self.account()? {
             body["account_id"] = json!(a);
         }
@@ -362,31 +365,27 @@ impl CloudWizard for CloudflareWizard {
         run: Callback<()>,
     ) -> Option<AnyView> {
         let this = *self;
-        let edit_account = Callback::new(move |v: String| {
-            if v != this.account_id.get_untracked() {
+        let edit = Callback::new(move |(value, v): (RwSignal<String>, String)| {
+            if v != value.get_untracked() {
                 this.forget_checks();
             }
-            this.account_id.set(v);
+            value.set(v);
         });
+        let edit_account = Callback::new(move |v| edit.run((this.account_id, v)));
+        // A choice changes the artifacts: render them again.
+        let choose = move |value: RwSignal<String>| {
+            Callback::new(move |v| {
+                edit.run((value, v));
+                run.run(());
+            })
+        };
         Some(match step {
             Step::Bootstrap => view! {
                 <Choices name="template" legend="What the token is for" choices=template_choices()
-                    chosen=Signal::derive(move || this.template.get().as_str())
-                    on_choose=Callback::new(move |v: &'static str| {
-                        let t = v.parse().unwrap_or(Template::DnsEdit);
-                        if t != this.template.get_untracked() { this.forget_checks(); }
-                        this.template.set(t);
-                        run.run(());
-                    })/>
+                    chosen=this.template on_choose=choose(this.template)/>
                 <FieldError field="template" error/>
                 <Choices name="token_owner" legend="Who owns the token" choices=owner_choices()
-                    chosen=Signal::derive(move || this.owner.get().as_str())
-                    on_choose=Callback::new(move |v: &'static str| {
-                        let o = v.parse().unwrap_or(TokenOwner::User);
-                        if o != this.owner.get_untracked() { this.forget_checks(); }
-                        this.owner.set(o);
-                        run.run(());
-                    })/>
+                    chosen=this.owner on_choose=choose(this.owner)/>
                 <FieldError field="token_owner" error/>
                 <TextField field="account_id" label=ACCOUNT value=this.account_id error check=check_account
                     placeholder="0123456789abcdef0123456789abcdef" on_input=edit_account
@@ -394,17 +393,17 @@ impl CloudWizard for CloudflareWizard {
             }
             .into_any(),
             Step::ValidateIdentity => view! {
-                <p class="muted" data-template=this.template.get_untracked().as_str()>
-                    {format!("Template: {} (chosen in step 2).", this.template.get_untracked().title())}
+                <p class="muted" data-template=this.template.get_untracked()>
+                    {format!("Template: {} (chosen in step 2).", this.chosen_template().title())}
                 </p>
-                <TokenField input=this.token_input holds=this.holds_token error
+                <TokenField holds=this.holds_token error
                     on_paste=Callback::new(move |()| this.forget_checks())/>
                 <TextField field="account_id" label="Account id (account-owned tokens)" value=this.account_id error check=check_account
                     placeholder="0123456789abcdef0123456789abcdef" on_input=edit_account help=ACCOUNT_HELP/>
             }
             .into_any(),
             Step::Connect => {
-                let mut facts: Vec<Fact> = vec![("Template", this.template.get_untracked().title().to_owned())];
+                let mut facts: Vec<Fact> = vec![("Template", this.chosen_template().title().to_owned())];
                 if let Some(id) = this.answers.with_untracked(|a| a.identity.clone()) {
                     facts.push(("Token owner", owner_label(&id.owner).to_owned()));
                     facts.push(("Token id", id.token_id));
@@ -423,14 +422,16 @@ impl CloudWizard for CloudflareWizard {
     fn body(&self, step: Step) -> Result<Value, ApiError> {
         match step {
             Step::Bootstrap => {
-                let owner = self.owner.get_untracked();
+                let account_owned = self
+                    .owner
+                    .with_untracked(|o| o == TokenOwner::Account.as_str());
                 let mut body = json!({
-                    "template": self.template.get_untracked().as_str(),
-                    "token_owner": owner.as_str(),
+                    "template": self.template.get_untracked(),
+                    "token_owner": self.owner.get_untracked(),
                 });
                 match self.account()? {
                     Some(a) => body["account_id"] = json!(a),
-                    None if owner == TokenOwner::Account => {
+                    None if account_owned => {
                         return Err(ApiError::local(ErrorBody {
                             code: "missing_field".to_owned(),
                             message: "An account-owned token needs the account id.".to_owned(),
@@ -510,7 +511,7 @@ impl CloudWizard for CloudflareWizard {
             Step::EnumerateResources => {
                 let r = self.answers.with(|a| a.resources.clone())?;
                 view! {
-                    <ResourceTable class="zones" caption=format!("{} zones. {}", r.zones.len(), r.notes.join(" "))
+                    <ResourceTable class="zones" caption=r.notes.iter().fold(format!("{} zones.", r.zones.len()), |c, n| c + " " + n)
                         headers=&["Zone", "Status", "Account"] rows=r.zones.into_iter().map(|z| z.0).collect()/>
                     <ResourceTable class="accounts" caption=format!("{} accounts", r.accounts.len())
                         headers=&["Account", "Account id"] rows=r.accounts.into_iter().map(|a| a.0).collect()/>
@@ -542,8 +543,8 @@ fn Choices(
     name: &'static str,
     legend: &'static str,
     choices: Vec<Choice>,
-    chosen: Signal<&'static str>,
-    on_choose: Callback<&'static str>,
+    chosen: RwSignal<String>,
+    on_choose: Callback<String>,
 ) -> impl IntoView {
     view! {
         <fieldset class="choices" id=name aria-describedby=format!("{name}-error")>
@@ -554,8 +555,8 @@ fn Choices(
                 view! {
                     <label class="choice" for=for_id data-choice=value>
                         <input type="radio" name=name id=id value=value
-                            prop:checked=move || chosen.get() == value
-                            on:change=move |_| on_choose.run(value)/>
+                            prop:checked=move || chosen.with(|c| c == value)
+                            on:change=move |_| on_choose.run(value.to_owned())/>
                         <span class="choice-name">{title}</span>
                         <span class="choice-method small">{what}</span>
                     </label>
@@ -569,16 +570,12 @@ fn template_choices() -> Vec<Choice> {
     Template::ALL
         .into_iter()
         .map(|t| {
-            let groups: Vec<String> = t.baseline().iter().map(|g| g.dashboard_path()).collect();
-            (
-                t.as_str(),
-                t.title(),
-                format!(
-                    "AlphaSwarm may {}. Asks for {}.",
-                    t.grants(),
-                    groups.join(", ")
-                ),
-            )
+            let mut what = format!("AlphaSwarm may {}. Asks for", t.grants());
+            for (i, g) in t.baseline().iter().enumerate() {
+                what += if i == 0 { " " } else { ", " };
+                what += &g.dashboard_path();
+            }
+            (t.as_str(), t.title(), what + ".")
         })
         .collect()
 }
@@ -598,12 +595,20 @@ fn owner_choices() -> Vec<Choice> {
     ]
 }
 
+/// The password field's element (looked up rather than a `NodeRef`: one
+/// less generic type in the wasm).
+fn token_input() -> Option<web_sys::HtmlInputElement> {
+    use wasm_bindgen::JsCast;
+    document()
+        .get_element_by_id("token")
+        .map(|e| e.unchecked_into())
+}
+
 /// The token's password field. It has no bound value: what is typed stays
 /// in the element until submit takes it out (`take_token`), so nothing
 /// reactive ever holds or renders it.
 #[component]
 fn TokenField(
-    input: NodeRef<Input>,
     holds: RwSignal<bool>,
     error: Signal<Option<ApiError>>,
     on_paste: Callback<()>,
@@ -620,7 +625,7 @@ fn TokenField(
                 }}
             </p>
             <input id="token" name="token" type="password" autocomplete="off" spellcheck="false"
-                aria-describedby="token-help token-error" node_ref=input
+                aria-describedby="token-help token-error"
                 aria-invalid=move || invalid().to_string()
                 on:input=move |_| on_paste.run(())/>
             <FieldError field="token" error/>
@@ -633,15 +638,19 @@ fn TokenField(
 #[component]
 fn GroupsView(result: PermissionsResponse) -> impl IntoView {
     let fixes: Vec<String> = result.groups.iter().filter_map(|g| g.fix.clone()).collect();
-    let (unverified, checks): (Vec<_>, Vec<_>) = result
-        .groups
-        .into_iter()
-        .partition(|g| g.status == "unverified");
-    let check = |g: GroupCheck| Check {
-        granted: g.status == "granted",
-        name: g.dashboard,
-        detail: g.reason,
-    };
+    let (mut checks, mut unverified) = (Vec::new(), Vec::new());
+    for g in result.groups {
+        let into = if g.status == "unverified" {
+            &mut unverified
+        } else {
+            &mut checks
+        };
+        into.push(Check {
+            granted: g.status == "granted",
+            name: g.dashboard,
+            detail: g.reason,
+        });
+    }
     let how = if result.exact {
         "Checked against the token's own permissions.".to_owned()
     } else {
@@ -657,8 +666,7 @@ fn GroupsView(result: PermissionsResponse) -> impl IntoView {
     };
     view! {
         <p class="small muted" data-evidence=evidence>{how}</p>
-        <CheckList label="Template permissions" checks=checks.into_iter().map(check).collect()
-            unverified=unverified.into_iter().map(check).collect()/>
+        <CheckList label="Template permissions" checks unverified/>
         {(!fixes.is_empty()).then(|| view! {
             <div class="fix" data-fix="permissions">
                 <h3>"Fix"</h3>
