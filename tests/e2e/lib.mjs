@@ -1,6 +1,6 @@
 // Shared helpers of the end-to-end test and the benchmark.
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -60,6 +60,21 @@ const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
  */
 export async function installAxe(context) {
   await context.addInitScript({ content: AXE_SOURCE });
+}
+
+/** A 1280 px page with axe-core, its timeout `timeout` ms, collecting
+ * uncaught errors into `pageErrors` and CSP violations into `cspViolations`
+ * (each e2e file checks both are empty at its end); `shots` is created. */
+export async function openPage({ shots, timeout, pageErrors, cspViolations }) {
+  mkdirSync(shots, { recursive: true });
+  const browser = await launch();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await installAxe(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  watchCsp(page, cspViolations);
+  return { browser, page };
 }
 
 /** Collects Content-Security-Policy violations Chromium reports on `page`. */

@@ -17,7 +17,7 @@ use crate::model::Step;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{Fact, FactRows, Facts};
 use crate::steps::permissions::{Check, CheckList};
-use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into};
+use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into, edits};
 use crate::ui::{FieldError, TextField, field_error};
 use alphaswarm_core::cloudflare::{
     CloudflareAccountId, CloudflareTemplate as Template, TokenOwner, check_token_shape,
@@ -365,17 +365,13 @@ impl CloudWizard for CloudflareWizard {
         run: Callback<()>,
     ) -> Option<AnyView> {
         let this = *self;
-        let edit = Callback::new(move |(value, v): (RwSignal<String>, String)| {
-            if v != value.get_untracked() {
-                this.forget_checks();
-            }
-            value.set(v);
-        });
-        let edit_account = Callback::new(move |v| edit.run((this.account_id, v)));
+        let edits = edits(Callback::new(move |()| this.forget_checks()));
+        let edit_account = edits(this.account_id);
         // A choice changes the artifacts: render them again.
         let choose = move |value: RwSignal<String>| {
+            let edit = edits(value);
             Callback::new(move |v| {
-                edit.run((value, v));
+                edit.run(v);
                 run.run(());
             })
         };

@@ -199,6 +199,18 @@ where
         .unwrap_or(Ok(()))
 }
 
+/// The `on_input` maker for inputs the cloud's checks were made with: a
+/// changed value first forgets those checks (`forget`), then is kept.
+pub fn edits(forget: Callback<()>) -> impl Fn(RwSignal<String>) -> Callback<String> + Copy {
+    let changed = Callback::new(move |(value, v): (RwSignal<String>, String)| {
+        if v != value.get_untracked() {
+            forget.run(());
+        }
+        value.set(v);
+    });
+    move |value| Callback::new(move |v| changed.run((value, v)))
+}
+
 /// One cloud's part of the wizard (see web/README.md, "Adding a cloud").
 ///
 /// Implemented by a `Copy` struct of signals holding that cloud's inputs
