@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # web/: fmt, clippy (wasm32), the UI build, component tests in headless
 # Chromium (wasm-bindgen-test), then the end-to-end run against the proxy
-# and the loopback AWS, Azure and GCP fakes (playwright-core + axe-core).
+# and the loopback AWS, Azure, GCP and Cloudflare fakes (playwright-core + axe-core).
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
@@ -30,7 +30,8 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 # ---------------------------------------------------------------------------
 # End to end: the real proxy binary serving web/dist, the loopback AWS fake
 # as AWS, the Entra + ARM fake as Azure, the STS + IAM Credentials + CRM +
-# Compute fake as GCP, Chromium driving. The peers
+# Compute fake as GCP, the Cloudflare API fake as Cloudflare, Chromium
+# driving. The peers
 # (proxy/examples/e2e_peers.rs: the AWS fake of alphaswarm-fakes with the
 # partner account's platform user and a customer administrator; the Azure
 # fake with an issuer front and a control listener) print the endpoints and
@@ -38,7 +39,9 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 # commands the wizard rendered (the venv's awscli, as the customer
 # administrator), and the fake decides every later call from those roles'
 # policies, as IAM would; GCP's pool, provider and bindings come from the
-# workload_identity_federation.json the wizard rendered. Everything binds
+# workload_identity_federation.json the wizard rendered; the Cloudflare API
+# fake gets the tokens the e2e creates from the dashboard link the wizard
+# showed (its control listener). Everything binds
 # 127.0.0.1 on free ports, lives in a temp dir and is stopped on exit.
 # ---------------------------------------------------------------------------
 ensure_venv
@@ -105,7 +108,7 @@ else
     done
   }
 
-  step "start the peers (the loopback AWS, Azure and GCP fakes)"
+  step "start the peers (the loopback AWS, Azure, GCP and Cloudflare fakes)"
   mkfifo "$E2E_TMP/peers.in"
   (umask 077
     exec "$ROOT/target/debug/examples/e2e_peers" \
@@ -159,6 +162,8 @@ else
     export ALPHASWARM_ADMIN_GCP_STS_ENDPOINT_URL ALPHASWARM_ADMIN_GCP_IAMCREDENTIALS_ENDPOINT_URL \
       ALPHASWARM_ADMIN_GCP_CRM_ENDPOINT_URL ALPHASWARM_ADMIN_GCP_COMPUTE_ENDPOINT_URL
     export ALPHASWARM_ADMIN_GCP_SETTLE_SECONDS=2
+    ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL=$(peer cloudflare_api_url)
+    export ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL
     exec "$ROOT/target/debug/alphaswarm-proxy" serve >"$E2E_TMP/proxy.out" 2>"$E2E_TMP/proxy.err"
   ) &
   PROXY_PID=$!
@@ -179,6 +184,13 @@ else
   E2E_GCP_PROJECTS=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["gcp_projects"]))' "$E2E_TMP/peers.out")
   export E2E_BASE_URL E2E_PASSWORD E2E_TOTP_SECRET E2E_AWS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
     E2E_AZURE_CONTROL_URL E2E_AZURE_TENANTS E2E_GCP_CONTROL_URL E2E_GCP_PROJECTS
+  E2E_CLOUDFLARE_CONTROL_URL=$(peer cloudflare_control_url)
+  E2E_CLOUDFLARE_ACCOUNT_ID=$(peer cloudflare_account_id)
+  # Where the proxy and the peers write (logs, audit, integrations, state):
+  # the Cloudflare e2e proves its token is in none of these files.
+  E2E_SECRET_SCAN_DIR="$E2E_TMP"
+  export E2E_BASE_URL E2E_PASSWORD E2E_TOTP_SECRET E2E_AWS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+    E2E_AZURE_CONTROL_URL E2E_AZURE_TENANTS E2E_CLOUDFLARE_CONTROL_URL E2E_CLOUDFLARE_ACCOUNT_ID E2E_SECRET_SCAN_DIR
   if [ -z "$E2E_BASE_URL" ] || [ -z "$E2E_PASSWORD" ]; then
     echo "could not read the proxy's address or password" >&2
     exit 1
@@ -192,6 +204,7 @@ fi
 step "end-to-end (playwright-core + axe-core, Chromium)"
 e2e_started=$(date +%s)
 (cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs gcp.test.mjs workload_identity.test.mjs)
+(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs cloudflare.test.mjs workload_identity.test.mjs)
 echo "end-to-end took $(( $(date +%s) - e2e_started ))s"
 step "benchmark"
 (cd "$E2E_DIR" && timeout 300 node bench.mjs)

@@ -21,6 +21,12 @@
 //! /gcp/apply`), as running the rendered `gcloud` commands would, and
 //! grants a project role as step 4's fix does (`POST /gcp/grant`).
 //!
+//! Cloudflare: the loopback Cloudflare API fake of `alphaswarm-fakes` (one
+//! user, two accounts with zones) and a control listener where the e2e
+//! creates a token from the dashboard link the wizard showed (`POST
+//! /mint`, as the customer does in the dashboard, optionally unticking
+//! permissions) and edits one (`POST /add-group`).
+//!
 //! Prints one JSON line (endpoints, account ids, the platform user's keys
 //! for the proxy, the customer administrator's keys for the awscli, the
 //! Azure ids). The first line read on stdin is the proxy's base URL (for the
@@ -28,6 +34,7 @@
 
 use alphaswarm_fakes::aws::{AwsFake, AwsFakeConfig};
 use alphaswarm_fakes::azure::{AzLogin, AzureFake};
+use alphaswarm_fakes::cloudflare::{CloudflareFake, MintOptions, RunningCloudflare};
 use alphaswarm_fakes::gcp::GcpFake;
 use alphaswarm_fakes::server::{Running, serve};
 use axum::Json;
@@ -175,6 +182,69 @@ async fn grant_gcp(State(gcp): State<GcpFake>, Json(body): Json<Value>) -> Statu
     StatusCode::NO_CONTENT
 }
 
+/// `POST /mint {link, account_id?, drop_keys?, expires_in_days?}`: the
+/// customer opens the wizard's dashboard link, unticks `drop_keys`, sets
+/// an expiry and creates the token; answers `{id, value}` (the value is
+/// shown once, as Cloudflare does) or 422 `{error}`.
+async fn cloudflare_mint(
+    State(cloudflare): State<CloudflareFake>,
+    Json(body): Json<Value>,
+) -> Response {
+    let options = MintOptions {
+        account_id: body["account_id"].as_str().map(str::to_owned),
+        drop_keys: body["drop_keys"]
+            .as_array()
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| Some(k.as_str()?.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        expires_on: body["expires_in_days"]
+            .as_i64()
+            .map(|days| time::OffsetDateTime::now_utc() + time::Duration::days(days)),
+        ..MintOptions::default()
+    };
+    match cloudflare.mint_from_link(body["link"].as_str().unwrap_or_default(), options) {
+        Ok(token) => Json(json!({ "id": token.id, "value": token.value })).into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /add-group {token_id, group_id}`: the customer edits the token in
+/// the dashboard (its value stays the same).
+async fn cloudflare_add_group(
+    State(cloudflare): State<CloudflareFake>,
+    Json(body): Json<Value>,
+) -> StatusCode {
+    let field = |key: &str| body[key].as_str().unwrap_or_default();
+    if cloudflare.add_group(field("token_id"), field("group_id")) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+/// The Cloudflare fake and its control listener.
+async fn start_cloudflare() -> (RunningCloudflare, Running) {
+    let cloudflare = CloudflareFake::new()
+        .start()
+        .await
+        .expect("the Cloudflare fake starts");
+    let control = axum::Router::new()
+        .route("/mint", post(cloudflare_mint))
+        .route("/add-group", post(cloudflare_add_group))
+        .with_state(cloudflare.fake.clone());
+    let control = serve(control, 0)
+        .await
+        .expect("the Cloudflare control listener starts");
+    (cloudflare, control)
+}
+
 /// The Azure fake, the issuer front and the control listener (Azure's
 /// routes and GCP's).
 async fn start_azure(proxy: ProxyUrl, gcp: GcpFake) -> (Arc<AzureFake>, Running, Running) {
@@ -225,6 +295,7 @@ async fn main() {
     let gcp_server = gcp.serve().await.expect("the GCP fake starts on loopback");
     let proxy_url: ProxyUrl = Arc::default();
     let (azure, issuer_front, azure_control) = start_azure(proxy_url.clone(), gcp).await;
+    let (cloudflare, cloudflare_control) = start_cloudflare().await;
     let env = serde_json::json!({
         "aws_url": aws.url(),
         "partner_account_id": PARTNER_ACCOUNT,
@@ -241,6 +312,9 @@ async fn main() {
         "azure_app_client_id": AZ_APP_CLIENT_ID,
         "azure_app_object_id": AZ_APP_OBJECT_ID,
         "azure_tenants": AZ_TENANTS.iter().map(|(t, s, n)| json!({ "tenant": t, "subscription": s, "name": n })).collect::<Vec<_>>(),
+        "cloudflare_api_url": cloudflare.api_url(),
+        "cloudflare_control_url": cloudflare_control.url(),
+        "cloudflare_account_id": cloudflare.fake.account_id(),
         "gcp_url": gcp_server.url(),
         // The same control listener serves GCP's /gcp/apply.
         "gcp_control_url": azure_control.url(),
@@ -267,5 +341,6 @@ async fn main() {
     }
     // Dropping them stops the fakes.
     drop((issuer_front, azure_control, azure, gcp_server));
+    drop((cloudflare_control, cloudflare));
     drop(aws);
 }

@@ -13,7 +13,7 @@ use crate::model::Step;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
-use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into};
+use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into, edits};
 use crate::ui::{Check as Checker, FieldError, TextField, missing_input, optional};
 use alphaswarm_core::CloudKind;
 use alphaswarm_core::azure::{
@@ -333,13 +333,7 @@ impl CloudWizard for AzureWizard {
         run: Callback<()>,
     ) -> Option<AnyView> {
         let this = *self;
-        let forget = Callback::new(move |(value, v): (RwSignal<String>, String)| {
-            if v != value.get_untracked() {
-                this.forget_checks();
-            }
-            value.set(v);
-        });
-        let edits = move |value: RwSignal<String>| Callback::new(move |v| forget.run((value, v)));
+        let edits = edits(Callback::new(move |()| this.forget_checks()));
         Some(match step {
             Step::Bootstrap => view! {
                 <ModeChoice mode=this.mode on_mode=Callback::new(move |m| { this.set_mode(m); run.run(()); }) error/>

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod azure;
+pub mod cloudflare;
 pub mod gcp;
 
 use crate::steps::CloudSlot;
@@ -67,5 +68,6 @@ pub fn all() -> Vec<CloudSlot> {
         CloudSlot::new(aws::AwsWizard::new()),
         CloudSlot::new(azure::AzureWizard::new()),
         CloudSlot::new(gcp::GcpWizard::new()),
+        CloudSlot::new(cloudflare::CloudflareWizard::new()),
     ]
 }

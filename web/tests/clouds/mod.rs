@@ -3,6 +3,7 @@
 //! step of any cloud, and Azure's views (mode choice, GUIDs checked as you
 //! type, isolation result, role badges with their fix, resources).
 
+mod cloudflare;
 mod gcp;
 
 use crate::support::*;
