@@ -1,12 +1,16 @@
 //! Start-up wiring: from a [`Config`] to the shared [`AppState`] and the router.
 
-use crate::audit::{AuditSink, FileAuditSink};
+use crate::audit::AuditSink;
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, QueryClient};
 use crate::config::{self, Config, Secret};
 use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
 use crate::providers::fake_aws::{FakeAws, UnknownRoles};
+use crate::db::audit::DbAuditSink;
+use crate::db::file_era::{self, FileSources, ImportError};
+use crate::db::store::DbIntegrationStore;
+use crate::db::{Database, DbError, OpenOptions};
 use crate::store::{FernetFileStore, IntegrationStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -14,12 +18,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Where [`dev_store_key`] keeps the development store key.
+pub const DEV_STORE_KEY_FILE: &str = "integrations_key";
+
 pub struct Inner {
     pub config: Config,
     pub auth: Authenticator,
     pub limiter: AttemptLimiter,
     pub audit: Arc<dyn AuditSink>,
     pub store: Arc<dyn IntegrationStore>,
+    /// The database behind the store and the audit chain.
+    pub database: Database,
     /// Keyed by URL segment (`aws`, ...).
     pub providers: BTreeMap<&'static str, Arc<dyn CloudProvider>>,
 }
@@ -48,6 +57,36 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Database(#[from] DbError),
+    #[error("{0}")]
+    Import(#[from] ImportError),
+}
+
+impl StartError {
+    /// A stable code for the operator's runbook.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StartError::Config(_) => "invalid_configuration",
+            StartError::Store(e) => e.code(),
+            StartError::Aws(_) => "aws_client_unavailable",
+            StartError::StateDir { .. } => "state_dir_unusable",
+            StartError::Database(e) => e.code(),
+            StartError::Import(e) => e.code(),
+        }
+    }
+
+    /// The setting to look at.
+    pub fn var(&self) -> &'static str {
+        match self {
+            StartError::Config(e) => e.var(),
+            StartError::Store(StoreError::Database(e)) | StartError::Database(e) => e.var(),
+            StartError::Store(_) => config::INTEGRATIONS_KEY,
+            StartError::Aws(_) => "AWS_REGION",
+            StartError::StateDir { .. } => config::STATE_DIR,
+            StartError::Import(e) => e.var(),
+        }
+    }
 }
 
 /// What start-up tells the operator once (printed by main, not logged).
@@ -85,6 +124,30 @@ fn dev_external_id_secret(state_dir: &Path, notes: &mut StartNotes) -> Result<Se
     }
 }
 
+/// The development store key: minted once per install, kept 0600 in the
+/// state dir (production requires `ALPHASWARM_ADMIN_INTEGRATIONS_KEY`).
+fn dev_store_key(state_dir: &Path, notes: &mut StartNotes) -> Result<String, StartError> {
+    let path = state_dir.join(DEV_STORE_KEY_FILE);
+    let state_err = |source| StartError::StateDir {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(key) => Ok(key.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = FernetFileStore::generate_key();
+            crate::store::write_atomically(&path, key.as_bytes()).map_err(state_err)?;
+            notes.warnings.push(format!(
+                "DEVELOPMENT store key minted at {} — set {} in production (it encrypts every stored connection).",
+                path.display(),
+                config::INTEGRATIONS_KEY
+            ));
+            Ok(key)
+        }
+        Err(e) => Err(state_err(e)),
+    }
+}
+
 /// The AWS API the configuration asks for: the real SigV4 client (endpoints
 /// and platform credentials from the environment), or the in-process fake
 /// when `ALPHASWARM_ADMIN_AWS_FAKE` is set (tests only; refused in
@@ -111,8 +174,10 @@ pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), Sta
     Ok((Arc::new(QueryClient::new(config.aws.clone())?), warnings))
 }
 
-/// Builds the state from the configuration and the AWS client to use.
-pub fn build_state(
+/// Builds the state from the configuration and the AWS client to use:
+/// opens and migrates the database, checks the store key against it and
+/// imports the file era's state on the first start that finds it.
+pub async fn build_state(
     config: Config,
     aws: Arc<dyn AwsApi>,
 ) -> Result<(AppState, StartNotes), StartError> {
@@ -135,27 +200,24 @@ pub fn build_state(
     };
     let key = match &config.integrations_key {
         Some(key) => key.expose().to_owned(),
-        None => {
-            notes.warnings.push(format!(
-                "No {} set: using an EPHEMERAL store key for this process; connections will not be readable after a restart.",
-                config::INTEGRATIONS_KEY
-            ));
-            FernetFileStore::generate_key()
-        }
+        None => dev_store_key(&config.state_dir, &mut notes)?,
     };
-    let store = if config.integrations_key.is_none() {
-        // An ephemeral key can never read an earlier file, and must not
-        // overwrite a real store: it gets its own file, reset at each start.
-        let path = config.integrations_path.with_extension("ephemeral.json");
-        let _ = std::fs::remove_file(&path);
-        notes.warnings.push(format!(
-            "This process stores connections in {} (unreadable after a restart).",
-            path.display()
-        ));
-        FernetFileStore::open(path, &key)?
-    } else {
-        FernetFileStore::open(config.integrations_path.clone(), &key)?
+    let db = Database::open(
+        &config.database,
+        OpenOptions {
+            connect_timeout: Duration::from_secs(config.database_connect_timeout_seconds),
+            ..OpenOptions::default()
+        },
+    )
+    .await?;
+    let store = DbIntegrationStore::open(db.clone(), &key).await?;
+    let sources = FileSources {
+        store: config.integrations_path.clone(),
+        audit: config.audit_path.clone(),
     };
+    if let Some(report) = file_era::import_once(&db, &key, &sources).await? {
+        notes.warnings.push(report.to_string());
+    }
     let auth = match &config.oidc {
         Some(oidc) => Authenticator::Oidc(OidcAuth::new(oidc.clone())),
         None => {
@@ -182,13 +244,15 @@ pub fn build_state(
     );
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
-    let audit: Arc<dyn AuditSink> = Arc::new(FileAuditSink::new(config.audit_path.clone()));
+    let audit: Arc<dyn AuditSink> = Arc::new(DbAuditSink::new(db.clone()));
+    let database = db;
     let state = AppState(Arc::new(Inner {
         config,
         auth,
         limiter: AttemptLimiter::new(10, Duration::from_secs(60)),
         audit,
         store: Arc::new(store),
+        database,
         providers,
     }));
     Ok((state, notes))

@@ -99,6 +99,23 @@ pub struct VerifyReport {
     pub reason: Option<String>,
 }
 
+/// Checks one row (the JSON of line `number`) against the hash of the row
+/// before it; the reason says what is wrong. Shared by every backend.
+pub(crate) fn check_row(bytes: &[u8], number: u64, prev: &str) -> Result<AuditRow, &'static str> {
+    let row = serde_json::from_slice::<AuditRow>(bytes)
+        .map_err(|_| "the row is not a well-formed audit row")?;
+    if row.seq != number {
+        return Err("the row is out of sequence (a row was deleted, inserted or moved)");
+    }
+    if row.prev_hash != prev {
+        return Err("prev_hash does not match the previous row's hash");
+    }
+    if row_hash(row.seq, &row.event, &row.prev_hash) != row.hash {
+        return Err("the row's content does not match its hash (edited)");
+    }
+    Ok(row)
+}
+
 /// Verifies a JSON-lines audit file. A missing file is an empty, valid trail.
 pub fn verify_file(path: &Path) -> std::io::Result<VerifyReport> {
     let file = match std::fs::File::open(path) {
@@ -124,30 +141,10 @@ pub fn verify_file(path: &Path) -> std::io::Result<VerifyReport> {
     for (index, line) in std::io::BufReader::new(file).lines().enumerate() {
         let line = line?;
         let number = index as u64 + 1;
-        let Ok(row) = serde_json::from_str::<AuditRow>(&line) else {
-            return Ok(bad(number, rows, "the row is not a well-formed audit row"));
+        let row = match check_row(line.as_bytes(), number, &prev) {
+            Ok(row) => row,
+            Err(reason) => return Ok(bad(number, rows, reason)),
         };
-        if row.seq != number {
-            return Ok(bad(
-                number,
-                rows,
-                "the row is out of sequence (a row was deleted, inserted or moved)",
-            ));
-        }
-        if row.prev_hash != prev {
-            return Ok(bad(
-                number,
-                rows,
-                "prev_hash does not match the previous row's hash",
-            ));
-        }
-        if row_hash(row.seq, &row.event, &row.prev_hash) != row.hash {
-            return Ok(bad(
-                number,
-                rows,
-                "the row's content does not match its hash (edited)",
-            ));
-        }
         prev = row.hash;
         rows += 1;
     }

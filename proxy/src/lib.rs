@@ -12,6 +12,8 @@ pub mod auth;
 /// AWS API clients (STS, IAM, EC2) behind a trait so fakes can stand in.
 pub mod aws;
 pub mod config;
+/// Shared state in SQLite (default) or PostgreSQL: store, audit chain, imports.
+pub mod db;
 pub mod error;
 pub mod providers;
 pub mod routes;

@@ -1,12 +1,21 @@
 //! `alphaswarm-proxy [serve]` runs the wizard's backend;
-//! `alphaswarm-proxy verify-audit <path>` checks an audit trail's hash chain.
+//! `alphaswarm-proxy verify-audit [<path>]` checks the audit chain in the
+//! configured database (or a file-era JSON-lines log);
+//! `alphaswarm-proxy export <path> [--force]` writes the store out in the
+//! file era's encrypted JSON format.
 
 use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
-use alphaswarm_proxy::audit::verify_file;
+use alphaswarm_proxy::audit::{AuditSink, verify_file};
 use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::db::audit::DbAuditSink;
+use alphaswarm_proxy::db::store::DbIntegrationStore;
+use alphaswarm_proxy::db::{Database, OpenOptions, file_era};
 use std::process::ExitCode;
+use std::time::Duration;
 
-const USAGE: &str = "usage: alphaswarm-proxy [serve]\n       alphaswarm-proxy verify-audit <path>";
+const USAGE: &str = "usage: alphaswarm-proxy [serve]
+       alphaswarm-proxy verify-audit [<path of a file-era audit log>]
+       alphaswarm-proxy export <path> [--force]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,6 +27,11 @@ fn main() -> ExitCode {
     {
         [] | ["serve"] => serve(),
         ["verify-audit", path] => verify(path),
+        ["verify-audit"] => with_database(verify_database),
+        ["export", path] => with_database(|config, db| export(config, db, path, false)),
+        ["export", path, "--force"] | ["export", "--force", path] => {
+            with_database(|config, db| export(config, db, path, true))
+        }
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -49,6 +63,102 @@ fn verify(path: &str) -> ExitCode {
     }
 }
 
+/// Reads the configuration, opens (and migrates) the database and runs `work` on it.
+fn with_database<F, Fut>(work: F) -> ExitCode
+where
+    F: FnOnce(Config, Database) -> Fut,
+    Fut: Future<Output = ExitCode>,
+{
+    alphaswarm_proxy::aws::ensure_tls_provider();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return config_error(&e),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let options = OpenOptions {
+            connect_timeout: Duration::from_secs(config.database_connect_timeout_seconds),
+            max_connections: 2,
+        };
+        match Database::open(&config.database, options).await {
+            Ok(db) => {
+                let code = work(config, db.clone()).await;
+                db.close().await;
+                code
+            }
+            Err(e) => start_error(e.code(), &e, e.var()),
+        }
+    })
+}
+
+async fn verify_database(_config: Config, db: Database) -> ExitCode {
+    match DbAuditSink::new(db.clone()).verify().await {
+        Ok(report) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("cannot read the audit chain in {}: {e}", db.site());
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn export(config: Config, db: Database, path: &str, replace: bool) -> ExitCode {
+    let Some(key) = config.integrations_key.as_ref() else {
+        eprintln!(
+            "{} is not set: the export is encrypted with the store's key, so set it to that key",
+            config::INTEGRATIONS_KEY
+        );
+        return ExitCode::from(2);
+    };
+    let store = match DbIntegrationStore::open(db, key.expose()).await {
+        Ok(store) => store,
+        Err(e) => return start_error(e.code(), &e, config::INTEGRATIONS_KEY),
+    };
+    match file_era::export(&store, std::path::Path::new(path), replace).await {
+        Ok(count) => {
+            println!(
+                "exported {count} integrations to {path} (format {}, encrypted with {})",
+                alphaswarm_proxy::store::FORMAT,
+                config::INTEGRATIONS_KEY
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("export failed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn config_error(e: &config::ConfigError) -> ExitCode {
+    eprintln!(
+        "configuration error: {e}\n(set {} and start again)",
+        e.var()
+    );
+    ExitCode::from(2)
+}
+
+/// A coded start-up failure: what, where, and which setting to look at.
+fn start_error(code: &str, error: &dyn std::fmt::Display, var: &str) -> ExitCode {
+    eprintln!("cannot start [{code}]: {error}\n(check {var} and start again)");
+    ExitCode::from(2)
+}
+
 fn serve() -> ExitCode {
     // Before any reqwest client exists (they panic without a TLS provider).
     alphaswarm_proxy::aws::ensure_tls_provider();
@@ -61,13 +171,7 @@ fn serve() -> ExitCode {
         .init();
     let config = match Config::from_env() {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!(
-                "configuration error: {e}\n(set {} and start again)",
-                e.var()
-            );
-            return ExitCode::from(2);
-        }
+        Err(e) => return config_error(&e),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -93,12 +197,9 @@ async fn run(config: Config) -> ExitCode {
     let bind = config.bind;
     let state_dir = config.state_dir.clone();
     let partner_missing = config.partner_account_id.is_none();
-    let (state, notes) = match build_state(config, aws) {
+    let (state, notes) = match build_state(config, aws).await {
         Ok(built) => built,
-        Err(e) => {
-            eprintln!("cannot start: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return start_error(e.code(), &e, e.var()),
     };
     let mode = state.auth.mode();
     let listener = match tokio::net::TcpListener::bind(bind).await {
@@ -116,10 +217,12 @@ async fn run(config: Config) -> ExitCode {
         .map(|a| a.to_string())
         .unwrap_or_else(|_| bind.to_string());
     print_banner(&address, mode, &state_dir, partner_missing, notes);
+    let database = state.database.clone();
     let app = alphaswarm_proxy::routes::router(state);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
+    database.close().await;
     match served {
         Ok(()) => {
             tracing::info!("stopped");

@@ -241,7 +241,7 @@ where
             StatusCode::SERVICE_UNAVAILABLE,
             "audit_unavailable",
             "The audit log cannot be written, so the step was not run.",
-            "Fix the audit log path (ALPHASWARM_ADMIN_AUDIT_PATH: permissions, disk space) and retry.",
+            "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log, then retry.",
         ));
     }
     let outcome = action().await;
@@ -319,7 +319,7 @@ fn store_error(e: crate::store::StoreError) -> ApiError {
         StatusCode::SERVICE_UNAVAILABLE,
         e.code(),
         "The integrations store could not be written.",
-        "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH (permissions, disk space) and the proxy's log.",
+        "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
     )
 }
 
@@ -375,7 +375,7 @@ async fn verify_audit(
             StatusCode::SERVICE_UNAVAILABLE,
             "audit_unavailable",
             "The audit log cannot be read.",
-            "Check ALPHASWARM_ADMIN_AUDIT_PATH.",
+            "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
         )
     })?;
     Ok(Json(report).into_response())

@@ -16,8 +16,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use tokio::sync::Mutex;
 
-const FORMAT: &str = "alphaswarm-integrations/1";
-const KEY_CHECK_PLAINTEXT: &[u8] = b"alphaswarm-integrations-key-check";
+/// The file's `format` (also what `alphaswarm-proxy export` writes).
+pub const FORMAT: &str = "alphaswarm-integrations/1";
+/// What `key_check` decrypts to under the right key (the database keeps one too).
+pub const KEY_CHECK_PLAINTEXT: &[u8] = b"alphaswarm-integrations-key-check";
 
 /// One connection as stored (encrypted at rest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +83,8 @@ pub enum StoreError {
     WrongKey { path: PathBuf },
     #[error("ALPHASWARM_ADMIN_INTEGRATIONS_KEY is not a Fernet key (32 bytes, URL-safe base64)")]
     BadKey,
+    #[error(transparent)]
+    Database(#[from] crate::db::DbError),
 }
 
 impl StoreError {
@@ -90,6 +94,7 @@ impl StoreError {
             StoreError::Corrupt { .. } => "store_corrupt",
             StoreError::WrongKey { .. } => "store_wrong_key",
             StoreError::BadKey => "invalid_integrations_key",
+            StoreError::Database(e) => e.code(),
         }
     }
 }
@@ -106,11 +111,12 @@ pub trait IntegrationStore: Send + Sync {
     async fn count(&self) -> Result<usize, StoreError>;
 }
 
+/// The file as JSON: every record a Fernet token under its credential key.
 #[derive(Debug, Serialize, Deserialize)]
-struct StoreFile {
-    format: String,
-    key_check: String,
-    records: BTreeMap<String, String>,
+pub struct StoreFile {
+    pub format: String,
+    pub key_check: String,
+    pub records: BTreeMap<String, String>,
 }
 
 /// The default store: one Fernet-encrypted record per key in a JSON file.
