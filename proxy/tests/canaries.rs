@@ -167,7 +167,17 @@ async fn canary_secrets_never_leave_the_proxy() {
         logs.contains("wizard step"),
         "debug logs were captured: {logs}"
     );
-    let audit = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+    // Every file the proxy wrote (its database with WAL, keys, enrolment), as bytes.
+    let files = files_under(&dir.join("state"));
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("alphaswarm.db")),
+        "{:?}",
+        files.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    let audit = files
+        .iter()
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .collect::<String>();
     for (name, canary) in [
         ("external-id secret", secret_canary),
         ("integrations key", key_canary.as_str()),
@@ -178,7 +188,7 @@ async fn canary_secrets_never_leave_the_proxy() {
             assert!(!body.contains(canary), "{name} in a response body: {body}");
         }
         assert!(!logs.contains(canary), "{name} in the logs");
-        assert!(!audit.contains(canary), "{name} in the audit log");
+        assert!(!audit.contains(canary), "{name} in a state file (database, audit)");
     }
     // Nor do the temporary credentials the proxy assumed (read back from moto).
     let issued: serde_json::Value = http
@@ -210,4 +220,18 @@ async fn canary_secrets_never_leave_the_proxy() {
     assert!(!logs.contains(signature));
     assert_eq!(bodies.len(), 8 + 4 * 7 + 1);
     assert_eq!(iam.calls(), vec![(200, 3)], "step 4 really simulated");
+}
+
+/// Every regular file under `dir`, recursively, with its bytes.
+fn files_under(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap()));
+        }
+    }
+    out
 }

@@ -1,9 +1,14 @@
-//! kill -9 the real proxy binary while many connects run in parallel:
-//! after a restart every acknowledged (200) connection is still there, the
-//! store decrypts, and the audit chain still verifies up to the crash.
+//! kill -9 the real proxy binary while many connects run in parallel
+//! (SQLite, the embedded default): after a restart every acknowledged (200)
+//! connection is still there, the store decrypts, and the audit chain
+//! verifies.
 
 mod common;
 
+use alphaswarm_proxy::audit::AuditSink;
+use alphaswarm_proxy::db::audit::DbAuditSink;
+use alphaswarm_proxy::db::store::DbIntegrationStore;
+use alphaswarm_proxy::db::{Database, OpenOptions, Target};
 use alphaswarm_proxy::store::{FernetFileStore, IntegrationStore};
 use common::*;
 use serde_json::json;
@@ -70,14 +75,14 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
         "killed mid-way: {}",
         acknowledged.len()
     );
-    let leftovers: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name())
-        .collect();
-
-    // The file on disk decrypts and holds every acknowledged connection.
-    let store = FernetFileStore::open(dir.join("integrations.json"), &key).unwrap();
+    // The database on disk decrypts and holds every acknowledged connection.
+    let db = Database::open(
+        &Target::Sqlite(dir.join("state").join("alphaswarm.db")),
+        OpenOptions::default(),
+    )
+    .await
+    .unwrap();
+    let store = DbIntegrationStore::open(db.clone(), &key).await.unwrap();
     for org in &acknowledged {
         assert!(
             store
@@ -88,11 +93,13 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
             "{org} lost"
         );
     }
-    let audit = alphaswarm_proxy::audit::verify_file(&dir.join("audit.jsonl")).unwrap();
+    let audit = DbAuditSink::new(db.clone()).verify().await.unwrap();
+    assert!(audit.ok, "{audit:?}");
     assert!(
-        audit.ok || audit.first_bad_row == Some(audit.rows + 1),
-        "only a torn last line may fail: {audit:?}"
+        audit.rows >= 2 * acknowledged.len() as u64,
+        "a pending and a result row per acknowledged connect: {audit:?}"
     );
+    db.close().await;
 
     // Restart: the proxy reads the same store, and the API lists them.
     let restarted = BinaryProxy::spawn(&dir, "second", &env);
@@ -120,8 +127,5 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
             "{org}: {body}"
         );
     }
-    println!(
-        "acknowledged {} of {total} before kill -9; files: {leftovers:?}",
-        acknowledged.len()
-    );
+    println!("acknowledged {} of {total} before kill -9", acknowledged.len());
 }

@@ -97,7 +97,7 @@ async fn identity_provider_tokens_are_verified_against_its_jwks() {
     let fake = Arc::new(FakeAws::new(UnknownRoles::NotFound));
     let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
     fake.add_role(&arn, good_role("acme"));
-    let (state, notes) = build_state(config, fake.clone()).unwrap();
+    let (state, notes) = build_state(config, fake.clone()).await.unwrap();
     assert!(notes.enrollment.is_none(), "no local operator in OIDC mode");
     assert!(!dir.join("state/operator.json").exists());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,9 +1,9 @@
-//! Concurrent connects are serialised by the store: none is lost, and the
-//! file decrypts with the key afterwards.
+//! Concurrent connects: none is lost, every record decrypts with the key
+//! afterwards, and the audit chain holds both rows of each.
 
 mod common;
 
-use alphaswarm_proxy::store::{FernetFileStore, IntegrationStore};
+use alphaswarm_proxy::store::IntegrationStore;
 use common::*;
 use serde_json::json;
 use std::sync::Arc;
@@ -37,8 +37,7 @@ async fn fifty_parallel_connects_are_all_persisted() {
         let (status, body) = task.await.unwrap();
         assert_eq!(status, 200, "{body}");
     }
-    let store = FernetFileStore::open(proxy.dir.join("integrations.json"), &proxy.integrations_key)
-        .unwrap();
+    let store = proxy.store().await;
     assert_eq!(store.count().await.unwrap(), 50);
     for org in &orgs {
         let record = store
@@ -53,10 +52,7 @@ async fn fifty_parallel_connects_are_all_persisted() {
         assert_eq!(record.sensitive["external_id"], external_id_for(org));
     }
     // 50 connects → 100 chained audit rows.
-    assert_eq!(
-        alphaswarm_proxy::audit::verify_file(&proxy.audit_path())
-            .unwrap()
-            .rows,
-        100
-    );
+    let audit = proxy.verify_audit().await;
+    assert!(audit.ok, "{audit:?}");
+    assert_eq!(audit.rows, 100);
 }

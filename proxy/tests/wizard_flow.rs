@@ -3,6 +3,8 @@
 
 mod common;
 
+use alphaswarm_proxy::store::IntegrationStore;
+
 use alphaswarm_proxy::providers::fake_aws::FakeRole;
 use common::*;
 use serde_json::json;
@@ -33,7 +35,7 @@ async fn the_whole_wizard_succeeds_and_is_audited() {
     );
     assert_eq!(proxy.fake.calls(), 0, "bootstrap calls no cloud");
     assert!(
-        proxy.audit_rows().is_empty(),
+        proxy.audit_rows().await.is_empty(),
         "bootstrap writes no audit row"
     );
 
@@ -144,7 +146,7 @@ async fn the_whole_wizard_succeeds_and_is_audited() {
     assert_eq!(body["integrations"], json!([]));
 
     // Five protected calls: a pending and a succeeded row each, chained.
-    let rows = proxy.audit_rows();
+    let rows = proxy.audit_rows().await;
     let steps: Vec<(String, String)> = rows
         .iter()
         .map(|r| {
@@ -190,10 +192,11 @@ async fn the_whole_wizard_succeeds_and_is_audited() {
     );
 
     // Editing one row breaks the chain exactly there.
-    let text = std::fs::read_to_string(proxy.audit_path()).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    lines[3] = lines[3].replace("\"phase\":\"succeeded\"", "\"phase\":\"failed\"");
-    std::fs::write(proxy.audit_path(), lines.join("\n") + "\n").unwrap();
+    exec_sql(
+        &proxy.database,
+        "UPDATE audit_rows SET line = REPLACE(line, '\"phase\":\"succeeded\"', '\"phase\":\"failed\"') WHERE seq = 4",
+    )
+    .await;
     let (_, body) = proxy
         .send(
             reqwest::Method::GET,
@@ -207,7 +210,13 @@ async fn the_whole_wizard_succeeds_and_is_audited() {
         (json!(false), json!(4))
     );
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
-        .args(["verify-audit", proxy.audit_path().to_str().unwrap()])
+        .arg("verify-audit")
+        .env_clear()
+        .env("HOME", &proxy.dir)
+        .env(
+            alphaswarm_proxy::config::STATE_DIR,
+            proxy.dir.join("state"),
+        )
         .output()
         .unwrap();
     assert_eq!(cli.status.code(), Some(1));
@@ -298,6 +307,7 @@ async fn classified_failures_are_422_with_hints_and_failed_audit_rows() {
         let run = body["audit_run_id"].as_str().unwrap();
         let rows: Vec<_> = proxy
             .audit_rows()
+            .await
             .into_iter()
             .filter(|r| r["audit_run_id"] == run)
             .collect();
@@ -394,14 +404,11 @@ async fn bootstrap_without_partner_account_names_the_env_var() {
 
 #[tokio::test]
 async fn an_unwritable_audit_log_stops_the_step_before_any_cloud_call() {
-    let dir = temp_dir("audit-dir");
-    // A directory where the audit file should be: appends fail.
-    let audit = dir.join("audit.jsonl");
-    std::fs::create_dir_all(&audit).unwrap();
-    let audit = audit.display().to_string();
-    let proxy = TestProxy::start_with(
-        "unwritable",
-        &[(alphaswarm_proxy::config::AUDIT_PATH, &audit)],
+    let proxy = TestProxy::start("unwritable").await;
+    // The database refuses every audit row (as a full disk or a revoked grant would).
+    exec_sql(
+        &proxy.database,
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_rows BEGIN SELECT RAISE(ABORT, 'refused'); END",
     )
     .await;
     let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
@@ -432,10 +439,7 @@ async fn an_unwritable_audit_log_stops_the_step_before_any_cloud_call() {
         .await;
     assert_eq!(status, 503);
     assert_eq!(proxy.fake.calls(), 0, "no cloud call without an audit row");
-    assert!(
-        !proxy.dir.join("integrations.json").exists(),
-        "nothing stored"
-    );
+    assert_eq!(proxy.store().await.count().await.unwrap(), 0, "nothing stored");
 }
 
 #[tokio::test]

@@ -21,7 +21,6 @@ use alphaswarm_proxy::app::{aws_client, build_state};
 use alphaswarm_proxy::config::{self, Config};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys};
 use support::moto::{CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT, RoleSpec, trust_policy};
 
@@ -34,7 +33,7 @@ const ALLOWED: [&str; 2] = ["sts:GetCallerIdentity", "ec2:DescribeRegions"];
 struct Wizard {
     base: String,
     http: reqwest::Client,
-    dir: PathBuf,
+    database: alphaswarm_proxy::db::Database,
     password: String,
     totp: totp_rs::TOTP,
 }
@@ -51,7 +50,8 @@ impl Wizard {
         let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
         assert!(!config.aws_fake);
         let (aws, _) = aws_client(&config).unwrap();
-        let (state, notes) = build_state(config, aws).unwrap();
+        let (state, notes) = build_state(config, aws).await.unwrap();
+        let database = state.database.clone();
         let password = notes.enrollment.expect("first start enrols").password;
         // The second factor as an authenticator app computes it, from the
         // secret enrolled in the state dir.
@@ -76,7 +76,7 @@ impl Wizard {
         Wizard {
             base,
             http: common::http_client(),
-            dir,
+            database,
             password,
             totp,
         }
@@ -153,18 +153,15 @@ impl Wizard {
         step_up["token"].as_str().unwrap().to_owned()
     }
 
-    fn audit_rows(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.join("audit.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+    async fn audit_rows(&self) -> Vec<Value> {
+        common::audit_rows(&self.database).await
     }
 
     /// The audit run's rows: exactly a pending row, then the result row.
-    fn assert_audited(&self, run_id: &str, step: &str, phase: &str, error_code: Option<&str>) {
+    async fn assert_audited(&self, run_id: &str, step: &str, phase: &str, error_code: Option<&str>) {
         let rows: Vec<Value> = self
             .audit_rows()
+            .await
             .into_iter()
             .filter(|r| r["audit_run_id"] == run_id)
             .collect();
@@ -252,7 +249,7 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
             )),
         "{identity}"
     );
-    wizard.assert_audited(&run_id(&identity), "validate_identity", "succeeded", None);
+    wizard.assert_audited(&run_id(&identity), "validate_identity", "succeeded", None).await;
 
     // Step 4: granted/missing from the simulation, checked by SigV4 with moto's keys.
     let (status, permissions) = wizard
@@ -275,7 +272,7 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
         "validate_permissions",
         "succeeded",
         None,
-    );
+    ).await;
 
     // Step 4*.
     let (status, resources) = wizard
@@ -290,7 +287,7 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
         "enumerate_resources",
         "succeeded",
         None,
-    );
+    ).await;
 
     // Step 5 and the masked listing.
     let (status, connected) = wizard.step(&token, "connect", role.clone()).await;
@@ -303,7 +300,7 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
         connected["integration"]["credential_key"],
         format!("cloud_aws:org:{ORG}")
     );
-    wizard.assert_audited(&run_id(&connected), "connect", "succeeded", None);
+    wizard.assert_audited(&run_id(&connected), "connect", "succeeded", None).await;
 
     let (status, listed) = wizard
         .send(
@@ -337,7 +334,7 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
         gone["vendor_cleanup"][0].as_str().unwrap().contains(&arn),
         "{gone}"
     );
-    wizard.assert_audited(&run_id(&gone), "disconnect", "succeeded", None);
+    wizard.assert_audited(&run_id(&gone), "disconnect", "succeeded", None).await;
 
     let (status, verify) = wizard
         .send(
@@ -422,14 +419,14 @@ async fn moto_refusals_are_classified_and_audited() {
             "validate_identity",
             "failed",
             Some(want_code),
-        );
+        ).await;
     }
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "the settle window bounds the retries"
     );
     // Wrong external id was retried inside the window, then reported.
-    let rows = wizard.audit_rows();
+    let rows = wizard.audit_rows().await;
     assert_eq!(rows.len(), 6);
     assert!(iam.calls().is_empty(), "no step got as far as IAM");
 }
@@ -468,6 +465,6 @@ async fn without_platform_credentials_steps_answer_503_and_never_call_aws() {
             &step.replace('-', "_"),
             "failed",
             Some("platform_credentials_missing"),
-        );
+        ).await;
     }
 }

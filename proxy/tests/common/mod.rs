@@ -5,7 +5,11 @@
 #![allow(dead_code)]
 
 use alphaswarm_proxy::app::build_state;
+use alphaswarm_proxy::audit::{AuditSink, VerifyReport};
 use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::db::audit::DbAuditSink;
+use alphaswarm_proxy::db::store::DbIntegrationStore;
+use alphaswarm_proxy::db::{Database, Pool};
 use alphaswarm_proxy::providers::fake_aws::{FakeAws, FakeRole, UnknownRoles};
 use base64::Engine;
 use serde_json::{Value, json};
@@ -25,6 +29,8 @@ pub struct TestProxy {
     pub password: String,
     pub totp: totp_rs::TOTP,
     pub integrations_key: String,
+    /// The proxy's database (SQLite in its state dir unless the test set a URL).
+    pub database: Database,
     signing_key: Vec<u8>,
 }
 
@@ -114,7 +120,8 @@ impl TestProxy {
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let fake = Arc::new(FakeAws::new(UnknownRoles::NotFound));
-        let (state, notes) = build_state(config, fake.clone()).unwrap();
+        let (state, notes) = build_state(config, fake.clone()).await.unwrap();
+        let database = state.database.clone();
         let enrollment = notes.enrollment.expect("first start enrols the operator");
         let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_uri).unwrap();
         let operator: Value =
@@ -137,6 +144,7 @@ impl TestProxy {
             password: enrollment.password,
             totp,
             integrations_key,
+            database,
             signing_key,
         }
     }
@@ -145,16 +153,23 @@ impl TestProxy {
         format!("{}{path}", self.base)
     }
 
-    pub fn audit_path(&self) -> PathBuf {
-        self.dir.join("audit.jsonl")
+    /// Every audit row, in order, as JSON.
+    pub async fn audit_rows(&self) -> Vec<Value> {
+        audit_rows(&self.database).await
     }
 
-    pub fn audit_rows(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.audit_path())
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+    pub async fn verify_audit(&self) -> VerifyReport {
+        DbAuditSink::new(self.database.clone())
+            .verify()
+            .await
+            .unwrap()
+    }
+
+    /// The proxy's store, opened beside it (as another process would).
+    pub async fn store(&self) -> DbIntegrationStore {
+        DbIntegrationStore::open(self.database.clone(), &self.integrations_key)
+            .await
+            .unwrap()
     }
 
     pub async fn login(&self) -> String {
@@ -236,6 +251,30 @@ impl TestProxy {
         self.send(reqwest::Method::POST, path, Some(token), Some(body))
             .await
     }
+}
+
+/// Every audit row of a database, in order, as JSON.
+pub async fn audit_rows(db: &Database) -> Vec<Value> {
+    let sql = "SELECT line FROM audit_rows ORDER BY seq";
+    let lines: Vec<String> = match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+    }
+    .unwrap();
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Runs SQL on a database behind the proxy's back (to tamper, or to break it).
+pub async fn exec_sql(db: &Database, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::raw_sql(sql).execute(p).await.map(drop),
+        Pool::Postgres(p) => sqlx::raw_sql(sql).execute(p).await.map(drop),
+    }
+    .unwrap();
 }
 
 /// Path of a wizard step for `org`.
