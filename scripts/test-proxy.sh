@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# proxy/: fmt, clippy, unit + HTTP + binary (crash, canary, replicas) tests.
+# proxy/ and fakes/: fmt, clippy, unit + HTTP + binary (crash, canary,
+# replicas) tests, and the loopback fakes' own wire-shape tests; the Azure
+# tests run against the loopback Entra + ARM fake in fakes/.
 # The AWS client tests, the whole wizard (wizard_moto) and the canary test run
 # against a real moto server from the venv (ensure_venv installs it, pinned).
 # The database tests run every case on SQLite and on a real PostgreSQL from
@@ -13,10 +15,10 @@ ensure_postgresql
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-step "clippy (proxy, all targets)"
-cargo clippy -p alphaswarm-proxy --all-targets -- -D warnings
-step "build the proxy tests"
-cargo test -p alphaswarm-proxy --no-run
+step "clippy (proxy and fakes, all targets)"
+cargo clippy -p alphaswarm-proxy -p alphaswarm-fakes --all-targets -- -D warnings
+step "build the proxy and fakes tests"
+cargo test -p alphaswarm-proxy -p alphaswarm-fakes --no-run
 
 step "start PostgreSQL"
 coproc POSTGRES { exec python3 "$ROOT/proxy/tests/support/postgres.py"; }
@@ -26,5 +28,5 @@ trap 'exec {postgres_in}>&-; wait' EXIT
 IFS= read -r postgres_url <&"${POSTGRES[0]}" || { echo "PostgreSQL did not start" >&2; exit 1; }
 export ALPHASWARM_TEST_POSTGRES_URL="$postgres_url"
 
-step "proxy tests"
-cargo test -p alphaswarm-proxy
+step "proxy and fakes tests"
+cargo test -p alphaswarm-proxy -p alphaswarm-fakes

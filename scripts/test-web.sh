@@ -155,7 +155,7 @@ fi
 
 step "end-to-end (playwright-core + axe-core, Chromium)"
 e2e_started=$(date +%s)
-(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs)
+(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs workload_identity.test.mjs)
 echo "end-to-end took $(( $(date +%s) - e2e_started ))s"
 step "benchmark"
 (cd "$E2E_DIR" && timeout 300 node bench.mjs)

@@ -52,6 +52,79 @@ pub const AZURE_OWNER: AzureRole = AzureRole {
 pub const AZURE_REQUIRED_ROLES: [(AzureRole, &[AzureRole]); 1] =
     [(AZURE_READER, &[AZURE_CONTRIBUTOR, AZURE_OWNER])];
 
+/// Built-in roles step 4 can name in its report (role assignments carry
+/// only the definition id). Microsoft's ids, the same in every tenant.
+pub const AZURE_BUILT_IN_ROLES: [AzureRole; 10] = [
+    AZURE_READER,
+    AZURE_CONTRIBUTOR,
+    AZURE_OWNER,
+    AzureRole {
+        name: "User Access Administrator",
+        definition_id: "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+    },
+    AzureRole {
+        name: "Security Reader",
+        definition_id: "39bc4728-0917-49c7-9d2c-d95423bc2eb4",
+    },
+    AzureRole {
+        name: "Monitoring Reader",
+        definition_id: "43d0d8ad-25c7-4714-9337-8ba259a9fe05",
+    },
+    AzureRole {
+        name: "Cost Management Reader",
+        definition_id: "72fafb9e-0641-4937-9268-a91bfd8191a3",
+    },
+    AzureRole {
+        name: "Billing Reader",
+        definition_id: "fa23ad8b-c56e-40d8-ac0c-ce449e1d2c64",
+    },
+    AzureRole {
+        name: "Log Analytics Reader",
+        definition_id: "73c42c96-874c-492b-b04d-ab87d138a893",
+    },
+    AzureRole {
+        name: "Storage Blob Data Reader",
+        definition_id: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
+    },
+];
+
+/// The built-in role a definition id (bare GUID or full resource id) names.
+pub fn azure_built_in_role(definition_id: &str) -> Option<AzureRole> {
+    let guid = definition_id.trim_end_matches('/').rsplit('/').next()?;
+    AZURE_BUILT_IN_ROLES
+        .into_iter()
+        .find(|r| r.definition_id.eq_ignore_ascii_case(guid))
+}
+
+/// The actions AlphaSwarm performs in a connected subscription, checked in
+/// step 4 against ARM's effective permissions of the principal.
+pub const AZURE_REQUIRED_ACTIONS: [&str; 3] = [
+    "Microsoft.Resources/subscriptions/read",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",
+    "Microsoft.Authorization/roleAssignments/read",
+];
+
+/// One entry of ARM's `Microsoft.Authorization/permissions` answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
+#[serde(rename_all = "camelCase")]
+pub struct AzurePermission {
+    #[serde(default)]
+    pub actions: Vec<String>,
+    #[serde(default)]
+    pub not_actions: Vec<String>,
+}
+
+/// Whether ARM's permissions allow `action`: some entry's `actions` match it
+/// (case-insensitively, `*` any run) and the same entry's `notActions` do not.
+pub fn azure_action_allowed(permissions: &[AzurePermission], action: &str) -> bool {
+    permissions.iter().any(|p| {
+        // ARM's wildcards are IAM's `*` (ARM action names never hold `?`).
+        p.actions.iter().any(|a| aws_action_matches(a, action))
+            && !p.not_actions.iter().any(|n| aws_action_matches(n, action))
+    })
+}
+
 /// Cloudflare's older names for permission groups: (old, current).
 pub const CLOUDFLARE_ALIASES: [(&str, &str); 1] =
     [("Argo Tunnel Write", "Cloudflare Tunnel Write")];
@@ -402,5 +475,75 @@ mod tests {
         assert!(json.get("template").is_none());
         let back: BaselineReport = serde_json::from_value(json).unwrap();
         assert_eq!(back, report);
+    }
+
+    #[test]
+    fn azure_permissions_follow_arm_semantics() {
+        let reader = AzurePermission {
+            actions: strings(&["*/read"]),
+            not_actions: Vec::new(),
+        };
+        for action in AZURE_REQUIRED_ACTIONS {
+            assert!(azure_action_allowed(std::slice::from_ref(&reader), action));
+        }
+        let contributor = AzurePermission {
+            actions: strings(&["*"]),
+            not_actions: strings(&[
+                "Microsoft.Authorization/*/Write",
+                "Microsoft.Authorization/*/Delete",
+            ]),
+        };
+        let perms = [contributor];
+        assert!(azure_action_allowed(
+            &perms,
+            "microsoft.resources/subscriptions/read"
+        ));
+        assert!(!azure_action_allowed(
+            &perms,
+            "Microsoft.Authorization/roleAssignments/write"
+        ));
+        // notActions of one entry do not cancel another entry's grant.
+        let both = [
+            perms[0].clone(),
+            AzurePermission {
+                actions: strings(&["Microsoft.Authorization/*"]),
+                not_actions: Vec::new(),
+            },
+        ];
+        assert!(azure_action_allowed(
+            &both,
+            "Microsoft.Authorization/roleAssignments/write"
+        ));
+        assert!(!azure_action_allowed(
+            &[],
+            "Microsoft.Resources/subscriptions/read"
+        ));
+        let storage_only = [AzurePermission {
+            actions: strings(&["Microsoft.Storage/*/read"]),
+            not_actions: Vec::new(),
+        }];
+        assert!(!azure_action_allowed(
+            &storage_only,
+            "Microsoft.Resources/subscriptions/read"
+        ));
+    }
+
+    #[test]
+    fn built_in_roles_are_named_by_bare_or_full_definition_id() {
+        assert_eq!(
+            azure_built_in_role("ACDD72A7-3385-48EF-BD42-F606FBA81AE7").map(|r| r.name),
+            Some("Reader")
+        );
+        assert_eq!(
+            azure_built_in_role("/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c").map(|r| r.name),
+            Some("Contributor")
+        );
+        assert!(azure_built_in_role("00000000-0000-0000-0000-000000000000").is_none());
+        for role in crate::azure::KNOWN_ROLES {
+            assert!(
+                AZURE_BUILT_IN_ROLES.iter().any(|r| r.name == role),
+                "{role}"
+            );
+        }
     }
 }

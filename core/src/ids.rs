@@ -27,6 +27,9 @@ pub enum IdKind {
     Guid,
     AzureRole,
     FederatedCredentialName,
+    ManagedIdentityName,
+    AzureResourceGroup,
+    AzureLocation,
     GcpProjectId,
     GcpProjectNumber,
     GcpPoolId,
@@ -36,6 +39,14 @@ pub enum IdKind {
     Audience,
     CloudflareAccountId,
     CloudflareTemplate,
+    K8sNamespace,
+    K8sServiceAccount,
+    K8sWorkloadName,
+    AzureResourceGroup,
+    KeyVaultName,
+    AzureIdentityName,
+    ClusterName,
+    GcpLocation,
 }
 
 impl IdKind {
@@ -56,6 +67,9 @@ impl IdKind {
             IdKind::Guid => "invalid_guid",
             IdKind::AzureRole => "invalid_azure_role",
             IdKind::FederatedCredentialName => "invalid_federated_credential_name",
+            IdKind::ManagedIdentityName => "invalid_managed_identity_name",
+            IdKind::AzureResourceGroup => "invalid_resource_group",
+            IdKind::AzureLocation => "invalid_azure_location",
             IdKind::GcpProjectId => "invalid_gcp_project_id",
             IdKind::GcpProjectNumber => "invalid_gcp_project_number",
             IdKind::GcpPoolId => "invalid_gcp_pool_id",
@@ -65,6 +79,14 @@ impl IdKind {
             IdKind::Audience => "invalid_audience",
             IdKind::CloudflareAccountId => "invalid_cloudflare_account_id",
             IdKind::CloudflareTemplate => "invalid_cloudflare_template",
+            IdKind::K8sNamespace => "invalid_k8s_namespace",
+            IdKind::K8sServiceAccount => "invalid_k8s_service_account",
+            IdKind::K8sWorkloadName => "invalid_k8s_workload_name",
+            IdKind::AzureResourceGroup => "invalid_azure_resource_group",
+            IdKind::KeyVaultName => "invalid_key_vault_name",
+            IdKind::AzureIdentityName => "invalid_azure_identity_name",
+            IdKind::ClusterName => "invalid_cluster_name",
+            IdKind::GcpLocation => "invalid_gcp_location",
         }
     }
 
@@ -86,6 +108,9 @@ impl IdKind {
             IdKind::Guid => "id",
             IdKind::AzureRole => "role",
             IdKind::FederatedCredentialName => "name",
+            IdKind::ManagedIdentityName => "identity_name",
+            IdKind::AzureResourceGroup => "resource_group",
+            IdKind::AzureLocation => "location",
             IdKind::GcpProjectId => "project_id",
             IdKind::GcpProjectNumber => "project_number",
             IdKind::GcpPoolId => "pool_id",
@@ -95,6 +120,14 @@ impl IdKind {
             IdKind::Audience => "audience",
             IdKind::CloudflareAccountId => "account_id",
             IdKind::CloudflareTemplate => "template",
+            IdKind::K8sNamespace => "namespace",
+            IdKind::K8sServiceAccount => "service_account",
+            IdKind::K8sWorkloadName => "workload_name",
+            IdKind::AzureResourceGroup => "resource_group",
+            IdKind::KeyVaultName => "key_vault_name",
+            IdKind::AzureIdentityName => "identity_name",
+            IdKind::ClusterName => "cluster_name",
+            IdKind::GcpLocation => "location",
         }
     }
 
@@ -115,6 +148,9 @@ impl IdKind {
             IdKind::Guid => "GUID",
             IdKind::AzureRole => "Azure role name",
             IdKind::FederatedCredentialName => "federated credential name",
+            IdKind::ManagedIdentityName => "managed identity name",
+            IdKind::AzureResourceGroup => "resource group name",
+            IdKind::AzureLocation => "Azure location",
             IdKind::GcpProjectId => "GCP project id",
             IdKind::GcpProjectNumber => "GCP project number",
             IdKind::GcpPoolId => "workload identity pool id",
@@ -124,6 +160,14 @@ impl IdKind {
             IdKind::Audience => "audience",
             IdKind::CloudflareAccountId => "Cloudflare account id",
             IdKind::CloudflareTemplate => "Cloudflare token template",
+            IdKind::K8sNamespace => "Kubernetes namespace",
+            IdKind::K8sServiceAccount => "Kubernetes service account name",
+            IdKind::K8sWorkloadName => "Kubernetes workload name",
+            IdKind::AzureResourceGroup => "Azure resource group",
+            IdKind::KeyVaultName => "Key Vault name",
+            IdKind::AzureIdentityName => "managed identity name",
+            IdKind::ClusterName => "cluster name",
+            IdKind::GcpLocation => "GCP location",
         }
     }
 
@@ -168,6 +212,15 @@ impl IdKind {
             IdKind::FederatedCredentialName => {
                 "Use 3-120 letters, digits, '-' or '_', starting with a letter or digit."
             }
+            IdKind::ManagedIdentityName => {
+                "Use 3-128 letters, digits, '-' or '_', starting with a letter or digit."
+            }
+            IdKind::AzureResourceGroup => {
+                "Use 1-90 letters, digits, '-', '_', '.', '(' or ')', starting with a letter, digit, '_' or '(' and not ending in '.', e.g. alphaswarm-broker."
+            }
+            IdKind::AzureLocation => {
+                "Use an Azure region name such as eastus or westeurope (az account list-locations -o table)."
+            }
             IdKind::GcpProjectId => {
                 "A project id is 6-30 lowercase letters, digits or '-', starting with a letter (the project NUMBER is a different field)."
             }
@@ -193,6 +246,28 @@ impl IdKind {
                 "The Cloudflare account id is 32 lowercase hex characters (dashboard URL or Overview page)."
             }
             IdKind::CloudflareTemplate => "Use one of: dns_edit, tunnel, access, worker, r2.",
+            IdKind::K8sNamespace => {
+                "A namespace is 1-63 lowercase letters, digits or '-', starting and ending with a letter or digit."
+            }
+            IdKind::K8sServiceAccount => {
+                "A service account name is 1-253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit."
+            }
+            IdKind::K8sWorkloadName => {
+                "A workload name is 1-253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit."
+            }
+            IdKind::AzureResourceGroup => {
+                "A resource group name is 1-90 letters, digits or _ . ( ) -, not ending with '.'."
+            }
+            IdKind::KeyVaultName => {
+                "A Key Vault name is 3-24 letters, digits or '-', starting with a letter, ending with a letter or digit, without '--'."
+            }
+            IdKind::AzureIdentityName => {
+                "A managed identity name is 3-128 letters, digits, '-' or '_', starting with a letter or digit."
+            }
+            IdKind::ClusterName => {
+                "A cluster name is 1-100 letters, digits, '-' or '_', starting with a letter or digit."
+            }
+            IdKind::GcpLocation => "Use a region or zone such as us-central1 or us-central1-a.",
         }
     }
 }
@@ -405,6 +480,15 @@ fn is_url_char(c: char) -> bool {
 }
 
 fn check_https_url(kind: IdKind, max: usize, s: &str) -> Result<(), IdError> {
+    check_url(kind, max, s, false)
+}
+
+/// Hosts a plain-http issuer may name: the machine itself, where the local
+/// run and the tests serve their own issuer (no cloud can reach it, and the
+/// proxy refuses http issuers in production).
+const LOOPBACK_HOSTS: [&str; 2] = ["127.0.0.1", "localhost"];
+
+fn check_url(kind: IdKind, max: usize, s: &str, http_loopback: bool) -> Result<(), IdError> {
     let rule = Rule {
         min: 9,
         max,
@@ -414,8 +498,15 @@ fn check_https_url(kind: IdKind, max: usize, s: &str) -> Result<(), IdError> {
         last: None,
     };
     check_rule(kind, &rule, s)?;
-    let host = s
-        .strip_prefix("https://")
+    let loopback = s.strip_prefix("http://").filter(|rest| {
+        http_loopback
+            && LOOPBACK_HOSTS.iter().any(|h| {
+                rest.strip_prefix(h)
+                    .is_some_and(|after| after.is_empty() || after.starts_with([':', '/']))
+            })
+    });
+    let host = loopback
+        .or_else(|| s.strip_prefix("https://"))
         .ok_or_else(|| {
             IdError::new(
                 kind,
@@ -446,10 +537,19 @@ fn check_https_url(kind: IdKind, max: usize, s: &str) -> Result<(), IdError> {
 }
 
 validated_string!(
-    /// An OIDC issuer: https, compared exactly by every cloud (a trailing `/` matters).
+    /// An OIDC issuer: https, compared exactly by every cloud (a trailing `/`
+    /// matters). Plain http is accepted for a loopback host only (127.0.0.1,
+    /// localhost): the local run and the tests serve their own issuer there.
     IssuerUrl,
-    |s| check_https_url(IdKind::IssuerUrl, 600, s)
+    |s| check_url(IdKind::IssuerUrl, 600, s, true)
 );
+
+impl IssuerUrl {
+    /// Whether this is a plain-http loopback issuer (never valid in production).
+    pub fn is_loopback_http(&self) -> bool {
+        self.as_str().starts_with("http://")
+    }
+}
 
 validated_string!(
     /// Where the CloudFormation template is hosted (the quick-create `templateURL`).

@@ -18,10 +18,12 @@ pub mod keys;
 pub mod secret;
 pub mod wizard;
 
+pub mod accounts;
 pub mod aws;
 pub mod azure;
 pub mod cloudflare;
 pub mod gcp;
+pub mod k8s;
 
 pub use bundle::{Bundle, RenderError};
 pub use error::{CoreError, ErrorBody};

@@ -40,7 +40,11 @@ pub struct NameShape<'a> {
 }
 
 pub fn org_hash(org: &OrgId) -> String {
-    let digest = Sha256::digest(org.as_str().as_bytes());
+    text_hash(org.as_str())
+}
+
+fn text_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
     hex::encode(digest)[..SHORT_HASH_LEN].to_owned()
 }
 
@@ -49,16 +53,23 @@ pub fn org_hash(org: &OrgId) -> String {
 /// Callers guarantee `prefix`/`suffix` are valid in the rule; the short form
 /// then always satisfies it (checked by property tests for every valid org id).
 pub fn derive(shape: &NameShape<'_>, org: &OrgId) -> DerivedName {
-    let plain = format!("{}{}{}", shape.prefix, org, shape.suffix);
+    derive_text(shape, org.as_str())
+}
+
+/// [`derive`] for any validated text (e.g. `<namespace>-<service account>`).
+/// The `--` marker is unique only when `text` cannot contain `--` itself,
+/// as for org ids; elsewhere the hash alone tells short forms apart.
+pub fn derive_text(shape: &NameShape<'_>, text: &str) -> DerivedName {
+    let plain = format!("{}{}{}", shape.prefix, text, shape.suffix);
     if shape.rule.accepts(&plain) {
         return DerivedName {
             value: plain,
             shortened_from: None,
         };
     }
-    let hash = org_hash(org);
+    let hash = text_hash(text);
     let mut cleaned = String::new();
-    for c in org.as_str().chars().filter_map(shape.sanitise) {
+    for c in text.chars().filter_map(shape.sanitise) {
         // Collapse runs of '-' so the only "--" is the one before the hash.
         if !(c == '-' && (cleaned.is_empty() || cleaned.ends_with('-'))) {
             cleaned.push(c);

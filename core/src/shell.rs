@@ -1,7 +1,9 @@
 //! Commands an operator pastes, rendered for bash and for PowerShell.
 //!
 //! Commands are data (program words + arguments); rendering quotes every
-//! argument. Bash quoting is `shlex`'s; PowerShell gets every value in single
+//! argument. A command may store its output in a shell variable that later
+//! commands pass on as one argument (`VAR="$(...)"` / `$VAR = ...`): only for
+//! values that exist once an earlier command ran, such as a new identity's id. Bash quoting is `shlex`'s; PowerShell gets every value in single
 //! quotes, after refusing the few characters that could end such a string
 //! (`'` and its Unicode look-alikes, which PowerShell also treats as quotes)
 //! and control characters. Values are validated long before they get here, so
@@ -16,6 +18,8 @@ use serde::{Deserialize, Serialize};
 pub struct Command {
     program: Vec<&'static str>,
     lines: Vec<Vec<Word>>,
+    /// The variable this command's standard output is stored in.
+    capture: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +28,41 @@ enum Word {
     Flag(&'static str),
     /// Interpolated; always quoted where quoting is needed.
     Value(String),
+    /// A literal written by us followed by a shell variable, as one word.
+    Var {
+        prefix: &'static str,
+        name: &'static str,
+    },
+    /// The output of another command (bash `"$(...)"`, PowerShell `(...)`),
+    /// for a value that exists only once an earlier command has run (the
+    /// principal id of an identity created a line above). The inner command
+    /// is itself data, so its values are quoted like any other.
+    Capture(Box<Command>),
+}
+
+/// Variable names are ours: uppercase letters, digits and `_`, so they mean
+/// the same in bash and PowerShell and never need quoting.
+fn check_var_name(name: &'static str) -> &'static str {
+    assert!(
+        name.starts_with(|c: char| c.is_ascii_uppercase())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'),
+        "shell variable names are static UPPER_SNAKE literals: {name}"
+    );
+    name
+}
+
+/// A literal that sits before a variable inside double quotes in
+/// PowerShell: it must not hold anything PowerShell expands or ends there.
+fn check_var_prefix(prefix: &'static str) -> &'static str {
+    assert!(
+        prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@".contains(c)),
+        "variable prefixes are plain literals: {prefix}"
+    );
+    prefix
 }
 
 impl Command {
@@ -31,7 +70,37 @@ impl Command {
         Command {
             program: program.to_vec(),
             lines: Vec::new(),
+            capture: None,
         }
+    }
+    /// Stores the command's standard output in `$name` (trailing newline
+    /// dropped, as `$(...)` does) instead of printing it.
+    pub fn capture_into(mut self, name: &'static str) -> Self {
+        self.capture = Some(check_var_name(name));
+        self
+    }
+    /// `--flag <value of $name>` on its own line, passed as one argument.
+    pub fn opt_var(mut self, flag: &'static str, name: &'static str) -> Self {
+        self.lines.push(vec![
+            Word::Flag(flag),
+            Word::Var {
+                prefix: "",
+                name: check_var_name(name),
+            },
+        ]);
+        self
+    }
+    /// `<prefix><value of $name>` as one positional argument on its own line.
+    pub fn arg_var(mut self, prefix: &'static str, name: &'static str) -> Self {
+        self.lines.push(vec![Word::Var {
+            prefix: check_var_prefix(prefix),
+            name: check_var_name(name),
+        }]);
+        self
+    }
+    /// The variable this command stores its output in, if any.
+    pub fn captured(&self) -> Option<&'static str> {
+        self.capture
     }
     /// A positional value on its own line.
     pub fn arg(mut self, value: impl Into<String>) -> Self {
@@ -49,36 +118,96 @@ impl Command {
         self.lines.push(vec![Word::Flag(flag)]);
         self
     }
+    /// `--flag <output of command>` on its own line.
+    pub fn opt_output_of(mut self, flag: &'static str, command: Command) -> Self {
+        self.lines
+            .push(vec![Word::Flag(flag), Word::Capture(Box::new(command))]);
+        self
+    }
 
-    /// The exact argv the command runs with (program words first).
+    /// The exact argv the command runs with (program words first); a
+    /// variable shows as `$NAME`. A captured command's output cannot be
+    /// known here: its word is `$(<inner argv joined by spaces>)`, a
+    /// stand-in the round-trip tests reproduce with fake programs that print
+    /// exactly that.
     pub fn argv(&self) -> Vec<String> {
+        self.argv_resolved(|name| format!("${name}"))
+    }
+
+    /// The argv with every variable replaced by `value(name)`.
+    pub fn argv_resolved(&self, value: impl Fn(&str) -> String) -> Vec<String> {
         self.program
             .iter()
             .map(|w| (*w).to_owned())
             .chain(self.lines.iter().flatten().map(|w| match w {
                 Word::Flag(f) => (*f).to_owned(),
                 Word::Value(v) => v.clone(),
+                Word::Var { prefix, name } => format!("{prefix}{}", value(name)),
+                Word::Capture(c) => format!("$({})", c.argv().join(" ")),
             }))
             .collect()
     }
 
+    /// The commands whose output this one uses, in the order they run.
+    pub fn captures(&self) -> Vec<&Command> {
+        self.lines
+            .iter()
+            .flatten()
+            .filter_map(|w| match w {
+                Word::Capture(c) => Some(c.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn render(&self, shell: Shell) -> Result<String, ShellError> {
+        self.render_with(shell, true)
+    }
+
+    /// The same command on one line (for a hint or a table cell).
+    pub fn render_inline(&self, shell: Shell) -> Result<String, ShellError> {
+        self.render_with(shell, false)
+    }
+
+    /// One word per argument; with `multiline`, each line after a continuation.
+    fn render_with(&self, shell: Shell, multiline: bool) -> Result<String, ShellError> {
         let (continuation, quote) = match shell {
-            Shell::Bash => (" \\", quote_bash as QuoteFn),
-            Shell::PowerShell => (" `", quote_powershell as QuoteFn),
+            Shell::Bash => (" \\\n  ", quote_bash as QuoteFn),
+            Shell::PowerShell => (" `\n  ", quote_powershell as QuoteFn),
         };
-        let mut out = self.program.join(" ");
+        let separator = if multiline { continuation } else { " " };
+        let mut out = match (self.capture, shell) {
+            (None, _) => String::new(),
+            (Some(name), Shell::Bash) => format!("{name}=\"$("),
+            (Some(name), Shell::PowerShell) => format!("${name} = "),
+        };
+        out.push_str(&self.program.join(" "));
         for line in &self.lines {
-            out.push_str(continuation);
-            out.push_str("\n  ");
+            out.push_str(separator);
             let words = line
                 .iter()
                 .map(|w| match w {
                     Word::Flag(f) => Ok((*f).to_owned()),
                     Word::Value(v) => quote(v),
+                    Word::Var { prefix, name } => Ok(match shell {
+                        Shell::Bash if prefix.is_empty() => format!("\"${name}\""),
+                        Shell::Bash => format!("{}\"${name}\"", quote_bash(prefix)?),
+                        Shell::PowerShell if prefix.is_empty() => format!("${name}"),
+                        Shell::PowerShell => format!("\"{prefix}${name}\""),
+                    }),
+                    Word::Capture(c) => {
+                        let inner = c.render_with(shell, false)?;
+                        Ok(match shell {
+                            Shell::Bash => format!("\"$({inner})\""),
+                            Shell::PowerShell => format!("({inner})"),
+                        })
+                    }
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             out.push_str(&words.join(" "));
+        }
+        if self.capture.is_some() && shell == Shell::Bash {
+            out.push_str(")\"");
         }
         Ok(out)
     }

@@ -21,6 +21,8 @@
 // Handler helpers return a finished error `Response` early; boxing it buys nothing here.
 #![allow(clippy::result_large_err)]
 
+// Entra error bodies (federation-formats.md §2.1), shared with the wizard's Entra fake.
+use crate::azure::entra::entra_error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -304,35 +306,6 @@ async fn get_secret(
         "tags": {},
     }))
     .into_response()
-}
-
-/// An Entra error body (federation-formats.md §2.1).
-fn entra_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
-    let now = time::OffsetDateTime::now_utc();
-    let timestamp = format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
-    let trace = random_guid();
-    let correlation = random_guid();
-    (
-        status,
-        Json(json!({
-            "error": error,
-            "error_description": format!("AADSTS{code}: {description} Trace ID: {trace} Correlation ID: {correlation} Timestamp: {timestamp}"),
-            "error_codes": [code],
-            "timestamp": timestamp,
-            "trace_id": trace,
-            "correlation_id": correlation,
-            "error_uri": format!("https://login.microsoftonline.com/error?code={code}"),
-        })),
-    )
-        .into_response()
 }
 
 async fn entra_token(

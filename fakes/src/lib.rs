@@ -10,7 +10,12 @@
 //! federated credentials, pools and bindings, token templates), never by a
 //! shortcut that a rendering bug could slip past.
 
+pub mod azure;
 pub mod azure_key_vault;
+pub mod dockerhub;
 pub mod gcp_secret_manager;
+pub mod huggingface;
 pub mod oauth2;
 pub mod server;
+pub mod shared;
+pub mod traffic;

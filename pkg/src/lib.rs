@@ -10,10 +10,11 @@
 mod error;
 
 use alphaswarm_core::aws::{self, AwsBootstrapRequest, RoleArn};
-use alphaswarm_core::azure::{self, AzureBootstrapRequest};
+use alphaswarm_core::azure::{self, AzureBootstrapRequest, AzureConnectionRequest};
 use alphaswarm_core::baseline::{self, BaselineReport};
 use alphaswarm_core::cloudflare::{self, CloudflareBootstrapRequest, CloudflareTemplate};
 use alphaswarm_core::gcp::{self, GcpBootstrapRequest};
+use alphaswarm_core::k8s::{self, DiagnoseRequest, Diagnosis, WorkloadIdentityRequest};
 use alphaswarm_core::keys::{self, Collision, CredentialKey, Store, StoreName};
 use alphaswarm_core::secret::SecretValue;
 use alphaswarm_core::wizard::{self, StepInfo};
@@ -138,10 +139,21 @@ pub fn render_aws_bootstrap(options: Ts<AwsBootstrapRequest>) -> Result<Ts<Bundl
     to_js(&aws::render(&from_js(&options, "options")?).or_throw()?)
 }
 
-/// Step 2 for Azure: federated credential on the app, role assignment.
+/// Step 2 for Azure: a managed identity in the customer's tenant (default)
+/// or a federated credential on AlphaSwarm's shared app, and the role.
 #[wasm_bindgen(js_name = renderAzureBootstrap)]
 pub fn render_azure_bootstrap(options: Ts<AzureBootstrapRequest>) -> Result<Ts<Bundle>, JsValue> {
     to_js(&azure::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Steps 3-5 input for Azure, checked as the proxy checks it (GUIDs, the
+/// client id required in managed-identity mode) and normalised.
+#[wasm_bindgen(js_name = validateAzureConnection)]
+pub fn validate_azure_connection(
+    request: Ts<AzureConnectionRequest>,
+) -> Result<Ts<AzureConnectionRequest>, JsValue> {
+    let request: AzureConnectionRequest = from_js(&request, "request")?;
+    to_js(&request.validate().or_throw()?.to_request())
 }
 
 /// Step 2 for GCP: workload identity pool, provider, impersonation binding.
@@ -156,6 +168,22 @@ pub fn render_cloudflare_bootstrap(
     options: Ts<CloudflareBootstrapRequest>,
 ) -> Result<Ts<Bundle>, JsValue> {
     to_js(&cloudflare::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Workload identity on Kubernetes (AKS, EKS IRSA or Pod Identity, GKE):
+/// one workload's whole wiring, cloud side and cluster side.
+#[wasm_bindgen(js_name = renderWorkloadIdentity)]
+pub fn render_workload_identity(
+    options: Ts<WorkloadIdentityRequest>,
+) -> Result<Ts<Bundle>, JsValue> {
+    to_js(&k8s::render(&from_js(&options, "options")?).or_throw()?)
+}
+
+/// Why a pod cannot get its credential: coded findings with the fix, from
+/// its manifests (YAML), pasted cloud output and the error it logs.
+#[wasm_bindgen(js_name = diagnoseWorkload)]
+pub fn diagnose_workload(request: Ts<DiagnoseRequest>) -> Result<Ts<Diagnosis>, JsValue> {
+    to_js(&k8s::diagnose_workload(&from_js(&request, "request")?).or_throw()?)
 }
 
 /// Step 5: what the granted permissions lack or add against the baseline.

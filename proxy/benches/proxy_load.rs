@@ -16,12 +16,15 @@
 mod common;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
+#[path = "support/stats.rs"]
+mod stats;
 
 use alphaswarm_proxy::db::store::DbIntegrationStore;
 use alphaswarm_proxy::db::{Database, OpenOptions, Target};
 use alphaswarm_proxy::store::{FernetFileStore, StoredIntegration};
 use common::*;
 use serde_json::json;
+use stats::{ms, percentile};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -54,18 +57,6 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 fn summary(latencies: &mut [Duration]) -> String {
     latencies.sort();
     let mean = latencies.iter().sum::<Duration>() / latencies.len().max(1) as u32;
@@ -78,7 +69,11 @@ fn summary(latencies: &mut [Duration]) -> String {
     )
 }
 
-fn env_for(dir: &std::path::Path, key: &str, database_url: Option<&str>) -> Vec<(&'static str, String)> {
+fn env_for(
+    dir: &std::path::Path,
+    key: &str,
+    database_url: Option<&str>,
+) -> Vec<(&'static str, String)> {
     let mut env = common::binary_env(dir, key, EXTERNAL_ID_SECRET);
     env.extend([
         ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
@@ -203,13 +198,16 @@ fn seeded(i: usize) -> StoredIntegration {
             "external_id".into(),
             "0123456789abcdef0123456789abcdef".into(),
         )]),
+        ..StoredIntegration::default()
     }
 }
 
 /// Writes `count` integrations (and the listed org's) straight into the database.
 async fn seed(target: &Target, key: &str, count: usize) {
     let started = Instant::now();
-    let db = Database::open(target, OpenOptions::default()).await.unwrap();
+    let db = Database::open(target, OpenOptions::default())
+        .await
+        .unwrap();
     let store = DbIntegrationStore::open(db.clone(), key).await.unwrap();
     let mut listed: Vec<_> = LISTED_KINDS
         .iter()
@@ -342,15 +340,7 @@ async fn postgres_scenario() {
 }
 
 fn main() {
-    // `cargo bench` passes --bench; `cargo test --benches` would pass nothing: skip then.
-    if !std::env::args().any(|a| a == "--bench") {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
+    run_benchmark(async {
         sqlite_scenario().await;
         postgres_scenario().await;
     });

@@ -1,25 +1,29 @@
 //! Start-up wiring: from a [`Config`] to the shared [`AppState`] and the router.
 
+use crate::accounts::AccountProvider;
+use crate::accounts::dockerhub::{DockerHubClient, DockerHubProvider};
+use crate::accounts::huggingface::{HuggingFaceClient, HuggingFaceProvider};
 use crate::audit::AuditSink;
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, QueryClient};
+use crate::azure::{AzureApi, RestClient};
 use crate::config::{self, Config, Secret};
-use crate::providers::CloudProvider;
-use crate::providers::aws::{AwsProvider, AwsSettings};
-use crate::providers::fake_aws::{FakeAws, UnknownRoles};
 use crate::db::audit::DbAuditSink;
 use crate::db::file_era::{self, FileSources, ImportError};
 use crate::db::store::DbIntegrationStore;
 use crate::db::{Database, DbError, OpenOptions};
-use crate::store::{FernetFileStore, IntegrationStore, StoreError};
+use crate::federation::FederationIssuer;
+use crate::federation::store::KeyStoreError;
+use crate::providers::CloudProvider;
+use crate::providers::aws::{AwsProvider, AwsSettings};
+use crate::providers::azure::AzureProvider;
+use crate::providers::fake_aws::{FakeAws, UnknownRoles};
+use crate::store::{IntegrationStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Where [`dev_store_key`] keeps the development store key.
-pub const DEV_STORE_KEY_FILE: &str = "integrations_key";
 
 pub struct Inner {
     pub config: Config,
@@ -31,6 +35,10 @@ pub struct Inner {
     pub database: Database,
     /// Keyed by URL segment (`aws`, ...).
     pub providers: BTreeMap<&'static str, Arc<dyn CloudProvider>>,
+    /// AlphaSwarm's OIDC issuer: discovery, JWKS, minting.
+    pub federation: Arc<FederationIssuer>,
+    /// Keyed by integration kind (`huggingface`, `docker_hub`).
+    pub accounts: BTreeMap<&'static str, Arc<dyn AccountProvider>>,
 }
 
 #[derive(Clone)]
@@ -52,6 +60,10 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("the AWS client cannot be built: {0}")]
     Aws(#[from] AwsError),
+    #[error("{0}")]
+    FederationKeys(#[from] KeyStoreError),
+    #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
+    Http(#[from] reqwest::Error),
     #[error("the state directory {path} cannot be used: {source}")]
     StateDir {
         path: String,
@@ -70,6 +82,8 @@ impl StartError {
             StartError::Config(_) => "invalid_configuration",
             StartError::Store(e) => e.code(),
             StartError::Aws(_) => "aws_client_unavailable",
+            StartError::FederationKeys(_) => "federation_keys_unusable",
+            StartError::Http(_) => "http_client_unavailable",
             StartError::StateDir { .. } => "state_dir_unusable",
             StartError::Database(e) => e.code(),
             StartError::Import(e) => e.code(),
@@ -81,8 +95,9 @@ impl StartError {
         match self {
             StartError::Config(e) => e.var(),
             StartError::Store(StoreError::Database(e)) | StartError::Database(e) => e.var(),
-            StartError::Store(_) => config::INTEGRATIONS_KEY,
+            StartError::Store(_) | StartError::FederationKeys(_) => config::INTEGRATIONS_KEY,
             StartError::Aws(_) => "AWS_REGION",
+            StartError::Http(_) => "HTTPS_PROXY",
             StartError::StateDir { .. } => config::STATE_DIR,
             StartError::Import(e) => e.var(),
         }
@@ -124,30 +139,6 @@ fn dev_external_id_secret(state_dir: &Path, notes: &mut StartNotes) -> Result<Se
     }
 }
 
-/// The development store key: minted once per install, kept 0600 in the
-/// state dir (production requires `ALPHASWARM_ADMIN_INTEGRATIONS_KEY`).
-fn dev_store_key(state_dir: &Path, notes: &mut StartNotes) -> Result<String, StartError> {
-    let path = state_dir.join(DEV_STORE_KEY_FILE);
-    let state_err = |source| StartError::StateDir {
-        path: path.display().to_string(),
-        source,
-    };
-    match std::fs::read_to_string(&path) {
-        Ok(key) => Ok(key.trim().to_owned()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = FernetFileStore::generate_key();
-            crate::store::write_atomically(&path, key.as_bytes()).map_err(state_err)?;
-            notes.warnings.push(format!(
-                "DEVELOPMENT store key minted at {} — set {} in production (it encrypts every stored connection).",
-                path.display(),
-                config::INTEGRATIONS_KEY
-            ));
-            Ok(key)
-        }
-        Err(e) => Err(state_err(e)),
-    }
-}
-
 /// The AWS API the configuration asks for: the real SigV4 client (endpoints
 /// and platform credentials from the environment), or the in-process fake
 /// when `ALPHASWARM_ADMIN_AWS_FAKE` is set (tests only; refused in
@@ -174,12 +165,23 @@ pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), Sta
     Ok((Arc::new(QueryClient::new(config.aws.clone())?), warnings))
 }
 
-/// Builds the state from the configuration and the AWS client to use:
-/// opens and migrates the database, checks the store key against it and
-/// imports the file era's state on the first start that finds it.
+/// Builds the state from the configuration and the AWS client to use: opens
+/// and migrates the database, checks the store key against it and imports
+/// the file era's state on the first start that finds it. The Azure client
+/// is the real one, at the configured (or overridden) endpoints.
 pub async fn build_state(
     config: Config,
     aws: Arc<dyn AwsApi>,
+) -> Result<(AppState, StartNotes), StartError> {
+    let azure: Arc<dyn AzureApi> = Arc::new(RestClient::new(&config.azure));
+    build_state_with(config, aws, azure).await
+}
+
+/// [`build_state`] with the Azure client given (tests, benchmarks).
+pub async fn build_state_with(
+    config: Config,
+    aws: Arc<dyn AwsApi>,
+    azure: Arc<dyn AzureApi>,
 ) -> Result<(AppState, StartNotes), StartError> {
     // reqwest (OIDC's JWKS client below, the AWS client) panics without a
     // process-wide TLS provider.
@@ -198,10 +200,16 @@ pub async fn build_state(
         Some(secret) => secret.clone(),
         None => dev_external_id_secret(&config.state_dir, &mut notes)?,
     };
-    let key = match &config.integrations_key {
-        Some(key) => key.expose().to_owned(),
-        None => dev_store_key(&config.state_dir, &mut notes)?,
-    };
+    // One key encrypts the stored connections and the federation signing
+    // keys; without ALPHASWARM_ADMIN_INTEGRATIONS_KEY a development key is
+    // minted once in the state dir.
+    let (key, warning) =
+        crate::federation::encryption_key(config.integrations_key.as_ref(), &config.state_dir)
+            .map_err(|source| StartError::StateDir {
+                path: config.state_dir.display().to_string(),
+                source,
+            })?;
+    notes.warnings.extend(warning);
     let db = Database::open(
         &config.database,
         OpenOptions {
@@ -210,12 +218,12 @@ pub async fn build_state(
         },
     )
     .await?;
-    let store = DbIntegrationStore::open(db.clone(), &key).await?;
+    let store = DbIntegrationStore::open(db.clone(), key.expose()).await?;
     let sources = FileSources {
         store: config.integrations_path.clone(),
         audit: config.audit_path.clone(),
     };
-    if let Some(report) = file_era::import_once(&db, &key, &sources).await? {
+    if let Some(report) = file_era::import_once(&db, key.expose(), &sources).await? {
         notes.warnings.push(report.to_string());
     }
     let auth = match &config.oidc {
@@ -242,18 +250,62 @@ pub async fn build_state(
             settle: Duration::from_secs(config.aws_settle_seconds),
         },
     );
+    let store: Arc<dyn IntegrationStore> = Arc::new(store);
+    let federation = Arc::new(federation_issuer(&config, &key)?);
+    let azure_provider = AzureProvider::new(
+        azure,
+        federation.clone(),
+        config.azure.clone(),
+        store.clone(),
+    );
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
+    providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
+    let accounts = account_providers(&config)?;
     let audit: Arc<dyn AuditSink> = Arc::new(DbAuditSink::new(db.clone()));
-    let database = db;
     let state = AppState(Arc::new(Inner {
         config,
         auth,
         limiter: AttemptLimiter::new(10, Duration::from_secs(60)),
         audit,
-        store: Arc::new(store),
-        database,
+        store,
+        database: db,
         providers,
+        federation,
+        accounts,
     }));
     Ok((state, notes))
+}
+
+/// The issuer over the default key store (the key file in the state dir,
+/// encrypted with the integrations key or the development key). Keys are
+/// generated on first use; `serve` generates them at start.
+fn federation_issuer(config: &Config, key: &Secret) -> Result<FederationIssuer, StartError> {
+    let store = crate::federation::file_key_store(&config.state_dir, key)?;
+    Ok(FederationIssuer::new(
+        config.federation.clone(),
+        Arc::new(store),
+    ))
+}
+
+/// HuggingFace and Docker Hub over one shared HTTP client, at the
+/// configured endpoints.
+fn account_providers(
+    config: &Config,
+) -> Result<BTreeMap<&'static str, Arc<dyn AccountProvider>>, StartError> {
+    let http = crate::accounts::upstream::http_client()?;
+    let providers: [Arc<dyn AccountProvider>; 2] = [
+        Arc::new(HuggingFaceProvider::new(Arc::new(HuggingFaceClient::new(
+            http.clone(),
+            &config.accounts.huggingface_url,
+        )))),
+        Arc::new(DockerHubProvider::new(Arc::new(DockerHubClient::new(
+            http,
+            &config.accounts.dockerhub_url,
+        )))),
+    ];
+    Ok(providers
+        .into_iter()
+        .map(|p| (p.kind().integration_kind(), p))
+        .collect())
 }

@@ -2,7 +2,11 @@
 //! A bad or missing value is a [`ConfigError`] naming the env var; values of
 //! secret variables are never part of an error or a log line.
 
+use crate::accounts::{AccountsConfig, DOCKERHUB_DEFAULT_URL, HUGGINGFACE_DEFAULT_URL};
 use crate::aws::AwsConfig;
+use crate::azure::AzureConfig;
+use crate::federation::FederationConfig;
+use crate::health::sweep::HealthSettings;
 use alphaswarm_core::aws::RoleNamePattern;
 use alphaswarm_core::ids::TemplateUrl;
 use alphaswarm_core::{AwsAccountId, CoreError};
@@ -36,6 +40,14 @@ pub const AWS_TEMPLATE_URL: &str = "ALPHASWARM_ADMIN_AWS_TEMPLATE_URL";
 pub const AWS_SETTLE_SECONDS: &str = "ALPHASWARM_ADMIN_AWS_SETTLE_SECONDS";
 /// Test-only: answer AWS calls from the in-process fake (refused in production).
 pub const AWS_FAKE: &str = "ALPHASWARM_ADMIN_AWS_FAKE";
+/// HuggingFace base URL override (tests and the sandbox: the loopback fake).
+pub const HUGGINGFACE_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_HUGGINGFACE_ENDPOINT_URL";
+/// Docker Hub base URL override.
+pub const DOCKERHUB_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_DOCKERHUB_ENDPOINT_URL";
+/// How often every connection is re-checked in the background (0: never).
+pub const HEALTH_INTERVAL: &str = "ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS";
+/// How many background checks run at once.
+pub const HEALTH_CONCURRENCY: &str = "ALPHASWARM_ADMIN_HEALTH_CONCURRENCY";
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
 
@@ -96,6 +108,14 @@ pub struct Config {
     pub aws: AwsConfig,
     pub aws_settle_seconds: u64,
     pub aws_fake: bool,
+    /// AlphaSwarm's OIDC issuer (ALPHASWARM_ADMIN_FEDERATION_ISSUER).
+    pub federation: FederationConfig,
+    /// Entra/ARM endpoints, audience, the shared app (ALPHASWARM_ADMIN_AZURE_*).
+    pub azure: AzureConfig,
+    /// HuggingFace and Docker Hub endpoints.
+    pub accounts: AccountsConfig,
+    /// The background health re-check.
+    pub health: HealthSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -224,7 +244,8 @@ impl Config {
                 }
             }
         }
-        let database_connect_timeout_seconds = parse_u64(&get, DATABASE_CONNECT_TIMEOUT, 10, 1..=300)?;
+        let database_connect_timeout_seconds =
+            parse_u64(&get, DATABASE_CONNECT_TIMEOUT, 10, 1..=300)?;
         let role_name_pattern = get(ROLE_NAME_PATTERN)
             .map(|p| {
                 RoleNamePattern::parse(p.trim()).map_err(|e| ConfigError::Invalid {
@@ -288,6 +309,21 @@ impl Config {
                 why: "the fake AWS backend is for tests only".into(),
             });
         }
+        let federation = FederationConfig::from_lookup(get, production)?;
+        let azure = AzureConfig::from_lookup(get, production)?;
+        let endpoint = |var: &'static str, default: &str| {
+            let raw = get(var).unwrap_or_else(|| default.to_owned());
+            crate::accounts::checked_endpoint(&raw, production)
+                .map_err(|why| ConfigError::Invalid { var, why })
+        };
+        let accounts = AccountsConfig {
+            huggingface_url: endpoint(HUGGINGFACE_ENDPOINT_URL, HUGGINGFACE_DEFAULT_URL)?,
+            dockerhub_url: endpoint(DOCKERHUB_ENDPOINT_URL, DOCKERHUB_DEFAULT_URL)?,
+        };
+        let health = HealthSettings::new(
+            parse_u64(&get, HEALTH_INTERVAL, 6 * 3600, 0..=7 * 24 * 3600)?,
+            parse_u64(&get, HEALTH_CONCURRENCY, 8, 1..=256)?,
+        );
         Ok(Config {
             environment,
             bind,
@@ -307,6 +343,10 @@ impl Config {
             aws,
             aws_settle_seconds,
             aws_fake,
+            federation,
+            azure,
+            accounts,
+            health,
         })
     }
 
@@ -339,7 +379,7 @@ fn parse_u64(
         .ok_or_else(|| ConfigError::Invalid {
             var,
             why: format!(
-                "use a whole number of seconds from {} to {}",
+                "use a whole number from {} to {}",
                 range.start(),
                 range.end()
             ),
@@ -366,6 +406,18 @@ mod tests {
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
+    /// Every setting production requires, with the given secret and key.
+    fn complete_production<'a>(secret: &'a str, key: &'a str) -> Vec<(&'static str, &'a str)> {
+        vec![
+            (ENV, "production"),
+            (EXTERNAL_ID_SECRET, secret),
+            (INTEGRATIONS_KEY, key),
+            (OIDC_ISSUER, "https://idp.example/"),
+            (OIDC_JWKS_URL, "https://idp.example/jwks"),
+            (OIDC_AUDIENCE, "alphaswarm"),
+        ]
+    }
+
     #[test]
     fn zero_config_is_a_local_development_proxy() {
         let config = parse(&[]).unwrap();
@@ -390,16 +442,9 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.var(), OIDC_ISSUER);
-        let complete = [
-            (ENV, "production"),
-            (EXTERNAL_ID_SECRET, secret.as_str()),
-            (INTEGRATIONS_KEY, key.as_str()),
-            (OIDC_ISSUER, "https://idp.example/"),
-            (OIDC_JWKS_URL, "https://idp.example/jwks"),
-            (OIDC_AUDIENCE, "alphaswarm"),
-        ];
+        let complete = complete_production(&secret, &key);
         assert!(parse(&complete).unwrap().is_production());
-        let mut with_fake = complete.to_vec();
+        let mut with_fake = complete.clone();
         with_fake.push((AWS_FAKE, "1"));
         assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
     }
@@ -447,6 +492,41 @@ mod tests {
         assert_eq!(
             parse(&[("AWS_REGION", "mars")]).unwrap_err().var(),
             "AWS_REGION"
+        );
+    }
+
+    #[test]
+    fn account_endpoints_and_health_settings_are_checked() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(config.accounts.huggingface_url, "https://huggingface.co");
+        assert_eq!(config.accounts.dockerhub_url, "https://hub.docker.com");
+        assert_eq!(
+            config.health.interval,
+            Some(std::time::Duration::from_secs(6 * 3600))
+        );
+        assert_eq!(config.health.concurrency, 8);
+        let config = parse(&[
+            (HUGGINGFACE_ENDPOINT_URL, "http://127.0.0.1:9000/"),
+            (HEALTH_INTERVAL, "0"),
+        ])
+        .unwrap();
+        assert_eq!(config.accounts.huggingface_url, "http://127.0.0.1:9000");
+        assert_eq!(config.health.interval, None);
+        for (var, value) in [
+            (DOCKERHUB_ENDPOINT_URL, "ftp://hub.example"),
+            (HEALTH_CONCURRENCY, "0"),
+            (HEALTH_INTERVAL, "forever"),
+        ] {
+            assert_eq!(parse(&[(var, value)]).unwrap_err().var(), var);
+        }
+        let secret = "s".repeat(40);
+        let key = "k".repeat(44);
+        let mut production = complete_production(&secret, &key);
+        assert!(parse(&production).unwrap().is_production());
+        production.push((HUGGINGFACE_ENDPOINT_URL, "http://127.0.0.1:9000"));
+        assert_eq!(
+            parse(&production).unwrap_err().var(),
+            HUGGINGFACE_ENDPOINT_URL
         );
     }
 

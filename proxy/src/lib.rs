@@ -3,18 +3,32 @@
 //! Code map: `config` (env → typed settings), `app` (start-up wiring),
 //! `routes` (thin handlers), `auth` (sessions, step-up), `audit` (hash-chained
 //! trail), `store` (encrypted integrations), `providers` (one per cloud
-//! behind `CloudProvider`), `aws` (the AWS calls behind `AwsApi`: the SigV4
-//! client, classified errors, settle retry), `error` (the JSON error).
+//! behind `CloudProvider`), `accounts` (HuggingFace and Docker Hub behind
+//! `AccountProvider`), `health` (health checks and the background
+//! re-check), `integration_routes` (connect/disconnect/health of any kind),
+//! `aws` (the AWS calls behind `AwsApi`: the SigV4 client, classified
+//! errors, settle retry), `azure` (Entra and ARM behind `AzureApi`),
+//! `federation` (the OIDC issuer: documents, signing keys, minting, the key
+//! CLI), `error` (the JSON error).
 
+/// HuggingFace and Docker Hub: token-based account integrations.
+pub mod accounts;
 pub mod app;
 pub mod audit;
 pub mod auth;
 /// AWS API clients (STS, IAM, EC2) behind a trait so fakes can stand in.
 pub mod aws;
+/// Azure calls (Entra token exchange, ARM) behind a trait so fakes can stand in.
+pub mod azure;
 pub mod config;
 /// Shared state in SQLite (default) or PostgreSQL: store, audit chain, imports.
 pub mod db;
 pub mod error;
+/// The proxy as AlphaSwarm's OIDC issuer (discovery, JWKS, signing keys, minting).
+pub mod federation;
+/// Connection health: checks, verdicts and the background re-check.
+pub mod health;
+pub mod integration_routes;
 pub mod providers;
 pub mod routes;
 pub mod store;

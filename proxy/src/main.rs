@@ -2,7 +2,9 @@
 //! `alphaswarm-proxy verify-audit [<path>]` checks the audit chain in the
 //! configured database (or a file-era JSON-lines log);
 //! `alphaswarm-proxy export <path> [--force]` writes the store out in the
-//! file era's encrypted JSON format.
+//! file era's encrypted JSON format;
+//! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
+//! issuer's signing keys.
 
 use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
 use alphaswarm_proxy::audit::{AuditSink, verify_file};
@@ -13,9 +15,12 @@ use alphaswarm_proxy::db::{Database, OpenOptions, file_era};
 use std::process::ExitCode;
 use std::time::Duration;
 
-const USAGE: &str = "usage: alphaswarm-proxy [serve]
-       alphaswarm-proxy verify-audit [<path of a file-era audit log>]
-       alphaswarm-proxy export <path> [--force]";
+fn usage() -> String {
+    format!(
+        "usage: alphaswarm-proxy [serve]\n       alphaswarm-proxy verify-audit [<path of a file-era audit log>]\n       alphaswarm-proxy export <path> [--force]\n{}",
+        alphaswarm_proxy::federation::cli::USAGE
+    )
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,12 +37,16 @@ fn main() -> ExitCode {
         ["export", path, "--force"] | ["export", "--force", path] => {
             with_database(|config, db| export(config, db, path, true))
         }
+        ["federation-keys", "rotate", rest @ ..] => alphaswarm_proxy::federation::cli::rotate(rest),
+        ["federation-keys", "export-jwks", file] => {
+            alphaswarm_proxy::federation::cli::export_jwks(file)
+        }
         ["-h" | "--help" | "help"] => {
-            println!("{USAGE}");
+            println!("{}", usage());
             ExitCode::SUCCESS
         }
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{}", usage());
             ExitCode::from(2)
         }
     }
@@ -201,6 +210,19 @@ async fn run(config: Config) -> ExitCode {
         Ok(built) => built,
         Err(e) => return start_error(e.code(), &e, e.var()),
     };
+    // The issuer's first signing key is generated now, not on the first request.
+    match state
+        .federation
+        .ensure_key(alphaswarm_proxy::federation::now())
+        .await
+    {
+        Ok(Some(kid)) => tracing::info!(kid, "federation signing key generated"),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let mode = state.auth.mode();
     let listener = match tokio::net::TcpListener::bind(bind).await {
         Ok(l) => l,
@@ -218,10 +240,13 @@ async fn run(config: Config) -> ExitCode {
         .unwrap_or_else(|_| bind.to_string());
     print_banner(&address, mode, &state_dir, partner_missing, notes);
     let database = state.database.clone();
+    // Dropped (and stopped) when the server returns.
+    let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
     let app = alphaswarm_proxy::routes::router(state);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
+    drop(sweeper);
     database.close().await;
     match served {
         Ok(()) => {

@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
             get(list_integrations),
         )
         .route("/admin/audit/verify", get(verify_audit))
+        .merge(crate::integration_routes::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .route(
             "/admin/{*rest}",
@@ -54,7 +55,9 @@ pub fn router(state: AppState) -> Router {
             axum::routing::any(|| async { api_not_found() }),
         );
     let web_dir = state.config.web_dir.clone();
-    let api = api.with_state(state);
+    let api = api
+        .merge(crate::federation::router(&state.config.federation))
+        .with_state(state);
     if web_dir.join("index.html").is_file() {
         let index = web_dir.join("index.html");
         api.fallback_service(
@@ -84,7 +87,7 @@ fn api_not_found() -> ApiError {
     ApiError::not_found("not_found", "No such route.")
 }
 
-fn timestamp() -> String {
+pub(crate) fn timestamp() -> String {
     time::OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default()
@@ -208,56 +211,85 @@ async fn bootstrap(
     Ok(Json(provider.bootstrap(&org, body).await?))
 }
 
+/// An audit run: its pending row is written; [`AuditRun::finish`] writes
+/// the result row.
+pub(crate) struct AuditRun {
+    event: AuditEvent,
+}
+
+impl AuditRun {
+    /// Writes the pending row; if it cannot be written the step must not run.
+    pub(crate) async fn begin(
+        state: &AppState,
+        actor: &str,
+        org: &OrgId,
+        cloud: &str,
+        step: &str,
+    ) -> Result<AuditRun, ApiError> {
+        let event = AuditEvent {
+            audit_run_id: uuid::Uuid::new_v4().to_string(),
+            phase: Phase::Pending,
+            actor: actor.to_owned(),
+            org_id: org.to_string(),
+            cloud: cloud.to_owned(),
+            step: step.to_owned(),
+            error_code: None,
+            started_at: timestamp(),
+            finished_at: None,
+        };
+        if let Err(e) = state.audit.append(event.clone()).await {
+            tracing::error!(error = %e, step, "audit row not written; step refused");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "The audit log cannot be written, so the step was not run.",
+                "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log, then retry.",
+            ));
+        }
+        Ok(AuditRun { event })
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        &self.event.audit_run_id
+    }
+
+    /// Writes the result row: `succeeded`, or `failed` with `error_code`.
+    pub(crate) async fn finish(mut self, state: &AppState, error_code: Option<&str>) {
+        self.event.finished_at = Some(timestamp());
+        self.event.phase = if error_code.is_some() {
+            Phase::Failed
+        } else {
+            Phase::Succeeded
+        };
+        self.event.error_code = error_code.map(str::to_owned);
+        let audit_run_id = self.event.audit_run_id.clone();
+        if let Err(e) = state.audit.append(self.event).await {
+            // The step already ran; the pending row without a result shows that.
+            tracing::error!(error = %e, audit_run_id, "result audit row not written");
+        }
+    }
+}
+
 /// Runs `action` between a pending and a result audit row. If the pending
 /// row cannot be written the action does not run.
-async fn audited<F, Fut>(
+pub(crate) async fn audited<F, Fut>(
     state: &AppState,
     session: &Session,
     org: &OrgId,
     cloud: &str,
-    step: Step,
+    step: &str,
     action: F,
 ) -> Result<Json<Value>, ApiError>
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = Result<Value, ApiError>>,
 {
-    let audit_run_id = uuid::Uuid::new_v4().to_string();
-    let started_at = timestamp();
-    let mut event = AuditEvent {
-        audit_run_id: audit_run_id.clone(),
-        phase: Phase::Pending,
-        actor: session.subject.clone(),
-        org_id: org.to_string(),
-        cloud: cloud.to_owned(),
-        step: step.audit_name().to_owned(),
-        error_code: None,
-        started_at,
-        finished_at: None,
-    };
-    if let Err(e) = state.audit.append(event.clone()).await {
-        tracing::error!(error = %e, step = step.audit_name(), "audit row not written; step refused");
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "audit_unavailable",
-            "The audit log cannot be written, so the step was not run.",
-            "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log, then retry.",
-        ));
-    }
+    let run = AuditRun::begin(state, &session.subject, org, cloud, step).await?;
+    let audit_run_id = run.id().to_owned();
     let outcome = action().await;
-    event.finished_at = Some(timestamp());
-    match &outcome {
-        Ok(_) => event.phase = Phase::Succeeded,
-        Err(e) => {
-            event.phase = Phase::Failed;
-            event.error_code = Some(e.code.clone());
-        }
-    }
-    if let Err(e) = state.audit.append(event).await {
-        // The step already ran; the pending row without a result shows that.
-        tracing::error!(error = %e, audit_run_id, "result audit row not written");
-    }
-    tracing::info!(audit_run_id, step = step.audit_name(), org = %org, ok = outcome.is_ok(), "wizard step");
+    run.finish(state, outcome.as_ref().err().map(|e| e.code.as_str()))
+        .await;
+    tracing::info!(audit_run_id, step, org = %org, ok = outcome.is_ok(), "wizard step");
     match outcome {
         Ok(Value::Object(mut map)) => {
             map.insert("audit_run_id".to_owned(), audit_run_id.into());
@@ -285,7 +317,7 @@ async fn wizard_step(
         )
     })?;
     let cloud = provider.cloud();
-    audited(&state, &session, &org, cloud, step, || async {
+    audited(&state, &session, &org, cloud, step.audit_name(), || async {
         match step {
             Step::ValidateIdentity => provider.validate_identity(&org, body).await,
             Step::ValidatePermissions => provider.validate_permissions(&org, body).await,
@@ -294,15 +326,9 @@ async fn wizard_step(
                 let connection = provider.connect(&org, body).await?;
                 let kind = provider.integration_kind();
                 let record = StoredIntegration {
-                    org_id: org.to_string(),
-                    kind: kind.to_owned(),
-                    credential_key: CredentialKey::for_integration(kind, &org)?.to_string(),
-                    status: "healthy".to_owned(),
-                    connected_at: timestamp(),
-                    last_health_at: None,
-                    error: None,
                     metadata: connection.metadata,
                     sensitive: connection.sensitive,
+                    ..new_connection(&org, kind)?
                 };
                 state.store.put(record.clone()).await.map_err(store_error)?;
                 Ok(json!({ "integration": record.masked() }))
@@ -313,7 +339,20 @@ async fn wizard_step(
     .await
 }
 
-fn store_error(e: crate::store::StoreError) -> ApiError {
+/// A record connected now: `healthy` (connect just proved it), never
+/// checked since, under `CredentialKey(kind, "org:<org_id>")`.
+pub(crate) fn new_connection(org: &OrgId, kind: &str) -> Result<StoredIntegration, ApiError> {
+    Ok(StoredIntegration {
+        org_id: org.to_string(),
+        kind: kind.to_owned(),
+        credential_key: CredentialKey::for_integration(kind, org)?.to_string(),
+        status: "healthy".to_owned(),
+        connected_at: timestamp(),
+        ..StoredIntegration::default()
+    })
+}
+
+pub(crate) fn store_error(e: crate::store::StoreError) -> ApiError {
     tracing::error!(error = %e, "integrations store failed");
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -330,19 +369,40 @@ async fn disconnect(
 ) -> Result<Json<Value>, ApiError> {
     let Path((org_id, cloud)) = path.map_err(path_rejection)?;
     let (org, provider) = org_and_provider(&state, &org_id, &cloud)?;
-    let key = CredentialKey::for_integration(provider.integration_kind(), &org)?.to_string();
-    audited(
+    remove_integration(
         &state,
         &session,
         &org,
         provider.cloud(),
-        Step::Disconnect,
+        provider.integration_kind(),
+        |record| provider.disconnect_cleanup(&org, record),
+    )
+    .await
+}
+
+/// Drops the record of `kind` for `org` (audited as `disconnect`) and says
+/// what is left to clean up on the vendor's side.
+pub(crate) async fn remove_integration(
+    state: &AppState,
+    session: &Session,
+    org: &OrgId,
+    audit_label: &str,
+    kind: &str,
+    cleanup: impl FnOnce(Option<&StoredIntegration>) -> Vec<String>,
+) -> Result<Json<Value>, ApiError> {
+    let key = CredentialKey::for_integration(kind, org)?.to_string();
+    audited(
+        state,
+        session,
+        org,
+        audit_label,
+        Step::Disconnect.audit_name(),
         || async {
             let record = state.store.get(&key).await.map_err(store_error)?;
             let removed = state.store.remove(&key).await.map_err(store_error)?;
             Ok(json!({
                 "removed": removed,
-                "vendor_cleanup": provider.disconnect_cleanup(&org, record.as_ref()),
+                "vendor_cleanup": cleanup(record.as_ref()),
             }))
         },
     )

@@ -21,42 +21,125 @@ pub const FORMAT: &str = "alphaswarm-integrations/1";
 /// What `key_check` decrypts to under the right key (the database keeps one too).
 pub const KEY_CHECK_PLAINTEXT: &[u8] = b"alphaswarm-integrations-key-check";
 
-/// One connection as stored (encrypted at rest).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One connection as stored (encrypted at rest). `Debug` names the
+/// sensitive values and secrets but never shows them.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct StoredIntegration {
     pub org_id: String,
     pub kind: String,
     pub credential_key: String,
+    /// The connection's state: `healthy` at connect, then the last check's verdict.
     pub status: String,
     pub connected_at: String,
     pub last_health_at: Option<String>,
+    /// The last failed check's error code (seed 003's `error`).
     pub error: Option<String>,
     /// Shown as is in listings.
     pub metadata: BTreeMap<String, String>,
-    /// Shown only masked (`<name>_masked`); tokens of token-based clouds live here.
+    /// Shown only masked (`<name>_masked`).
     pub sensitive: BTreeMap<String, String>,
+    /// Account integrations (HuggingFace, Docker Hub): the user or org the
+    /// token is used for; shown top-level as seed 003 does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Metadata that is a list (HuggingFace's `orgs`), shown inside `metadata`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub lists: BTreeMap<String, Vec<String>>,
+    /// Tokens and PATs: never shown in any form, not even masked.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secrets: BTreeMap<String, String>,
+    /// `healthy`, `degraded` or `failed`; `None` until a check has run.
+    #[serde(default)]
+    pub last_health_status: Option<String>,
+    /// What the last check found and what to do about it (with `error`).
+    #[serde(default)]
+    pub error_message: Option<String>,
+    #[serde(default)]
+    pub error_hint: Option<String>,
+}
+
+impl std::fmt::Debug for StoredIntegration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredIntegration")
+            .field("org_id", &self.org_id)
+            .field("kind", &self.kind)
+            .field("credential_key", &self.credential_key)
+            .field("status", &self.status)
+            .field("connected_at", &self.connected_at)
+            .field("last_health_at", &self.last_health_at)
+            .field("last_health_status", &self.last_health_status)
+            .field("error", &self.error)
+            .field("namespace", &self.namespace)
+            .field("metadata", &self.metadata)
+            .field("lists", &self.lists)
+            .field("sensitive", &self.sensitive.keys().collect::<Vec<_>>())
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl StoredIntegration {
-    /// The listing shape of API.md: metadata plus masked sensitive values.
+    /// The listing shape of API.md: metadata plus masked sensitive values;
+    /// `secrets` never appear.
     pub fn masked(&self) -> serde_json::Value {
         let mut metadata = serde_json::Map::new();
         for (name, value) in &self.metadata {
             metadata.insert(name.clone(), value.clone().into());
         }
+        for (name, values) in &self.lists {
+            metadata.insert(name.clone(), values.clone().into());
+        }
         for (name, value) in &self.sensitive {
             metadata.insert(format!("{name}_masked"), mask(value).into());
         }
-        serde_json::json!({
+        let mut shown = serde_json::json!({
             "org_id": self.org_id,
             "kind": self.kind,
             "credential_key": self.credential_key,
             "status": self.status,
             "connected_at": self.connected_at,
             "last_health_at": self.last_health_at,
+            "last_health_status": self.last_health_status,
             "error": self.error,
+            "error_message": self.error_message,
+            "error_hint": self.error_hint,
             "metadata": metadata,
-        })
+        });
+        if let Some(namespace) = &self.namespace {
+            shown["namespace"] = namespace.clone().into();
+        }
+        shown
+    }
+}
+
+/// One health check's result for one record (the health fields only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthUpdate {
+    pub credential_key: String,
+    /// The checked record's `connected_at`: a record re-connected while it
+    /// was being checked is newer and is left alone.
+    pub connected_at: String,
+    pub checked_at: String,
+    pub status: String,
+    pub error: Option<String>,
+    pub error_message: Option<String>,
+    pub error_hint: Option<String>,
+}
+
+impl HealthUpdate {
+    /// Writes the result onto `record` if it is still the record checked.
+    pub fn apply(&self, record: &mut StoredIntegration) -> bool {
+        if record.credential_key != self.credential_key || record.connected_at != self.connected_at
+        {
+            return false;
+        }
+        record.status = self.status.clone();
+        record.last_health_status = Some(self.status.clone());
+        record.last_health_at = Some(self.checked_at.clone());
+        record.error = self.error.clone();
+        record.error_message = self.error_message.clone();
+        record.error_hint = self.error_hint.clone();
+        true
     }
 }
 
@@ -108,7 +191,28 @@ pub trait IntegrationStore: Send + Sync {
     async fn get(&self, credential_key: &str) -> Result<Option<StoredIntegration>, StoreError>;
     /// Every record of one org.
     async fn list_org(&self, org_id: &str) -> Result<Vec<StoredIntegration>, StoreError>;
+    /// Every record of one integration kind (e.g. `cloud_azure`), across orgs.
+    async fn list_kind(&self, kind: &str) -> Result<Vec<StoredIntegration>, StoreError>;
     async fn count(&self) -> Result<usize, StoreError>;
+    /// Every record (the health sweep).
+    async fn list_all(&self) -> Result<Vec<StoredIntegration>, StoreError>;
+    /// Writes health results: only the health fields of each record, and
+    /// only while it is the record that was checked ([`HealthUpdate::apply`]).
+    /// Returns how many were written. This default reads and rewrites each
+    /// record; a database updates those columns of one row per result, and
+    /// the file store rewrites its file once per batch.
+    async fn record_health(&self, updates: &[HealthUpdate]) -> Result<usize, StoreError> {
+        let mut written = 0;
+        for update in updates {
+            if let Some(mut record) = self.get(&update.credential_key).await?
+                && update.apply(&mut record)
+            {
+                self.put(record).await?;
+                written += 1;
+            }
+        }
+        Ok(written)
+    }
 }
 
 /// The file as JSON: every record a Fernet token under its credential key.
@@ -173,14 +277,18 @@ impl FernetFileStore {
         let mut records = self.records.lock().await;
         let mut next = records.clone();
         for record in batch {
-            let plain = serde_json::to_vec(&record).map_err(|_| StoreError::Corrupt {
-                path: self.path.clone(),
-            })?;
-            next.insert(record.credential_key.clone(), self.fernet.encrypt(&plain));
+            next.insert(record.credential_key.clone(), self.encrypt(&record)?);
         }
         self.persist(&next).await?;
         *records = next;
         Ok(())
+    }
+
+    fn encrypt(&self, record: &StoredIntegration) -> Result<String, StoreError> {
+        let plain = serde_json::to_vec(record).map_err(|_| StoreError::Corrupt {
+            path: self.path.clone(),
+        })?;
+        Ok(self.fernet.encrypt(&plain))
     }
 
     fn decrypt(&self, token: &str) -> Result<StoredIntegration, StoreError> {
@@ -270,10 +378,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[async_trait]
 impl IntegrationStore for FernetFileStore {
     async fn put(&self, record: StoredIntegration) -> Result<(), StoreError> {
-        let plain = serde_json::to_vec(&record).map_err(|_| StoreError::Corrupt {
-            path: self.path.clone(),
-        })?;
-        let token = self.fernet.encrypt(&plain);
+        let token = self.encrypt(&record)?;
         let mut records = self.records.lock().await;
         let mut next = records.clone();
         next.insert(record.credential_key.clone(), token);
@@ -319,8 +424,55 @@ impl IntegrationStore for FernetFileStore {
         Ok(out)
     }
 
+    async fn list_kind(&self, kind: &str) -> Result<Vec<StoredIntegration>, StoreError> {
+        let prefix = format!("{kind}:");
+        let tokens: Vec<String> = self
+            .records
+            .lock()
+            .await
+            .iter()
+            .filter(|(key, _)| key.starts_with(&prefix))
+            .map(|(_, token)| token.clone())
+            .collect();
+        let mut out = Vec::with_capacity(tokens.len());
+        for token in tokens {
+            let record = self.decrypt(&token)?;
+            if record.kind == kind {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
     async fn count(&self) -> Result<usize, StoreError> {
         Ok(self.records.lock().await.len())
+    }
+
+    async fn list_all(&self) -> Result<Vec<StoredIntegration>, StoreError> {
+        let tokens: Vec<String> = self.records.lock().await.values().cloned().collect();
+        tokens.iter().map(|t| self.decrypt(t)).collect()
+    }
+
+    /// One rewrite of the file for the whole batch.
+    async fn record_health(&self, updates: &[HealthUpdate]) -> Result<usize, StoreError> {
+        let mut records = self.records.lock().await;
+        let mut next = records.clone();
+        let mut written = 0;
+        for update in updates {
+            let Some(token) = next.get(&update.credential_key) else {
+                continue;
+            };
+            let mut record = self.decrypt(token)?;
+            if update.apply(&mut record) {
+                next.insert(record.credential_key.clone(), self.encrypt(&record)?);
+                written += 1;
+            }
+        }
+        if written > 0 {
+            self.persist(&next).await?;
+            *records = next;
+        }
+        Ok(written)
     }
 }
 
@@ -339,6 +491,7 @@ mod tests {
             error: None,
             metadata: BTreeMap::from([("account_id".into(), "123456789012".into())]),
             sensitive: BTreeMap::from([("external_id".into(), "abcdef0123456789abcdef".into())]),
+            ..StoredIntegration::default()
         }
     }
 
@@ -381,6 +534,70 @@ mod tests {
             .unwrap();
         assert_eq!(err.code(), "invalid_integrations_key");
         assert!(!err.to_string().contains("canary"));
+    }
+
+    #[tokio::test]
+    async fn health_results_land_on_the_checked_record_only() {
+        let dir = std::env::temp_dir().join(format!("alphaswarm-store-{}", uuid::Uuid::new_v4()));
+        let store = FernetFileStore::open(
+            dir.join("integrations.json"),
+            &FernetFileStore::generate_key(),
+        )
+        .unwrap();
+        store.put(record("acme")).await.unwrap();
+        let mut reconnected = record("beta");
+        reconnected.connected_at = "2026-02-02T00:00:00Z".into();
+        store.put(reconnected.clone()).await.unwrap();
+        let update = |org: &str| HealthUpdate {
+            credential_key: format!("cloud_aws:org:{org}"),
+            connected_at: "2026-01-01T00:00:00Z".into(),
+            checked_at: "2026-03-03T00:00:00Z".into(),
+            status: "failed".into(),
+            error: Some("assume_role_access_denied".into()),
+            error_message: Some("refused".into()),
+            error_hint: Some("recreate the role".into()),
+        };
+        // beta was re-connected after the check started; gamma is gone.
+        let written = store
+            .record_health(&[update("acme"), update("beta"), update("gamma")])
+            .await
+            .unwrap();
+        assert_eq!(written, 1);
+        let acme = store.get("cloud_aws:org:acme").await.unwrap().unwrap();
+        assert_eq!(
+            (acme.status.as_str(), acme.last_health_status.as_deref()),
+            ("failed", Some("failed"))
+        );
+        assert_eq!(acme.error.as_deref(), Some("assume_role_access_denied"));
+        assert_eq!(
+            store.get("cloud_aws:org:beta").await.unwrap().unwrap(),
+            reconnected
+        );
+        assert_eq!(store.list_all().await.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn secrets_are_never_listed_and_older_records_still_read() {
+        let mut with_token = record("acme");
+        with_token.secrets = BTreeMap::from([("token".into(), "hf_secretsecretsecret123".into())]);
+        with_token.lists = BTreeMap::from([("orgs".into(), vec!["acme-quant".into()])]);
+        with_token.namespace = Some("acme-quant".into());
+        let shown = with_token.masked();
+        assert!(!shown.to_string().contains("secretsecret"), "{shown}");
+        let debug = format!("{with_token:?}");
+        assert!(
+            debug.contains("token") && !debug.contains("secretsecret"),
+            "{debug}"
+        );
+        assert!(!debug.contains("abcdef0123456789abcdef"), "{debug}");
+        assert_eq!(shown["namespace"], "acme-quant");
+        assert_eq!(shown["metadata"]["orgs"], serde_json::json!(["acme-quant"]));
+        assert_eq!(shown["last_health_status"], serde_json::Value::Null);
+        // A record written before these fields existed.
+        let old = r#"{"org_id":"acme","kind":"cloud_aws","credential_key":"cloud_aws:org:acme","status":"healthy","connected_at":"2026-01-01T00:00:00Z","last_health_at":null,"error":null,"metadata":{},"sensitive":{}}"#;
+        let parsed: StoredIntegration = serde_json::from_str(old).unwrap();
+        assert!(parsed.secrets.is_empty() && parsed.last_health_status.is_none());
+        assert!(record("acme").masked().get("namespace").is_none());
     }
 
     #[test]

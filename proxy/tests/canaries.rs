@@ -188,7 +188,10 @@ async fn canary_secrets_never_leave_the_proxy() {
             assert!(!body.contains(canary), "{name} in a response body: {body}");
         }
         assert!(!logs.contains(canary), "{name} in the logs");
-        assert!(!audit.contains(canary), "{name} in a state file (database, audit)");
+        assert!(
+            !audit.contains(canary),
+            "{name} in a state file (database, audit)"
+        );
     }
     // Nor do the temporary credentials the proxy assumed (read back from moto).
     let issued: serde_json::Value = http

@@ -127,5 +127,8 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
             "{org}: {body}"
         );
     }
-    println!("acknowledged {} of {total} before kill -9", acknowledged.len());
+    println!(
+        "acknowledged {} of {total} before kill -9",
+        acknowledged.len()
+    );
 }

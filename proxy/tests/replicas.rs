@@ -267,7 +267,10 @@ async fn start_up_refuses_a_wrong_key_a_dead_server_and_a_failed_migration() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("[database_unreachable]"), "{text}");
     assert!(text.contains("ALPHASWARM_ADMIN_DATABASE_URL"), "{text}");
-    assert!(!text.contains("CANARY"), "the password is never printed: {text}");
+    assert!(
+        !text.contains("CANARY"),
+        "the password is never printed: {text}"
+    );
     assert!(!text.contains("panicked"), "{text}");
 
     // Another application owns a table the first migration creates.

@@ -124,7 +124,11 @@ fn record(org: &str, kind: &str, account: &str) -> StoredIntegration {
         last_health_at: None,
         error: None,
         metadata: BTreeMap::from([("account_id".into(), account.into())]),
-        sensitive: BTreeMap::from([("token".into(), TOKEN_CANARY.into())]),
+        sensitive: BTreeMap::from([("external_id".into(), format!("{TOKEN_CANARY}-ext"))]),
+        namespace: Some(format!("{org}-ns")),
+        lists: BTreeMap::from([("orgs".into(), vec!["a".into(), "b".into()])]),
+        secrets: BTreeMap::from([("token".into(), TOKEN_CANARY.into())]),
+        ..StoredIntegration::default()
     }
 }
 
@@ -301,7 +305,9 @@ async fn edited_deleted_cut_and_emptied_rows_are_found(kind: Kind) {
     let db = open(&target).await;
     let sink = DbAuditSink::new(db.clone());
     for i in 1..=6 {
-        sink.append(event("admin", &format!("step{i}"))).await.unwrap();
+        sink.append(event("admin", &format!("step{i}")))
+            .await
+            .unwrap();
     }
     exec(&db, "CREATE TABLE saved AS SELECT * FROM audit_rows".into()).await;
     let restore = "DELETE FROM audit_rows; INSERT INTO audit_rows SELECT * FROM saved";
@@ -318,7 +324,11 @@ async fn edited_deleted_cut_and_emptied_rows_are_found(kind: Kind) {
         exec(&db, tamper.into()).await;
         let report = sink.verify().await.unwrap();
         assert!(!report.ok, "{tamper}: {report:?}");
-        assert_eq!(report.first_bad_row, Some(first_bad), "{tamper}: {report:?}");
+        assert_eq!(
+            report.first_bad_row,
+            Some(first_bad),
+            "{tamper}: {report:?}"
+        );
         exec(&db, restore.into()).await;
         assert!(sink.verify().await.unwrap().ok, "restored after {tamper}");
     }
@@ -432,7 +442,9 @@ async fn file_era(dir: &Path, key: &str, rows: usize) -> (FileSources, Vec<Store
     }
     let sink = FileAuditSink::new(sources.audit.clone());
     for i in 0..rows {
-        sink.append(event("admin", &format!("step{i}"))).await.unwrap();
+        sink.append(event("admin", &format!("step{i}")))
+            .await
+            .unwrap();
     }
     (sources, records)
 }
@@ -483,7 +495,10 @@ async fn the_file_era_is_imported_once_and_intact(kind: Kind) {
     let db = open(&target).await;
     let store = DbIntegrationStore::open(db.clone(), &key).await.unwrap();
     for r in &records {
-        assert_eq!(store.get(&r.credential_key).await.unwrap().as_ref(), Some(r));
+        assert_eq!(
+            store.get(&r.credential_key).await.unwrap().as_ref(),
+            Some(r)
+        );
     }
     let sink = DbAuditSink::new(db.clone());
     let verified = sink.verify().await.unwrap();

@@ -213,10 +213,7 @@ async fn the_whole_wizard_succeeds_and_is_audited() {
         .arg("verify-audit")
         .env_clear()
         .env("HOME", &proxy.dir)
-        .env(
-            alphaswarm_proxy::config::STATE_DIR,
-            proxy.dir.join("state"),
-        )
+        .env(alphaswarm_proxy::config::STATE_DIR, proxy.dir.join("state"))
         .output()
         .unwrap();
     assert_eq!(cli.status.code(), Some(1));
@@ -439,7 +436,11 @@ async fn an_unwritable_audit_log_stops_the_step_before_any_cloud_call() {
         .await;
     assert_eq!(status, 503);
     assert_eq!(proxy.fake.calls(), 0, "no cloud call without an audit row");
-    assert_eq!(proxy.store().await.count().await.unwrap(), 0, "nothing stored");
+    assert_eq!(
+        proxy.store().await.count().await.unwrap(),
+        0,
+        "nothing stored"
+    );
 }
 
 #[tokio::test]

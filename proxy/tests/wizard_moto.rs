@@ -158,7 +158,13 @@ impl Wizard {
     }
 
     /// The audit run's rows: exactly a pending row, then the result row.
-    async fn assert_audited(&self, run_id: &str, step: &str, phase: &str, error_code: Option<&str>) {
+    async fn assert_audited(
+        &self,
+        run_id: &str,
+        step: &str,
+        phase: &str,
+        error_code: Option<&str>,
+    ) {
         let rows: Vec<Value> = self
             .audit_rows()
             .await
@@ -249,7 +255,9 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
             )),
         "{identity}"
     );
-    wizard.assert_audited(&run_id(&identity), "validate_identity", "succeeded", None).await;
+    wizard
+        .assert_audited(&run_id(&identity), "validate_identity", "succeeded", None)
+        .await;
 
     // Step 4: granted/missing from the simulation, checked by SigV4 with moto's keys.
     let (status, permissions) = wizard
@@ -267,12 +275,14 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
         vec![(200, 3)],
         "one signed, accepted simulation"
     );
-    wizard.assert_audited(
-        &run_id(&permissions),
-        "validate_permissions",
-        "succeeded",
-        None,
-    ).await;
+    wizard
+        .assert_audited(
+            &run_id(&permissions),
+            "validate_permissions",
+            "succeeded",
+            None,
+        )
+        .await;
 
     // Step 4*.
     let (status, resources) = wizard
@@ -282,12 +292,14 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
     let regions = resources["regions"].as_array().unwrap();
     assert!(regions.len() > 10, "{resources}");
     assert!(regions.iter().any(|r| r["name"] == "eu-west-1"));
-    wizard.assert_audited(
-        &run_id(&resources),
-        "enumerate_resources",
-        "succeeded",
-        None,
-    ).await;
+    wizard
+        .assert_audited(
+            &run_id(&resources),
+            "enumerate_resources",
+            "succeeded",
+            None,
+        )
+        .await;
 
     // Step 5 and the masked listing.
     let (status, connected) = wizard.step(&token, "connect", role.clone()).await;
@@ -300,7 +312,9 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
         connected["integration"]["credential_key"],
         format!("cloud_aws:org:{ORG}")
     );
-    wizard.assert_audited(&run_id(&connected), "connect", "succeeded", None).await;
+    wizard
+        .assert_audited(&run_id(&connected), "connect", "succeeded", None)
+        .await;
 
     let (status, listed) = wizard
         .send(
@@ -334,7 +348,9 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
         gone["vendor_cleanup"][0].as_str().unwrap().contains(&arn),
         "{gone}"
     );
-    wizard.assert_audited(&run_id(&gone), "disconnect", "succeeded", None).await;
+    wizard
+        .assert_audited(&run_id(&gone), "disconnect", "succeeded", None)
+        .await;
 
     let (status, verify) = wizard
         .send(
@@ -414,12 +430,14 @@ async fn moto_refusals_are_classified_and_audited() {
             body["hint"].as_str().unwrap().contains(hint_mentions),
             "{role}: {body}"
         );
-        wizard.assert_audited(
-            &run_id(&body),
-            "validate_identity",
-            "failed",
-            Some(want_code),
-        ).await;
+        wizard
+            .assert_audited(
+                &run_id(&body),
+                "validate_identity",
+                "failed",
+                Some(want_code),
+            )
+            .await;
     }
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
@@ -460,11 +478,76 @@ async fn without_platform_credentials_steps_answer_503_and_never_call_aws() {
             "{step}: {body}"
         );
         assert!(body["hint"].as_str().unwrap().contains("AWS_ACCESS_KEY_ID"));
-        wizard.assert_audited(
-            &run_id(&body),
-            &step.replace('-', "_"),
-            "failed",
-            Some("platform_credentials_missing"),
-        ).await;
+        wizard
+            .assert_audited(
+                &run_id(&body),
+                &step.replace('-', "_"),
+                "failed",
+                Some("platform_credentials_missing"),
+            )
+            .await;
     }
+}
+
+#[tokio::test]
+async fn the_health_check_sees_the_role_deleted_in_moto() {
+    let external_id = alphaswarm_core::external_id::derive_external_id(
+        EXTERNAL_ID_SECRET.as_bytes(),
+        alphaswarm_core::CloudKind::Aws,
+        &alphaswarm_core::OrgId::parse(ORG).unwrap(),
+    )
+    .unwrap();
+    let moto = Moto::start(&[RoleSpec {
+        name: GOOD_ROLE,
+        trust_policy: trust_policy(PARTNER_ACCOUNT, Some(external_id.as_str())),
+        with_permissions: true,
+    }])
+    .await;
+    let iam = iam_fake(&moto).await;
+    let wizard = Wizard::with_moto("moto-health", &moto, &iam, 1).await;
+    let token = wizard.stepped_up().await;
+    let role = json!({"role_arn": Moto::role_arn(GOOD_ROLE)});
+    let (status, connected) = wizard.step(&token, "connect", role).await;
+    assert_eq!(status, 200, "{connected}");
+    let health = format!("/admin/accounts/{ORG}/integrations/cloud_aws/health");
+    let recheck = || {
+        wizard.send(
+            reqwest::Method::POST,
+            &health,
+            Some(&token),
+            Some(json!({})),
+        )
+    };
+
+    let (status, body) = recheck().await;
+    assert_eq!(
+        (status, body["health"]["status"].as_str()),
+        (200, Some("healthy")),
+        "{body}"
+    );
+    wizard
+        .assert_audited(&run_id(&body), "health", "succeeded", None)
+        .await;
+
+    moto.delete_role(GOOD_ROLE).await;
+    let (status, body) = recheck().await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["health"]["status"], "failed", "{body}");
+    assert_eq!(body["health"]["error"]["code"], "assume_role_access_denied");
+    assert_eq!(body["integration"]["status"], "failed");
+    assert!(
+        body["integration"]["error_hint"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{body}"
+    );
+    wizard
+        .assert_audited(
+            &run_id(&body),
+            "health",
+            "failed",
+            Some("assume_role_access_denied"),
+        )
+        .await;
 }

@@ -27,6 +27,12 @@ console.log('shipped UI (web/dist):');
 for (const r of s.rows) console.log(`  ${r.file.padEnd(26)} ${kb(r.raw).padStart(10)} raw ${kb(r.gzip).padStart(10)} gzip`);
 console.log(`  ${'wasm + js'.padEnd(26)} ${kb(s.code.raw).padStart(10)} raw ${kb(s.code.gzip).padStart(10)} gzip`);
 console.log(`  ${'everything the page loads'.padEnd(26)} ${kb(s.page.raw).padStart(10)} raw ${kb(s.page.gzip).padStart(10)} gzip`);
+// core/ is the npm package's build, fetched only by Settings -> Workload identity.
+const onDemand = readdirSync(path.join(DIST, 'core')).map((file) => {
+  const bytes = readFileSync(path.join(DIST, 'core', file));
+  return { raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+}).reduce((a, r) => ({ raw: a.raw + r.raw, gzip: a.gzip + r.gzip }), { raw: 0, gzip: 0 });
+console.log(`  ${'core/ (workload identity)'.padEnd(26)} ${kb(onDemand.raw).padStart(10)} raw ${kb(onDemand.gzip).padStart(10)} gzip, loaded on demand`);
 
 const base = process.env.E2E_BASE_URL?.replace(/\/$/, '');
 if (!base || !process.env.E2E_PASSWORD) {

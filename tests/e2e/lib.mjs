@@ -1,6 +1,8 @@
 // Shared helpers of the end-to-end test and the benchmark.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
@@ -61,4 +63,16 @@ export async function seriousViolations(page) {
   return result.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Screenshots of `page` at 1280 px and 390 px wide into `dir`, no sideways
+ * scrolling at 390 px, then axe without serious or critical violations. */
+export async function checkpoint(page, dir, name) {
+  await page.screenshot({ path: path.join(dir, `${name}-1280.png`), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: path.join(dir, `${name}-390.png`), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await page.setViewportSize({ width: 1280, height: 900 });
+  assert.ok(overflow <= 0, `${name}: the page scrolls sideways at 390 px by ${overflow} px`);
+  assert.deepEqual(await seriousViolations(page), [], `${name}: axe found serious/critical violations`);
 }

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { launch, requireEnv, seriousViolations, totp } from './lib.mjs';
+import { checkpoint as shoot, launch, requireEnv, totp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -42,15 +42,7 @@ after(async () => {
 });
 
 /** Screenshots at 1280 px and 390 px wide, then axe on the page. */
-async function checkpoint(name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}-1280.png`), fullPage: true });
-  await page.setViewportSize({ width: 390, height: 844 });
-  await page.screenshot({ path: path.join(SHOTS, `${name}-390.png`), fullPage: true });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  await page.setViewportSize({ width: 1280, height: 900 });
-  assert.ok(overflow <= 0, `${name}: the page scrolls sideways at 390 px by ${overflow} px`);
-  assert.deepEqual(await seriousViolations(page), [], `${name}: axe found serious/critical violations`);
-}
+const checkpoint = (name) => shoot(page, SHOTS, name);
 
 /** Answers the step-up prompt if it is shown (waits for the next TOTP window when a code was refused). */
 async function stepUpIfAsked() {

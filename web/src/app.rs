@@ -2,12 +2,13 @@
 //!
 //! Views are addressed by the URL hash so a reload or a link lands in the
 //! same place: `#/orgs`, `#/orgs/<org>`, `#/orgs/<org>/connect/aws`,
-//! `#/settings`, `#/settings/connect/aws`.
+//! `#/settings`, `#/settings/connect/aws`, `#/settings/workload-identity`.
 
 use crate::auth::{Auth, Login, StepUp};
 use crate::integrations::Integrations;
 use crate::org::OrgPicker;
 use crate::steps::{Wizard, WizardState};
+use crate::workload_identity::WorkloadIdentity;
 use alphaswarm_core::OrgId;
 use leptos::prelude::*;
 
@@ -17,6 +18,7 @@ pub enum View {
     Org(OrgId),
     Settings,
     Wizard(OrgId),
+    WorkloadIdentity,
 }
 
 impl View {
@@ -29,6 +31,7 @@ impl View {
         match parts.as_slice() {
             ["settings"] => View::Settings,
             ["settings", "connect", "aws"] => View::Wizard(OrgId::platform()),
+            ["settings", "workload-identity"] => View::WorkloadIdentity,
             ["orgs", org] => OrgId::parse(org).map(View::Org).unwrap_or(View::Orgs),
             ["orgs", org, "connect", "aws"] => {
                 OrgId::parse(org).map(View::Wizard).unwrap_or(View::Orgs)
@@ -41,6 +44,7 @@ impl View {
         match self {
             View::Orgs => "#/orgs".to_owned(),
             View::Settings => "#/settings".to_owned(),
+            View::WorkloadIdentity => "#/settings/workload-identity".to_owned(),
             View::Org(org) if org.is_platform() => "#/settings".to_owned(),
             View::Org(org) => format!("#/orgs/{}", org.as_str()),
             View::Wizard(org) if org.is_platform() => "#/settings/connect/aws".to_owned(),
@@ -104,7 +108,13 @@ pub fn App() -> impl IntoView {
                     <h2>"Cloud connections"</h2>
                     <p class="muted">"AlphaSwarm's own cloud accounts (the admin tenant). Mode: Guided (federated)."</p>
                     <Integrations auth org=OrgId::platform() on_connect=Callback::new(move |()| open(View::Wizard(OrgId::platform())))/>
+                    <h2>"Kubernetes"</h2>
+                    <p><button type="button" class="link" on:click=move |_| view.set(View::WorkloadIdentity)>"Workload identity: wire a workload, or find why a pod gets no credential"</button></p>
                 </section>
+            }.into_any(),
+            View::WorkloadIdentity => view! {
+                <p><button type="button" class="link" on:click=move |_| view.set(View::Settings)>"← Settings"</button></p>
+                <WorkloadIdentity/>
             }.into_any(),
             View::Wizard(org) => {
                 let back = if org.is_platform() { View::Settings } else { View::Org(org.clone()) };
@@ -127,7 +137,7 @@ pub fn App() -> impl IntoView {
             {move || signed_in.get().then(|| view! {
                 <nav aria-label="Main">
                     {nav_button("Organisations", View::Orgs, |v| matches!(v, View::Orgs | View::Org(_)) || matches!(v, View::Wizard(o) if !o.is_platform()))}
-                    {nav_button("Settings", View::Settings, |v| matches!(v, View::Settings) || matches!(v, View::Wizard(o) if o.is_platform()))}
+                    {nav_button("Settings", View::Settings, |v| matches!(v, View::Settings | View::WorkloadIdentity) || matches!(v, View::Wizard(o) if o.is_platform()))}
                     <button type="button" class="nav-link" on:click=move |_| auth.sign_out()>"Sign out"</button>
                 </nav>
             })}

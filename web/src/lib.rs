@@ -6,11 +6,14 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod bundle_view;
 pub mod integrations;
+pub mod lazy_core;
 pub mod model;
 pub mod org;
 pub mod steps;
 pub mod ui;
+pub mod workload_identity;
 
 use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -2,32 +2,72 @@
 //! argv we meant, and shellcheck must accept the script an operator saves.
 #![allow(dead_code)] // each test crate uses a subset
 
+pub mod k8s;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod moto;
+
 use alphaswarm_core::shell::{Command, Commands};
 use std::io::Write;
 use std::process::{Command as Process, Stdio};
 
 pub const SHELLCHECK: &str = "/usr/bin/shellcheck";
 
-/// A bash function per program that prints its argv (count first, then the
-/// words, each NUL-terminated) instead of running anything.
+/// Every command in the order bash runs it: a command's captures first.
+fn in_run_order(commands: &[Command]) -> Vec<&Command> {
+    commands
+        .iter()
+        .flat_map(|c| {
+            let mut order = in_run_order_of_captures(c);
+            order.push(c);
+            order
+        })
+        .collect()
+}
+
+fn in_run_order_of_captures(command: &Command) -> Vec<&Command> {
+    command
+        .captures()
+        .into_iter()
+        .flat_map(|inner| {
+            let mut order = in_run_order_of_captures(inner);
+            order.push(inner);
+            order
+        })
+        .collect()
+}
+
+/// A bash function per program that writes its argv (count first, then the
+/// words, each NUL-terminated) to fd 3 instead of running anything, and
+/// prints `$(<argv joined by spaces>)` as its output — the stand-in
+/// `Command::argv` uses for a captured command's output.
 fn fake_programs(commands: &[Command]) -> String {
-    let mut programs: Vec<String> = commands.iter().map(|c| c.argv()[0].clone()).collect();
+    let mut programs: Vec<String> = in_run_order(commands)
+        .iter()
+        .map(|c| c.argv()[0].clone())
+        .collect();
     programs.sort();
     programs.dedup();
     programs
         .iter()
-        .map(|p| format!("{p}() {{ printf '%s\\0' \"$(($# + 1))\" {p} \"$@\"; }}\n"))
+        .map(|p| {
+            format!(
+                "{p}() {{ printf '%s\\0' \"$(($# + 1))\" {p} \"$@\" >&3; printf '$(%s)' \"{p} $*\"; }}\n"
+            )
+        })
         .collect()
 }
 
 /// Runs the rendered bash script with fake programs and returns the argv of
-/// every command in order, as bash parsed them.
+/// every command in the order bash ran them (captured commands first), as
+/// bash parsed them.
 pub fn argv_through_bash(commands: &[Command]) -> Vec<Vec<String>> {
     let script = Commands::render(commands).expect("renders").bash_script();
+    // fd 3 carries the argv records; the programs' own output is dropped
+    // unless a command substitution captures it.
     let full = format!("{}{}", fake_programs(commands), script);
     let out = Process::new("bash")
         .arg("-c")
-        .arg(&full)
+        .arg(format!("{{\n{full}\n}} 3>&1 1>/dev/null"))
         .output()
         .expect("bash runs");
     assert!(
@@ -48,9 +88,21 @@ pub fn argv_through_bash(commands: &[Command]) -> Vec<Vec<String>> {
     parsed
 }
 
-/// Asserts that every command reaches bash with exactly its `argv()`.
+/// Asserts that every command (and every command whose output one
+/// captures) reaches bash with exactly its `argv()`, a variable holding what
+/// the command that set it printed.
 pub fn assert_bash_round_trip(commands: &[Command]) {
-    let expected: Vec<Vec<String>> = commands.iter().map(Command::argv).collect();
+    let mut variables = std::collections::HashMap::new();
+    let expected: Vec<Vec<String>> = in_run_order(commands)
+        .into_iter()
+        .map(|c| {
+            let argv = c.argv_resolved(|name| variables[name].clone());
+            if let Some(name) = c.captured() {
+                variables.insert(name, format!("$({})", argv.join(" ")));
+            }
+            argv
+        })
+        .collect();
     assert_eq!(argv_through_bash(commands), expected);
 }
 

@@ -31,26 +31,39 @@ impl Clock for TokioClock {
     }
 }
 
+/// An error some of whose kinds go away by themselves while a cloud settles
+/// (IAM's eventual consistency, Entra's federated-credential propagation).
+pub trait Settling {
+    fn is_retryable_while_settling(&self) -> bool;
+}
+
+impl Settling for AwsError {
+    fn is_retryable_while_settling(&self) -> bool {
+        AwsError::is_retryable_while_settling(self)
+    }
+}
+
 /// The last outcome and the number of attempts that led to it.
 #[derive(Debug)]
-pub struct Settled<T> {
-    pub result: Result<T, AwsError>,
+pub struct Settled<T, E = AwsError> {
+    pub result: Result<T, E>,
     pub attempts: u32,
 }
 
 /// Runs `op` until it succeeds, fails with an error that is not
-/// [`AwsError::is_retryable_while_settling`], or `max_elapsed` has passed.
+/// [`Settling::is_retryable_while_settling`], or `max_elapsed` has passed.
 /// Waits `initial_backoff`, doubling (capped at 8 s and at the time left)
 /// between attempts.
-pub async fn retry_while_settling<T, F, Fut>(
+pub async fn retry_while_settling<T, E, F, Fut>(
     clock: &dyn Clock,
     max_elapsed: Duration,
     initial_backoff: Duration,
     mut op: F,
-) -> Settled<T>
+) -> Settled<T, E>
 where
+    E: Settling,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, AwsError>>,
+    Fut: Future<Output = Result<T, E>>,
 {
     let started = clock.now();
     let mut backoff = initial_backoff;

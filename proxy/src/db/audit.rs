@@ -88,11 +88,10 @@ impl AuditSink for DbAuditSink {
                 .begin_with(dialect.begin_snapshot())
                 .await
                 .map_err(|e| self.query_error(e))?;
-            let (head_rows, head_hash) =
-                sqlx::query_as::<_, (i64, String)>(HEAD_FOR_UPDATE_SQLITE)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| self.query_error(e))?;
+            let (head_rows, head_hash) = sqlx::query_as::<_, (i64, String)>(HEAD_FOR_UPDATE_SQLITE)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.query_error(e))?;
             let mut checker = ChainCheck::default();
             {
                 let mut rows = sqlx::query("SELECT seq, hash, line FROM audit_rows ORDER BY seq")

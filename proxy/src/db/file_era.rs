@@ -217,7 +217,9 @@ fn read_audit(path: &Path) -> Result<Option<(Vec<AuditLine>, u64)>, ImportError>
     let mut lines = Vec::new();
     let mut prev = GENESIS_HASH.to_owned();
     let complete = complete.strip_suffix(b"\n").unwrap_or_default();
-    let split = complete.split(|b| *b == b'\n').filter(|_| !complete.is_empty());
+    let split = complete
+        .split(|b| *b == b'\n')
+        .filter(|_| !complete.is_empty());
     for (index, line) in split.enumerate() {
         let number = index as u64 + 1;
         let row = check_row(line, number, &prev).map_err(|reason| ImportError::AuditTampered {
@@ -272,13 +274,9 @@ pub async fn import_once(
     }
     let mut report = ImportReport {
         imported_at: now(),
-        store_path: store
-            .as_ref()
-            .map(|_| sources.store.display().to_string()),
+        store_path: store.as_ref().map(|_| sources.store.display().to_string()),
         integrations: store.as_ref().map_or(0, |s| s.len() as u64),
-        audit_path: audit
-            .as_ref()
-            .map(|_| sources.audit.display().to_string()),
+        audit_path: audit.as_ref().map(|_| sources.audit.display().to_string()),
         audit_rows: audit.as_ref().map_or(0, |(a, _)| a.len() as u64),
         torn_tail_bytes: audit.as_ref().map_or(0, |(_, torn)| *torn),
         skipped: None,
@@ -405,7 +403,10 @@ pub async fn export(
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_owned();
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("export");
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("export");
     let temp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
     let mut options = tokio::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -427,7 +428,10 @@ pub async fn export(
     finished
 }
 
-async fn write_export(store: &DbIntegrationStore, file: tokio::fs::File) -> Result<u64, ExportError> {
+async fn write_export(
+    store: &DbIntegrationStore,
+    file: tokio::fs::File,
+) -> Result<u64, ExportError> {
     let db = store.database();
     let io = |source: std::io::Error| ExportError::Io {
         path: PathBuf::from(db.site().location.clone()),

@@ -78,14 +78,19 @@ pub(super) async fn run(db: &Database) -> Result<Vec<i64>, DbError> {
             .execute(&mut *tx)
             .await
             .map_err(|e| failed(&MIGRATIONS[0], e))?;
-        let applied = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| failed(&MIGRATIONS[0], e))?;
+        let applied =
+            sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| failed(&MIGRATIONS[0], e))?;
         let mut done = Vec::new();
         for row in applied {
-            let version: i64 = row.try_get("version").map_err(|e| failed(&MIGRATIONS[0], e))?;
-            let recorded: String = row.try_get("checksum").map_err(|e| failed(&MIGRATIONS[0], e))?;
+            let version: i64 = row
+                .try_get("version")
+                .map_err(|e| failed(&MIGRATIONS[0], e))?;
+            let recorded: String = row
+                .try_get("checksum")
+                .map_err(|e| failed(&MIGRATIONS[0], e))?;
             let Some(known) = MIGRATIONS.iter().find(|m| m.version == version) else {
                 return Err(DbError::SchemaNewer {
                     at: db.site().clone(),

@@ -272,13 +272,14 @@ impl Database {
     }
 
     async fn open_postgres(url: &Secret, options: OpenOptions) -> Result<Database, DbError> {
-        let connect = PgConnectOptions::from_str(url.expose()).map_err(|_| DbError::Unreachable {
-            at: Site {
-                location: "the PostgreSQL database".to_owned(),
-                var: config::DATABASE_URL,
-            },
-            detail: "the URL is not a PostgreSQL URL".to_owned(),
-        })?;
+        let connect =
+            PgConnectOptions::from_str(url.expose()).map_err(|_| DbError::Unreachable {
+                at: Site {
+                    location: "the PostgreSQL database".to_owned(),
+                    var: config::DATABASE_URL,
+                },
+                detail: "the URL is not a PostgreSQL URL".to_owned(),
+            })?;
         let site = Site {
             location: format!(
                 "the PostgreSQL database {}@{}:{}/{}",
@@ -349,12 +350,14 @@ impl Database {
     /// Sets a named value unless one is there; returns the value that is.
     pub async fn meta_insert_once(&self, name: &str, value: &str) -> Result<String, DbError> {
         on_pool!(self, |pool, dialect| {
-            sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(name)
-                .bind(value)
-                .execute(pool)
-                .await
-                .map_err(|e| self.query_error(&e))?;
+            sqlx::query(
+                "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            )
+            .bind(name)
+            .bind(value)
+            .execute(pool)
+            .await
+            .map_err(|e| self.query_error(&e))?;
         });
         self.meta(name)
             .await?

@@ -7,7 +7,9 @@
 //! nothing is ever rewritten wholesale and nothing is cached in memory.
 
 use super::{Database, DbError, on_pool};
-use crate::store::{IntegrationStore, KEY_CHECK_PLAINTEXT, StoreError, StoredIntegration};
+use crate::store::{
+    HealthUpdate, IntegrationStore, KEY_CHECK_PLAINTEXT, StoreError, StoredIntegration,
+};
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -50,10 +52,11 @@ impl DbIntegrationStore {
 
     /// The key check as stored (what an exported file carries).
     pub async fn key_check(&self) -> Result<String, StoreError> {
-        self.db
-            .meta(KEY_CHECK)
-            .await?
-            .ok_or_else(|| self.db.corrupt("the integrations key check is missing").into())
+        self.db.meta(KEY_CHECK).await?.ok_or_else(|| {
+            self.db
+                .corrupt("the integrations key check is missing")
+                .into()
+        })
     }
 
     pub(crate) fn encrypt(&self, record: &StoredIntegration) -> Result<String, StoreError> {
@@ -66,12 +69,31 @@ impl DbIntegrationStore {
         let plain = self.fernet.decrypt(token).map_err(|_| DbError::WrongKey {
             at: self.db.site().clone(),
         })?;
-        serde_json::from_slice(&plain)
-            .map_err(|_| self.db.corrupt("a stored record is not a record this proxy wrote").into())
+        serde_json::from_slice(&plain).map_err(|_| {
+            self.db
+                .corrupt("a stored record is not a record this proxy wrote")
+                .into()
+        })
     }
 
     fn query_error(&self, e: sqlx::Error) -> StoreError {
         self.db.query_error(&e).into()
+    }
+
+    /// Decrypts the records a `SELECT record …` finds (bound to `arg` if any).
+    async fn select(
+        &self,
+        sql: &'static str,
+        arg: Option<&str>,
+    ) -> Result<Vec<StoredIntegration>, StoreError> {
+        let tokens = on_pool!(self.db, |pool, dialect| {
+            let mut query = sqlx::query_scalar::<_, String>(sql);
+            if let Some(arg) = arg {
+                query = query.bind(arg);
+            }
+            query.fetch_all(pool).await.map_err(|e| self.query_error(e))
+        })?;
+        tokens.iter().map(|t| self.decrypt(t)).collect()
     }
 
     /// Inserts many records in one transaction (imports, benchmarks).
@@ -142,16 +164,67 @@ impl IntegrationStore for DbIntegrationStore {
     }
 
     async fn list_org(&self, org_id: &str) -> Result<Vec<StoredIntegration>, StoreError> {
-        let tokens = on_pool!(self.db, |pool, dialect| {
-            sqlx::query_scalar::<_, String>(
-                "SELECT record FROM integrations WHERE org_id = $1 ORDER BY credential_key",
-            )
-            .bind(org_id)
-            .fetch_all(pool)
-            .await
-            .map_err(|e| self.query_error(e))
-        })?;
-        tokens.iter().map(|t| self.decrypt(t)).collect()
+        self.select(
+            "SELECT record FROM integrations WHERE org_id = $1 ORDER BY credential_key",
+            Some(org_id),
+        )
+        .await
+    }
+
+    async fn list_kind(&self, kind: &str) -> Result<Vec<StoredIntegration>, StoreError> {
+        self.select(
+            "SELECT record FROM integrations WHERE kind = $1 ORDER BY credential_key",
+            Some(kind),
+        )
+        .await
+    }
+
+    async fn list_all(&self) -> Result<Vec<StoredIntegration>, StoreError> {
+        self.select(
+            "SELECT record FROM integrations ORDER BY credential_key",
+            None,
+        )
+        .await
+    }
+
+    /// One transaction per batch: each result re-reads its row under the
+    /// write lock, so a record re-connected meanwhile (by any replica) is
+    /// left alone, and rewrites that row only.
+    async fn record_health(&self, updates: &[HealthUpdate]) -> Result<usize, StoreError> {
+        if updates.is_empty() {
+            return Ok(0);
+        }
+        on_pool!(self.db, |pool, dialect| {
+            let mut tx = pool
+                .begin_with(dialect.begin_write())
+                .await
+                .map_err(|e| self.query_error(e))?;
+            let mut written = 0;
+            for update in updates {
+                let token: Option<String> = sqlx::query_scalar(dialect.pick(
+                    "SELECT record FROM integrations WHERE credential_key = $1",
+                    "SELECT record FROM integrations WHERE credential_key = $1 FOR UPDATE",
+                ))
+                .bind(&update.credential_key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| self.query_error(e))?;
+                let Some(token) = token else { continue };
+                let mut record = self.decrypt(&token)?;
+                if !update.apply(&mut record) {
+                    continue;
+                }
+                sqlx::query("UPDATE integrations SET record = $2 WHERE credential_key = $1")
+                    .bind(&update.credential_key)
+                    .bind(self.encrypt(&record)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.query_error(e))?;
+                written += 1;
+            }
+            tx.commit().await.map_err(|e| self.query_error(e))?;
+            Ok(written)
+        })
     }
 
     async fn count(&self) -> Result<usize, StoreError> {

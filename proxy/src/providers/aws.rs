@@ -11,6 +11,7 @@ use crate::aws::{
 };
 use crate::config::{PARTNER_ACCOUNT_ID, Secret};
 use crate::error::{ApiError, parse_body};
+use crate::health::HealthCheck;
 use crate::store::StoredIntegration;
 use alphaswarm_core::aws::{self as core_aws, AwsBootstrapRequest, AwsRegion, RoleArn};
 use alphaswarm_core::baseline::{compare_baseline, required_permissions};
@@ -136,16 +137,14 @@ impl AwsProvider {
         org: &OrgId,
         arn: &RoleArn,
         purpose: &str,
+        settle: Duration,
     ) -> Result<(AssumedCredentials, CallerIdentity, u32), ApiError> {
         let external_id = self.external_id(org)?;
         let role_arn = arn.to_string();
         let session = Self::session_name(org, purpose);
-        let settled = retry_while_settling(
-            &TokioClock,
-            self.settings.settle,
-            SETTLE_INITIAL_BACKOFF,
-            || aws.assume_role(&role_arn, Some(external_id.as_str()), &session),
-        )
+        let settled = retry_while_settling(&TokioClock, settle, SETTLE_INITIAL_BACKOFF, || {
+            aws.assume_role(&role_arn, Some(external_id.as_str()), &session)
+        })
         .await;
         let attempts = settled.attempts;
         let creds = settled.result.map_err(|e| {
@@ -218,7 +217,7 @@ impl CloudProvider for AwsProvider {
         let RoleRequest { arn, region } = Self::role_request(body)?;
         let aws = self.regional(&region)?;
         let (creds, identity, attempts) = self
-            .confirmed_identity(aws.as_ref(), org, &arn, "validate")
+            .confirmed_identity(aws.as_ref(), org, &arn, "validate", self.settings.settle)
             .await?;
         // Confused-deputy check: the role must refuse us without the external id.
         let without_external_id = aws
@@ -258,7 +257,7 @@ impl CloudProvider for AwsProvider {
         let RoleRequest { arn, region } = Self::role_request(body)?;
         let aws = self.regional(&region)?;
         let (creds, _, _) = self
-            .confirmed_identity(aws.as_ref(), org, &arn, "permissions")
+            .confirmed_identity(aws.as_ref(), org, &arn, "permissions", self.settings.settle)
             .await?;
         let baseline: Vec<String> = required_permissions(CloudKind::Aws, None)?
             .into_iter()
@@ -306,7 +305,7 @@ impl CloudProvider for AwsProvider {
         let RoleRequest { arn, region } = Self::role_request(body)?;
         let aws = self.regional(&region)?;
         let (creds, _, _) = self
-            .confirmed_identity(aws.as_ref(), org, &arn, "enumerate")
+            .confirmed_identity(aws.as_ref(), org, &arn, "enumerate", self.settings.settle)
             .await?;
         let regions = aws.describe_regions(&creds).await.map_err(aws_error)?;
         Ok(json!({ "regions": regions }))
@@ -316,7 +315,7 @@ impl CloudProvider for AwsProvider {
         let RoleRequest { arn, region } = Self::role_request(body)?;
         let aws = self.regional(&region)?;
         let (_, identity, _) = self
-            .confirmed_identity(aws.as_ref(), org, &arn, "connect")
+            .confirmed_identity(aws.as_ref(), org, &arn, "connect", self.settings.settle)
             .await?;
         let external_id = self.external_id(org)?;
         Ok(Connection {
@@ -326,6 +325,26 @@ impl CloudProvider for AwsProvider {
                 ("region".to_owned(), region.to_string()),
             ]),
             sensitive: BTreeMap::from([("external_id".to_owned(), external_id.to_string())]),
+        })
+    }
+
+    /// AssumeRole with the external id, once (a deleted role stays deleted;
+    /// no settle window), and GetCallerIdentity in the stored region.
+    async fn health(&self, org: &OrgId, record: &StoredIntegration) -> Option<HealthCheck> {
+        let body = json!({
+            "role_arn": record.metadata.get("role_arn"),
+            "region": record.metadata.get("region"),
+        });
+        let verdict = async {
+            let RoleRequest { arn, region } = Self::role_request(body)?;
+            let aws = self.regional(&region)?;
+            self.confirmed_identity(aws.as_ref(), org, &arn, "health", Duration::ZERO)
+                .await
+                .map(|_| ())
+        };
+        Some(match verdict.await {
+            Ok(()) => HealthCheck::healthy(),
+            Err(problem) => HealthCheck::from_error(problem),
         })
     }
 

@@ -1,14 +1,17 @@
-//! The wizard's per-cloud seam. Every cloud (AWS now; Azure, GCP,
-//! Cloudflare, HuggingFace and Docker Hub later) implements
-//! [`CloudProvider`]; the routes stay generic: they authenticate, audit and
+//! The wizard's per-cloud seam. Every cloud (AWS now; Azure, GCP and
+//! Cloudflare later) implements [`CloudProvider`] (HuggingFace and Docker
+//! Hub, which hold a token instead, implement
+//! [`AccountProvider`](crate::accounts::AccountProvider)); the routes stay generic: they authenticate, audit and
 //! store, and hand each step's JSON body to the provider of the URL's cloud.
 //! Bodies and results are JSON values so each provider owns its typed shapes
 //! (parsed with [`crate::error::parse_body`]) without the routes knowing them.
 
 pub mod aws;
+pub mod azure;
 pub mod fake_aws;
 
 use crate::error::ApiError;
+use crate::health::HealthCheck;
 use crate::store::StoredIntegration;
 use alphaswarm_core::OrgId;
 use async_trait::async_trait;
@@ -73,4 +76,14 @@ pub trait CloudProvider: Send + Sync {
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError>;
     /// What the operator still has to remove on the vendor side after disconnect.
     fn disconnect_cleanup(&self, org: &OrgId, record: Option<&StoredIntegration>) -> Vec<String>;
+    /// Re-checks a stored connection for the health route and the
+    /// background sweep: the same proof as connect, from the stored
+    /// metadata, without waiting for anything to settle. `None` (the
+    /// default) means this cloud has no health check yet: the route answers
+    /// `health_check_not_supported` and the sweep leaves its records alone.
+    /// Build the verdict with [`HealthCheck::from_error`], which judges an
+    /// [`ApiError`] by its status (422 failed; 502 retryable; 503 degraded).
+    async fn health(&self, _org: &OrgId, _record: &StoredIntegration) -> Option<HealthCheck> {
+        None
+    }
 }

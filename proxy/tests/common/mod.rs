@@ -4,7 +4,7 @@
 //! stale, mis-scoped or expired sessions without waiting).
 #![allow(dead_code)]
 
-use alphaswarm_proxy::app::build_state;
+use alphaswarm_proxy::app::{AppState, build_state};
 use alphaswarm_proxy::audit::{AuditSink, VerifyReport};
 use alphaswarm_proxy::config::{self, Config};
 use alphaswarm_proxy::db::audit::DbAuditSink;
@@ -24,6 +24,9 @@ pub const EXTERNAL_ID_SECRET: &str = "test-external-id-secret-0123456789abcdef";
 pub struct TestProxy {
     pub base: String,
     pub fake: Arc<FakeAws>,
+    pub state: AppState,
+    /// The background re-check, when the test set a health interval.
+    pub sweeper: Option<alphaswarm_proxy::health::sweep::Sweeper>,
     pub http: reqwest::Client,
     pub dir: PathBuf,
     pub password: String,
@@ -97,6 +100,8 @@ pub fn in_process_env(
             config::EXTERNAL_ID_SECRET.into(),
             external_id_secret.to_owned(),
         ),
+        // No background re-check unless a test asks for one.
+        (config::HEALTH_INTERVAL.into(), "0".into()),
     ])
 }
 
@@ -107,8 +112,49 @@ impl TestProxy {
 
     /// Starts with extra env-style settings (override the defaults below).
     pub async fn start_with(name: &str, extra: &[(&str, &str)]) -> TestProxy {
+        let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        Self::start_seeded(name, &extra, Vec::new()).await
+    }
+
+    /// [`Self::start_with`] on a listener bound by the caller, who may need
+    /// the address first (the federation issuer's URL names it).
+    pub async fn start_on(
+        name: &str,
+        listener: tokio::net::TcpListener,
+        extra: &[(&str, &str)],
+    ) -> TestProxy {
+        let extra: Vec<(&str, String)> = extra.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        Self::start_seeded_on(name, listener, &extra, Vec::new()).await
+    }
+
+    /// As [`Self::start_with`], with `records` in the store before start.
+    pub async fn start_seeded(
+        name: &str,
+        extra: &[(&str, String)],
+        records: Vec<alphaswarm_proxy::store::StoredIntegration>,
+    ) -> TestProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_seeded_on(name, listener, extra, records).await
+    }
+
+    async fn start_seeded_on(
+        name: &str,
+        listener: tokio::net::TcpListener,
+        extra: &[(&str, String)],
+        records: Vec<alphaswarm_proxy::store::StoredIntegration>,
+    ) -> TestProxy {
         let dir = temp_dir(name);
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
+        if !records.is_empty() {
+            alphaswarm_proxy::store::FernetFileStore::open(
+                dir.join("integrations.json"),
+                &integrations_key,
+            )
+            .unwrap()
+            .put_many(records)
+            .await
+            .unwrap();
+        }
         let mut vars = in_process_env(&dir, &integrations_key, PARTNER, EXTERNAL_ID_SECRET);
         vars.insert(config::AWS_SETTLE_SECONDS.into(), "0".into());
         for (k, v) in extra {
@@ -130,15 +176,17 @@ impl TestProxy {
         let signing_key = base64::engine::general_purpose::STANDARD
             .decode(operator["token_signing_key"].as_str().unwrap())
             .unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = alphaswarm_proxy::routes::router(state);
+        let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
+        let app = alphaswarm_proxy::routes::router(state.clone());
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
         TestProxy {
             base,
             fake,
+            state,
+            sweeper,
             http: http_client(),
             dir,
             password: enrollment.password,
@@ -247,6 +295,16 @@ impl TestProxy {
         )
     }
 
+    /// `GET /admin/accounts/{org}/integrations`, asserting 200.
+    pub async fn integrations(&self, token: &str, org: &str) -> Vec<Value> {
+        let path = format!("/admin/accounts/{org}/integrations");
+        let (status, body) = self
+            .send(reqwest::Method::GET, &path, Some(token), None)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["integrations"].as_array().cloned().unwrap_or_default()
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, Some(token), Some(body))
             .await
@@ -310,7 +368,22 @@ pub fn binary_env(
             "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET",
             external_id_secret.to_owned(),
         ),
+        // No background re-check unless a test asks for one.
+        ("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "0".to_owned()),
     ]
+}
+
+/// The `alphaswarm-proxy` binary with exactly `env` (plus PATH, and HOME = `dir`).
+pub fn proxy_command(dir: &std::path::Path, env: &[(&str, String)]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir);
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command
 }
 
 /// The real `alphaswarm-proxy` binary, its stdout/stderr captured to files.
@@ -328,17 +401,11 @@ impl BinaryProxy {
     pub fn spawn(dir: &std::path::Path, tag: &str, env: &[(&str, String)]) -> BinaryProxy {
         let stdout_path = dir.join(format!("{tag}.stdout"));
         let stderr_path = dir.join(format!("{tag}.stderr"));
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", dir)
+        let mut child = proxy_command(dir, env)
             .stdout(std::fs::File::create(&stdout_path).unwrap())
-            .stderr(std::fs::File::create(&stderr_path).unwrap());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().unwrap();
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
             let out = std::fs::read_to_string(&stdout_path).unwrap_or_default();
@@ -446,4 +513,18 @@ impl Drop for BinaryProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A benchmark's `main`: runs `figures` on a multi-threaded runtime when
+/// `cargo bench` ran it (it passes `--bench`); `cargo test --benches`
+/// passes nothing, and then nothing runs.
+pub fn run_benchmark(figures: impl std::future::Future<Output = ()>) {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(figures);
 }

@@ -146,6 +146,26 @@ impl Moto {
         self.reset_auth(&http, 0).await;
     }
 
+    /// Deletes a customer role (its inline baseline policy first, as IAM
+    /// requires), as a customer cleaning up would.
+    pub async fn delete_role(&self, name: &str) {
+        let http = setup_client();
+        self.reset_auth(&http, 1_000_000).await;
+        let call = |action: &'static str, params: Vec<(&'static str, String)>| {
+            self.setup_call(&http, CUSTOMER_ACCOUNT, action, params)
+        };
+        call(
+            "DeleteRolePolicy",
+            vec![
+                ("RoleName", name.to_owned()),
+                ("PolicyName", "alphaswarm-baseline".to_owned()),
+            ],
+        )
+        .await;
+        call("DeleteRole", vec![("RoleName", name.to_owned())]).await;
+        self.reset_auth(&http, 0).await;
+    }
+
     /// A user in `account` allowed everything, with an access key (id,
     /// secret): the customer's administrator who runs the rendered commands.
     pub async fn create_admin_user(&self, account: &str, name: &str) -> (String, String) {

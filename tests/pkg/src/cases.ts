@@ -95,6 +95,7 @@ const awsOptions = {
 
 const azureOptions = {
   orgId: "acme",
+  mode: "shared_app" as const,
   appObjectId: "11111111-2222-3333-4444-555555555555",
   appClientId: "66666666-7777-8888-9999-aaaaaaaaaaaa",
   issuer: ISSUER,
@@ -108,6 +109,40 @@ const gcpOptions = {
   allowedAudience: "https://alpha-swarm.ai/oidc/gcp",
   serviceAccountEmail: "broker@acme-prod.iam.gserviceaccount.com",
 };
+
+const workloadOptions: Core.WorkloadIdentityRequest = {
+  namespace: "internal-platform",
+  serviceAccount: "spec-agent-worker",
+  issuer: "https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d7cd011db47/5f3e9c1a-8d2b-4e6f-9a0c-1b2d3e4f5a6b/",
+  clusterName: "aucert-aks",
+  credentialKeys: ["postgres:password", "foundry:api_key"],
+  cloud: { kind: "aks", subscriptionId: "00000000-1111-2222-3333-444444444444", resourceGroup: "aucert-foundation-rg", keyVaultName: "aucertdev-kv-41e0x5" },
+};
+
+/** Seed 004's spec-agent-worker: annotated ServiceAccount, pod template without the label. */
+const SEED_004_MANIFESTS = `apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: spec-agent-worker
+  namespace: internal-platform
+  annotations:
+    azure.workload.identity/client-id: "9b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d"
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: spec-agent-worker
+  namespace: internal-platform
+spec:
+  selector:
+    matchLabels: {app: spec-agent-worker}
+  template:
+    metadata:
+      labels: {app: spec-agent-worker}
+    spec:
+      serviceAccountName: spec-agent-worker
+      containers: [{name: worker, image: registry.example/worker:1}]
+`;
 
 function checkBundle(bundle: Core.Bundle, cloud: Core.CloudKind, what: string): void {
   equal(bundle.cloud, cloud, `${what}: cloud`);
@@ -268,6 +303,36 @@ export const cases: Case[] = [
       checkBundle(api.renderAzureBootstrap(azureOptions), "azure", "azure");
       throwsCore(() => api.renderAzureBootstrap({ ...azureOptions, appObjectId: "not-a-guid" }), { code: "invalid_guid", field: "appObjectId" }, "bad object id");
       throwsCore(() => api.renderAzureBootstrap({ ...azureOptions, issuer: "http://insecure/" }), { code: "invalid_issuer_url", field: "issuer" }, "http issuer");
+      // The default mode: a managed identity in the customer's tenant, no app.
+      const identity = api.renderAzureBootstrap({
+        orgId: "acme",
+        issuer: ISSUER,
+        tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        subscriptionId: "00000000-1111-2222-3333-444444444444",
+      });
+      checkBundle(identity, "azure", "azure managed identity");
+      equal(identity.values.find((v) => v.name === "mode")?.value, "managed_identity", "default mode");
+      equal(identity.values.find((v) => v.name === "identity_name")?.value, "alphaswarm-acme", "identity name");
+      equal(identity.files.length, 0, "no file to upload");
+      ok(identity.commands.bash.some((c) => c.startsWith("az identity federated-credential create")), "the identity's credential");
+      throwsCore(() => api.renderAzureBootstrap({ orgId: "acme", issuer: ISSUER, location: "East US!" }), { code: "invalid_azure_location", field: "location" }, "bad location");
+    },
+  },
+  {
+    name: "validateAzureConnection normalises the ids and requires the identity's client id",
+    covers: ["validateAzureConnection"],
+    run(api) {
+      const valid = api.validateAzureConnection({
+        tenantId: " 72F988BF-86F1-41AF-91AB-2D7CD011DB47 ",
+        subscriptionId: "00000000-1111-2222-3333-444444444444",
+        clientId: "9B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D",
+      });
+      equal(valid.mode, "managed_identity", "default mode");
+      equal(valid.tenantId, "72f988bf-86f1-41af-91ab-2d7cd011db47", "lowercase, trimmed");
+      throwsCore(() => api.validateAzureConnection({ tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47", subscriptionId: "00000000-1111-2222-3333-444444444444" }), { code: "missing_field", field: "clientId" }, "client id required");
+      throwsCore(() => api.validateAzureConnection({ mode: "shared_app", tenantId: "nope", subscriptionId: "00000000-1111-2222-3333-444444444444" }), { code: "invalid_guid", field: "tenantId" }, "bad tenant");
+      const shared = api.validateAzureConnection({ mode: "shared_app", tenantId: "72f988bf-86f1-41af-91ab-2d7cd011db47", subscriptionId: "00000000-1111-2222-3333-444444444444" });
+      ok(shared.clientId === null || shared.clientId === undefined, "no client id in shared-app mode");
     },
   },
   {
@@ -311,6 +376,65 @@ export const cases: Case[] = [
       const steps = api.wizardSteps();
       equal(steps.map((s) => s.number), ["1", "2", "3", "4", "4*", "5"], "steps 1-5 with the optional 4*");
       ok(steps.every((s) => s.title.length > 0), "every step has a title");
+    },
+  },
+  {
+    name: "renderWorkloadIdentity wires an AKS workload: federated credential, label on the pod template, every cloud",
+    covers: ["renderWorkloadIdentity"],
+    run(api) {
+      const bundle = api.renderWorkloadIdentity(workloadOptions);
+      checkBundle(bundle, "azure", "aks");
+      equal(bundle.orgId, "__platform__", "a platform tool");
+      const patch = bundle.files.find((f) => f.name === "pod_template_patch.yaml")?.contents ?? "";
+      ok(patch.includes('azure.workload.identity/use: "true"'), `the pod label is a quoted string: ${patch}`);
+      const fic = JSON.parse(bundle.files.find((f) => f.name === "federated_credential.json")?.contents ?? "{}") as { subject: string; issuer: string };
+      equal(fic.subject, "system:serviceaccount:internal-platform:spec-agent-worker", "FIC subject");
+      equal(fic.issuer, workloadOptions.issuer, "issuer kept exactly (trailing slash)");
+      const eks = api.renderWorkloadIdentity({ ...workloadOptions, issuer: "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE", cloud: { kind: "eks", accountId: "111122223333", region: "us-east-1" } });
+      checkBundle(eks, "aws", "eks");
+      const pod = api.renderWorkloadIdentity({ ...workloadOptions, issuer: null, cloud: { kind: "eks_pod_identity", accountId: "111122223333", region: "us-east-1" } });
+      ok(pod.commands.bash.some((c) => c.startsWith("aws eks create-pod-identity-association")), "pod identity association");
+      const gke = api.renderWorkloadIdentity({ ...workloadOptions, issuer: null, externalSecrets: "secret_store", cloud: { kind: "gke", projectId: "alphaswarm-prod", projectNumber: "123456789012" } });
+      checkBundle(gke, "gcp", "gke");
+      ok(gke.files.some((f) => f.name === "external_secrets.yaml"), "the ESO variant");
+    },
+  },
+  {
+    name: "renderWorkloadIdentity refuses bad options with the option's name",
+    covers: ["renderWorkloadIdentity"],
+    run(api) {
+      throwsCore(() => api.renderWorkloadIdentity({ ...workloadOptions, namespace: "Internal Platform" }), { code: "invalid_k8s_namespace", field: "namespace" }, "namespace with capitals");
+      throwsCore(() => api.renderWorkloadIdentity({ ...workloadOptions, serviceAccount: "sa;rm -rf /" }), { code: "invalid_k8s_service_account", field: "serviceAccount" }, "hostile service account");
+      const error = throwsCore(() => api.renderWorkloadIdentity({ ...workloadOptions, issuer: null }), { code: "invalid_input", field: "issuer" }, "missing issuer");
+      ok(error.message.includes("az aks show --name aucert-aks"), `names the query that prints the issuer: ${error.message}`);
+      throwsCore(() => api.renderWorkloadIdentity({ ...workloadOptions, cloud: { kind: "openshift" } } as unknown as Core.WorkloadIdentityRequest), { code: "invalid_argument", field: "options" }, "unknown cloud");
+    },
+  },
+  {
+    name: "diagnoseWorkload finds seed 004's missing pod label, and maps a pasted error",
+    covers: ["diagnoseWorkload"],
+    run(api) {
+      const diagnosis = api.diagnoseWorkload({ cloud: "aks", manifests: SEED_004_MANIFESTS });
+      equal(diagnosis.findings.map((f) => f.code), ["aks_pod_label_missing"], "exactly the seed's finding");
+      equal(diagnosis.workloads[0]?.serviceAccount, "spec-agent-worker", "the workload's service account");
+      ok((diagnosis.findings[0]?.fixSnippet ?? "").includes('azure.workload.identity/use: "true"'), "the fix is the label");
+      const logged = api.diagnoseWorkload({
+        cloud: "aks",
+        manifests: SEED_004_MANIFESTS,
+        errorText: "CredentialUnavailableException: WorkloadIdentityCredential authentication unavailable. The workload options are not fully configured.",
+      });
+      ok(logged.findings.some((f) => f.code === "log_workload_identity_not_injected"), "the pasted error is mapped");
+    },
+  },
+  {
+    name: "diagnoseWorkload refuses hostile YAML with a code, never hangs",
+    covers: ["diagnoseWorkload"],
+    run(api) {
+      let bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n";
+      for (let i = 1; i < 10; i++) bomb += `a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(", ")}]\n`;
+      throwsCore(() => api.diagnoseWorkload({ cloud: "aks", manifests: bomb }), { code: "yaml_too_many_nodes", field: "manifests" }, "alias bomb");
+      throwsCore(() => api.diagnoseWorkload({ cloud: "aks", manifests: "kind: ConfigMap\nmetadata: {name: a}\n" }), { code: "no_workload", field: "manifests" }, "wrong kind");
+      throwsCore(() => api.diagnoseWorkload({ cloud: "aks", manifests: SEED_004_MANIFESTS, cloudOutput: { federatedCredentials: "{oops" } }), { code: "invalid_cloud_output", field: "federatedCredentials" }, "broken cloud output");
     },
   },
 ];

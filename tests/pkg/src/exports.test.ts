@@ -8,11 +8,12 @@ import { cases } from "./cases.js";
 test("every exported function has a shared case", () => {
   const exported = Object.keys(api).sort();
   const covered = new Set(cases.flatMap((c) => c.covers));
-  // The public API of issue 3, by name.
+  // The public API of issues 3 and 16, by name.
   assert.deepEqual(exported, [
     "compareBaseline",
     "credentialKey",
     "deriveExternalId",
+    "diagnoseWorkload",
     "findCollisions",
     "parseRoleArn",
     "parseSecretValue",
@@ -20,7 +21,9 @@ test("every exported function has a shared case", () => {
     "renderAzureBootstrap",
     "renderCloudflareBootstrap",
     "renderGcpBootstrap",
+    "renderWorkloadIdentity",
     "storeName",
+    "validateAzureConnection",
     "version",
     "wizardSteps",
   ]);

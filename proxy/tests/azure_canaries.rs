@@ -1,0 +1,233 @@
+//! No private key material — nor a minted assertion or an ARM access token —
+//! in any response, log line (debug level) or audit row of the real binary,
+//! across the Azure wizard's successes and failures; and the key file keeps
+//! the private keys encrypted at rest.
+
+mod azure_support;
+mod common;
+
+use alphaswarm_fakes::azure::AzureFake;
+use azure_support::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Every 24-character window (stride 12) of `secret`: a leak of any part shows.
+fn windows(secret: &str) -> Vec<String> {
+    (0..secret.len().saturating_sub(24))
+        .step_by(12)
+        .map(|i| secret[i..i + 24].to_owned())
+        .collect()
+}
+
+/// The private parts of an RSA key (d, p, q) in every encoding a leak would
+/// use: base64 and base64url at each of the three byte alignments (a PEM or
+/// DER dump holds them at some offset), and hex. The modulus is public (it
+/// is in the JWKS), so the DER as a whole is not a usable canary.
+fn private_encodings(pkcs1_der_base64: &str) -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::traits::PrivateKeyParts;
+    let der = STANDARD.decode(pkcs1_der_base64).unwrap();
+    let key = rsa::RsaPrivateKey::from_pkcs1_der(&der).unwrap();
+    let mut parts = vec![key.d().to_bytes_be()];
+    parts.extend(key.primes().iter().map(|p| p.to_bytes_be()));
+    let mut out = Vec::new();
+    for part in parts {
+        for skip in 0..3 {
+            out.push(STANDARD.encode(&part[skip..]));
+            out.push(URL_SAFE_NO_PAD.encode(&part[skip..]));
+        }
+        out.push(hex::encode(&part));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_keys_assertions_and_tokens_never_leave_the_proxy() {
+    let fake = AzureFake::start().await.unwrap();
+    fake.add_subscription(TENANT_A, SUB_A, "Contoso production");
+    fake.register_app(PLATFORM_TENANT, APP_OBJECT_ID, APP_CLIENT_ID);
+    // The issuer names the proxy's own address, so it is chosen first.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let issuer = format!("http://127.0.0.1:{port}/oidc/");
+    let dir = temp_dir("azure-canary");
+    let key = alphaswarm_proxy::store::FernetFileStore::generate_key();
+    let mut env = binary_env(&dir, &key, EXTERNAL_ID_SECRET);
+    env.retain(|(k, _)| *k != "ALPHASWARM_ADMIN_BIND");
+    env.extend([
+        ("ALPHASWARM_ADMIN_BIND", format!("127.0.0.1:{port}")),
+        ("ALPHASWARM_ADMIN_FEDERATION_ISSUER", issuer.clone()),
+        (
+            "ALPHASWARM_ADMIN_AZURE_LOGIN_ENDPOINT_URL",
+            fake.login_url(),
+        ),
+        ("ALPHASWARM_ADMIN_AZURE_ARM_ENDPOINT_URL", fake.arm_url()),
+        (
+            "ALPHASWARM_ADMIN_AZURE_APP_CLIENT_ID",
+            APP_CLIENT_ID.to_owned(),
+        ),
+        (
+            "ALPHASWARM_ADMIN_AZURE_APP_OBJECT_ID",
+            APP_OBJECT_ID.to_owned(),
+        ),
+        ("ALPHASWARM_ADMIN_AZURE_SETTLE_SECONDS", "0".to_owned()),
+        ("RUST_LOG", "debug".to_owned()),
+    ]);
+    let proxy = BinaryProxy::spawn(&dir, "azure-canary", &env);
+    let (password, totp) = proxy.enrollment();
+    let http = http_client();
+    let session = proxy.login(&http, &password).await;
+    let token = proxy.stepped_up(&http, &password, &totp).await;
+    let mut bodies = Vec::new();
+    let mut call = async |method: Method, path: &str, body: Option<Value>, bearer: &str| {
+        let mut request = http
+            .request(method, format!("{}{path}", proxy.base))
+            .bearer_auth(bearer);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        bodies.push(text.clone());
+        (
+            status,
+            serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+        )
+    };
+
+    let (status, boot) = call(
+        Method::POST,
+        &path("acme", "bootstrap"),
+        Some(json!({"tenant_id": TENANT_A, "subscription_id": SUB_A})),
+        &session,
+    )
+    .await;
+    assert_eq!(status, 200, "{boot}");
+    let bundle = serde_json::from_value(boot["bundle"].clone()).unwrap();
+    let outputs = fake
+        .apply_bundle(&customer(TENANT_A, SUB_A), None, &bundle)
+        .unwrap();
+    let client_id = outputs.last().unwrap().trim().to_owned();
+    let good = body("managed_identity", TENANT_A, SUB_A, Some(&client_id));
+    for step in [
+        "validate-identity",
+        "validate-permissions",
+        "enumerate-resources",
+        "connect",
+    ] {
+        let (status, answer) = call(
+            Method::POST,
+            &path("acme", step),
+            Some(good.clone()),
+            &token,
+        )
+        .await;
+        assert_eq!(status, 200, "{step}: {answer}");
+    }
+    // Failures: another org's assertion, an unknown identity, shared app
+    // without consent, an expired assertion, then disconnect.
+    for (org, request) in [
+        ("beta", good.clone()),
+        (
+            "acme",
+            body("managed_identity", TENANT_A, SUB_A, Some(APP_OBJECT_ID)),
+        ),
+        ("acme", body("shared_app", TENANT_A, SUB_A, None)),
+    ] {
+        let (status, _) = call(
+            Method::POST,
+            &path(org, "validate-identity"),
+            Some(request),
+            &token,
+        )
+        .await;
+        assert_eq!(status, 422);
+    }
+    fake.set_clock_skew(7200);
+    let (status, _) = call(
+        Method::POST,
+        &path("acme", "validate-identity"),
+        Some(good.clone()),
+        &token,
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, _) = call(
+        Method::DELETE,
+        "/admin/accounts/acme/cloud/azure",
+        None,
+        &token,
+    )
+    .await;
+    assert_eq!(status, 200);
+    for public in [
+        "/oidc/.well-known/openid-configuration",
+        "/oidc/.well-known/jwks.json",
+    ] {
+        let (status, _) = call(Method::GET, public, None, &session).await;
+        assert_eq!(status, 200);
+    }
+
+    // The private keys, read back from the encrypted key file.
+    let key_file: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("state/federation_keys.json")).unwrap())
+            .unwrap();
+    let ring = fernet::Fernet::new(&key)
+        .unwrap()
+        .decrypt(key_file["ring"].as_str().unwrap())
+        .unwrap();
+    let ring: Value = serde_json::from_slice(&ring).unwrap();
+    let privates: Vec<String> = ring["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["private_pkcs1_der"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!privates.is_empty() && privates.iter().all(|p| p.len() > 1000));
+
+    let mut haystack = bodies.join("\n");
+    haystack.push_str(&proxy.logs());
+    haystack.push_str(&std::fs::read_to_string(dir.join("audit.jsonl")).unwrap());
+    assert!(
+        haystack.contains("validate_identity"),
+        "the logs and audit rows were read"
+    );
+    let on_disk = key_file.to_string();
+    for private in &privates {
+        // The check can fail: a dump of the DER itself would be caught.
+        assert!(
+            private_encodings(private)
+                .iter()
+                .flat_map(|e| windows(e))
+                .any(|w| private.contains(&w)),
+            "the canary detects a DER dump"
+        );
+        for encoding in private_encodings(private) {
+            for window in windows(&encoding) {
+                assert!(!haystack.contains(&window), "private key material leaked");
+                assert!(!on_disk.contains(&window), "not encrypted at rest");
+            }
+        }
+    }
+    assert!(!haystack.contains("PRIVATE KEY"));
+    let seen = fake.seen_assertions();
+    assert!(seen.len() >= 10);
+    for assertion in &seen {
+        assert!(
+            !haystack.contains(&assertion.signature),
+            "an assertion leaked"
+        );
+    }
+    let tokens = fake.issued_token_signatures();
+    assert!(!tokens.is_empty());
+    for signature in &tokens {
+        assert!(!haystack.contains(signature), "an ARM access token leaked");
+    }
+}
