@@ -10,10 +10,11 @@ use crate::azure::{AzureApi, RestClient};
 use crate::config::{self, Config, Secret};
 use crate::db::audit::DbAuditSink;
 use crate::db::file_era::{self, FileSources, ImportError};
+use crate::db::keys::DbKeyStore;
 use crate::db::store::DbIntegrationStore;
 use crate::db::{Database, DbError, OpenOptions};
 use crate::federation::FederationIssuer;
-use crate::federation::store::KeyStoreError;
+use crate::federation::store::{KeyStoreError, SigningKeyStore};
 use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
 use crate::providers::azure::AzureProvider;
@@ -82,6 +83,7 @@ impl StartError {
             StartError::Config(_) => "invalid_configuration",
             StartError::Store(e) => e.code(),
             StartError::Aws(_) => "aws_client_unavailable",
+            StartError::FederationKeys(KeyStoreError::Database(e)) => e.code(),
             StartError::FederationKeys(_) => "federation_keys_unusable",
             StartError::Http(_) => "http_client_unavailable",
             StartError::StateDir { .. } => "state_dir_unusable",
@@ -94,7 +96,9 @@ impl StartError {
     pub fn var(&self) -> &'static str {
         match self {
             StartError::Config(e) => e.var(),
-            StartError::Store(StoreError::Database(e)) | StartError::Database(e) => e.var(),
+            StartError::Store(StoreError::Database(e))
+            | StartError::FederationKeys(KeyStoreError::Database(e))
+            | StartError::Database(e) => e.var(),
             StartError::Store(_) | StartError::FederationKeys(_) => config::INTEGRATIONS_KEY,
             StartError::Aws(_) => "AWS_REGION",
             StartError::Http(_) => "HTTPS_PROXY",
@@ -251,7 +255,7 @@ pub async fn build_state_with(
         },
     );
     let store: Arc<dyn IntegrationStore> = Arc::new(store);
-    let federation = Arc::new(federation_issuer(&config, &key)?);
+    let federation = Arc::new(federation_issuer(&config, &db, &key, &mut notes).await?);
     let azure_provider = AzureProvider::new(
         azure,
         federation.clone(),
@@ -277,11 +281,36 @@ pub async fn build_state_with(
     Ok((state, notes))
 }
 
-/// The issuer over the default key store (the key file in the state dir,
-/// encrypted with the integrations key or the development key). Keys are
-/// generated on first use; `serve` generates them at start.
-fn federation_issuer(config: &Config, key: &Secret) -> Result<FederationIssuer, StartError> {
-    let store = crate::federation::file_key_store(&config.state_dir, key)?;
+/// The issuer over the keys in the database (encrypted with the
+/// integrations key or the development key), shared by every replica. A
+/// file-era key file is imported once, when the database has no keys yet,
+/// and left in place. Keys are generated on first use; `serve` generates
+/// them at start.
+pub async fn federation_issuer(
+    config: &Config,
+    db: &Database,
+    key: &Secret,
+    notes: &mut StartNotes,
+) -> Result<FederationIssuer, StartError> {
+    let store = DbKeyStore::new(db.clone(), key.expose())?;
+    let file = crate::federation::keys_path(&config.state_dir);
+    if store.load().await?.is_none() && file.exists() {
+        let ring = crate::federation::file_key_store(&config.state_dir, key)?
+            .load()
+            .await?;
+        if let Some(ring) = ring {
+            match store.save(&ring).await {
+                // Another replica imported (or generated) first: theirs stands.
+                Ok(()) | Err(KeyStoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            notes.warnings.push(format!(
+                "Imported {} federation signing key(s) from {} into the database (the file is left as it was).",
+                ring.keys.len(),
+                file.display()
+            ));
+        }
+    }
     Ok(FederationIssuer::new(
         config.federation.clone(),
         Arc::new(store),

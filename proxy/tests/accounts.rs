@@ -706,8 +706,8 @@ async fn tokens_appear_in_no_response_log_audit_row_or_unencrypted_file() {
         "debug logs were captured"
     );
     let files = files_under(&dir);
-    assert!(files.iter().any(|(p, _)| p.ends_with("integrations.json")));
-    assert!(files.iter().any(|(p, _)| p.ends_with("audit.jsonl")));
+    // The database holds the store and the audit trail (its WAL the latest writes).
+    assert!(files.iter().any(|(p, _)| p.ends_with("alphaswarm.db")));
     for canary in canaries {
         for body in &bodies {
             assert!(!body.contains(canary), "a token in a response body: {body}");

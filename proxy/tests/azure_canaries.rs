@@ -175,13 +175,10 @@ async fn signing_keys_assertions_and_tokens_never_leave_the_proxy() {
         assert_eq!(status, 200);
     }
 
-    // The private keys, read back from the encrypted key file.
-    let key_file: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("state/federation_keys.json")).unwrap())
-            .unwrap();
+    // The private keys, read back from the database, encrypted there.
     let ring = fernet::Fernet::new(&key)
         .unwrap()
-        .decrypt(key_file["ring"].as_str().unwrap())
+        .decrypt(&stored_key_ring(&dir).await)
         .unwrap();
     let ring: Value = serde_json::from_slice(&ring).unwrap();
     let privates: Vec<String> = ring["keys"]
@@ -194,12 +191,16 @@ async fn signing_keys_assertions_and_tokens_never_leave_the_proxy() {
 
     let mut haystack = bodies.join("\n");
     haystack.push_str(&proxy.logs());
-    haystack.push_str(&std::fs::read_to_string(dir.join("audit.jsonl")).unwrap());
+    let db = binary_database(&dir).await;
+    for row in audit_rows(&db).await {
+        haystack.push_str(&row.to_string());
+    }
+    db.close().await;
     assert!(
         haystack.contains("validate_identity"),
         "the logs and audit rows were read"
     );
-    let on_disk = key_file.to_string();
+    let on_disk = binary_database_bytes(&dir);
     for private in &privates {
         // The check can fail: a dump of the DER itself would be caught.
         assert!(

@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod file_era;
+pub mod keys;
 mod migrate;
 pub mod store;
 
@@ -362,6 +363,36 @@ impl Database {
         self.meta(name)
             .await?
             .ok_or_else(|| self.corrupt(format!("the {name} value vanished after it was written")))
+    }
+
+    /// Replaces a named value only while it is still `expected` (`None`: only
+    /// while there is none): a compare-and-swap in one statement, so two
+    /// replicas cannot both win. `false` when another writer got there first.
+    pub async fn meta_swap(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, DbError> {
+        on_pool!(self, |pool, dialect| {
+            let done = match expected {
+                None => sqlx::query(
+                    "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(name)
+                .bind(value),
+                Some(expected) => {
+                    sqlx::query("UPDATE meta SET value = $2 WHERE name = $1 AND value = $3")
+                        .bind(name)
+                        .bind(value)
+                        .bind(expected)
+                }
+            }
+            .execute(pool)
+            .await
+            .map_err(|e| self.query_error(&e))?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Waits for running queries and closes every connection.

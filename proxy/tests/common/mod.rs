@@ -325,6 +325,35 @@ pub async fn audit_rows(db: &Database) -> Vec<Value> {
         .collect()
 }
 
+/// The SQLite database of a binary proxy started with [`binary_env`] in
+/// `dir`, opened beside it.
+pub async fn binary_database(dir: &std::path::Path) -> Database {
+    let target = alphaswarm_proxy::db::Target::Sqlite(
+        dir.join("state").join(alphaswarm_proxy::db::DATABASE_FILE),
+    );
+    Database::open(&target, alphaswarm_proxy::db::OpenOptions::default())
+        .await
+        .unwrap()
+}
+
+/// Every byte of that database's files, as text (to search for leaks).
+pub fn binary_database_bytes(dir: &std::path::Path) -> String {
+    let file = dir.join("state").join(alphaswarm_proxy::db::DATABASE_FILE);
+    ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::read(format!("{}{suffix}", file.display())).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .collect()
+}
+
+/// The federation key ring as stored (a Fernet token) in that database.
+pub async fn stored_key_ring(dir: &std::path::Path) -> String {
+    let db = binary_database(dir).await;
+    let ring = db.meta("federation_key_ring").await.unwrap();
+    db.close().await;
+    ring.expect("the key ring is in the database")
+}
+
 /// Runs SQL on a database behind the proxy's back (to tamper, or to break it).
 pub async fn exec_sql(db: &Database, sql: &str) {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
