@@ -10,6 +10,7 @@ use crate::azure::{AzureApi, RestClient};
 use crate::config::{self, Config, Secret};
 use crate::db::audit::DbAuditSink;
 use crate::db::file_era::{self, FileSources, ImportError};
+use crate::db::guards::AuthGuards;
 use crate::db::keys::DbKeyStore;
 use crate::db::store::DbIntegrationStore;
 use crate::db::{Database, DbError, OpenOptions};
@@ -270,7 +271,7 @@ pub async fn build_state_with(
     let state = AppState(Arc::new(Inner {
         config,
         auth,
-        limiter: AttemptLimiter::new(10, Duration::from_secs(60)),
+        limiter: AttemptLimiter::new(AuthGuards::new(db.clone()), 10, Duration::from_secs(60)),
         audit,
         store,
         database: db,

@@ -13,6 +13,7 @@
 
 use crate::app::AppState;
 use crate::config::OidcConfig;
+use crate::db::guards::AuthGuards;
 use crate::error::ApiError;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -23,9 +24,7 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 pub const ADMIN_SCOPE: &str = "admin:cluster";
@@ -121,7 +120,8 @@ pub struct LocalAuth {
     totp: totp_rs::TOTP,
     encoding: EncodingKey,
     decoding: DecodingKey,
-    last_totp_step: Mutex<u64>,
+    /// Names this operator's last accepted TOTP step in the shared guards.
+    totp_guard: String,
 }
 
 impl LocalAuth {
@@ -181,7 +181,7 @@ impl LocalAuth {
                 totp: build_totp(&file.totp_secret_base32)?,
                 encoding: EncodingKey::from_secret(&key),
                 decoding: DecodingKey::from_secret(&key),
-                last_totp_step: Mutex::new(0),
+                totp_guard: totp_guard_name(&file.totp_secret_base32),
             },
             enrollment,
         ))
@@ -207,21 +207,19 @@ impl LocalAuth {
         .unwrap_or(false)
     }
 
-    /// Accepts a code of the current step or one step either side, once.
-    fn check_totp(&self, code: &str) -> bool {
-        let now = now().max(0) as u64;
-        let current = now / TOTP_STEP;
-        let mut last = self
-            .last_totp_step
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+    /// Accepts a code of the current step or one step either side, once
+    /// across every replica (the accepted step is claimed in the database).
+    async fn check_totp(&self, guards: &AuthGuards, code: &str) -> Result<bool, ApiError> {
+        let current = now().max(0) as u64 / TOTP_STEP;
         for step in [current.saturating_sub(1), current, current + 1] {
-            if step > *last && self.totp.check(code, step * TOTP_STEP) {
-                *last = step;
-                return true;
+            if self.totp.check(code, step * TOTP_STEP) {
+                return guards
+                    .claim_totp_step(&self.totp_guard, step)
+                    .await
+                    .map_err(guard_unavailable);
             }
         }
-        false
+        Ok(false)
     }
 
     fn issue(
@@ -261,6 +259,14 @@ impl LocalAuth {
             .ok()
             .map(|d| d.claims)
     }
+}
+
+/// One guard per operator (replicas share one; test proxies each have
+/// their own): named by a digest of the TOTP secret, never the secret.
+fn totp_guard_name(secret_base32: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(secret_base32.as_bytes());
+    format!("totp_last_step:{}", hex::encode(&digest[..8]))
 }
 
 fn build_totp(secret_base32: &str) -> std::io::Result<totp_rs::TOTP> {
@@ -373,28 +379,31 @@ pub enum Authenticator {
     Oidc(OidcAuth),
 }
 
-/// Counts failed logins/TOTP codes; more than `max` in `window` → 429.
+/// Counts failed logins/TOTP codes across every replica (in the
+/// database); more than `max` in `window` → 429.
 pub struct AttemptLimiter {
-    failures: Mutex<VecDeque<Instant>>,
-    max: usize,
+    guards: AuthGuards,
+    max: u64,
     window: Duration,
 }
 
 impl AttemptLimiter {
-    pub fn new(max: usize, window: Duration) -> Self {
+    pub fn new(guards: AuthGuards, max: u64, window: Duration) -> Self {
         AttemptLimiter {
-            failures: Mutex::new(VecDeque::new()),
+            guards,
             max,
             window,
         }
     }
 
-    fn check(&self) -> Result<(), ApiError> {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        while failures.front().is_some_and(|t| t.elapsed() > self.window) {
-            failures.pop_front();
-        }
-        if failures.len() >= self.max {
+    async fn check(&self) -> Result<(), ApiError> {
+        let window_ms = i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
+        let failures = self
+            .guards
+            .failures_since(now_ms().saturating_sub(window_ms))
+            .await
+            .map_err(guard_unavailable)?;
+        if failures >= self.max {
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_attempts",
@@ -405,12 +414,26 @@ impl AttemptLimiter {
         Ok(())
     }
 
-    fn record_failure(&self) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push_back(Instant::now());
+    async fn record_failure(&self) {
+        if let Err(e) = self.guards.record_failure(now_ms()).await {
+            tracing::error!(error = %e, "a failed sign-in attempt was not counted");
+        }
     }
+}
+
+fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64 / 1_000_000
+}
+
+/// Sign-in is refused while its guards cannot be read: never fail open.
+fn guard_unavailable(error: crate::db::DbError) -> ApiError {
+    tracing::error!(error = %error, "sign-in guards unavailable");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "auth_unavailable",
+        "Sign-in is unavailable right now.",
+        "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log, then retry.",
+    )
 }
 
 impl Authenticator {
@@ -457,10 +480,10 @@ impl Authenticator {
         password: &str,
     ) -> Result<(String, i64), ApiError> {
         let local = self.local()?;
-        limiter.check()?;
+        limiter.check().await?;
         let ok = username == OPERATOR_USERNAME && local.check_password(password).await;
         if !ok {
-            limiter.record_failure();
+            limiter.record_failure().await;
             return Err(ApiError::unauthenticated("Wrong username or password."));
         }
         local.issue(OPERATOR_USERNAME, &["pwd"], now())
@@ -474,10 +497,10 @@ impl Authenticator {
         code: &str,
     ) -> Result<(String, i64, i64), ApiError> {
         let local = self.local()?;
-        limiter.check()?;
+        limiter.check().await?;
         let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-        if !well_formed || !local.check_totp(code) {
-            limiter.record_failure();
+        if !well_formed || !local.check_totp(&limiter.guards, code).await? {
+            limiter.record_failure().await;
             return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_totp_code",

@@ -2,8 +2,10 @@
 //! connects through both, `kill -9` of one mid-way, restart. Every
 //! acknowledged connect is present, the store decrypts, and the audit chain
 //! verifies as ONE chain with both replicas' rows interleaved and no fork.
-//! Start-up refuses a wrong key, an unreachable server and a failed
-//! migration with a coded message naming the variable.
+//! Replicas share one operator's sign-in guards (a TOTP code is accepted
+//! once, one failure budget), honour each other's step-up and publish the
+//! same federation keys. Start-up refuses a wrong key, an unreachable
+//! server and a failed migration with a coded message naming the variable.
 
 mod common;
 #[path = "support/postgres.rs"]
@@ -132,11 +134,15 @@ async fn two_replicas_share_one_store_and_one_chain_through_a_kill_dash_nine() {
         "b served all of its share"
     );
 
-    // a restarts (no re-enrolment: its state dir kept its operator).
+    // a restarts (no re-enrolment: its state dir kept its operator). Its
+    // first step-up's code stays used across the restart: the next step's.
     let dir_a = root.join("a");
     let restarted = BinaryProxy::spawn(&dir_a, "second", &replica_env(&dir_a, &key, &url));
     assert!(!restarted.stdout().contains("password:"));
-    let token_a = restarted.stepped_up(&http, &a.password, &a.totp).await;
+    let login_a = restarted.login(&http, &a.password).await;
+    let (status, body) = step_up(&http, &restarted.base, &login_a, &next_code(&a.totp)).await;
+    assert_eq!(status, 200, "{body}");
+    let token_a = body["token"].as_str().unwrap().to_owned();
 
     // Every acknowledged connect is listed by either replica.
     for (i, (org, _, _)) in acknowledged.iter().enumerate() {
@@ -221,6 +227,114 @@ async fn two_replicas_share_one_store_and_one_chain_through_a_kill_dash_nine() {
         assert_eq!(phases, ["pending", "succeeded"], "{run}");
     }
     db.close().await;
+}
+
+/// A code for the TOTP step after the current one (accepted: one step of
+/// clock skew either side), so a test need not wait for the next step.
+fn next_code(totp: &totp_rs::TOTP) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now + 30)
+}
+
+async fn step_up(http: &reqwest::Client, base: &str, token: &str, code: &str) -> (u16, Value) {
+    let response = http
+        .post(format!("{base}/auth/step-up"))
+        .bearer_auth(token)
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_share_sign_in_guards_step_up_and_federation_keys() {
+    let root = temp_dir("replica-guards");
+    let url = postgres::fresh_database().await;
+    let key = FernetFileStore::generate_key();
+    let a = Replica::start("a", &root, &key, &url).await;
+    // Replicas share one operator (its file on a shared volume or secret).
+    let state_b = root.join("b").join("state");
+    std::fs::create_dir_all(&state_b).unwrap();
+    std::fs::copy(
+        root.join("a").join("state").join("operator.json"),
+        state_b.join("operator.json"),
+    )
+    .unwrap();
+    let dir_b = root.join("b");
+    let b = BinaryProxy::spawn(&dir_b, "first", &replica_env(&dir_b, &key, &url));
+    assert!(
+        !b.stdout().contains("password:"),
+        "b did not enrol its own operator"
+    );
+    let http = common::http_client();
+
+    // A step-up obtained on a is honoured by b.
+    let connect = |base: String, token: String, org: &'static str| {
+        let http = http.clone();
+        async move {
+            http.post(format!("{base}/admin/accounts/{org}/cloud/aws/connect"))
+                .bearer_auth(token)
+                .json(&json!({"role_arn": role_arn(CUSTOMER, "guards")}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        connect(b.base.clone(), a.token.clone(), "guards-b").await,
+        200
+    );
+
+    // A code accepted on a is refused on b (and on a again).
+    let code = next_code(&a.totp);
+    let login_a = a.proxy.login(&http, &a.password).await;
+    let (status, body) = step_up(&http, &a.proxy.base, &login_a, &code).await;
+    assert_eq!(status, 200, "{body}");
+    let login_b = b.login(&http, &a.password).await;
+    let (status, body) = step_up(&http, &b.base, &login_b, &code).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], "invalid_totp_code", "{body}");
+
+    // Both publish the same keys.
+    let jwks = |base: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{base}/oidc/.well-known/jwks.json"))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let keys_a = jwks(a.proxy.base.clone()).await;
+    assert_eq!(keys_a["keys"].as_array().map(Vec::len), Some(1), "{keys_a}");
+    assert_eq!(keys_a, jwks(b.base.clone()).await);
+
+    // One failure budget: failures on a (one code above) exhaust b's too.
+    for _ in 0..9 {
+        let response = http
+            .post(format!("{}/auth/login", a.proxy.base))
+            .json(&json!({"username": "admin", "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+    let response = http
+        .post(format!("{}/auth/login", b.base))
+        .json(&json!({"username": "admin", "password": a.password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429, "b counts a's failures");
 }
 
 /// Runs the binary's `serve` with `env` and returns (exit code, all output).

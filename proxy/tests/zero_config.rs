@@ -65,7 +65,7 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
     for file in [
         "operator.json",
         "external_id_secret",
-        "integrations_key",
+        alphaswarm_proxy::federation::DEV_KEY_FILE,
         "alphaswarm.db",
     ] {
         let mode = std::fs::metadata(state.join(file))

@@ -20,12 +20,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "integrations and audit chain",
-    sqlite: include_str!("migrations/0001_sqlite.sql"),
-    postgres: include_str!("migrations/0001_postgres.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "integrations and audit chain",
+        sqlite: include_str!("migrations/0001_sqlite.sql"),
+        postgres: include_str!("migrations/0001_postgres.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "sign-in guards",
+        sqlite: include_str!("migrations/0002_auth_guards.sql"),
+        postgres: include_str!("migrations/0002_auth_guards.sql"),
+    },
+];
 
 /// The schema version this release migrates to.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;

@@ -15,6 +15,7 @@
 
 pub mod audit;
 pub mod file_era;
+pub mod guards;
 pub mod keys;
 mod migrate;
 pub mod store;
