@@ -42,9 +42,7 @@ pub enum IdKind {
     K8sNamespace,
     K8sServiceAccount,
     K8sWorkloadName,
-    AzureResourceGroup,
     KeyVaultName,
-    AzureIdentityName,
     ClusterName,
     GcpLocation,
 }
@@ -82,9 +80,7 @@ impl IdKind {
             IdKind::K8sNamespace => "invalid_k8s_namespace",
             IdKind::K8sServiceAccount => "invalid_k8s_service_account",
             IdKind::K8sWorkloadName => "invalid_k8s_workload_name",
-            IdKind::AzureResourceGroup => "invalid_azure_resource_group",
             IdKind::KeyVaultName => "invalid_key_vault_name",
-            IdKind::AzureIdentityName => "invalid_azure_identity_name",
             IdKind::ClusterName => "invalid_cluster_name",
             IdKind::GcpLocation => "invalid_gcp_location",
         }
@@ -123,9 +119,7 @@ impl IdKind {
             IdKind::K8sNamespace => "namespace",
             IdKind::K8sServiceAccount => "service_account",
             IdKind::K8sWorkloadName => "workload_name",
-            IdKind::AzureResourceGroup => "resource_group",
             IdKind::KeyVaultName => "key_vault_name",
-            IdKind::AzureIdentityName => "identity_name",
             IdKind::ClusterName => "cluster_name",
             IdKind::GcpLocation => "location",
         }
@@ -163,9 +157,7 @@ impl IdKind {
             IdKind::K8sNamespace => "Kubernetes namespace",
             IdKind::K8sServiceAccount => "Kubernetes service account name",
             IdKind::K8sWorkloadName => "Kubernetes workload name",
-            IdKind::AzureResourceGroup => "Azure resource group",
             IdKind::KeyVaultName => "Key Vault name",
-            IdKind::AzureIdentityName => "managed identity name",
             IdKind::ClusterName => "cluster name",
             IdKind::GcpLocation => "GCP location",
         }
@@ -255,14 +247,8 @@ impl IdKind {
             IdKind::K8sWorkloadName => {
                 "A workload name is 1-253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit."
             }
-            IdKind::AzureResourceGroup => {
-                "A resource group name is 1-90 letters, digits or _ . ( ) -, not ending with '.'."
-            }
             IdKind::KeyVaultName => {
                 "A Key Vault name is 3-24 letters, digits or '-', starting with a letter, ending with a letter or digit, without '--'."
-            }
-            IdKind::AzureIdentityName => {
-                "A managed identity name is 3-128 letters, digits, '-' or '_', starting with a letter or digit."
             }
             IdKind::ClusterName => {
                 "A cluster name is 1-100 letters, digits, '-' or '_', starting with a letter or digit."

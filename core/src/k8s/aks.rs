@@ -4,9 +4,10 @@
 //! ServiceAccount and the `azure.workload.identity/use` pod label.
 
 use super::CloudParts;
-use super::ids::{ClusterName, ResourceGroup};
+use super::ids::ClusterName;
 use super::input::{AksSide, ValidatedWorkload};
 use super::manifests::{self, Pair};
+use crate::azure::ResourceGroupName;
 use crate::bundle::{self, File, NamedValue, Notice, hcl_string};
 use crate::shell::Command;
 
@@ -30,7 +31,7 @@ const CLIENT_ID_VAR: &str = "IDENTITY_CLIENT_ID";
 const PRINCIPAL_ID_VAR: &str = "IDENTITY_PRINCIPAL_ID";
 
 /// `az aks show ... --query oidcIssuerProfile.issuerUrl`: prints the issuer.
-pub fn issuer_command(cluster: &ClusterName, resource_group: &ResourceGroup) -> Command {
+pub fn issuer_command(cluster: &ClusterName, resource_group: &ResourceGroupName) -> Command {
     Command::new(&["az", "aks", "show"])
         .opt("--name", cluster.as_str())
         .opt("--resource-group", resource_group.as_str())

@@ -125,27 +125,6 @@ impl WorkloadKind {
     }
 }
 
-/// Resource groups: 1-90 of letters, digits and `_ . ( ) -`, not ending in
-/// `.`. Azure also allows a leading `-` or `.`; refused here, since `az`
-/// would read `--resource-group -x` as another option.
-const RESOURCE_GROUP_RULE: Rule = Rule {
-    min: 1,
-    max: 90,
-    allowed: |c| rule::is_alnum(c) || "_.()-".contains(c),
-    allowed_desc: "letters, digits and _ . ( ) -",
-    first: Some((
-        |c| rule::is_alnum(c) || "_(".contains(c),
-        "a letter, digit, _ or (",
-    )),
-    last: Some((|c| c != '.', "anything but .")),
-};
-
-validated_string!(
-    /// An Azure resource group name.
-    ResourceGroup,
-    |s| check_rule(IdKind::AzureResourceGroup, &RESOURCE_GROUP_RULE, s)
-);
-
 /// Key Vault names: 3-24 of `[A-Za-z0-9-]`, letter first, no `--`.
 const KEY_VAULT_RULE: Rule = Rule {
     min: 3,
@@ -166,23 +145,6 @@ validated_string!(
         }
         Ok(())
     }
-);
-
-/// User-assigned identities and their federated credentials:
-/// `^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$` (credentials: at most 120).
-pub const IDENTITY_NAME_RULE: Rule = Rule {
-    min: 3,
-    max: 128,
-    allowed: |c| rule::is_alnum(c) || c == '-' || c == '_',
-    allowed_desc: "letters, digits, - and _",
-    first: Some((rule::is_alnum, "a letter or digit")),
-    last: None,
-};
-
-validated_string!(
-    /// A user-assigned managed identity name.
-    IdentityName,
-    |s| check_rule(IdKind::AzureIdentityName, &IDENTITY_NAME_RULE, s)
 );
 
 /// Cluster names common to AKS (63), EKS (100) and GKE (40): the widest
@@ -258,8 +220,8 @@ mod tests {
         for bad in ["kv", "1kv", "kv-", "k--v", &"k".repeat(25)] {
             assert!(KeyVaultName::parse(bad).is_err(), "{bad:?}");
         }
-        assert!(ResourceGroup::parse("aucert-foundation-rg").is_ok());
-        assert!(ResourceGroup::parse("rg.").is_err());
+        assert!(crate::azure::ResourceGroupName::parse("aucert-foundation-rg").is_ok());
+        assert!(crate::azure::ResourceGroupName::parse("rg.").is_err());
         assert!(GcpLocation::parse("us-central1-a").is_ok());
         assert!(GcpLocation::parse("global").is_err());
         assert!(ClusterName::parse("aucert-aks").is_ok());

@@ -3,10 +3,11 @@
 //! rendering.
 
 use super::ids::{
-    ClusterName, GcpLocation, IdentityName, KeyVaultName, Namespace, ResourceGroup,
-    ServiceAccountName, WorkloadKind, WorkloadName,
+    ClusterName, GcpLocation, KeyVaultName, Namespace, ServiceAccountName, WorkloadKind,
+    WorkloadName,
 };
 use crate::aws::{AwsPartition, AwsRegion, ROLE_NAME_RULE, RoleName};
+use crate::azure::{FederatedCredentialName, ManagedIdentityName, ResourceGroupName};
 use crate::bundle::RenderError;
 use crate::gcp::{GcpProjectId, GcpProjectNumber, GcpServiceAccountEmail};
 use crate::ids::{AwsAccountId, Guid, IssuerUrl};
@@ -174,12 +175,12 @@ pub struct NamedSecret {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AksSide {
     pub subscription_id: Guid,
-    pub resource_group: ResourceGroup,
+    pub resource_group: ResourceGroupName,
     pub key_vault_name: KeyVaultName,
-    pub key_vault_resource_group: ResourceGroup,
-    pub identity_name: IdentityName,
+    pub key_vault_resource_group: ResourceGroupName,
+    pub identity_name: ManagedIdentityName,
     pub identity_name_derivation: DerivedName,
-    pub credential_name: IdentityName,
+    pub credential_name: FederatedCredentialName,
     pub credential_name_derivation: DerivedName,
     pub identity_client_id: Option<Guid>,
 }
@@ -444,14 +445,14 @@ fn validate_side(
             identity_name,
             identity_client_id,
         } => {
-            let resource_group =
-                ResourceGroup::parse(resource_group.trim()).map_err(|e| e.at("resource_group"))?;
+            let resource_group = ResourceGroupName::parse(resource_group.trim())
+                .map_err(|e| e.at("resource_group"))?;
             let identity_name_derivation = match given(identity_name) {
                 Some(n) => DerivedName {
                     value: n.to_owned(),
                     shortened_from: None,
                 },
-                None => derived_name(ns, sa, &super::ids::IDENTITY_NAME_RULE),
+                None => derived_name(ns, sa, &crate::azure::MANAGED_IDENTITY_NAME_RULE),
             };
             let credential_name_derivation =
                 derived_name(ns, sa, &crate::azure::FEDERATED_CREDENTIAL_NAME_RULE);
@@ -461,16 +462,15 @@ fn validate_side(
                 key_vault_name: KeyVaultName::parse(key_vault_name.trim())
                     .map_err(|e| e.at("key_vault_name"))?,
                 key_vault_resource_group: match given(key_vault_resource_group) {
-                    Some(rg) => {
-                        ResourceGroup::parse(rg).map_err(|e| e.at("key_vault_resource_group"))?
-                    }
+                    Some(rg) => ResourceGroupName::parse(rg)
+                        .map_err(|e| e.at("key_vault_resource_group"))?,
                     None => resource_group.clone(),
                 },
                 resource_group,
-                identity_name: IdentityName::parse(&identity_name_derivation.value)
+                identity_name: ManagedIdentityName::parse(&identity_name_derivation.value)
                     .map_err(|e| e.at("identity_name"))?,
                 identity_name_derivation,
-                credential_name: IdentityName::parse(&credential_name_derivation.value)?,
+                credential_name: FederatedCredentialName::parse(&credential_name_derivation.value)?,
                 credential_name_derivation,
                 identity_client_id: given(identity_client_id)
                     .map(Guid::parse_normalised)
@@ -559,7 +559,7 @@ fn missing_issuer(
 pub fn issuer_query(side: &CloudSide, cluster: &ClusterName) -> Option<String> {
     let command = match side {
         CloudSide::Aks { resource_group, .. } => {
-            let rg = ResourceGroup::parse(resource_group.trim()).ok()?;
+            let rg = ResourceGroupName::parse(resource_group.trim()).ok()?;
             super::aks::issuer_command(cluster, &rg)
         }
         CloudSide::Eks { region, .. } => {

@@ -92,7 +92,7 @@ pub fn argv_through_bash(commands: &[Command]) -> Vec<Vec<String>> {
 /// captures) reaches bash with exactly its `argv()`, a variable holding what
 /// the command that set it printed.
 pub fn assert_bash_round_trip(commands: &[Command]) {
-    let mut variables = std::collections::HashMap::new();
+    let mut variables: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
     let expected: Vec<Vec<String>> = in_run_order(commands)
         .into_iter()
         .map(|c| {
