@@ -7,7 +7,7 @@
 //! issuer's signing keys.
 
 use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
-use alphaswarm_proxy::audit::{AuditSink, verify_file};
+use alphaswarm_proxy::audit::{AuditSink, VerifyReport, verify_file};
 use alphaswarm_proxy::config::{self, Config};
 use alphaswarm_proxy::db::audit::DbAuditSink;
 use alphaswarm_proxy::db::store::DbIntegrationStore;
@@ -53,7 +53,17 @@ fn main() -> ExitCode {
 }
 
 fn verify(path: &str) -> ExitCode {
-    match verify_file(std::path::Path::new(path)) {
+    report_verification(verify_file(std::path::Path::new(path)), || {
+        format!("cannot read {path}")
+    })
+}
+
+/// Prints a chain check: exit 0 intact, 1 broken, 2 unreadable.
+fn report_verification<E: std::fmt::Display>(
+    verified: Result<VerifyReport, E>,
+    unreadable: impl FnOnce() -> String,
+) -> ExitCode {
+    match verified {
         Ok(report) => {
             println!(
                 "{}",
@@ -66,7 +76,7 @@ fn verify(path: &str) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("cannot read {path}: {e}");
+            eprintln!("{}: {e}", unreadable());
             ExitCode::from(2)
         }
     }
@@ -107,23 +117,9 @@ where
 }
 
 async fn verify_database(_config: Config, db: Database) -> ExitCode {
-    match DbAuditSink::new(db.clone()).verify().await {
-        Ok(report) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
-            if report.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
-        Err(e) => {
-            eprintln!("cannot read the audit chain in {}: {e}", db.site());
-            ExitCode::from(2)
-        }
-    }
+    report_verification(DbAuditSink::new(db.clone()).verify().await, || {
+        format!("cannot read the audit chain in {}", db.site())
+    })
 }
 
 async fn export(config: Config, db: Database, path: &str, replace: bool) -> ExitCode {
