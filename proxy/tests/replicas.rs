@@ -140,7 +140,7 @@ async fn two_replicas_share_one_store_and_one_chain_through_a_kill_dash_nine() {
     let restarted = BinaryProxy::spawn(&dir_a, "second", &replica_env(&dir_a, &key, &url));
     assert!(!restarted.stdout().contains("password:"));
     let login_a = restarted.login(&http, &a.password).await;
-    let (status, body) = step_up(&http, &restarted.base, &login_a, &next_code(&a.totp)).await;
+    let (status, body) = step_up(&http, &restarted.base, &login_a, &next_totp_code(&a.totp)).await;
     assert_eq!(status, 200, "{body}");
     let token_a = body["token"].as_str().unwrap().to_owned();
 
@@ -229,16 +229,6 @@ async fn two_replicas_share_one_store_and_one_chain_through_a_kill_dash_nine() {
     db.close().await;
 }
 
-/// A code for the TOTP step after the current one (accepted: one step of
-/// clock skew either side), so a test need not wait for the next step.
-fn next_code(totp: &totp_rs::TOTP) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    totp.generate(now + 30)
-}
-
 async fn step_up(http: &reqwest::Client, base: &str, token: &str, code: &str) -> (u16, Value) {
     let response = http
         .post(format!("{base}/auth/step-up"))
@@ -292,7 +282,7 @@ async fn replicas_share_sign_in_guards_step_up_and_federation_keys() {
     );
 
     // A code accepted on a is refused on b (and on a again).
-    let code = next_code(&a.totp);
+    let code = next_totp_code(&a.totp);
     let login_a = a.proxy.login(&http, &a.password).await;
     let (status, body) = step_up(&http, &a.proxy.base, &login_a, &code).await;
     assert_eq!(status, 200, "{body}");

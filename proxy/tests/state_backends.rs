@@ -349,13 +349,13 @@ async fn replicas_migrating_together_migrate_once(kind: Kind) {
     }
     let versions = strings(
         &dbs[0],
-        "SELECT CAST(version AS TEXT) FROM schema_migrations",
+        "SELECT CAST(version AS TEXT) FROM schema_migrations ORDER BY version",
     )
     .await;
-    assert_eq!(
-        versions,
-        vec![alphaswarm_proxy::db::SCHEMA_VERSION.to_string()]
-    );
+    let every_version: Vec<String> = (1..=alphaswarm_proxy::db::SCHEMA_VERSION)
+        .map(|v| v.to_string())
+        .collect();
+    assert_eq!(versions, every_version, "each version applied once");
 }
 
 /// Runs raw SQL on the target outside the proxy's own opening path.

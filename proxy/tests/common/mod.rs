@@ -325,6 +325,16 @@ pub async fn audit_rows(db: &Database) -> Vec<Value> {
         .collect()
 }
 
+/// The code of the TOTP step after the current one (the proxy accepts one
+/// step of clock skew either side), for when the current one was used.
+pub fn next_totp_code(totp: &totp_rs::TOTP) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now + 30)
+}
+
 /// The SQLite database of a binary proxy started with [`binary_env`] in
 /// `dir`, opened beside it.
 pub async fn binary_database(dir: &std::path::Path) -> Database {
@@ -506,6 +516,9 @@ impl BinaryProxy {
             .to_owned()
     }
 
+    /// Login + step-up. The current code may already be used (accepted
+    /// codes are remembered in the database, across restarts and
+    /// replicas); then the next step's, which the proxy also accepts.
     pub async fn stepped_up(
         &self,
         http: &reqwest::Client,
@@ -513,21 +526,24 @@ impl BinaryProxy {
         totp: &totp_rs::TOTP,
     ) -> String {
         let token = self.login(http, password).await;
-        let token = token.as_str();
-        let step: Value = http
-            .post(format!("{}/auth/step-up", self.base))
-            .bearer_auth(token)
-            .json(&json!({"code": totp.generate_current().unwrap()}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        step["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{step}"))
-            .to_owned()
+        let mut refused = Value::Null;
+        for code in [totp.generate_current().unwrap(), next_totp_code(totp)] {
+            let step: Value = http
+                .post(format!("{}/auth/step-up", self.base))
+                .bearer_auth(&token)
+                .json(&json!({ "code": code }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            match step["token"].as_str() {
+                Some(stepped_up) => return stepped_up.to_owned(),
+                None => refused = step,
+            }
+        }
+        panic!("{refused}")
     }
 
     pub fn kill_hard(&mut self) {
