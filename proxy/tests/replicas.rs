@@ -77,6 +77,11 @@ async fn two_replicas_share_one_store_and_one_chain_through_a_kill_dash_nine() {
     );
     let mut a = a;
     let http = common::http_client();
+    // Both generated a first federation key at the same moment: one won,
+    // and both publish the winner's.
+    let jwks_a = published_jwks(&http, &a.proxy.base).await;
+    assert_eq!(jwks_a["keys"].as_array().map(Vec::len), Some(1), "{jwks_a}");
+    assert_eq!(jwks_a, published_jwks(&http, &b.proxy.base).await);
 
     let acknowledged = Arc::new(Mutex::new(Vec::<(String, &'static str, String)>::new()));
     let done = Arc::new(AtomicUsize::new(0));
@@ -229,6 +234,16 @@ async fn two_replicas_share_one_store_and_one_chain_through_a_kill_dash_nine() {
     db.close().await;
 }
 
+async fn published_jwks(http: &reqwest::Client, base: &str) -> Value {
+    http.get(format!("{base}/oidc/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn step_up(http: &reqwest::Client, base: &str, token: &str, code: &str) -> (u16, Value) {
     let response = http
         .post(format!("{base}/auth/step-up"))
@@ -292,21 +307,9 @@ async fn replicas_share_sign_in_guards_step_up_and_federation_keys() {
     assert_eq!(body["code"], "invalid_totp_code", "{body}");
 
     // Both publish the same keys.
-    let jwks = |base: String| {
-        let http = http.clone();
-        async move {
-            http.get(format!("{base}/oidc/.well-known/jwks.json"))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let keys_a = jwks(a.proxy.base.clone()).await;
+    let keys_a = published_jwks(&http, &a.proxy.base).await;
     assert_eq!(keys_a["keys"].as_array().map(Vec::len), Some(1), "{keys_a}");
-    assert_eq!(keys_a, jwks(b.base.clone()).await);
+    assert_eq!(keys_a, published_jwks(&http, &b.base).await);
 
     // One failure budget: failures on a (one code above) exhaust b's too.
     for _ in 0..9 {
