@@ -10,9 +10,11 @@
 //!   its actions (`*/read`): Contributor and Owner.
 //! - **GCP** permission names are exact strings returned by
 //!   `testIamPermissions`: case-sensitive, no wildcards.
-//! - **Cloudflare** permission groups are display names, matched
-//!   case-insensitively; the tunnel group's older name "Argo Tunnel Write"
-//!   counts as "Cloudflare Tunnel Write".
+//! - **Cloudflare** permission groups given by name are matched
+//!   case-insensitively against the group's current and former names (the
+//!   tunnel group's older "Argo Tunnel Write" counts as "Cloudflare Tunnel
+//!   Write"), or by the group's id; the proxy's step 4 matches by id only
+//!   (`cloudflare::permissions`).
 
 use crate::cloudflare::CloudflareTemplate;
 use crate::error::CoreError;
@@ -125,10 +127,6 @@ pub fn azure_action_allowed(permissions: &[AzurePermission], action: &str) -> bo
     })
 }
 
-/// Cloudflare's older names for permission groups: (old, current).
-pub const CLOUDFLARE_ALIASES: [(&str, &str); 1] =
-    [("Argo Tunnel Write", "Cloudflare Tunnel Write")];
-
 /// Most granted entries accepted in one comparison.
 pub const MAX_GRANTED: usize = 10_000;
 
@@ -219,7 +217,7 @@ pub fn required_permissions(
 ) -> Result<Vec<&'static str>, BaselineError> {
     match (cloud, template) {
         (CloudKind::Cloudflare, None) => Err(BaselineError::TemplateRequired),
-        (CloudKind::Cloudflare, Some(t)) => Ok(t.required_permission_groups().to_vec()),
+        (CloudKind::Cloudflare, Some(t)) => Ok(t.required_permission_groups()),
         (cloud, Some(_)) => Err(BaselineError::TemplateNotApplicable { cloud }),
         (CloudKind::Aws, None) => Ok(AWS_REQUIRED_ACTIONS.to_vec()),
         (CloudKind::Azure, None) => Ok(AZURE_REQUIRED_ROLES.iter().map(|(r, _)| r.name).collect()),
@@ -316,11 +314,8 @@ fn azure_role_satisfies(grant: &str, required_name: &str) -> bool {
 }
 
 fn cloudflare_group_matches(grant: &str, need: &str) -> bool {
-    let canonical = CLOUDFLARE_ALIASES
-        .iter()
-        .find(|(old, _)| grant.eq_ignore_ascii_case(old))
-        .map_or(grant, |(_, current)| current);
-    canonical.eq_ignore_ascii_case(need)
+    crate::cloudflare::permissions::by_name(need)
+        .is_some_and(|group| group.has_name(grant) || group.satisfied_by(grant))
 }
 
 #[cfg(test)]
@@ -421,8 +416,12 @@ mod tests {
             let report = compare_baseline(CloudKind::Cloudflare, Some(template), &[]).unwrap();
             assert_eq!(report.missing, required);
             let report =
-                compare_baseline(CloudKind::Cloudflare, Some(template), &strings(required))
+                compare_baseline(CloudKind::Cloudflare, Some(template), &strings(&required))
                     .unwrap();
+            assert!(report.satisfied, "{template:?}");
+            let ids: Vec<&str> = template.baseline().iter().map(|g| g.id).collect();
+            let report =
+                compare_baseline(CloudKind::Cloudflare, Some(template), &strings(&ids)).unwrap();
             assert!(report.satisfied, "{template:?}");
         }
         let report = compare_baseline(
@@ -435,7 +434,7 @@ mod tests {
         let report = compare_baseline(
             CloudKind::Cloudflare,
             Some(CloudflareTemplate::DnsEdit),
-            &strings(&["DNS Read"]),
+            &strings(&["DNS Read", "Zone Read"]),
         )
         .unwrap();
         assert_eq!(report.missing, ["DNS Write"]);

@@ -11,10 +11,12 @@ pub mod ids;
 pub mod name;
 pub mod rule;
 pub mod shell;
+pub mod timestamp;
 
 pub mod baseline;
 pub mod external_id;
 pub mod keys;
+pub mod rotation;
 pub mod secret;
 pub mod wizard;
 

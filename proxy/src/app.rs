@@ -7,6 +7,7 @@ use crate::audit::AuditSink;
 use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, QueryClient};
 use crate::azure::{AzureApi, RestClient};
+use crate::cloudflare::HttpCloudflare;
 use crate::config::{self, Config, Secret};
 use crate::db::audit::DbAuditSink;
 use crate::db::file_era::{self, FileSources, ImportError};
@@ -19,6 +20,7 @@ use crate::federation::store::{KeyStoreError, SigningKeyStore};
 use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
 use crate::providers::azure::AzureProvider;
+use crate::providers::cloudflare::CloudflareProvider;
 use crate::providers::fake_aws::{FakeAws, UnknownRoles};
 use crate::store::{IntegrationStore, StoreError};
 use std::collections::BTreeMap;
@@ -26,6 +28,9 @@ use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Per-request limit on Cloudflare calls (each wizard step makes a few).
+const CLOUDFLARE_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct Inner {
     pub config: Config,
@@ -62,6 +67,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("the AWS client cannot be built: {0}")]
     Aws(#[from] AwsError),
+    #[error("the Cloudflare client cannot be built: {0}")]
+    Cloudflare(String),
     #[error("{0}")]
     FederationKeys(#[from] KeyStoreError),
     #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
@@ -84,6 +91,7 @@ impl StartError {
             StartError::Config(_) => "invalid_configuration",
             StartError::Store(e) => e.code(),
             StartError::Aws(_) => "aws_client_unavailable",
+            StartError::Cloudflare(_) => "cloudflare_client_unavailable",
             StartError::FederationKeys(KeyStoreError::Database(e)) => e.code(),
             StartError::FederationKeys(_) => "federation_keys_unusable",
             StartError::Http(_) => "http_client_unavailable",
@@ -102,6 +110,7 @@ impl StartError {
             | StartError::Database(e) => e.var(),
             StartError::Store(_) | StartError::FederationKeys(_) => config::INTEGRATIONS_KEY,
             StartError::Aws(_) => "AWS_REGION",
+            StartError::Cloudflare(_) => config::CLOUDFLARE_ENDPOINT_URL,
             StartError::Http(_) => "HTTPS_PROXY",
             StartError::StateDir { .. } => config::STATE_DIR,
             StartError::Import(e) => e.var(),
@@ -255,6 +264,9 @@ pub async fn build_state_with(
             settle: Duration::from_secs(config.aws_settle_seconds),
         },
     );
+    let cloudflare = HttpCloudflare::new(&config.cloudflare_endpoint, CLOUDFLARE_TIMEOUT)
+        .map_err(|e| StartError::Cloudflare(e.to_string()))?;
+    let cloudflare_provider = CloudflareProvider::new(Arc::new(cloudflare));
     let store: Arc<dyn IntegrationStore> = Arc::new(store);
     let federation = Arc::new(federation_issuer(&config, &db, &key, &mut notes).await?);
     let azure_provider = AzureProvider::new(
@@ -266,6 +278,7 @@ pub async fn build_state_with(
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
     providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
+    providers.insert(cloudflare_provider.cloud(), Arc::new(cloudflare_provider));
     let accounts = account_providers(&config)?;
     let audit: Arc<dyn AuditSink> = Arc::new(DbAuditSink::new(db.clone()));
     let state = AppState(Arc::new(Inner {

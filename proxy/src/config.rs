@@ -48,6 +48,8 @@ pub const DOCKERHUB_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_DOCKERHUB_ENDPOINT_UR
 pub const HEALTH_INTERVAL: &str = "ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS";
 /// How many background checks run at once.
 pub const HEALTH_CONCURRENCY: &str = "ALPHASWARM_ADMIN_HEALTH_CONCURRENCY";
+/// The Cloudflare API base (tests point it at the loopback fake).
+pub const CLOUDFLARE_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL";
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
 
@@ -116,6 +118,8 @@ pub struct Config {
     pub accounts: AccountsConfig,
     /// The background health re-check.
     pub health: HealthSettings,
+    /// The Cloudflare API root, without a trailing slash.
+    pub cloudflare_endpoint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -324,6 +328,10 @@ impl Config {
             parse_u64(&get, HEALTH_INTERVAL, 6 * 3600, 0..=7 * 24 * 3600)?,
             parse_u64(&get, HEALTH_CONCURRENCY, 8, 1..=256)?,
         );
+        let cloudflare_endpoint = endpoint(
+            CLOUDFLARE_ENDPOINT_URL,
+            alphaswarm_core::cloudflare::API_BASE,
+        )?;
         Ok(Config {
             environment,
             bind,
@@ -347,6 +355,7 @@ impl Config {
             azure,
             accounts,
             health,
+            cloudflare_endpoint,
         })
     }
 
@@ -447,6 +456,12 @@ mod tests {
         let mut with_fake = complete.clone();
         with_fake.push((AWS_FAKE, "1"));
         assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
+        let mut plain_http = complete.clone();
+        plain_http.push((CLOUDFLARE_ENDPOINT_URL, "http://127.0.0.1:9/client/v4"));
+        assert_eq!(
+            parse(&plain_http).unwrap_err().var(),
+            CLOUDFLARE_ENDPOINT_URL
+        );
     }
 
     #[test]
@@ -545,5 +560,29 @@ mod tests {
         assert!(config.aws_template_url.is_some());
         assert_eq!(config.aws.endpoints.sts, "http://127.0.0.1:5000");
         assert!(config.aws.platform.is_none());
+    }
+
+    #[test]
+    fn the_cloudflare_endpoint_defaults_to_the_real_api_and_is_checked() {
+        assert_eq!(
+            parse(&[]).unwrap().cloudflare_endpoint,
+            "https://api.cloudflare.com/client/v4"
+        );
+        let config =
+            parse(&[(CLOUDFLARE_ENDPOINT_URL, "http://127.0.0.1:8080/client/v4/")]).unwrap();
+        assert_eq!(
+            config.cloudflare_endpoint,
+            "http://127.0.0.1:8080/client/v4"
+        );
+        for bad in [
+            "ftp://example.com/",
+            "api.cloudflare.com",
+            "https://user:secret-canary@example.com/",
+            "https://example.com/?token=x",
+        ] {
+            let err = parse(&[(CLOUDFLARE_ENDPOINT_URL, bad)]).unwrap_err();
+            assert_eq!(err.var(), CLOUDFLARE_ENDPOINT_URL, "{bad}");
+            assert!(!err.to_string().contains("secret-canary"));
+        }
     }
 }

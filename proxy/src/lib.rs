@@ -8,8 +8,9 @@
 //! re-check), `integration_routes` (connect/disconnect/health of any kind),
 //! `aws` (the AWS calls behind `AwsApi`: the SigV4 client, classified
 //! errors, settle retry), `azure` (Entra and ARM behind `AzureApi`),
-//! `federation` (the OIDC issuer: documents, signing keys, minting, the key
-//! CLI), `error` (the JSON error).
+//! `cloudflare` (the Cloudflare calls behind `CloudflareApi`), `federation`
+//! (the OIDC issuer: documents, signing keys, minting, the key CLI), `error`
+//! (the JSON error).
 
 /// HuggingFace and Docker Hub: token-based account integrations.
 pub mod accounts;
@@ -20,6 +21,8 @@ pub mod auth;
 pub mod aws;
 /// Azure calls (Entra token exchange, ARM) behind a trait so fakes can stand in.
 pub mod azure;
+/// The Cloudflare API client behind a trait.
+pub mod cloudflare;
 pub mod config;
 /// Shared state in SQLite (default) or PostgreSQL: store, audit chain, imports.
 pub mod db;

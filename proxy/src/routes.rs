@@ -328,6 +328,7 @@ async fn wizard_step(
                 let record = StoredIntegration {
                     metadata: connection.metadata,
                     sensitive: connection.sensitive,
+                    secrets: connection.secrets,
                     ..new_connection(&org, kind)?
                 };
                 state.store.put(record.clone()).await.map_err(store_error)?;

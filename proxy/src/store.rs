@@ -108,7 +108,29 @@ impl StoredIntegration {
         if let Some(namespace) = &self.namespace {
             shown["namespace"] = namespace.clone().into();
         }
+        if let Some(rotation) = self.rotation(time::OffsetDateTime::now_utc().unix_timestamp()) {
+            shown["rotation"] = serde_json::json!(rotation);
+        }
         shown
+    }
+
+    /// For a kind whose stored token must be rotated (Cloudflare), the core's
+    /// reminder at `now` (Unix seconds): due at `expires_on`, else 90 days
+    /// after `connected_at`.
+    pub fn rotation(&self, now: i64) -> Option<alphaswarm_core::rotation::RotationReminder> {
+        use alphaswarm_core::timestamp::Timestamp;
+        if !alphaswarm_core::rotation::applies_to(&self.kind) {
+            return None;
+        }
+        let parse = |s: &str| Timestamp::parse(s, "timestamp").ok();
+        let now = Timestamp::from_unix(now);
+        let connected_at = parse(&self.connected_at).unwrap_or(now);
+        let expires_on = self.metadata.get("expires_on").and_then(|e| parse(e));
+        Some(alphaswarm_core::rotation::reminder(
+            expires_on,
+            connected_at,
+            now,
+        ))
     }
 }
 

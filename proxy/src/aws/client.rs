@@ -179,8 +179,8 @@ pub fn ensure_tls_provider() {
 }
 
 /// Says what failed without echoing the request (the body may name secrets'
-/// owners; the URL is only ever an endpoint).
-fn describe_transport(error: &reqwest::Error) -> String {
+/// owners; the URL is only ever an endpoint). Shared by every cloud client.
+pub(crate) fn describe_transport(error: &reqwest::Error) -> String {
     if error.is_timeout() {
         "the request timed out".to_owned()
     } else if error.is_connect() {

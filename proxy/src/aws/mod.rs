@@ -22,6 +22,7 @@ mod error;
 mod retry;
 mod xml;
 
+pub(crate) use client::describe_transport;
 pub use client::{QueryClient, ensure_tls_provider};
 pub use endpoints::{
     AwsConfig, DEFAULT_REGION, ENDPOINT_URL_VAR, Endpoints, IAM_ENDPOINT_URL_VAR, Partition,

@@ -325,6 +325,7 @@ impl CloudProvider for AwsProvider {
                 ("region".to_owned(), region.to_string()),
             ]),
             sensitive: BTreeMap::from([("external_id".to_owned(), external_id.to_string())]),
+            ..Connection::default()
         })
     }
 

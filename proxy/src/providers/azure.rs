@@ -587,7 +587,7 @@ impl CloudProvider for AzureProvider {
                 ("mode".to_owned(), c.mode.as_str().to_owned()),
             ]),
             // Nothing secret exists in a federated connection.
-            sensitive: BTreeMap::new(),
+            ..Connection::default()
         })
     }
 

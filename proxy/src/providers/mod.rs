@@ -1,13 +1,15 @@
-//! The wizard's per-cloud seam. Every cloud (AWS now; Azure, GCP and
-//! Cloudflare later) implements [`CloudProvider`] (HuggingFace and Docker
-//! Hub, which hold a token instead, implement
-//! [`AccountProvider`](crate::accounts::AccountProvider)); the routes stay generic: they authenticate, audit and
-//! store, and hand each step's JSON body to the provider of the URL's cloud.
+//! The wizard's per-cloud seam. Every cloud (AWS, Azure and Cloudflare now;
+//! GCP later) implements [`CloudProvider`] (HuggingFace and Docker Hub, which
+//! hold a token without a wizard, implement
+//! [`AccountProvider`](crate::accounts::AccountProvider)); the routes stay
+//! generic: they authenticate, audit and store, and hand each step's JSON
+//! body to the provider of the URL's cloud.
 //! Bodies and results are JSON values so each provider owns its typed shapes
 //! (parsed with [`crate::error::parse_body`]) without the routes knowing them.
 
 pub mod aws;
 pub mod azure;
+pub mod cloudflare;
 pub mod fake_aws;
 
 use crate::error::ApiError;
@@ -51,11 +53,13 @@ impl Step {
     }
 }
 
-/// What connect persists: plain metadata, and values only ever shown masked.
+/// What connect persists: plain metadata, values only ever shown masked,
+/// and secrets (a Cloudflare token) never shown in any form.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Connection {
     pub metadata: BTreeMap<String, String>,
     pub sensitive: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, String>,
 }
 
 #[async_trait]

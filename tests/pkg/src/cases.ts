@@ -351,15 +351,20 @@ export const cases: Case[] = [
         checkBundle(api.renderCloudflareBootstrap({ template }), "cloudflare", `cloudflare ${template}`);
       }
       throwsCore(() => api.renderCloudflareBootstrap({ template: "admin" as Core.CloudflareTemplate }), { code: "invalid_cloudflare_template", field: "template" }, "unknown template");
+      throwsCore(() => api.renderCloudflareBootstrap({ template: "r2", tokenOwner: "account" }), { code: "missing_field", field: "accountId" }, "an account-owned token needs the account id");
+      const owned = api.renderCloudflareBootstrap({ template: "r2", tokenOwner: "account", accountId: "0123456789abcdef0123456789abcdef" });
+      ok(owned.links[0]?.url.startsWith("https://dash.cloudflare.com/?to=/:account/api-tokens&") === true, "account form of the link");
     },
   },
   {
     name: "compareBaseline reports what is missing and what is extra",
     covers: ["compareBaseline"],
     run(api) {
-      const report = api.compareBaseline("cloudflare", ["DNS Write", "Zone Read"], "dns_edit");
+      const report = api.compareBaseline("cloudflare", ["DNS Write", "Zone Read", "Workers Scripts Write"], "dns_edit");
       equal(report.missing, [], "nothing missing");
-      equal(report.extra, ["Zone Read"], "extra permission");
+      equal(report.extra, ["Workers Scripts Write"], "extra permission");
+      const byId = api.compareBaseline("cloudflare", ["c8fed203ed3043cba015a93ad1616f1f", "4755a26eedb94da69e1066d98aa820be"], "dns_edit");
+      ok(byId.satisfied, "permission-group ids match too");
       ok(report.satisfied, "satisfied");
       const tunnel = api.compareBaseline("cloudflare", [], "tunnel");
       ok(!tunnel.satisfied && tunnel.missing.length > 0, "tunnel needs its write group");
