@@ -34,6 +34,7 @@ step "wasm-opt -Oz --converge"
   "$DIST/alphaswarm_web_bg.wasm" -o "$DIST/alphaswarm_web_bg.wasm"
 
 cp "$ROOT/index.html" "$DIST/index.html"
+cp "$ROOT/web/boot.js" "$DIST/boot.js"
 cp "$ROOT/web/style.css" "$DIST/style.css"
 
 # Settings -> Workload identity imports the npm package's browser build on
@@ -47,7 +48,7 @@ cp "$ROOT/pkg/dist/index.browser.js" "$ROOT/pkg/dist/alphaswarm_core_bg.js" \
 
 step "sizes (raw / gzip -9)"
 total_raw=0 total_gz=0
-for f in "$DIST"/alphaswarm_web_bg.wasm "$DIST"/alphaswarm_web.js "$DIST"/index.html "$DIST"/style.css; do
+for f in "$DIST"/alphaswarm_web_bg.wasm "$DIST"/alphaswarm_web.js "$DIST"/boot.js "$DIST"/index.html "$DIST"/style.css; do
   raw=$(wc -c < "$f")
   gz=$(gzip -9c "$f" | wc -c)
   total_raw=$((total_raw + raw)) total_gz=$((total_gz + gz))

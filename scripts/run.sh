@@ -4,6 +4,7 @@
 # database alphaswarm.db with connections and the audit chain, the operator
 # login, dev secrets) lives in ~/.alphaswarm unless ALPHASWARM_ADMIN_STATE_DIR
 # says otherwise; ALPHASWARM_ADMIN_DATABASE_URL=postgres://… uses PostgreSQL.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
 ensure_cargo_path

@@ -19,6 +19,11 @@ cargo test -p alphaswarm-core-wasm
 bash "$ROOT/scripts/build-pkg.sh"
 bash "$ROOT/tests/pkg/make-consumer.sh"
 
-step "node --test: Node cases, exports coverage, no any, Chromium cases"
+step "native fixtures: the bundles the native core renders (compared with wasm32 in Node)"
+ALPHASWARM_NATIVE_FIXTURES="$ROOT/tests/pkg/.consumer/native-fixtures.json"
+export ALPHASWARM_NATIVE_FIXTURES
+cargo run --quiet -p alphaswarm-core --example bundle_fixtures > "$ALPHASWARM_NATIVE_FIXTURES"
+
+step "node --test: Node cases, exports coverage, no any, native parity, Chromium cases"
 cd "$ROOT/tests/pkg/.consumer" || exit 1
 node --test --test-reporter=spec build/*.test.js

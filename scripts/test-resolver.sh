@@ -3,6 +3,7 @@
 # moto (auth mode) and an OpenBao dev server start once for the whole area
 # (resolver/tests/support/peers.py) and stop when this script exits: the
 # launcher stops both when its standard input, held here, closes.
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
 ensure_cargo_path

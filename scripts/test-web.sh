@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # web/: fmt, clippy (wasm32), the UI build, component tests in headless
 # Chromium (wasm-bindgen-test), then the end-to-end run against the proxy
-# and moto on loopback (playwright-core + axe-core).
+# and the loopback AWS fake (playwright-core + axe-core).
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
@@ -9,14 +9,11 @@ ensure_cargo_path
 ensure_wasm_target
 ensure_wasm_bindgen
 ensure_browser
-ensure_shellcheck
 
 # Same cfg as scripts/build-web.sh, so the tests exercise what ships and
 # reuse its compiled dependencies.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--cfg erase_components"
 
-step "shellcheck"
-shellcheck -x scripts/build-web.sh scripts/test-web.sh
 step "cargo fmt --check (web)"
 cargo fmt -p alphaswarm-web -- --check
 step "clippy (web, wasm32)"
@@ -31,13 +28,15 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
   cargo test -p alphaswarm-web --target wasm32-unknown-unknown
 
 # ---------------------------------------------------------------------------
-# End to end: the real proxy binary serving web/dist, moto as AWS, Chromium
-# driving. The peers (proxy/examples/e2e_peers.rs: moto in auth mode with the
-# partner account's platform user and a customer administrator, plus the
-# SigV4-verifying SimulatePrincipalPolicy fake deciding from each role's own
-# policies) print their endpoints and keys as one JSON line. The e2e creates
-# the customer roles in moto by running the commands the wizard rendered
-# (the venv's awscli, as the customer administrator). Everything binds
+# End to end: the real proxy binary serving web/dist, the loopback AWS fake
+# as AWS, the Entra + ARM fake as Azure, Chromium driving. The peers
+# (proxy/examples/e2e_peers.rs: the AWS fake of alphaswarm-fakes with the
+# partner account's platform user and a customer administrator; the Azure
+# fake with an issuer front and a control listener) print the endpoints and
+# keys as one JSON line. The e2e creates the customer roles by running the
+# commands the wizard rendered (the venv's awscli, as the customer
+# administrator), and the fake decides every later call from those roles'
+# policies, as IAM would. Everything binds
 # 127.0.0.1 on free ports, lives in a temp dir and is stopped on exit.
 # ---------------------------------------------------------------------------
 ensure_venv
@@ -54,7 +53,7 @@ ensure_e2e_npm() {
 ensure_e2e_npm
 
 if [ -n "${E2E_BASE_URL:-}" ]; then
-  echo "E2E_BASE_URL is set: running the end-to-end tests against it (no proxy or peers started)."
+  echo "E2E_BASE_URL is set: running the end-to-end tests against it (no proxy or peers started; E2E_AWS_URL and its administrator keys must be set too)."
 else
   step "build the proxy and the e2e peers"
   cargo build -p alphaswarm-proxy --bin alphaswarm-proxy --example e2e_peers
@@ -63,6 +62,14 @@ else
   chmod 700 "$E2E_TMP"
   PEERS_PID="" PROXY_PID=""
   stop_e2e() {
+    local status=$?
+    # A failed run shows what the proxy and the peers said before their
+    # temp dir goes (the e2e's own output says only what the page showed).
+    if [ "$status" -ne 0 ]; then
+      for log in proxy.out proxy.err peers.err; do
+        [ -s "$E2E_TMP/$log" ] && { echo "--- last lines of $log"; tail -n 40 "$E2E_TMP/$log"; }
+      done
+    fi
     # Closing fd 3 ends the peers' stdin (they stop on that even if this
     # shell is killed); TERM then for both, by their own ids.
     exec 3>&- 2>/dev/null || true
@@ -96,18 +103,14 @@ else
     done
   }
 
-  step "start the peers (moto + SimulatePrincipalPolicy fake)"
+  step "start the peers (the loopback AWS and Azure fakes)"
   mkfifo "$E2E_TMP/peers.in"
-  # The rendered commands attach AWS managed policies: moto loads the ones
-  # the wizard offers (see proxy/tests/support/moto_cross_account.py).
   (umask 077
-    export MOTO_IAM_LOAD_MANAGED_POLICIES=true
-    export ALPHASWARM_MOTO_MANAGED_POLICIES=ReadOnlyAccess,SecurityAudit,ViewOnlyAccess
     exec "$ROOT/target/debug/examples/e2e_peers" \
     <"$E2E_TMP/peers.in" >"$E2E_TMP/peers.out" 2>"$E2E_TMP/peers.err") &
   PEERS_PID=$!
   exec 3>"$E2E_TMP/peers.in"
-  wait_for_line "$E2E_TMP/peers.out" '^{' 180 "$PEERS_PID"
+  wait_for_line "$E2E_TMP/peers.out" '^{' 60 "$PEERS_PID"
   peer() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$E2E_TMP/peers.out" "$1"; }
 
   step "start the proxy (target/debug/alphaswarm-proxy, serving web/dist)"
@@ -121,17 +124,28 @@ else
     export ALPHASWARM_ADMIN_AUDIT_PATH="$E2E_TMP/audit.jsonl"
     ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID=$(peer partner_account_id)
     ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    ALPHASWARM_ADMIN_AWS_ENDPOINT_URL=$(peer moto_url)
-    ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL=$(peer iam_url)
+    ALPHASWARM_ADMIN_AWS_ENDPOINT_URL=$(peer aws_url)
     AWS_ACCESS_KEY_ID=$(peer platform_access_key_id)
     AWS_SECRET_ACCESS_KEY=$(peer platform_secret_access_key)
     export ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SECRET \
-      ALPHASWARM_ADMIN_AWS_ENDPOINT_URL ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
-    # A fresh role settles at once in moto; a short window keeps the
+      ALPHASWARM_ADMIN_AWS_ENDPOINT_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    # A fresh role settles at once in the fake; a short window keeps the
     # wrong-external-id case (retried until the window ends) quick.
     export ALPHASWARM_ADMIN_AWS_SETTLE_SECONDS=3
     export AWS_REGION=us-east-1
     unset AWS_SESSION_TOKEN AWS_PROFILE
+    # Azure: the peers' Entra + ARM fake; the issuer is the peers' front,
+    # which forwards /oidc/ here (the proxy's own port is not known yet).
+    ALPHASWARM_ADMIN_FEDERATION_ISSUER=$(peer azure_issuer)
+    ALPHASWARM_ADMIN_AZURE_LOGIN_ENDPOINT_URL=$(peer azure_login_url)
+    ALPHASWARM_ADMIN_AZURE_ARM_ENDPOINT_URL=$(peer azure_arm_url)
+    ALPHASWARM_ADMIN_AZURE_APP_CLIENT_ID=$(peer azure_app_client_id)
+    ALPHASWARM_ADMIN_AZURE_APP_OBJECT_ID=$(peer azure_app_object_id)
+    export ALPHASWARM_ADMIN_FEDERATION_ISSUER ALPHASWARM_ADMIN_AZURE_LOGIN_ENDPOINT_URL \
+      ALPHASWARM_ADMIN_AZURE_ARM_ENDPOINT_URL ALPHASWARM_ADMIN_AZURE_APP_CLIENT_ID ALPHASWARM_ADMIN_AZURE_APP_OBJECT_ID
+    # The fake makes a credential visible at once; a short window keeps the
+    # missing-consent case (not retried) and the wrong-id cases quick.
+    export ALPHASWARM_ADMIN_AZURE_SETTLE_SECONDS=2
     exec "$ROOT/target/debug/alphaswarm-proxy" serve >"$E2E_TMP/proxy.out" 2>"$E2E_TMP/proxy.err"
   ) &
   PROXY_PID=$!
@@ -140,22 +154,29 @@ else
   E2E_BASE_URL=$(sed -n 's|^AlphaSwarm proxy listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' "$E2E_TMP/proxy.out")
   E2E_PASSWORD=$(sed -n 's/^  password: //p' "$E2E_TMP/proxy.out")
   E2E_TOTP_SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret_base32"])' "$E2E_TMP/state/operator.json")
-  E2E_MOTO_URL=$(peer moto_url)
+  E2E_AWS_URL=$(peer aws_url)
+  # The issuer front forwards to the proxy from now on.
+  echo "$E2E_BASE_URL" >&3
+  E2E_AZURE_CONTROL_URL=$(peer azure_control_url)
+  E2E_AZURE_TENANTS=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["azure_tenants"]))' "$E2E_TMP/peers.out")
   # The awscli in the e2e acts as the customer's administrator.
   AWS_ACCESS_KEY_ID=$(peer customer_access_key_id)
   AWS_SECRET_ACCESS_KEY=$(peer customer_secret_access_key)
-  export E2E_BASE_URL E2E_PASSWORD E2E_TOTP_SECRET E2E_MOTO_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+  export E2E_BASE_URL E2E_PASSWORD E2E_TOTP_SECRET E2E_AWS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
+    E2E_AZURE_CONTROL_URL E2E_AZURE_TENANTS
   if [ -z "$E2E_BASE_URL" ] || [ -z "$E2E_PASSWORD" ]; then
     echo "could not read the proxy's address or password" >&2
     exit 1
   fi
   curl -fsS --max-time 5 "$E2E_BASE_URL/healthz" >/dev/null
-  echo "proxy at $E2E_BASE_URL, moto at $E2E_MOTO_URL"
+  # The issuer's discovery document through the front, as Entra reads it.
+  curl -fsS --max-time 5 "$(peer azure_issuer).well-known/openid-configuration" >/dev/null
+  echo "proxy at $E2E_BASE_URL, AWS fake at $E2E_AWS_URL, Azure fake control at $E2E_AZURE_CONTROL_URL"
 fi
 
 step "end-to-end (playwright-core + axe-core, Chromium)"
 e2e_started=$(date +%s)
-(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs workload_identity.test.mjs)
+(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs workload_identity.test.mjs)
 echo "end-to-end took $(( $(date +%s) - e2e_started ))s"
 step "benchmark"
 (cd "$E2E_DIR" && timeout 300 node bench.mjs)

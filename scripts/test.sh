@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project. Usage: scripts/test.sh [area ...]
 # Areas: core pkg proxy resolver web (default: all, in that order).
+# shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 
 areas=("$@")
 [ ${#areas[@]} -gt 0 ] || areas=(core pkg proxy resolver web)

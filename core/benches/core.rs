@@ -1,6 +1,13 @@
 //! `cargo bench -p alphaswarm-core`: time to derive one external id, to
 //! render each cloud's bundle and each workload-identity wiring (validation
 //! included, as callers pay for it), and to diagnose a 50-document manifest.
+// Tests and benches run real tools and files; the purity rules of
+// core/clippy.toml are for core/src.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 // Benchmarks are native-only; wasm32 builds get an empty main.
 #[cfg(target_arch = "wasm32")]

@@ -6,7 +6,14 @@
 //! the stack, so one hosted copy serves every organisation), an
 //! organisation-wide variant (local role + service-managed StackSet), the
 //! quick-create and IAM console links, and a Terraform equivalent.
+//!
+//! Permissions come in two sizes, and the bundle says which to choose when:
+//! the least-privilege inline policy `alphaswarm-baseline` (exactly the
+//! baseline of [`crate::baseline`], in every set-up path: CLI, Terraform and
+//! CloudFormation) and, only as an optional addition, a broad AWS managed
+//! policy (default `ReadOnlyAccess`).
 
+use crate::baseline::AWS_REQUIRED_ACTIONS;
 use crate::bundle::{self, Bundle, File, Link, NamedValue, Notice, RenderError, hcl_string};
 use crate::error::CoreError;
 use crate::ids::{
@@ -23,8 +30,14 @@ use serde_json::{Value, json};
 pub const TRUST_POLICY_FILE: &str = "trust_policy.json";
 pub const ROLE_TEMPLATE_FILE: &str = "alphaswarm-broker-role.cfn.json";
 pub const ORG_TEMPLATE_FILE: &str = "alphaswarm-broker-org.cfn.json";
+/// The least-privilege permissions policy, and the inline policy name it is
+/// put under. Re-putting it replaces a same-named policy, so applying it again
+/// is always safe and always leaves exactly the baseline.
+pub const BASELINE_POLICY_FILE: &str = "alphaswarm_baseline_policy.json";
+pub const BASELINE_POLICY_NAME: &str = "alphaswarm-baseline";
 
 pub const DEFAULT_ROLE_NAME_PATTERN: &str = "alphaswarm-broker-{org_id}";
+/// The broad alternative offered beside the least-privilege policy.
 pub const DEFAULT_MANAGED_POLICY: &str = "ReadOnlyAccess";
 /// Where the quick-create link's `param_ExternalId` lands.
 pub const EXTERNAL_ID_PARAMETER: &str = "ExternalId";
@@ -740,6 +753,8 @@ pub struct AwsBootstrapRequest {
     pub template_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organizational_unit_ids: Option<Vec<String>>,
+    /// The broad AWS managed policy offered as an optional addition to the
+    /// least-privilege policy (default `ReadOnlyAccess`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed_policy: Option<String>,
 }
@@ -976,8 +991,8 @@ impl AwsBootstrap {
             "Description": "AlphaSwarm broker role",
             "AssumeRolePolicyDocument":
                 trust_policy_document(principal, json!({ "Ref": EXTERNAL_ID_PARAMETER })),
-            "ManagedPolicyArns": [
-                { "Fn::Sub": format!("arn:${{AWS::Partition}}:iam::aws:policy/{}", self.managed_policy) }
+            "Policies": [
+                { "PolicyName": BASELINE_POLICY_NAME, "PolicyDocument": baseline_policy() }
             ],
         });
         if let Some(path) = &self.role_path {
@@ -1048,9 +1063,18 @@ impl AwsBootstrap {
         format!(
             "# IAM is global; the provider's region only selects the partition ({partition}).\n\
              {role}\n\
-             resource \"aws_iam_role_policy_attachment\" \"alphaswarm_broker\" {{\n  role       = aws_iam_role.alphaswarm_broker.name\n  policy_arn = {policy}\n}}\n\n\
+             # Least privilege: exactly the actions AlphaSwarm checks in step 4.\n\
+             resource \"aws_iam_role_policy\" \"alphaswarm_baseline\" {{\n  name   = {baseline_name}\n  role   = aws_iam_role.alphaswarm_broker.id\n  policy = file(\"${{path.module}}/{BASELINE_POLICY_FILE}\")\n}}\n\n\
+             # The broad alternative, off by default: see the bundle's notes.\n\
+             variable \"attach_managed_policy\" {{\n  description = {variable_description}\n  type        = bool\n  default     = false\n}}\n\n\
+             resource \"aws_iam_role_policy_attachment\" \"alphaswarm_broker\" {{\n  count      = var.attach_managed_policy ? 1 : 0\n  role       = aws_iam_role.alphaswarm_broker.name\n  policy_arn = {policy}\n}}\n\n\
              output \"role_arn\" {{\n  description = \"Paste this ARN into the AlphaSwarm wizard (step 3)\"\n  value       = aws_iam_role.alphaswarm_broker.arn\n}}\n",
             partition = self.partition,
+            baseline_name = hcl_string(BASELINE_POLICY_NAME),
+            variable_description = hcl_string(&format!(
+                "Also attach the broad AWS managed policy {} (only when AlphaSwarm must read resources across the account)",
+                self.managed_policy
+            )),
             policy = hcl_string(&self.policy_arn()),
         )
     }
@@ -1079,7 +1103,16 @@ impl AwsBootstrap {
                 "Trusted principal (Principal.AWS)",
                 self.trust_principal(),
             ),
-            NamedValue::new("policy_arn", "Suggested managed policy", self.policy_arn()),
+            NamedValue::new(
+                "baseline_policy_name",
+                "Least-privilege inline policy",
+                BASELINE_POLICY_NAME,
+            ),
+            NamedValue::new(
+                "policy_arn",
+                "Broad alternative (AWS managed policy)",
+                self.policy_arn(),
+            ),
             NamedValue::new("partition", "AWS partition", self.partition.as_str()),
             NamedValue::new("region", "Region", self.region.as_str()),
         ];
@@ -1096,6 +1129,7 @@ impl AwsBootstrap {
 
         let mut files = vec![
             File::json(TRUST_POLICY_FILE, &self.trust_policy()),
+            File::json(BASELINE_POLICY_FILE, &baseline_policy()),
             File::json(ROLE_TEMPLATE_FILE, &self.role_template()),
         ];
 
@@ -1136,12 +1170,12 @@ impl AwsBootstrap {
                 role.value
             ),
             format!(
-                "aws iam attach-role-policy grants the AWS managed policy {}. ReadOnlyAccess is enough for a minimal connection; use a tighter policy in production.",
-                self.managed_policy
+                "aws iam put-role-policy gives the role the least-privilege inline policy {BASELINE_POLICY_NAME} from {BASELINE_POLICY_FILE}: exactly the actions AlphaSwarm checks in step 4 ({}), iam:SimulatePrincipalPolicy being how step 4 reads the role's own permissions. Run it in the folder that holds {BASELINE_POLICY_FILE}.",
+                AWS_REQUIRED_ACTIONS.join(", ")
             ),
             "aws iam get-role prints the role ARN: paste it into the wizard (step 3, validate identity).".to_owned(),
             format!(
-                "Instead of the CLI commands you can deploy {ROLE_TEMPLATE_FILE} with CloudFormation. Its only parameter is ExternalId; it names the role after the stack, so the same file serves every organisation."
+                "Instead of the CLI commands you can deploy {ROLE_TEMPLATE_FILE} with CloudFormation. Its only parameter is ExternalId; it names the role after the stack, so the same file serves every organisation. It carries the same least-privilege inline policy, as does the Terraform."
             ),
         ];
         if role.value == stack.value {
@@ -1155,6 +1189,17 @@ impl AwsBootstrap {
                 stack.value, stack.value, role.value
             ));
         }
+        notes.push(format!(
+                "Which policy to choose: the least-privilege policy {BASELINE_POLICY_NAME} is what every path above sets up, and it is all the connection and this wizard's checks need; choose it unless the customer has agreed that AlphaSwarm may read resources across the whole account. Only then also attach the AWS managed policy {}: it grants read access across almost every AWS service, far more than AlphaSwarm checks, so it is a decision for the customer, not a default (in Terraform: attach_managed_policy = true).",
+                self.managed_policy
+            ));
+        let (broad_bash, broad_powershell) = render_both(&managed_policy_commands(self))?;
+        notes.push(format!(
+            "The broad addition, only when agreed (bash):\n{broad_bash}"
+        ));
+        notes.push(format!(
+            "The broad addition, only when agreed (PowerShell):\n{broad_powershell}"
+        ));
         let (cfn_bash, cfn_powershell) = render_both(&cloudformation_commands(self))?;
         notes.push(format!("CloudFormation from the CLI (bash):\n{cfn_bash}"));
         notes.push(format!(
@@ -1209,6 +1254,61 @@ fn trust_policy_document(principal: Value, external_id: Value) -> Value {
     })
 }
 
+/// The least-privilege permissions policy (`alphaswarm_baseline_policy.json`):
+/// exactly the AWS baseline. `Resource` is `*` because step 4 simulates the
+/// actions without a resource, as IAM's simulator then evaluates `*`.
+pub fn baseline_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AlphaSwarmBaseline",
+            "Effect": "Allow",
+            "Action": AWS_REQUIRED_ACTIONS,
+            "Resource": "*",
+        }]
+    })
+}
+
+/// [`baseline_policy`] as the file the bundle ships (pretty JSON, final newline).
+pub fn baseline_policy_json() -> String {
+    File::json(BASELINE_POLICY_FILE, &baseline_policy()).contents
+}
+
+/// The one statement step 4 needs before it can check anything else: the
+/// fix shown when the role may not simulate its own policies.
+pub fn simulate_statement() -> Value {
+    json!({
+        "Sid": "AlphaSwarmSimulate",
+        "Effect": "Allow",
+        "Action": "iam:SimulatePrincipalPolicy",
+        "Resource": "*",
+    })
+}
+
+/// [`simulate_statement`] as one line of JSON with a space after each `:`
+/// and `,`, so it wraps where it is shown (an error hint, a narrow screen).
+pub fn simulate_statement_text() -> String {
+    serde_json::to_string_pretty(&simulate_statement())
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `aws iam put-role-policy` of [`BASELINE_POLICY_FILE`] on `role_name`: the
+/// bundle's permissions command, and the fix step 4 shows for any missing
+/// baseline action (run where the file is).
+pub fn put_baseline_policy_command(role_name: &str) -> Command {
+    Command::new(&["aws", "iam", "put-role-policy"])
+        .opt("--role-name", role_name)
+        .opt("--policy-name", BASELINE_POLICY_NAME)
+        .opt(
+            "--policy-document",
+            format!("file://{BASELINE_POLICY_FILE}"),
+        )
+}
+
 fn render_both(commands: &[Command]) -> Result<(String, String), RenderError> {
     let render = |shell| {
         commands
@@ -1220,8 +1320,8 @@ fn render_both(commands: &[Command]) -> Result<(String, String), RenderError> {
     Ok((render(Shell::Bash)?, render(Shell::PowerShell)?))
 }
 
-/// The CLI path of the bundle's `commands`: create the role, attach the
-/// policy, print the ARN for step 3.
+/// The CLI path of the bundle's `commands`: create the role, put the
+/// least-privilege policy, print the ARN for step 3.
 pub fn commands(b: &AwsBootstrap) -> Vec<Command> {
     let role = b.role_name().value;
     let mut create = Command::new(&["aws", "iam", "create-role"]).opt("--role-name", &role);
@@ -1236,13 +1336,21 @@ pub fn commands(b: &AwsBootstrap) -> Vec<Command> {
         .opt("--description", b.role_description());
     vec![
         create,
-        Command::new(&["aws", "iam", "attach-role-policy"])
-            .opt("--role-name", &role)
-            .opt("--policy-arn", b.policy_arn()),
+        put_baseline_policy_command(&role),
         Command::new(&["aws", "iam", "get-role"])
             .opt("--role-name", &role)
             .opt("--query", "Role.Arn")
             .opt("--output", "text"),
+    ]
+}
+
+/// The broad alternative (shown in the notes, never run by default): attach
+/// the AWS managed policy in addition to the least-privilege one.
+pub fn managed_policy_commands(b: &AwsBootstrap) -> Vec<Command> {
+    vec![
+        Command::new(&["aws", "iam", "attach-role-policy"])
+            .opt("--role-name", b.role_name().value)
+            .opt("--policy-arn", b.policy_arn()),
     ]
 }
 

@@ -22,9 +22,13 @@ use crate::ids::CloudKind;
 use crate::rule::{Reason, Rule};
 use serde::{Deserialize, Serialize};
 
-pub const AWS_REQUIRED_ACTIONS: [&str; 3] = [
+/// What the AWS role must allow. `iam:SimulatePrincipalPolicy` is what step 4
+/// itself calls, with the role's own credentials, to read these decisions:
+/// without it real IAM refuses the check before it can report anything.
+pub const AWS_REQUIRED_ACTIONS: [&str; 4] = [
     "sts:GetCallerIdentity",
     "iam:GetRole",
+    "iam:SimulatePrincipalPolicy",
     "ec2:DescribeRegions",
 ];
 pub const GCP_REQUIRED_PERMISSIONS: [&str; 2] =
@@ -331,6 +335,7 @@ mod tests {
         let granted = strings(&[
             "STS:GetCallerIdentity",
             "iam:getrole",
+            "IAM:simulateprincipalpolicy",
             "ec2:DescribeRegions",
             "s3:ListBuckets",
         ]);
@@ -347,13 +352,17 @@ mod tests {
         assert!(!report.satisfied);
         assert_eq!(
             report.missing,
-            ["sts:GetCallerIdentity", "ec2:DescribeRegions"]
+            [
+                "sts:GetCallerIdentity",
+                "iam:SimulatePrincipalPolicy",
+                "ec2:DescribeRegions"
+            ]
         );
 
         let report = compare_baseline(
             CloudKind::Aws,
             None,
-            &strings(&["sts:Get*", "iam:Get?ole", "ec2:Describe*"]),
+            &strings(&["sts:Get*", "iam:Get?ole", "iam:Simulate*", "ec2:Describe*"]),
         )
         .unwrap();
         assert!(report.satisfied, "{report:?}");
@@ -365,8 +374,28 @@ mod tests {
         );
         // A wildcard of another service does not count.
         let report = compare_baseline(CloudKind::Aws, None, &strings(&["ec2:*", "s3:*"])).unwrap();
-        assert_eq!(report.missing, ["sts:GetCallerIdentity", "iam:GetRole"]);
+        assert_eq!(
+            report.missing,
+            [
+                "sts:GetCallerIdentity",
+                "iam:GetRole",
+                "iam:SimulatePrincipalPolicy"
+            ]
+        );
         assert_eq!(report.extra, ["s3:*"]);
+        // The three actions of the earlier baseline no longer satisfy it:
+        // step 4 cannot run without permission to simulate.
+        let report = compare_baseline(
+            CloudKind::Aws,
+            None,
+            &strings(&[
+                "sts:GetCallerIdentity",
+                "iam:GetRole",
+                "ec2:DescribeRegions",
+            ]),
+        )
+        .unwrap();
+        assert_eq!(report.missing, ["iam:SimulatePrincipalPolicy"]);
         assert!(!aws_action_matches("iam:GetRol", "iam:GetRole"));
         assert!(!aws_action_matches("iam:GetRolee", "iam:GetRole"));
         assert!(aws_action_matches("i*:*Ro*e", "iam:GetRole"));

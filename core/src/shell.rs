@@ -302,3 +302,102 @@ impl Commands {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The characters PowerShell's tokenizer reads as a single quote
+    /// (PowerShell's `CharExtensions.IsSingleQuote`: `'`, U+2018, U+2019,
+    /// U+201A, U+201B); any of them would end a single-quoted string.
+    const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+
+    #[test]
+    fn powershell_single_quotes_keep_every_other_character_literal() {
+        for value in [
+            "plain",
+            "",
+            "a b",
+            "$env:HOME",
+            "$(Get-Process)",
+            "${x}",
+            "`n`$",
+            "a\"b",
+            "\u{201C}double look-alikes\u{201D}\u{201E}",
+            "@(1,2)",
+            "-flag",
+            "--%",
+            ";|&<>#",
+            "é🦀\u{2028}",
+            "file://trust_policy.json",
+        ] {
+            assert_eq!(quote_powershell(value).unwrap(), format!("'{value}'"));
+        }
+    }
+
+    #[test]
+    fn powershell_refuses_the_single_quote_and_its_look_alikes() {
+        for ch in SINGLE_QUOTES {
+            for value in [
+                ch.to_string(),
+                format!("a{ch}b"),
+                format!("x{ch}; Remove-Item -Recurse C:\\"),
+            ] {
+                let err = quote_powershell(&value).unwrap_err();
+                assert_eq!(
+                    err,
+                    ShellError::Unquotable {
+                        shell: Shell::PowerShell,
+                        ch
+                    },
+                    "{value:?}"
+                );
+                assert_eq!(err.code(), "unquotable_character");
+                // bash quotes them without trouble: only PowerShell reads them as quotes.
+                assert!(quote_bash(&value).is_ok());
+            }
+        }
+    }
+
+    #[test]
+    fn powershell_refuses_control_characters_and_nul() {
+        // NEL (U+0085) is a line break to PowerShell as well.
+        for ch in ['\n', '\r', '\t', '\u{1b}', '\u{7f}', '\u{85}'] {
+            assert_eq!(
+                quote_powershell(&format!("a{ch}b")).unwrap_err(),
+                ShellError::Unquotable {
+                    shell: Shell::PowerShell,
+                    ch
+                }
+            );
+        }
+        assert_eq!(quote_powershell("a\0b").unwrap_err(), ShellError::Nul);
+        assert_eq!(quote_bash("a\0b").unwrap_err(), ShellError::Nul);
+        assert_eq!(ShellError::Nul.code(), "unquotable_nul");
+    }
+
+    #[test]
+    fn commands_render_with_each_shells_continuation_and_quoting() {
+        let command = Command::new(&["aws", "iam", "get-role"])
+            .opt("--role-name", "it's")
+            .flag("--no-cli-pager")
+            .arg("$x");
+        assert_eq!(
+            command.render(Shell::Bash).unwrap(),
+            "aws iam get-role \\\n  --role-name \"it's\" \\\n  --no-cli-pager \\\n  '$x'"
+        );
+        // The same command cannot be written for PowerShell: refused, never escaped.
+        assert!(matches!(
+            command.render(Shell::PowerShell),
+            Err(ShellError::Unquotable { ch: '\'', .. })
+        ));
+        let safe = Command::new(&["aws", "iam", "get-role"])
+            .opt("--role-name", "a b")
+            .arg("$x");
+        assert_eq!(
+            safe.render(Shell::PowerShell).unwrap(),
+            "aws iam get-role `\n  --role-name 'a b' `\n  '$x'"
+        );
+        assert!(Commands::render(&[command]).is_err());
+    }
+}

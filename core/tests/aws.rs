@@ -2,12 +2,20 @@
 //! AWS bundle: snapshots, the role ARN parser, properties checked against a
 //! real bash, shellcheck, awscli's shorthand parser and cfn-lint, and a
 //! hostile-input corpus.
+// Tests and benches run real tools and files; the purity rules of
+// core/clippy.toml are for core/src.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 use alphaswarm_core::CoreError;
 use alphaswarm_core::aws::{
     self, AwsBootstrap, AwsBootstrapRequest, AwsPartition, ROLE_NAME_RULE, RoleArn, RoleArnProblem,
     STACK_NAME_RULE,
 };
+use alphaswarm_core::baseline::AWS_REQUIRED_ACTIONS;
 use alphaswarm_core::shell::Commands;
 use percent_encoding::percent_decode_str;
 use proptest::prelude::*;
@@ -19,7 +27,10 @@ use std::path::PathBuf;
 use std::process::Stdio;
 
 mod support;
-use support::{assert_bash_round_trip, assert_shellcheck_clean};
+use support::{assert_bash_round_trip, assert_only_templates, assert_shellcheck_clean};
+
+/// The one interpolation the AWS Terraform makes: the module's own folder.
+const PATH_MODULE: &str = "${path.module}";
 
 const PARTNER: &str = "111122223333";
 const EXTERNAL_ID: &str = "3f9a0c2d5e7b4a1c8d6e2f0a9b7c5d3e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c";
@@ -101,6 +112,7 @@ fn snapshot_artifacts_as_text() {
             .unwrap()
     );
     let mut all = aws::commands(&b);
+    all.extend(aws::managed_policy_commands(&b));
     all.extend(aws::cloudformation_commands(&b));
     let rendered = Commands::render(&all).unwrap();
     insta::assert_snapshot!("artifact_bash", rendered.bash_script());
@@ -164,6 +176,77 @@ fn bundle_facts_that_must_hold() {
         bundle.commands.bash[0],
         "aws iam create-role \\\n  --role-name alphaswarm-broker-org-acme \\\n  --assume-role-policy-document file://trust_policy.json \\\n  --description 'AlphaSwarm broker role for organisation org-acme'"
     );
+    // Least privilege by default: the inline policy is exactly the baseline,
+    // the commands put it, and nothing broader is attached unless asked.
+    let policy: Value =
+        serde_json::from_str(file(&bundle, aws::BASELINE_POLICY_FILE).unwrap()).unwrap();
+    assert_eq!(
+        policy,
+        json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "AlphaSwarmBaseline",
+                "Effect": "Allow",
+                "Action": AWS_REQUIRED_ACTIONS,
+                "Resource": "*",
+            }]
+        })
+    );
+    assert!(AWS_REQUIRED_ACTIONS.contains(&"iam:SimulatePrincipalPolicy"));
+    assert_eq!(
+        file(&bundle, aws::BASELINE_POLICY_FILE).unwrap(),
+        aws::baseline_policy_json()
+    );
+    assert_eq!(
+        bundle.commands.bash[1],
+        "aws iam put-role-policy \\\n  --role-name alphaswarm-broker-org-acme \\\n  --policy-name alphaswarm-baseline \\\n  --policy-document file://alphaswarm_baseline_policy.json"
+    );
+    assert!(
+        bundle
+            .commands
+            .bash
+            .iter()
+            .all(|c| !c.contains("attach-role-policy")),
+        "the broad policy is never attached by default"
+    );
+    let statement = aws::simulate_statement();
+    // Shown in hints as one line that wraps, and still exactly that JSON.
+    let text = aws::simulate_statement_text();
+    assert!(!text.contains('\n') && text.contains(", \"") && text.contains("\": "));
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), statement);
+    assert!(AWS_REQUIRED_ACTIONS.contains(&statement["Action"].as_str().unwrap()));
+    assert_eq!(
+        (&statement["Effect"], &statement["Resource"]),
+        (&json!("Allow"), &json!("*"))
+    );
+    let choose = bundle
+        .notes
+        .iter()
+        .find(|n| n.starts_with("Which policy to choose"))
+        .expect("the bundle says which policy to choose");
+    assert!(choose.contains("alphaswarm-baseline") && choose.contains("ReadOnlyAccess"));
+    assert!(bundle.notes.iter().any(|n| n.contains(
+        "aws iam attach-role-policy \\\n  --role-name alphaswarm-broker-org-acme \\\n  --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess"
+    )));
+    // Terraform: the inline baseline always, the managed policy behind a
+    // variable that is off unless set.
+    let blocks = support::terraform_blocks(&bundle.terraform);
+    for (kind, label) in [
+        ("resource", "aws_iam_role_policy"),
+        ("variable", "attach_managed_policy"),
+        ("resource", "aws_iam_role_policy_attachment"),
+    ] {
+        assert!(
+            blocks.iter().any(|(k, l)| k == kind && l[0] == label),
+            "{kind} {label} missing: {blocks:?}"
+        );
+    }
+    assert!(
+        bundle
+            .terraform
+            .contains("count      = var.attach_managed_policy ? 1 : 0")
+    );
+    assert!(bundle.terraform.contains("default     = false"));
     let link = bundle
         .links
         .iter()
@@ -227,10 +310,15 @@ fn partition_hosts_and_arns_follow_the_region() {
         }
         let trust = file(&bundle, "trust_policy.json").unwrap();
         assert!(trust.contains(&format!("arn:{partition}:iam::{PARTNER}:root")));
-        assert!(
-            bundle.commands.bash[1]
-                .contains(&format!("arn:{partition}:iam::aws:policy/ReadOnlyAccess"))
-        );
+        let broad = format!("arn:{partition}:iam::aws:policy/ReadOnlyAccess");
+        let offered = bundle
+            .values
+            .iter()
+            .find(|v| v.name == "policy_arn")
+            .unwrap();
+        assert_eq!(offered.value, broad);
+        assert!(bundle.terraform.contains(&format!("\"{broad}\"")));
+        assert!(bundle.notes.iter().any(|n| n.contains(&broad)));
     }
     // An explicit partition that contradicts the region is refused.
     let req = AwsBootstrapRequest {
@@ -675,13 +763,12 @@ fn check_template_shape(template: &Value, b: &AwsBootstrap, role_name: Value) {
         statement["Condition"]["StringEquals"]["sts:ExternalId"],
         json!({"Ref": "ExternalId"})
     );
+    // Least privilege in CloudFormation too: the baseline inline, nothing broader.
     assert_eq!(
-        role["Properties"]["ManagedPolicyArns"][0]["Fn::Sub"],
-        format!(
-            "arn:${{AWS::Partition}}:iam::aws:policy/{}",
-            b.managed_policy
-        )
+        role["Properties"]["Policies"],
+        json!([{"PolicyName": aws::BASELINE_POLICY_NAME, "PolicyDocument": aws::baseline_policy()}])
     );
+    assert!(role["Properties"].get("ManagedPolicyArns").is_none());
     assert_eq!(
         template["Outputs"]["RoleArn"]["Value"],
         json!({"Fn::GetAtt": ["BrokerRole", "Arn"]})
@@ -754,14 +841,16 @@ proptest! {
         }
 
         assert_bash_round_trip(&aws::commands(&b));
+        assert_bash_round_trip(&aws::managed_policy_commands(&b));
         assert_bash_round_trip(&aws::cloudformation_commands(&b));
         let mut all = aws::commands(&b);
+        all.extend(aws::managed_policy_commands(&b));
         all.extend(aws::cloudformation_commands(&b));
         assert_shellcheck_clean(&Commands::render(&all).unwrap().bash_script());
         prop_assert_eq!(&bundle.commands, &Commands::render(&aws::commands(&b)).unwrap());
 
-        prop_assert!(!bundle.terraform.contains("%{"), "no directive");
-        prop_assert_eq!(bundle.terraform.matches("${").count(), 1, "only ${{path.module}}");
+        assert_only_templates(&bundle.terraform, &[PATH_MODULE]);
+        prop_assert_eq!(bundle.terraform.matches(PATH_MODULE).count(), 2, "trust and baseline files");
     }
 
     #[test]
@@ -936,7 +1025,10 @@ fn hostile_input_gives_structured_errors_or_safe_output() {
                     for f in &bundle.files {
                         serde_json::from_str::<Value>(&f.contents).unwrap();
                     }
-                    assert!(!bundle.terraform.contains("$("), "{value:?}");
+                    // HCL evaluates `${…}` and `%{…}`, not `$(…)`: only the
+                    // module path may be interpolated, whatever the value.
+                    assert_only_templates(&bundle.terraform, &[PATH_MODULE]);
+                    support::terraform_blocks(&bundle.terraform);
                 }
             }
         }

@@ -3,6 +3,13 @@
 //! moto server on 127.0.0.1 (both from the project venv, scripts/lib.sh
 //! ensure_venv). What AWS would create, moto creates; the ARN it returns must
 //! parse with our role ARN parser and name the role we rendered.
+// Tests and benches run real tools and files; the purity rules of
+// core/clippy.toml are for core/src.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 mod support;
 
@@ -36,15 +43,29 @@ fn check_trust_policy(moto: &Moto, dir: &Path, role: &str) {
     );
 }
 
-fn check_attached_policy(moto: &Moto, dir: &Path, role: &str, policy_arn: &str) {
-    let attached = moto.json(
+fn attached_policies(moto: &Moto, dir: &Path, role: &str) -> Value {
+    moto.json(
         dir,
         &format!("aws iam list-attached-role-policies --role-name {role}"),
+    )["AttachedPolicies"]
+        .clone()
+}
+
+/// The role holds exactly the least-privilege inline policy.
+fn check_baseline_policy(moto: &Moto, dir: &Path, role: &str) {
+    let inline = moto.json(
+        dir,
+        &format!(
+            "aws iam get-role-policy --role-name {role} --policy-name {}",
+            aws::BASELINE_POLICY_NAME
+        ),
     );
-    assert_eq!(
-        attached["AttachedPolicies"][0]["PolicyArn"], policy_arn,
-        "{attached}"
+    assert_eq!(inline["PolicyDocument"], aws::baseline_policy(), "{inline}");
+    let names = moto.json(
+        dir,
+        &format!("aws iam list-role-policies --role-name {role}"),
     );
+    assert_eq!(names["PolicyNames"], json!([aws::BASELINE_POLICY_NAME]));
 }
 
 #[test]
@@ -69,7 +90,19 @@ fn rendered_cli_commands_and_template_create_the_role_in_moto() {
     assert_eq!(arn.path.as_str(), "/alphaswarm/");
     assert_eq!(arn.name.as_str(), "alphaswarm-broker-org-acme");
     check_trust_policy(&moto, &dir, arn.name.as_str());
-    check_attached_policy(&moto, &dir, arn.name.as_str(), &b.policy_arn());
+    check_baseline_policy(&moto, &dir, arn.name.as_str());
+    assert_eq!(
+        attached_policies(&moto, &dir, arn.name.as_str()),
+        json!([]),
+        "nothing broad by default"
+    );
+    // The broad addition from the notes attaches exactly the managed policy.
+    let broad = Commands::render(&aws::managed_policy_commands(&b)).unwrap();
+    moto.bash(&dir, &broad.bash_script());
+    assert_eq!(
+        attached_policies(&moto, &dir, arn.name.as_str())[0]["PolicyArn"],
+        b.policy_arn()
+    );
 
     // CloudFormation path, for the admin tenant: the stack name differs from
     // the CLI role name, and the template names the role after the stack.
@@ -96,10 +129,25 @@ fn rendered_cli_commands_and_template_create_the_role_in_moto() {
         b.role_name().value,
         "the remark in the notes is real"
     );
-    // moto's CloudFormation ignores an IAM role's ManagedPolicyArns (no
-    // attachment is recorded), so only the name, output and trust policy are
-    // checked here; cfn-lint checks the property against AWS's schema.
     check_trust_policy(&moto, &dir, &stack);
+    // The stack's role carries the same inline policy. moto's CloudFormation
+    // stores the document as a Python dict's repr (single quotes), so it is
+    // read back through that before comparing.
+    let inline = moto.json(
+        &dir,
+        &format!(
+            "aws iam get-role-policy --role-name {stack} --policy-name {}",
+            aws::BASELINE_POLICY_NAME
+        ),
+    );
+    let stored = inline["PolicyDocument"]
+        .as_str()
+        .unwrap()
+        .replace('\'', "\"");
+    assert_eq!(
+        serde_json::from_str::<Value>(&stored).unwrap(),
+        aws::baseline_policy()
+    );
 
     let _ = std::fs::remove_dir_all(dir);
 }

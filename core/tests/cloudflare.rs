@@ -2,6 +2,13 @@
 //! Cloudflare bundles: snapshots, the template link decoded back (user and
 //! account variants), Terraform read back by an HCL parser, token shape
 //! checks, and a hostile corpus in every request field.
+// Tests and benches run real tools and files; the purity rules of
+// core/clippy.toml are for core/src.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::disallowed_macros
+)]
 
 mod support;
 

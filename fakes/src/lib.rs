@@ -10,6 +10,7 @@
 //! federated credentials, pools and bindings, token templates), never by a
 //! shortcut that a rendering bug could slip past.
 
+pub mod aws;
 pub mod azure;
 pub mod azure_key_vault;
 pub mod cloudflare;

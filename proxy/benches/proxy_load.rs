@@ -5,12 +5,18 @@
 //! - connect latency with `BENCH_STORED` (default 100,000) integrations
 //!   already stored, on SQLite (the default) and on PostgreSQL;
 //! - listing one org's connections at that size;
-//! - the proxy's RSS (VmRSS) idle, with that many stored, and after.
+//! - the proxy's RSS (VmRSS) idle, with that many stored, and after;
+//! - login throughput through the password-hash gate (right and wrong
+//!   passwords), and the proxy's peak RSS under 200 parallel wrong logins.
 //!
-//! The binary answers AWS from its test-only fake, so connect latency is the
-//! proxy's own cost (two audit rows and one store row, each committed to
-//! disk, the Fernet encryption), not AWS's. PostgreSQL is the test area's
-//! (`ALPHASWARM_TEST_POSTGRES_URL`) or one started here, fsync on.
+//! The binary's AWS is the loopback AWS fake (alphaswarm-fakes), so connect
+//! latency is the proxy's own cost (two audit rows and one store row, each
+//! committed to disk, the Fernet encryption) plus two signed loopback calls
+//! (AssumeRole, GetCallerIdentity), not AWS's network latency. PostgreSQL
+//! is the test area's (`ALPHASWARM_TEST_POSTGRES_URL`) or one started here,
+//! fsync on. Sections can be chosen (`cargo bench -p alphaswarm-proxy --
+//! sqlite postgres login`), and `ALPHASWARM_PROXY_BINARY=<path>` benchmarks
+//! another build of the proxy (e.g. the previous release) for a before/after.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -35,6 +41,9 @@ const LOAD_CONCURRENCY: usize = 32;
 const LOAD_TIME_LIMIT: Duration = Duration::from_secs(20);
 const CONNECTS: usize = 100;
 const LISTS: usize = 200;
+const LOGIN_TIME: Duration = Duration::from_secs(5);
+const LOGIN_FLOOD_CLIENTS: usize = 8;
+const BURST: u8 = 200;
 /// The org whose connections are listed (one of each kind).
 const LISTED_ORG: &str = "listed";
 const LISTED_KINDS: [&str; 4] = ["cloud_aws", "cloud_azure", "cloud_gcp", "cloud_cloudflare"];
@@ -73,12 +82,15 @@ fn env_for(
     dir: &std::path::Path,
     key: &str,
     database_url: Option<&str>,
+    aws: &LoopbackAws,
 ) -> Vec<(&'static str, String)> {
     let mut env = common::binary_env(dir, key, EXTERNAL_ID_SECRET);
     env.extend([
-        ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
         ("RUST_LOG", "warn".to_owned()),
+        // The figures are the requests' own; no background re-check meanwhile.
+        ("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "0".to_owned()),
     ]);
+    env.extend(aws.env());
     if let Some(url) = database_url {
         env.push(("ALPHASWARM_ADMIN_DATABASE_URL", url.to_owned()));
     }
@@ -231,19 +243,25 @@ async fn seed(target: &Target, key: &str, count: usize) {
 }
 
 /// Sequential connects of new orgs, then sequential listings of one org.
-async fn connect_and_list(label: &str, running: &Running) {
+async fn connect_and_list(label: &str, running: &Running, aws: &LoopbackAws) {
     let http = common::http_client();
     let pid = running.proxy.child.id();
     let mut connects = Vec::new();
     for i in 0..CONNECTS {
+        let arn = aws.role(
+            &format!("{label}-{i}"),
+            &format!("r{i}"),
+            Trust::Rendered,
+            Grant::Baseline,
+        );
         let t = Instant::now();
         let response = http
             .post(format!(
-                "{}/admin/accounts/bench-{i}/cloud/aws/connect",
+                "{}/admin/accounts/{label}-{i}/cloud/aws/connect",
                 running.proxy.base
             ))
             .bearer_auth(&running.token)
-            .json(&json!({"role_arn": role_arn(CUSTOMER, &format!("r{i}"))}))
+            .json(&json!({"role_arn": arn}))
             .send()
             .await
             .unwrap();
@@ -287,7 +305,8 @@ async fn connect_and_list(label: &str, running: &Running) {
 async fn sqlite_scenario() {
     let dir = temp_dir("bench-sqlite");
     let key = FernetFileStore::generate_key();
-    let env = env_for(&dir, &key, None);
+    let aws = LoopbackAws::start().await;
+    let env = env_for(&dir, &key, None, &aws);
 
     let empty = start(&dir, "empty", &env).await;
     println!(
@@ -316,7 +335,7 @@ async fn sqlite_scenario() {
         "  proxy RSS idle with {count} stored: {} KiB",
         rss_kib(running.proxy.child.id())
     );
-    connect_and_list("SQLite", &running).await;
+    connect_and_list("sqlite", &running, &aws).await;
 }
 
 async fn postgres_scenario() {
@@ -326,22 +345,127 @@ async fn postgres_scenario() {
     let count = stored();
     println!("PostgreSQL with {count} stored:");
     seed(&Target::postgres(&url).unwrap(), &key, count).await;
-    let env = env_for(&dir, &key, Some(&url));
+    let aws = LoopbackAws::start().await;
+    let env = env_for(&dir, &key, Some(&url), &aws);
     let a = start(&dir, "a", &env).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     println!(
         "  proxy RSS idle with {count} stored: {} KiB",
         rss_kib(a.proxy.child.id())
     );
-    connect_and_list("PostgreSQL", &a).await;
+    connect_and_list("postgresql", &a, &aws).await;
     let b = start(&dir, "b", &env).await;
     bootstrap_load("one replica (PostgreSQL)", &[&a]).await;
     bootstrap_load("two replicas (one PostgreSQL)", &[&a, &b]).await;
 }
 
+/// Wrong passwords rotate source addresses every 5 attempts (a client's
+/// free failures), so what limits them is the hash gate, not the budgets.
+/// Returns (checked: 200 or 401, refused busy: 429, other).
+async fn login_load(base: &str, password: &str, clients: usize) -> (usize, usize, usize) {
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients)
+        .map(|_| {
+            let (base, password, sent) = (base.to_owned(), password.to_owned(), sent.clone());
+            tokio::spawn(async move {
+                let right = password != "wrong-password";
+                let request = json_request(
+                    "POST",
+                    "/auth/login",
+                    authority(&base),
+                    &json!({"username": "admin", "password": password}),
+                );
+                let (mut checked, mut busy, mut other) = (0, 0, 0);
+                while started.elapsed() < LOGIN_TIME {
+                    let n = sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) / 5;
+                    let from = if right {
+                        std::net::Ipv4Addr::LOCALHOST
+                    } else {
+                        std::net::Ipv4Addr::new(127, 20, (n / 250) as u8, (n % 250) as u8 + 1)
+                    };
+                    let mut stream = connect_from(from, &base).await;
+                    match raw_exchange(&mut stream, &request).await.status {
+                        200 | 401 => checked += 1,
+                        429 => busy += 1,
+                        _ => other += 1,
+                    }
+                }
+                (checked, busy, other)
+            })
+        })
+        .collect();
+    let mut totals = (0, 0, 0);
+    for w in workers {
+        let (c, b, o) = w.await.unwrap();
+        totals = (totals.0 + c, totals.1 + b, totals.2 + o);
+    }
+    totals
+}
+
+async fn logins() {
+    let dir = temp_dir("bench-login");
+    let key = FernetFileStore::generate_key();
+    let aws = LoopbackAws::start().await;
+    let proxy = BinaryProxy::spawn(&dir, "login", &env_for(&dir, &key, None, &aws));
+    let (password, _) = proxy.enrollment();
+    let seconds = LOGIN_TIME.as_secs_f64();
+    let gate = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4);
+    // As many clients as the gate admits (its capacity), then a flood that
+    // never pauses (what the gate protects the hashes from).
+    for clients in [gate, LOGIN_FLOOD_CLIENTS] {
+        for (what, attempt) in [("right", password.as_str()), ("wrong", "wrong-password")] {
+            let (checked, busy, other) = login_load(&proxy.base, attempt, clients).await;
+            println!(
+                "login, {what} password, {clients} clients, {seconds:.0} s: {:.1} checked/s ({}), {:.0} refused busy/s, {other} other",
+                checked as f64 / seconds,
+                if attempt == password { "200" } else { "401" },
+                busy as f64 / seconds,
+            );
+        }
+    }
+    drop(proxy);
+
+    // Peak RSS: a fresh proxy, then one burst from 200 addresses at once.
+    let dir = temp_dir("bench-burst");
+    let proxy = BinaryProxy::spawn(&dir, "burst", &env_for(&dir, &key, None, &aws));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let idle_peak = peak_rss_kib(proxy.child.id());
+    let from: Vec<_> = (1..=BURST)
+        .map(|i| std::net::Ipv4Addr::new(127, 21, 0, i))
+        .collect();
+    let outcomes = wrong_login_burst(&from, &proxy.base).await;
+    let hashed = outcomes.iter().filter(|(s, _)| s.as_u16() == 401).count();
+    println!(
+        "{BURST} parallel wrong logins from {BURST} addresses: {hashed} hashed, {} refused at once; peak RSS {:.1} MiB (idle peak {:.1} MiB; aim < 200 MiB)",
+        outcomes.len() - hashed,
+        peak_rss_kib(proxy.child.id()) as f64 / 1024.0,
+        idle_peak as f64 / 1024.0
+    );
+}
+
 fn main() {
+    // `cargo bench -p alphaswarm-proxy -- sqlite login` runs those sections only.
+    let args: Vec<String> = std::env::args().collect();
+    let chosen: Vec<&str> = ["sqlite", "postgres", "login"]
+        .into_iter()
+        .filter(|s| args.iter().any(|a| a == s))
+        .collect();
+    let runs = move |section: &str| chosen.is_empty() || chosen.contains(&section);
     run_benchmark(async {
-        sqlite_scenario().await;
-        postgres_scenario().await;
+        if let Some(other) = std::env::var_os("ALPHASWARM_PROXY_BINARY") {
+            println!("(benchmarking the binary {})", other.to_string_lossy());
+        }
+        if runs("sqlite") {
+            sqlite_scenario().await;
+        }
+        if runs("postgres") {
+            postgres_scenario().await;
+        }
+        if runs("login") {
+            logins().await;
+        }
     });
 }

@@ -1,68 +1,200 @@
-//! The loopback peers of the web UI's end-to-end run (scripts/test-web.sh):
-//! the moto server of the proxy's tests (auth mode, cross-account trust
-//! policies and ExternalId really evaluated) and the SigV4-verifying
-//! SimulatePrincipalPolicy fake, deciding from each role's own policies in
-//! moto. No customer role exists yet: the e2e creates them by running the
-//! commands the wizard rendered, as the customer administrator made here.
+//! The loopback AWS of the web UI's end-to-end run (scripts/test-web.sh):
+//! the AWS fake of `alphaswarm-fakes` (STS, IAM, EC2 on one endpoint; its
+//! own SigV4 verification; every call authorised as IAM does), with
+//! AlphaSwarm's platform user in the partner account and a customer
+//! administrator in the customer account. No customer role exists yet: the
+//! e2e creates them by running the commands the wizard rendered, as that
+//! administrator, with the venv's awscli.
+//!
+//! Azure: the loopback Entra + ARM fake of `alphaswarm-fakes` with
+//! AlphaSwarm's multi-tenant app and two customer tenants; an issuer front
+//! that forwards `/oidc/…` to the proxy (as the public reverse proxy does in
+//! production), so the proxy's issuer URL is known before the proxy binds
+//! its own ephemeral port; and a control listener where the e2e runs the
+//! `az` commands the wizard rendered (`POST /az`) and clicks the
+//! admin-consent link (`POST /admin-consent`), as the customer would.
 //!
 //! Prints one JSON line (endpoints, account ids, the platform user's keys
-//! for the proxy, the customer administrator's keys for the awscli) and
-//! stays up until stdin closes or SIGTERM/SIGINT arrives; moto goes with it.
-//! Start it with `MOTO_IAM_LOAD_MANAGED_POLICIES=true` (the rendered commands
-//! attach AWS managed policies) and `ALPHASWARM_MOTO_MANAGED_POLICIES` naming
-//! the few to load, which keeps moto's model dump small (see
-//! moto_cross_account.py).
+//! for the proxy, the customer administrator's keys for the awscli, the
+//! Azure ids). The first line read on stdin is the proxy's base URL (for the
+//! issuer front); it stays up until stdin closes or SIGTERM/SIGINT arrives.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use alphaswarm_fakes::aws::{AwsFake, AwsFakeConfig};
+use alphaswarm_fakes::azure::{AzLogin, AzureFake};
+use alphaswarm_fakes::server::{Running, serve};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::sync::{Arc, OnceLock};
 
-use std::collections::HashMap;
-use std::io::Read;
-use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys, RolePolicies};
-use support::moto::{CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT};
+const PARTNER_ACCOUNT: &str = "111122223333";
+const CUSTOMER_ACCOUNT: &str = "444455556666";
+const ALLOW_ASSUME_ROLE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+/// The customer's administrator may do anything in the customer account.
+const ALLOW_EVERYTHING: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
-/// The managed policies the fake can evaluate: the bundle's default.
-const MANAGED_POLICIES: [&str; 1] = ["arn:aws:iam::aws:policy/ReadOnlyAccess"];
-const CUSTOMER_ADMIN: &str = "e2e-customer-admin";
+/// AlphaSwarm's own tenant and multi-tenant app (shared-app mode).
+const AZ_PLATFORM_TENANT: &str = "a1a1a1a1-0000-4000-8000-000000000001";
+const AZ_APP_OBJECT_ID: &str = "a1a1a1a1-0000-4000-8000-0000000000a0";
+const AZ_APP_CLIENT_ID: &str = "a1a1a1a1-0000-4000-8000-0000000000c0";
+/// The customer tenants: one per mode, so each connects its own subscription.
+const AZ_TENANTS: [(&str, &str, &str); 2] = [
+    (
+        "aaaaaaaa-1111-4111-8111-111111111111",
+        "aaaaaaaa-2222-4222-8222-222222222222",
+        "Contoso production",
+    ),
+    (
+        "bbbbbbbb-1111-4111-8111-111111111111",
+        "bbbbbbbb-2222-4222-8222-222222222222",
+        "Fabrikam",
+    ),
+];
+
+/// The proxy's base URL, read from stdin once the proxy listens.
+type ProxyUrl = Arc<OnceLock<String>>;
+
+/// `GET /oidc/{rest}` forwarded to the proxy: the issuer's discovery
+/// document and JWKS, status, type and cache headers as the proxy sent them.
+async fn forward_issuer(State(proxy): State<ProxyUrl>, Path(rest): Path<String>) -> Response {
+    let Some(base) = proxy.get() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "the proxy is not up yet").into_response();
+    };
+    let upstream = match reqwest::get(format!("{base}/oidc/{rest}")).await {
+        Ok(r) => r,
+        Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
+    };
+    let status =
+        StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let mut headers = axum::http::HeaderMap::new();
+    for name in [header::CONTENT_TYPE, header::CACHE_CONTROL] {
+        if let Some(v) = upstream.headers().get(name.as_str())
+            && let Ok(v) = v.as_bytes().try_into()
+        {
+            headers.insert(name, v);
+        }
+    }
+    let body = upstream.bytes().await.unwrap_or_default();
+    (status, headers, body.to_vec()).into_response()
+}
+
+/// `POST /az {as: "customer"|"platform", tenant, subscription?, command,
+/// files?}`: one rendered bash `az` command run against the fake; answers
+/// `{stdout}` or 422 `{error}` (what az prints on stderr).
+async fn run_az(State(azure): State<Arc<AzureFake>>, Json(body): Json<Value>) -> Response {
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
+    let login = match text("as").as_deref() {
+        Some("platform") => AzLogin {
+            tenant: AZ_PLATFORM_TENANT.to_owned(),
+            subscription: None,
+        },
+        _ => AzLogin {
+            tenant: text("tenant").unwrap_or_default(),
+            subscription: text("subscription"),
+        },
+    };
+    let files: BTreeMap<String, String> = body
+        .get("files")
+        .and_then(Value::as_object)
+        .map(|f| {
+            f.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    match azure.az_with_files(&login, &text("command").unwrap_or_default(), &files) {
+        Ok(stdout) => Json(json!({ "stdout": stdout })).into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /admin-consent {url}`: an administrator's click on the consent link.
+async fn admin_consent(State(azure): State<Arc<AzureFake>>, Json(body): Json<Value>) -> Response {
+    let url = body.get("url").and_then(Value::as_str).unwrap_or_default();
+    match azure.follow_admin_consent_link(url) {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+/// The Azure fake, the issuer front and the control listener.
+async fn start_azure(proxy: ProxyUrl) -> (Arc<AzureFake>, Running, Running) {
+    let azure = AzureFake::start().await.expect("the Azure fake starts");
+    for (tenant, subscription, name) in AZ_TENANTS {
+        azure.add_subscription(tenant, subscription, name);
+    }
+    azure.register_app(AZ_PLATFORM_TENANT, AZ_APP_OBJECT_ID, AZ_APP_CLIENT_ID);
+    let azure = Arc::new(azure);
+    let front = axum::Router::new()
+        .route("/oidc/{*rest}", get(forward_issuer))
+        .with_state(proxy);
+    let control = axum::Router::new()
+        .route("/az", post(run_az))
+        .route("/admin-consent", post(admin_consent))
+        .with_state(azure.clone());
+    let front = serve(front, 0).await.expect("the issuer front starts");
+    let control = serve(control, 0)
+        .await
+        .expect("the control listener starts");
+    (azure, front, control)
+}
 
 #[tokio::main]
 async fn main() {
-    let moto = Moto::start(&[]).await;
-    let mut managed = HashMap::new();
-    for arn in MANAGED_POLICIES {
-        managed.insert(arn.to_owned(), moto.managed_policy_document(arn).await);
-    }
-    let (admin_key_id, admin_secret) = moto
-        .create_admin_user(CUSTOMER_ACCOUNT, CUSTOMER_ADMIN)
-        .await;
-    let iam = IamSimFake::start_with_role_policies(
-        FakeConfig {
-            keys: KnownKeys::default().issued_by_moto(&moto.url),
-            policy_source_arn: String::new(),
-            allowed: Default::default(),
-            page_size: 100,
-        },
-        RolePolicies {
-            moto_url: moto.url.clone(),
-            managed,
-        },
-    )
-    .await;
+    let aws = AwsFake::start(AwsFakeConfig::default())
+        .await
+        .expect("the AWS fake starts on loopback");
+    let platform = aws
+        .state()
+        .create_user(PARTNER_ACCOUNT, "alphaswarm-platform", ALLOW_ASSUME_ROLE)
+        .expect("platform user");
+    let admin = aws
+        .state()
+        .create_user(CUSTOMER_ACCOUNT, "e2e-customer-admin", ALLOW_EVERYTHING)
+        .expect("customer administrator");
+    let proxy_url: ProxyUrl = Arc::default();
+    let (azure, issuer_front, azure_control) = start_azure(proxy_url.clone()).await;
     let env = serde_json::json!({
-        "moto_url": moto.url,
-        "iam_url": iam.url,
+        "aws_url": aws.url(),
         "partner_account_id": PARTNER_ACCOUNT,
         "customer_account_id": CUSTOMER_ACCOUNT,
-        "platform_access_key_id": moto.platform_access_key_id,
-        "platform_secret_access_key": moto.platform_secret_access_key,
-        "customer_access_key_id": admin_key_id,
-        "customer_secret_access_key": admin_secret,
+        "platform_access_key_id": platform.access_key_id,
+        "platform_secret_access_key": platform.secret_access_key,
+        "customer_access_key_id": admin.access_key_id,
+        "customer_secret_access_key": admin.secret_access_key,
+        "azure_issuer": format!("{}/oidc/", issuer_front.url()),
+        "azure_login_url": azure.login_url(),
+        "azure_arm_url": azure.arm_url(),
+        "azure_control_url": azure_control.url(),
+        "azure_app_client_id": AZ_APP_CLIENT_ID,
+        "azure_app_object_id": AZ_APP_OBJECT_ID,
+        "azure_tenants": AZ_TENANTS.iter().map(|(t, s, n)| json!({ "tenant": t, "subscription": s, "name": n })).collect::<Vec<_>>(),
     });
     println!("{env}");
 
-    let stdin_closed = tokio::task::spawn_blocking(|| {
-        let mut sink = Vec::new();
-        let _ = std::io::stdin().read_to_end(&mut sink);
+    // The first line is the proxy's URL; EOF means stop.
+    let stdin_closed = tokio::task::spawn_blocking(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { break };
+            let line = line.trim().trim_end_matches('/').to_owned();
+            if !line.is_empty() {
+                let _ = proxy_url.set(line);
+            }
+        }
     });
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .expect("SIGTERM handler");
@@ -71,7 +203,7 @@ async fn main() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
-    // Dropping them stops the fake and kills moto.
-    drop(iam);
-    drop(moto);
+    // Dropping them stops the fakes.
+    drop((issuer_front, azure_control, azure));
+    drop(aws);
 }

@@ -3,13 +3,13 @@
 use crate::accounts::AccountProvider;
 use crate::accounts::dockerhub::{DockerHubClient, DockerHubProvider};
 use crate::accounts::huggingface::{HuggingFaceClient, HuggingFaceProvider};
-use crate::audit::AuditSink;
-use crate::auth::{AttemptLimiter, Authenticator, Enrollment, LocalAuth, OidcAuth};
-use crate::aws::{AwsApi, AwsError, QueryClient};
+use crate::audit::{AuditError, AuditSigner, AuditSink};
+use crate::auth::{AttemptGuard, Authenticator, Enrollment, LocalAuth, OidcAuth};
+use crate::aws::{AwsApi, AwsError, Clock, QueryClient, TokioClock};
 use crate::azure::{AzureApi, RestClient};
 use crate::cloudflare::HttpCloudflare;
 use crate::config::{self, Config, Secret};
-use crate::db::audit::DbAuditSink;
+use crate::db::audit::{DbAuditSink, DbSinkOptions};
 use crate::db::file_era::{self, FileSources, ImportError};
 use crate::db::guards::AuthGuards;
 use crate::db::keys::DbKeyStore;
@@ -21,7 +21,6 @@ use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
 use crate::providers::azure::AzureProvider;
 use crate::providers::cloudflare::CloudflareProvider;
-use crate::providers::fake_aws::{FakeAws, UnknownRoles};
 use crate::store::{IntegrationStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -35,7 +34,8 @@ const CLOUDFLARE_TIMEOUT: Duration = Duration::from_secs(15);
 pub struct Inner {
     pub config: Config,
     pub auth: Authenticator,
-    pub limiter: AttemptLimiter,
+    /// Login and step-up budgets and the password-hash gate.
+    pub limiter: AttemptGuard,
     pub audit: Arc<dyn AuditSink>,
     pub store: Arc<dyn IntegrationStore>,
     /// The database behind the store and the audit chain.
@@ -69,6 +69,8 @@ pub enum StartError {
     Aws(#[from] AwsError),
     #[error("the Cloudflare client cannot be built: {0}")]
     Cloudflare(String),
+    #[error("{0} (set {audit_var} to another file)", audit_var = config::AUDIT_PATH)]
+    Audit(#[from] AuditError),
     #[error("{0}")]
     FederationKeys(#[from] KeyStoreError),
     #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
@@ -92,6 +94,7 @@ impl StartError {
             StartError::Store(e) => e.code(),
             StartError::Aws(_) => "aws_client_unavailable",
             StartError::Cloudflare(_) => "cloudflare_client_unavailable",
+            StartError::Audit(_) => "audit_log_unusable",
             StartError::FederationKeys(KeyStoreError::Database(e)) => e.code(),
             StartError::FederationKeys(_) => "federation_keys_unusable",
             StartError::Http(_) => "http_client_unavailable",
@@ -111,6 +114,7 @@ impl StartError {
             StartError::Store(_) | StartError::FederationKeys(_) => config::INTEGRATIONS_KEY,
             StartError::Aws(_) => "AWS_REGION",
             StartError::Cloudflare(_) => config::CLOUDFLARE_ENDPOINT_URL,
+            StartError::Audit(_) => config::AUDIT_PATH,
             StartError::Http(_) => "HTTPS_PROXY",
             StartError::StateDir { .. } => config::STATE_DIR,
             StartError::Import(e) => e.var(),
@@ -153,23 +157,12 @@ fn dev_external_id_secret(state_dir: &Path, notes: &mut StartNotes) -> Result<Se
     }
 }
 
-/// The AWS API the configuration asks for: the real SigV4 client (endpoints
-/// and platform credentials from the environment), or the in-process fake
-/// when `ALPHASWARM_ADMIN_AWS_FAKE` is set (tests only; refused in
-/// production by [`Config`]). Without platform credentials the proxy still
-/// starts: bootstrap needs no AWS call, and steps 3-5 answer 503
-/// `platform_credentials_missing`.
+/// The AWS API the configuration asks for: the real SigV4 client, with
+/// endpoints and platform credentials from the environment (tests point the
+/// endpoints at moto or at the loopback AWS fake of `alphaswarm-fakes`).
+/// Without platform credentials the proxy still starts: bootstrap needs no
+/// AWS call, and steps 3-5 answer 503 `platform_credentials_missing`.
 pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), StartError> {
-    if config.aws_fake {
-        let warning = format!(
-            "{} is set: AWS calls are answered by the in-process TEST fake",
-            config::AWS_FAKE
-        );
-        return Ok((
-            Arc::new(FakeAws::new(UnknownRoles::Permissive)),
-            vec![warning],
-        ));
-    }
     let mut warnings = Vec::new();
     if config.aws.platform.is_none() {
         warnings.push(
@@ -177,6 +170,24 @@ pub fn aws_client(config: &Config) -> Result<(Arc<dyn AwsApi>, Vec<String>), Sta
         );
     }
     Ok((Arc::new(QueryClient::new(config.aws.clone())?), warnings))
+}
+
+/// The state directory holds secrets: created 0700, and narrowed to 0700
+/// when it already exists with wider permissions.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(dir)?.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
 }
 
 /// Builds the state from the configuration and the AWS client to use: opens
@@ -187,28 +198,32 @@ pub async fn build_state(
     config: Config,
     aws: Arc<dyn AwsApi>,
 ) -> Result<(AppState, StartNotes), StartError> {
-    let azure: Arc<dyn AzureApi> = Arc::new(RestClient::new(&config.azure));
-    build_state_with(config, aws, azure).await
+    build_state_with_clock(config, aws, Arc::new(TokioClock)).await
 }
 
-/// [`build_state`] with the Azure client given (tests, benchmarks).
-pub async fn build_state_with(
+/// [`build_state`] with the clock that times step 3's retries while IAM
+/// settles (tests pass a virtual one and count attempts, never wall time).
+pub async fn build_state_with_clock(
     config: Config,
     aws: Arc<dyn AwsApi>,
-    azure: Arc<dyn AzureApi>,
+    clock: Arc<dyn Clock>,
 ) -> Result<(AppState, StartNotes), StartError> {
     // reqwest (OIDC's JWKS client below, the AWS client) panics without a
     // process-wide TLS provider.
     crate::aws::ensure_tls_provider();
+    let azure: Arc<dyn AzureApi> = Arc::new(RestClient::new(&config.azure));
     let mut notes = StartNotes::default();
-    std::fs::create_dir_all(&config.state_dir).map_err(|source| StartError::StateDir {
+    let state_err = |source| StartError::StateDir {
         path: config.state_dir.display().to_string(),
         source,
-    })?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&config.state_dir, std::fs::Permissions::from_mode(0o700));
+    };
+    create_private_dir(&config.state_dir).map_err(state_err)?;
+    if config.bind.ip().is_unspecified() && config.http.allowed_hosts_defaulted {
+        notes.warnings.push(format!(
+            "Listening on every interface, but only requests naming {} are answered (421 otherwise): set {} to the host names clients use.",
+            config.http.allowed_hosts.join(", "),
+            config::ALLOWED_HOSTS
+        ));
     }
     let external_id_secret = match &config.external_id_secret {
         Some(secret) => secret.clone(),
@@ -251,7 +266,11 @@ pub async fn build_state_with(
                     }
                 })?;
             notes.enrollment = enrollment;
-            Authenticator::Local(local)
+            // Replicas share the "code accepted once" guard in the database.
+            let scope = local.replay_scope();
+            Authenticator::Local(
+                local.with_replay_guard(Arc::new(AuthGuards::new(db.clone(), scope))),
+            )
         }
     };
     let aws_provider = AwsProvider::new(
@@ -262,6 +281,7 @@ pub async fn build_state_with(
             role_name_pattern: config.role_name_pattern.clone(),
             template_url: config.aws_template_url.clone(),
             settle: Duration::from_secs(config.aws_settle_seconds),
+            clock,
         },
     );
     let cloudflare = HttpCloudflare::new(&config.cloudflare_endpoint, CLOUDFLARE_TIMEOUT)
@@ -280,11 +300,33 @@ pub async fn build_state_with(
     providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
     providers.insert(cloudflare_provider.cloud(), Arc::new(cloudflare_provider));
     let accounts = account_providers(&config)?;
-    let audit: Arc<dyn AuditSink> = Arc::new(DbAuditSink::new(db.clone()));
+    let (signer, key_created) =
+        AuditSigner::load_or_create(&config.state_dir).map_err(state_err)?;
+    // Every replica signs checkpoints with the one key the database holds.
+    let (signer, signer_notes) = crate::db::audit::shared_signer(
+        &db,
+        key.expose(),
+        signer,
+        key_created,
+        &config.state_dir.join(crate::audit::SIGNING_KEY_FILE),
+    )
+    .await?;
+    notes.warnings.extend(signer_notes);
+    let (audit, audit_notes) = DbAuditSink::open(
+        db.clone(),
+        DbSinkOptions {
+            signer: Arc::new(signer),
+            key_created,
+            checkpoint_every_rows: config.audit_checkpoints.every_rows,
+        },
+    )
+    .await?;
+    notes.warnings.extend(audit_notes);
+    let audit: Arc<dyn AuditSink> = Arc::new(audit);
     let state = AppState(Arc::new(Inner {
         config,
         auth,
-        limiter: AttemptLimiter::new(AuthGuards::new(db.clone()), 10, Duration::from_secs(60)),
+        limiter: AttemptGuard::in_memory(),
         audit,
         store,
         database: db,

@@ -12,6 +12,7 @@ use alphaswarm_core::ids::TemplateUrl;
 use alphaswarm_core::{AwsAccountId, CoreError};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const ENV: &str = "ALPHASWARM_ENV";
 pub const BIND: &str = "ALPHASWARM_ADMIN_BIND";
@@ -30,16 +31,27 @@ pub const OIDC_ISSUER: &str = "ALPHASWARM_ADMIN_OIDC_ISSUER";
 pub const OIDC_JWKS_URL: &str = "ALPHASWARM_ADMIN_OIDC_JWKS_URL";
 pub const OIDC_AUDIENCE: &str = "ALPHASWARM_ADMIN_OIDC_AUDIENCE";
 pub const STEP_UP_MAX_AGE: &str = "ALPHASWARM_ADMIN_STEP_UP_MAX_AGE_SECONDS";
-/// STS/IAM/EC2 base URL override (tests point it at moto); read by [`AwsConfig`].
+/// STS/IAM/EC2 base URL override (tests point it at moto or the AWS fake);
+/// read by [`AwsConfig`].
 pub const AWS_ENDPOINT_URL: &str = crate::aws::ENDPOINT_URL_VAR;
-/// IAM alone (SimulatePrincipalPolicy, which moto lacks); read by [`AwsConfig`].
+/// IAM alone (tests with moto send SimulatePrincipalPolicy, which moto lacks,
+/// to the AWS fake mirroring it); read by [`AwsConfig`].
 pub const AWS_IAM_ENDPOINT_URL: &str = crate::aws::IAM_ENDPOINT_URL_VAR;
 /// Where the generic CloudFormation template is hosted: enables the
 /// bundle's quick-create ("Launch stack") link.
 pub const AWS_TEMPLATE_URL: &str = "ALPHASWARM_ADMIN_AWS_TEMPLATE_URL";
 pub const AWS_SETTLE_SECONDS: &str = "ALPHASWARM_ADMIN_AWS_SETTLE_SECONDS";
-/// Test-only: answer AWS calls from the in-process fake (refused in production).
-pub const AWS_FAKE: &str = "ALPHASWARM_ADMIN_AWS_FAKE";
+/// Clock skew tolerated on identity-provider tokens (`exp`, `nbf`, `iat`).
+pub const OIDC_LEEWAY: &str = "ALPHASWARM_ADMIN_OIDC_LEEWAY_SECONDS";
+/// Host names the proxy answers to (DNS-rebinding guard); comma-separated.
+pub const ALLOWED_HOSTS: &str = "ALPHASWARM_ADMIN_ALLOWED_HOSTS";
+pub const HTTP_HEADER_TIMEOUT: &str = "ALPHASWARM_ADMIN_HTTP_HEADER_TIMEOUT_SECONDS";
+pub const HTTP_REQUEST_TIMEOUT: &str = "ALPHASWARM_ADMIN_HTTP_REQUEST_TIMEOUT_SECONDS";
+pub const HTTP_MAX_CONNECTIONS: &str = "ALPHASWARM_ADMIN_HTTP_MAX_CONNECTIONS";
+/// A signed audit checkpoint after this many rows ...
+pub const AUDIT_CHECKPOINT_ROWS: &str = "ALPHASWARM_ADMIN_AUDIT_CHECKPOINT_ROWS";
+/// ... and at least this often while rows are being written.
+pub const AUDIT_CHECKPOINT_SECONDS: &str = "ALPHASWARM_ADMIN_AUDIT_CHECKPOINT_SECONDS";
 /// HuggingFace base URL override (tests and the sandbox: the loopback fake).
 pub const HUGGINGFACE_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_HUGGINGFACE_ENDPOINT_URL";
 /// Docker Hub base URL override.
@@ -83,6 +95,27 @@ pub struct OidcConfig {
     pub issuer: String,
     pub jwks_url: String,
     pub audience: String,
+    /// Seconds of clock skew allowed on `exp`, `nbf` and `iat` (at most 60).
+    pub leeway_seconds: u64,
+}
+
+/// The HTTP edge: who may connect, how long they may take, how many at once.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Lower-case host names or IP literals a request's `Host` may name.
+    pub allowed_hosts: Vec<String>,
+    /// No list was configured: the bind address and `localhost` only.
+    pub allowed_hosts_defaulted: bool,
+    pub header_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// When the audit trail gets a signed checkpoint.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckpointSettings {
+    pub every_rows: u64,
+    pub every: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -109,7 +142,8 @@ pub struct Config {
     /// Endpoints, region and the platform's own credentials (AWS_ACCESS_KEY_ID, ...).
     pub aws: AwsConfig,
     pub aws_settle_seconds: u64,
-    pub aws_fake: bool,
+    pub http: HttpSettings,
+    pub audit_checkpoints: CheckpointSettings,
     /// AlphaSwarm's OIDC issuer (ALPHASWARM_ADMIN_FEDERATION_ISSUER).
     pub federation: FederationConfig,
     /// Entra/ARM endpoints, audience, the shared app (ALPHASWARM_ADMIN_AZURE_*).
@@ -182,12 +216,8 @@ impl Config {
                 var: BIND,
                 why: "use host:port with an IP address, e.g. 127.0.0.1:8787".into(),
             })?;
-        let home = std::env::var_os("HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let state_dir = get(STATE_DIR)
-            .map(|p| expand_home(&p, &home))
-            .unwrap_or_else(|| home.join(".alphaswarm"));
+        let home = home_dir();
+        let state_dir = state_dir(&get, &home);
         let audit_path = get(AUDIT_PATH)
             .map(|p| expand_home(&p, &home))
             .unwrap_or_else(|| state_dir.join("audit.jsonl"));
@@ -249,7 +279,7 @@ impl Config {
             }
         }
         let database_connect_timeout_seconds =
-            parse_u64(&get, DATABASE_CONNECT_TIMEOUT, 10, 1..=300)?;
+            parse_number(&get, DATABASE_CONNECT_TIMEOUT, 10, 1..=300, "seconds")?;
         let role_name_pattern = get(ROLE_NAME_PATTERN)
             .map(|p| {
                 RoleNamePattern::parse(p.trim()).map_err(|e| ConfigError::Invalid {
@@ -272,11 +302,13 @@ impl Config {
             why: e.to_string(),
         })?;
 
+        let leeway_seconds = parse_number(&get, OIDC_LEEWAY, 30, 0..=60, "seconds")?;
         let oidc = match (get(OIDC_ISSUER), get(OIDC_JWKS_URL), get(OIDC_AUDIENCE)) {
             (Some(issuer), Some(jwks_url), Some(audience)) => Some(OidcConfig {
-                issuer,
-                jwks_url,
+                issuer: identity_provider_url(OIDC_ISSUER, issuer, production)?,
+                jwks_url: identity_provider_url(OIDC_JWKS_URL, jwks_url, production)?,
                 audience,
+                leeway_seconds,
             }),
             (None, None, None) => None,
             (None, _, _) => {
@@ -304,17 +336,29 @@ impl Config {
                 why: "production sessions come from the identity provider (issuer, JWKS URL and audience)",
             });
         }
-        let step_up_max_age_seconds = parse_u64(&get, STEP_UP_MAX_AGE, 300, 10..=86_400)?;
-        let aws_settle_seconds = parse_u64(&get, AWS_SETTLE_SECONDS, 30, 0..=600)?;
-        let aws_fake = matches!(get(AWS_FAKE).as_deref(), Some("1" | "true"));
-        if production && aws_fake {
-            return Err(ConfigError::Invalid {
-                var: AWS_FAKE,
-                why: "the fake AWS backend is for tests only".into(),
-            });
-        }
+        let step_up_max_age_seconds =
+            parse_number(&get, STEP_UP_MAX_AGE, 300, 10..=86_400, "seconds")?;
+        let aws_settle_seconds = parse_number(&get, AWS_SETTLE_SECONDS, 30, 0..=600, "seconds")?;
+        let audit_checkpoints = CheckpointSettings {
+            every_rows: parse_number(&get, AUDIT_CHECKPOINT_ROWS, 100, 1..=1_000_000, "rows")?,
+            every: Duration::from_secs(parse_number(
+                &get,
+                AUDIT_CHECKPOINT_SECONDS,
+                300,
+                1..=86_400,
+                "seconds",
+            )?),
+        };
         let federation = FederationConfig::from_lookup(get, production)?;
         let azure = AzureConfig::from_lookup(get, production)?;
+        let http = http_settings(
+            &get,
+            bind,
+            &[
+                (AWS_SETTLE_SECONDS, aws_settle_seconds),
+                (crate::azure::SETTLE_SECONDS, azure.settle.as_secs()),
+            ],
+        )?;
         let endpoint = |var: &'static str, default: &str| {
             let raw = get(var).unwrap_or_else(|| default.to_owned());
             crate::accounts::checked_endpoint(&raw, production)
@@ -325,8 +369,14 @@ impl Config {
             dockerhub_url: endpoint(DOCKERHUB_ENDPOINT_URL, DOCKERHUB_DEFAULT_URL)?,
         };
         let health = HealthSettings::new(
-            parse_u64(&get, HEALTH_INTERVAL, 6 * 3600, 0..=7 * 24 * 3600)?,
-            parse_u64(&get, HEALTH_CONCURRENCY, 8, 1..=256)?,
+            parse_number(
+                &get,
+                HEALTH_INTERVAL,
+                6 * 3600,
+                0..=7 * 24 * 3600,
+                "seconds",
+            )?,
+            parse_number(&get, HEALTH_CONCURRENCY, 8, 1..=256, "checks")?,
         );
         let cloudflare_endpoint = endpoint(
             CLOUDFLARE_ENDPOINT_URL,
@@ -350,7 +400,8 @@ impl Config {
             step_up_max_age_seconds,
             aws,
             aws_settle_seconds,
-            aws_fake,
+            http,
+            audit_checkpoints,
             federation,
             azure,
             accounts,
@@ -372,11 +423,12 @@ fn aws_config_var(field: Option<&str>) -> &'static str {
         .unwrap_or("AWS_REGION")
 }
 
-fn parse_u64(
+fn parse_number(
     get: &impl Fn(&str) -> Option<String>,
     var: &'static str,
     default: u64,
     range: std::ops::RangeInclusive<u64>,
+    unit: &str,
 ) -> Result<u64, ConfigError> {
     let Some(raw) = get(var) else {
         return Ok(default);
@@ -388,11 +440,152 @@ fn parse_u64(
         .ok_or_else(|| ConfigError::Invalid {
             var,
             why: format!(
-                "use a whole number from {} to {}",
+                "use a whole number of {unit} from {} to {}",
                 range.start(),
                 range.end()
             ),
         })
+}
+
+/// An identity-provider URL; production accepts https only (a token
+/// signature is worth nothing if its keys can be swapped in transit).
+fn identity_provider_url(
+    var: &'static str,
+    value: String,
+    production: bool,
+) -> Result<String, ConfigError> {
+    let url = reqwest::Url::parse(value.trim()).map_err(|_| ConfigError::Invalid {
+        var,
+        why: "use an absolute https:// URL".into(),
+    })?;
+    match url.scheme() {
+        "https" => Ok(value.trim().to_owned()),
+        "http" if !production => Ok(value.trim().to_owned()),
+        "http" => Err(ConfigError::Invalid {
+            var,
+            why: "production needs an https:// URL".into(),
+        }),
+        _ => Err(ConfigError::Invalid {
+            var,
+            why: "use an absolute https:// URL".into(),
+        }),
+    }
+}
+
+fn http_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    bind: SocketAddr,
+    settle_windows: &[(&'static str, u64)],
+) -> Result<HttpSettings, ConfigError> {
+    let allowed_hosts_defaulted = get(ALLOWED_HOSTS).is_none();
+    let allowed_hosts = match get(ALLOWED_HOSTS) {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                normalise_host(h).ok_or_else(|| ConfigError::Invalid {
+                    var: ALLOWED_HOSTS,
+                    why: "list host names or IP addresses separated by commas, e.g. admin.example.com,10.0.0.5".into(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => default_allowed_hosts(bind),
+    };
+    let header_timeout = parse_number(get, HTTP_HEADER_TIMEOUT, 10, 1..=300, "seconds")?;
+    let request_timeout = parse_number(get, HTTP_REQUEST_TIMEOUT, 120, 1..=3_600, "seconds")?;
+    if let Some((settle_var, settle)) = settle_windows
+        .iter()
+        .find(|(_, settle)| request_timeout <= *settle)
+    {
+        return Err(ConfigError::Invalid {
+            var: HTTP_REQUEST_TIMEOUT,
+            why: format!(
+                "must be longer than {settle_var} ({settle}), or a step waiting for the cloud to settle would always time out"
+            ),
+        });
+    }
+    let max_connections = parse_number(get, HTTP_MAX_CONNECTIONS, 512, 1..=65_536, "connections")?;
+    Ok(HttpSettings {
+        allowed_hosts,
+        allowed_hosts_defaulted,
+        header_timeout: Duration::from_secs(header_timeout),
+        request_timeout: Duration::from_secs(request_timeout),
+        max_connections: max_connections as usize,
+    })
+}
+
+/// The bind address and `localhost`; a loopback bind also answers to the
+/// other loopback spellings a browser may use.
+fn default_allowed_hosts(bind: SocketAddr) -> Vec<String> {
+    let mut hosts = vec!["localhost".to_owned(), host_of_ip(bind.ip())];
+    if bind.ip().is_loopback() {
+        hosts.extend(["127.0.0.1".to_owned(), "[::1]".to_owned()]);
+    }
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+fn host_of_ip(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// The host part of a `Host` value or an allowed-hosts entry, lower-cased,
+/// without its port; `None` when it is neither a DNS name nor an IP literal.
+pub fn normalise_host(value: &str) -> Option<String> {
+    let value = value.trim().to_ascii_lowercase();
+    if let Some(rest) = value.strip_prefix('[') {
+        let (ip, after) = rest.split_once(']')?;
+        let ip: std::net::Ipv6Addr = ip.parse().ok()?;
+        let port_ok = after.is_empty()
+            || after
+                .strip_prefix(':')
+                .is_some_and(|p| p.parse::<u16>().is_ok());
+        return port_ok.then(|| format!("[{ip}]"));
+    }
+    if let Ok(ip) = value.parse::<std::net::Ipv6Addr>() {
+        return Some(format!("[{ip}]"));
+    }
+    let host = match value.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() => host,
+        Some(_) => return None,
+        None => value.as_str(),
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    valid.then(|| host.to_owned())
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn state_dir(get: &impl Fn(&str) -> Option<String>, home: &Path) -> PathBuf {
+    get(STATE_DIR)
+        .map(|p| expand_home(&p, home))
+        .unwrap_or_else(|| home.join(".alphaswarm"))
+}
+
+/// The state directory alone (the CLI's audit commands need nothing else).
+pub fn state_dir_from_env() -> PathBuf {
+    state_dir(
+        &|name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty()),
+        &home_dir(),
+    )
 }
 
 fn expand_home(path: &str, home: &Path) -> PathBuf {
@@ -453,9 +646,6 @@ mod tests {
         assert_eq!(err.var(), OIDC_ISSUER);
         let complete = complete_production(&secret, &key);
         assert!(parse(&complete).unwrap().is_production());
-        let mut with_fake = complete.clone();
-        with_fake.push((AWS_FAKE, "1"));
-        assert_eq!(parse(&with_fake).unwrap_err().var(), AWS_FAKE);
         let mut plain_http = complete.clone();
         plain_http.push((CLOUDFLARE_ENDPOINT_URL, "http://127.0.0.1:9/client/v4"));
         assert_eq!(
@@ -508,6 +698,93 @@ mod tests {
             parse(&[("AWS_REGION", "mars")]).unwrap_err().var(),
             "AWS_REGION"
         );
+    }
+
+    #[test]
+    fn production_refuses_identity_provider_urls_without_tls() {
+        let secret = "s".repeat(40);
+        let key = "k".repeat(44);
+        let with = |issuer: &str, jwks: &str, env: &str| {
+            parse(&[
+                (ENV, env),
+                (EXTERNAL_ID_SECRET, secret.as_str()),
+                (INTEGRATIONS_KEY, key.as_str()),
+                (OIDC_ISSUER, issuer),
+                (OIDC_JWKS_URL, jwks),
+                (OIDC_AUDIENCE, "alphaswarm"),
+            ])
+        };
+        let https = ("https://idp.example/", "https://idp.example/jwks");
+        assert!(with(https.0, https.1, "production").is_ok());
+        let err = with("http://idp.example/", https.1, "production").unwrap_err();
+        assert_eq!(err.var(), OIDC_ISSUER);
+        let err = with(https.0, "http://idp.example/jwks", "production").unwrap_err();
+        assert_eq!(err.var(), OIDC_JWKS_URL);
+        assert_eq!(
+            with(https.0, "file:///jwks", "development")
+                .unwrap_err()
+                .var(),
+            OIDC_JWKS_URL
+        );
+        // Development may use a loopback identity provider over plain http.
+        let dev = with(
+            "http://127.0.0.1:9/",
+            "http://127.0.0.1:9/jwks",
+            "development",
+        )
+        .unwrap();
+        assert_eq!(dev.oidc.unwrap().leeway_seconds, 30);
+        assert_eq!(
+            parse(&[(OIDC_LEEWAY, "61")]).unwrap_err().var(),
+            OIDC_LEEWAY,
+            "exp leeway is at most 60 s"
+        );
+    }
+
+    #[test]
+    fn http_edge_settings_have_safe_defaults_and_are_checked() {
+        let config = parse(&[]).unwrap();
+        assert_eq!(
+            config.http.allowed_hosts,
+            ["127.0.0.1", "[::1]", "localhost"].map(String::from)
+        );
+        assert_eq!(config.http.header_timeout, Duration::from_secs(10));
+        let config = parse(&[
+            (BIND, "0.0.0.0:80"),
+            (ALLOWED_HOSTS, "Admin.Example.com, 10.0.0.5:8787,[::1]"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.http.allowed_hosts,
+            ["admin.example.com", "10.0.0.5", "[::1]"].map(String::from)
+        );
+        assert_eq!(
+            parse(&[(ALLOWED_HOSTS, "evil.example/x")])
+                .unwrap_err()
+                .var(),
+            ALLOWED_HOSTS
+        );
+        assert!(parse(&[(HTTP_REQUEST_TIMEOUT, "90")]).is_ok());
+        for settle in [AWS_SETTLE_SECONDS, crate::azure::SETTLE_SECONDS] {
+            assert_eq!(
+                parse(&[(HTTP_REQUEST_TIMEOUT, "90"), (settle, "90")])
+                    .unwrap_err()
+                    .var(),
+                HTTP_REQUEST_TIMEOUT,
+                "a request must outlive the {settle} window"
+            );
+        }
+        assert_eq!(
+            parse(&[(HTTP_MAX_CONNECTIONS, "0")]).unwrap_err().var(),
+            HTTP_MAX_CONNECTIONS
+        );
+        assert_eq!(
+            normalise_host("LOCALHOST:8787").as_deref(),
+            Some("localhost")
+        );
+        assert_eq!(normalise_host("[::1]:80").as_deref(), Some("[::1]"));
+        assert_eq!(normalise_host("evil.example:x"), None);
+        assert_eq!(normalise_host(""), None);
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct ErrorDetail {
     pub hint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_run_id: Option<String>,
+    /// Seconds for a `Retry-After` header (429s).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -53,7 +56,13 @@ impl ApiError {
             field: None,
             hint: hint.into(),
             audit_run_id: None,
+            retry_after: None,
         }))
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
@@ -76,6 +85,7 @@ impl ApiError {
             field: body.field,
             hint: body.hint,
             audit_run_id: None,
+            retry_after: None,
         }))
     }
 
@@ -130,7 +140,13 @@ impl<E: CoreError> From<E> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(&*self.0)).into_response()
+        let mut response = (self.status, Json(&*self.0)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -206,7 +222,16 @@ pub fn invalid_body(detail: &str) -> ApiError {
 }
 
 /// Reads a JSON value into a typed body, with [`invalid_body`] on failure.
+/// Only an object is a body: serde would also read a struct from an array
+/// of its fields' values (`["arn:…", null]`), which no client means to send.
 pub fn parse_body<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "The body must be a JSON object.",
+            "Send a JSON object with the fields listed in proxy/API.md for this route.",
+        ));
+    }
     serde_json::from_value(value).map_err(|e| invalid_body(&e.to_string()))
 }
 

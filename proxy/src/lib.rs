@@ -1,10 +1,12 @@
 //! The wizard's backend. See proxy/API.md for the HTTP contract.
 //!
 //! Code map: `config` (env → typed settings), `app` (start-up wiring),
-//! `routes` (thin handlers), `auth` (sessions, step-up), `audit` (hash-chained
-//! trail), `store` (encrypted integrations), `providers` (one per cloud
-//! behind `CloudProvider`), `accounts` (HuggingFace and Docker Hub behind
-//! `AccountProvider`), `health` (health checks and the background
+//! `serve` (accept loop: timeouts, connection cap), `edge` (hosts, body
+//! rules, deadline, security headers), `routes` (thin handlers), `auth`
+//! (sessions, step-up, attempt budgets), `audit` (hash-chained trail with
+//! signed checkpoints), `store` (encrypted integrations), `providers` (one
+//! per cloud behind `CloudProvider`), `accounts` (HuggingFace and Docker Hub
+//! behind `AccountProvider`), `health` (health checks and the background
 //! re-check), `integration_routes` (connect/disconnect/health of any kind),
 //! `aws` (the AWS calls behind `AwsApi`: the SigV4 client, classified
 //! errors, settle retry), `azure` (Entra and ARM behind `AzureApi`),
@@ -26,6 +28,7 @@ pub mod cloudflare;
 pub mod config;
 /// Shared state in SQLite (default) or PostgreSQL: store, audit chain, imports.
 pub mod db;
+pub mod edge;
 pub mod error;
 /// The proxy as AlphaSwarm's OIDC issuer (discovery, JWKS, signing keys, minting).
 pub mod federation;
@@ -34,4 +37,5 @@ pub mod health;
 pub mod integration_routes;
 pub mod providers;
 pub mod routes;
+pub mod serve;
 pub mod store;

@@ -1,13 +1,18 @@
 //! `alphaswarm-proxy [serve]` runs the wizard's backend;
-//! `alphaswarm-proxy verify-audit [<path>]` checks the audit chain in the
-//! configured database (or a file-era JSON-lines log);
+//! `alphaswarm-proxy [serve]` runs the wizard's backend;
+//! `alphaswarm-proxy verify-audit` checks the audit chain in the configured
+//! database; `alphaswarm-proxy verify-audit <path> [--public-key <pem>]`
+//! checks a JSON-lines trail file's hash chain and signed checkpoints;
+//! `alphaswarm-proxy audit-public-key` prints the key that signs them;
 //! `alphaswarm-proxy export <path> [--force]` writes the store out in the
 //! file era's encrypted JSON format;
 //! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
 //! issuer's signing keys.
 
 use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
-use alphaswarm_proxy::audit::{AuditSink, VerifyReport, verify_file};
+use alphaswarm_proxy::audit::{
+    AuditSigner, AuditSink, SIGNING_KEY_FILE, VerifyReport, public_key_from_pem, verify_files,
+};
 use alphaswarm_proxy::config::{self, Config};
 use alphaswarm_proxy::db::audit::DbAuditSink;
 use alphaswarm_proxy::db::store::DbIntegrationStore;
@@ -17,7 +22,19 @@ use std::time::Duration;
 
 fn usage() -> String {
     format!(
-        "usage: alphaswarm-proxy [serve]\n       alphaswarm-proxy verify-audit [<path of a file-era audit log>]\n       alphaswarm-proxy export <path> [--force]\n{}",
+        "usage: alphaswarm-proxy [serve]
+       alphaswarm-proxy verify-audit [--public-key <pem file>]
+       alphaswarm-proxy verify-audit <audit file> [--public-key <pem file>]
+       alphaswarm-proxy audit-public-key
+       alphaswarm-proxy export <path> [--force]
+{}
+
+verify-audit exits 0 when the trail is intact, 1 when it is not (tampered,
+re-hashed, truncated, emptied, missing, unsigned), 2 when it cannot be
+checked (unreadable file or database, no key). Without a path it checks the
+chain in the database (ALPHASWARM_ADMIN_DATABASE_URL, default the state
+directory's alphaswarm.db). Without --public-key it uses the key in the
+state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).",
         alphaswarm_proxy::federation::cli::USAGE
     )
 }
@@ -31,8 +48,14 @@ fn main() -> ExitCode {
         .as_slice()
     {
         [] | ["serve"] => serve(),
-        ["verify-audit", path] => verify(path),
-        ["verify-audit"] => with_database(verify_database),
+        ["verify-audit"] => with_database(|_, db| verify_database(db, None)),
+        ["verify-audit", "--public-key", key] => {
+            with_database(|_, db| verify_database(db, Some(key)))
+        }
+        ["verify-audit", path] => verify(path, None),
+        ["verify-audit", path, "--public-key", key]
+        | ["verify-audit", "--public-key", key, path] => verify(path, Some(key)),
+        ["audit-public-key"] => export_public_key(),
         ["export", path] => with_database(|config, db| export(config, db, path, false)),
         ["export", path, "--force"] | ["export", "--force", path] => {
             with_database(|config, db| export(config, db, path, true))
@@ -52,13 +75,43 @@ fn main() -> ExitCode {
     }
 }
 
-fn verify(path: &str) -> ExitCode {
-    report_verification(verify_file(std::path::Path::new(path)), || {
+/// The state directory's checkpoint key, or the one an auditor was given.
+fn checkpoint_key(pem_file: Option<&str>) -> Result<ed25519_dalek::VerifyingKey, String> {
+    match pem_file {
+        Some(file) => {
+            let pem =
+                std::fs::read_to_string(file).map_err(|e| format!("cannot read {file}: {e}"))?;
+            public_key_from_pem(&pem)
+                .ok_or_else(|| format!("{file} is not an Ed25519 public key (PEM)"))
+        }
+        None => {
+            let path = config::state_dir_from_env().join(SIGNING_KEY_FILE);
+            AuditSigner::load(&path)
+                .map(|signer| signer.verifying_key())
+                .map_err(|e| {
+                    format!(
+                        "cannot read the checkpoint key {}: {e} (pass --public-key)",
+                        path.display()
+                    )
+                })
+        }
+    }
+}
+
+fn verify(path: &str, pem_file: Option<&str>) -> ExitCode {
+    let key = match checkpoint_key(pem_file) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    report_verification(verify_files(std::path::Path::new(path), &key), || {
         format!("cannot read {path}")
     })
 }
 
-/// Prints a chain check: exit 0 intact, 1 broken, 2 unreadable.
+/// Prints a trail check: exit 0 intact, 1 broken, 2 unreadable.
 fn report_verification<E: std::fmt::Display>(
     verified: Result<VerifyReport, E>,
     unreadable: impl FnOnce() -> String,
@@ -116,10 +169,18 @@ where
     })
 }
 
-async fn verify_database(_config: Config, db: Database) -> ExitCode {
-    report_verification(DbAuditSink::new(db.clone()).verify().await, || {
-        format!("cannot read the audit chain in {}", db.site())
-    })
+async fn verify_database(db: Database, pem_file: Option<&str>) -> ExitCode {
+    let key = match checkpoint_key(pem_file) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    report_verification(
+        DbAuditSink::verifier(db.clone(), key).verify().await,
+        || format!("cannot read the audit chain in {}", db.site()),
+    )
 }
 
 async fn export(config: Config, db: Database, path: &str, replace: bool) -> ExitCode {
@@ -145,6 +206,23 @@ async fn export(config: Config, db: Database, path: &str, replace: bool) -> Exit
         }
         Err(e) => {
             eprintln!("export failed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn export_public_key() -> ExitCode {
+    let path = config::state_dir_from_env().join(SIGNING_KEY_FILE);
+    match AuditSigner::load(&path) {
+        Ok(signer) => {
+            print!("{}", signer.public_key_pem());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "cannot read the checkpoint key {}: {e} (the proxy creates it at its first start)",
+                path.display()
+            );
             ExitCode::from(2)
         }
     }
@@ -236,13 +314,14 @@ async fn run(config: Config) -> ExitCode {
         .unwrap_or_else(|_| bind.to_string());
     print_banner(&address, mode, &state_dir, partner_missing, notes);
     let database = state.database.clone();
-    // Dropped (and stopped) when the server returns.
     let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
-    let app = alphaswarm_proxy::routes::router(state);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await;
-    drop(sweeper);
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Stopped before serve signs its last checkpoint, so no health row
+        // lands after it.
+        drop(sweeper);
+    };
+    let served = alphaswarm_proxy::serve::serve(listener, state, shutdown).await;
     database.close().await;
     match served {
         Ok(()) => {

@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::audit::{AuditEvent, Phase};
 use crate::auth::{AdminSession, Session, StepUp};
+use crate::edge::ClientAddr;
 use crate::error::{ApiError, JsonBody, path_rejection};
 use crate::providers::{CloudProvider, Step};
 use crate::store::StoredIntegration;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             get(list_integrations),
         )
         .route("/admin/audit/verify", get(verify_audit))
+        .route("/admin/clouds", get(list_clouds))
         .merge(crate::integration_routes::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .route(
@@ -55,6 +57,7 @@ pub fn router(state: AppState) -> Router {
             axum::routing::any(|| async { api_not_found() }),
         );
     let web_dir = state.config.web_dir.clone();
+    let edge = crate::edge::Edge::new(&state.config.http, &state.config.federation);
     let api = api
         .merge(crate::federation::router(&state.config.federation))
         .with_state(state);
@@ -80,6 +83,10 @@ pub fn router(state: AppState) -> Router {
             "Check the method against proxy/API.md.",
         )
     })
+    .layer(axum::middleware::from_fn_with_state(
+        edge,
+        crate::edge::guard,
+    ))
     .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
@@ -111,11 +118,12 @@ struct LoginBody {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
     let (token, exp) = state
         .auth
-        .login(&state.limiter, &body.username, &body.password)
+        .login(&state.limiter, client, &body.username, &body.password)
         .await?;
     tracing::info!(user = %crate::auth::OPERATOR_USERNAME, "operator logged in");
     Ok(Json(
@@ -131,12 +139,13 @@ struct StepUpBody {
 
 async fn step_up(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     AdminSession(session): AdminSession,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> Result<Json<Value>, ApiError> {
     let (token, exp, auth_time) = state
         .auth
-        .step_up(&state.limiter, &session, body.code.trim())
+        .step_up(&state.limiter, client, &session, body.code.trim())
         .await?;
     tracing::info!(user = %session.subject, "operator stepped up");
     let until = auth_time + state.config.step_up_max_age_seconds as i64;
@@ -355,9 +364,19 @@ pub(crate) fn new_connection(org: &OrgId, kind: &str) -> Result<StoredIntegratio
 
 pub(crate) fn store_error(e: crate::store::StoreError) -> ApiError {
     tracing::error!(error = %e, "integrations store failed");
+    use crate::db::DbError;
+    use crate::store::StoreError;
+    // A failed query or a lost connection is the store being unavailable,
+    // whichever backend holds it; the database's own codes are start-up's.
+    let code = match &e {
+        StoreError::Database(DbError::Query { .. } | DbError::Unreachable { .. }) => {
+            "store_unavailable"
+        }
+        other => other.code(),
+    };
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        e.code(),
+        code,
         "The integrations store could not be written.",
         "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
     )
@@ -424,6 +443,16 @@ async fn list_integrations(
         .map_err(store_error)?;
     let integrations: Vec<Value> = records.iter().map(StoredIntegration::masked).collect();
     Ok(Json(json!({ "integrations": integrations })))
+}
+
+/// The clouds this proxy has a provider for, so the wizard offers no
+/// cloud that would dead-end at step 2.
+async fn list_clouds(
+    State(state): State<AppState>,
+    AdminSession(_session): AdminSession,
+) -> Json<Value> {
+    let clouds: Vec<&str> = state.providers.keys().copied().collect();
+    Json(json!({ "clouds": clouds }))
 }
 
 async fn verify_audit(

@@ -1,19 +1,22 @@
 //! The AWS client against loopback peers: a real moto server in auth mode
-//! (two accounts, the core's trust policy really evaluated) and a fake for
-//! SimulatePrincipalPolicy that verifies SigV4 signatures.
+//! (two accounts, the core's trust policy really evaluated), and the AWS
+//! fake of `alphaswarm-fakes` (its own SigV4 verification, IAM's
+//! authorisation), alone or mirroring moto for SimulatePrincipalPolicy.
 
+mod common;
 mod support;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use alphaswarm_core::CoreError;
+use alphaswarm_fakes::aws::AwsFakeConfig;
 use alphaswarm_proxy::aws::{
-    AssumedCredentials, AwsApi, AwsConfig, AwsError, Decision, QueryClient, TokioClock,
+    AssumedCredentials, AwsApi, AwsConfig, AwsError, Decision, QueryClient, VirtualClock,
     retry_while_settling,
 };
-use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys};
-use support::moto::{CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT, RoleSpec, trust_policy};
+use common::{Grant, LoopbackAws, Trust, external_id_for};
+use support::moto::{CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT, RoleSpec, baseline, trust_policy};
 
 const EXTERNAL_ID: &str = "as1-3f7c0e9a4b2d4c6e8f1a2b3c4d5e6f70";
 const SAFE_ROLE: &str = "alphaswarm-broker-acme";
@@ -49,7 +52,7 @@ fn safe_role() -> RoleSpec {
     RoleSpec {
         name: SAFE_ROLE,
         trust_policy: trust_policy(PARTNER_ACCOUNT, Some(EXTERNAL_ID)),
-        with_permissions: true,
+        permissions: baseline(),
     }
 }
 
@@ -106,29 +109,19 @@ async fn right_external_id_reaches_the_customer_account_and_its_regions() {
         "{regions:?}"
     );
 
-    // Step 4 with the same credentials: IAM goes to the fake, which accepts
-    // only these temporary keys.
-    let fake = IamSimFake::start(FakeConfig {
-        keys: KnownKeys::default().with(
-            &creds.access_key_id,
-            creds.secret_access_key(),
-            Some(creds.session_token()),
-        ),
-        policy_source_arn: role_arn.clone(),
-        allowed: ["sts:GetCallerIdentity", "ec2:DescribeRegions"]
-            .map(str::to_owned)
-            .into(),
-        page_size: 100,
-    })
-    .await;
-    let aws = moto_client(&moto, Some(&fake.url));
-    let baseline = strings(&[
+    // Step 4 with the same credentials: IAM goes to the AWS fake mirroring
+    // moto, which knows these temporary keys and the role's policies there.
+    let iam = moto.iam_mirror().await;
+    let aws = moto_client(&moto, Some(&iam.url()));
+    let actions = strings(&[
         "sts:GetCallerIdentity",
         "iam:GetRole",
+        "iam:SimulatePrincipalPolicy",
         "ec2:DescribeRegions",
+        "s3:ListAllMyBuckets",
     ]);
     let results = aws
-        .simulate_principal_policy(&creds, &role_arn, &baseline)
+        .simulate_principal_policy(&creds, &role_arn, &actions)
         .await
         .expect("simulate");
     let decisions: Vec<(&str, Decision)> = results
@@ -139,8 +132,10 @@ async fn right_external_id_reaches_the_customer_account_and_its_regions() {
         decisions,
         [
             ("sts:GetCallerIdentity", Decision::Allowed),
-            ("iam:GetRole", Decision::ImplicitDeny),
+            ("iam:GetRole", Decision::Allowed),
+            ("iam:SimulatePrincipalPolicy", Decision::Allowed),
             ("ec2:DescribeRegions", Decision::Allowed),
+            ("s3:ListAllMyBuckets", Decision::ImplicitDeny),
         ]
     );
     // STS and EC2 still went to moto: the identity call works after the IAM override.
@@ -155,7 +150,7 @@ async fn trust_policy_refusals_are_classified() {
     let bare = RoleSpec {
         name: BARE_ROLE,
         trust_policy: trust_policy(PARTNER_ACCOUNT, Some(EXTERNAL_ID)),
-        with_permissions: false,
+        permissions: None,
     };
     let moto = Moto::start(&[safe_role(), bare]).await;
     let role_arn = Moto::role_arn(SAFE_ROLE);
@@ -211,22 +206,40 @@ async fn trust_policy_refusals_are_classified() {
     let no_ec2 = aws.describe_regions(&bare).await.unwrap_err();
     assert_eq!(no_ec2.code(), "aws_access_denied", "{no_ec2:?}");
     assert!(no_ec2.hint().contains("ec2:DescribeRegions"));
+    // Nor may it simulate its own policies (the AWS fake mirrors moto's role).
+    let iam = moto.iam_mirror().await;
+    let no_simulate = moto_client(&moto, Some(&iam.url()))
+        .simulate_principal_policy(
+            &bare,
+            &Moto::role_arn(BARE_ROLE),
+            &strings(&["iam:GetRole"]),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(no_simulate.code(), "simulate_denied", "{no_simulate:?}");
 
-    // Retrying while IAM settles keeps refusing a wrong id until the deadline, counting attempts.
+    // Retrying while IAM settles keeps refusing a wrong id until the
+    // deadline. Virtual time: real refusals from moto, counted, no waiting.
+    let clock = VirtualClock::new();
     let settled = retry_while_settling(
-        &TokioClock,
+        &clock,
         Duration::from_millis(600),
         Duration::from_millis(100),
         || aws.assume_role(&role_arn, Some("as1-not-the-right-one"), SESSION),
     )
     .await;
-    assert!(settled.attempts >= 3, "attempts {}", settled.attempts);
+    assert_eq!(settled.attempts, 4);
+    assert_eq!(
+        clock.sleeps(),
+        [100, 200, 300].map(Duration::from_millis),
+        "doubling, the last pause cut to the window"
+    );
     assert_eq!(
         settled.result.unwrap_err().code(),
         "assume_role_access_denied"
     );
     let settled = retry_while_settling(
-        &TokioClock,
+        &VirtualClock::new(),
         Duration::from_secs(5),
         Duration::from_millis(100),
         || aws.assume_role(&role_arn, Some(EXTERNAL_ID), SESSION),
@@ -241,7 +254,7 @@ async fn trust_policy_without_external_id_condition_lets_anyone_assume() {
     let moto = Moto::start(&[RoleSpec {
         name: UNSAFE_ROLE,
         trust_policy: trust_policy(PARTNER_ACCOUNT, None),
-        with_permissions: true,
+        permissions: baseline(),
     }])
     .await;
     let role_arn = Moto::role_arn(UNSAFE_ROLE);
@@ -261,7 +274,7 @@ async fn trust_policy_without_external_id_condition_lets_anyone_assume() {
     let moto = Moto::start(&[RoleSpec {
         name: SAFE_ROLE,
         trust_policy: trust_policy("999988887777", Some(EXTERNAL_ID)),
-        with_permissions: true,
+        permissions: baseline(),
     }])
     .await;
     let aws = moto_client(&moto, None);
@@ -272,40 +285,38 @@ async fn trust_policy_without_external_id_condition_lets_anyone_assume() {
     assert_eq!(err.code(), "assume_role_access_denied");
 }
 
-// ------------------------------------------------------------ fake IAM only
+// ------------------------------------------------------------ the AWS fake alone
 
-fn fake_creds() -> AssumedCredentials {
-    AssumedCredentials::new(
-        "ASIAFAKEACCESSKEY001",
-        "fake-secret-9f8e7d6c5b4a",
-        "fake-session-token-abc",
-        "2026-11-22T15:00:00Z",
-        "arn:aws:sts::444455556666:assumed-role/r/s",
-    )
+/// A client whose endpoints are the fake and whose platform keys are its
+/// platform user's; IAM's region is left to the client (us-east-1).
+fn fake_client(aws: &LoopbackAws) -> QueryClient {
+    let env = aws.env();
+    let vars: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    client(&vars)
 }
 
-async fn fake_iam(page_size: usize) -> IamSimFake {
-    let creds = fake_creds();
-    IamSimFake::start(FakeConfig {
-        keys: KnownKeys::default().with(
-            &creds.access_key_id,
-            creds.secret_access_key(),
-            Some(creds.session_token()),
-        ),
-        policy_source_arn: "arn:aws:iam::444455556666:role/r".to_owned(),
-        allowed: BTreeSet::from(["iam:GetRole".to_owned(), "ec2:DescribeRegions".to_owned()]),
-        page_size,
-    })
-    .await
-}
-
-fn iam_client(url: &str) -> QueryClient {
-    client(&[("ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL", url)])
-}
+/// The org whose rendered artifacts the fake's roles are built from.
+const ORG: &str = "acme";
 
 #[tokio::test]
 async fn simulation_follows_pages_and_keeps_the_order() {
-    let fake = fake_iam(2).await;
+    // IAM may answer fewer results than asked for: two per page here.
+    let aws = LoopbackAws::start_with(AwsFakeConfig {
+        max_items: 2,
+        ..Default::default()
+    })
+    .await;
+    let role = aws.role(
+        ORG,
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
+    let client = fake_client(&aws);
+    let creds = client
+        .assume_role(&role, Some(&external_id_for(ORG)), SESSION)
+        .await
+        .expect("assume role");
     let actions = strings(&[
         "sts:GetCallerIdentity",
         "iam:GetRole",
@@ -313,8 +324,8 @@ async fn simulation_follows_pages_and_keeps_the_order() {
         "s3:ListAllMyBuckets",
         "iam:GetRole",
     ]);
-    let results = iam_client(&fake.url)
-        .simulate_principal_policy(&fake_creds(), "arn:aws:iam::444455556666:role/r", &actions)
+    let results = client
+        .simulate_principal_policy(&creds, &role, &actions)
         .await
         .expect("simulate");
     let got: Vec<(&str, &str)> = results
@@ -324,43 +335,110 @@ async fn simulation_follows_pages_and_keeps_the_order() {
     assert_eq!(
         got,
         [
-            ("sts:GetCallerIdentity", "implicitDeny"),
+            ("sts:GetCallerIdentity", "allowed"),
             ("iam:GetRole", "allowed"),
             ("ec2:DescribeRegions", "allowed"),
             ("s3:ListAllMyBuckets", "implicitDeny"),
             ("iam:GetRole", "allowed"),
         ]
     );
-    assert_eq!(fake.calls(), [(200, 5); 3], "three pages of two");
+    let pages = aws
+        .state
+        .calls()
+        .iter()
+        .filter(|c| c.action == "SimulatePrincipalPolicy" && c.status == 200)
+        .count();
+    assert_eq!(pages, 3, "three pages of two");
+}
+
+/// Signs an IAM GetRole for `service`/`region` with the aws-sigv4 crate
+/// directly (an independent signer), as the given credentials.
+fn signed_get_role(
+    url: &str,
+    creds: &AssumedCredentials,
+    service: &str,
+    region: &str,
+) -> reqwest::RequestBuilder {
+    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+    let body = "Action=GetRole&Version=2010-05-08&RoleName=alphaswarm-broker-acme";
+    let host = url.trim_start_matches("http://").to_owned();
+    let identity: aws_smithy_runtime_api::client::identity::Identity =
+        aws_credential_types::Credentials::new(
+            creds.access_key_id.clone(),
+            creds.secret_access_key().to_owned(),
+            Some(creds.session_token().to_owned()),
+            None,
+            "test",
+        )
+        .into();
+    let params = aws_sigv4::sign::v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(service)
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .unwrap()
+        .into();
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let headers = [("host", host.as_str()), ("content-type", content_type)];
+    let target = format!("{url}/");
+    let signable = SignableRequest::new(
+        "POST",
+        target.as_str(),
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .unwrap();
+    let (instructions, _) = sign(signable, &params).unwrap().into_parts();
+    let mut request = common::http_client()
+        .post(target)
+        .header("content-type", content_type)
+        .body(body);
+    for (name, value) in instructions.headers() {
+        request = request.header(name, value);
+    }
+    request
 }
 
 #[tokio::test]
-async fn simulation_refusals_are_classified() {
-    let fake = fake_iam(100).await;
-    let aws = iam_client(&fake.url);
-    let role = "arn:aws:iam::444455556666:role/r";
+async fn the_fake_refuses_what_iam_refuses_and_the_client_classifies_it() {
+    let aws = LoopbackAws::start().await;
+    let role = aws.role(
+        ORG,
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
+    let client = fake_client(&aws);
+    let creds = client
+        .assume_role(&role, Some(&external_id_for(ORG)), SESSION)
+        .await
+        .unwrap();
     let actions = strings(&["iam:GetRole"]);
 
-    let unknown_role = aws
+    let unknown_role = client
         .simulate_principal_policy(
-            &fake_creds(),
-            "arn:aws:iam::444455556666:role/gone",
+            &creds,
+            &common::role_arn(common::CUSTOMER, "gone"),
             &actions,
         )
         .await
         .unwrap_err();
-    assert_eq!(unknown_role.code(), "role_not_found");
-
-    let mut wrong_secret = fake_creds();
-    wrong_secret = AssumedCredentials::new(
-        wrong_secret.access_key_id.clone(),
-        "another-secret",
-        wrong_secret.session_token(),
-        wrong_secret.expiration.clone(),
-        wrong_secret.assumed_role_arn.clone(),
+    assert_eq!(
+        (unknown_role.code(), unknown_role.aws_code()),
+        ("role_not_found", Some("NoSuchEntity"))
     );
-    let forged = aws
-        .simulate_principal_policy(&wrong_secret, role, &actions)
+
+    let wrong_secret = AssumedCredentials::new(
+        creds.access_key_id.clone(),
+        "another-secret",
+        creds.session_token(),
+        creds.expiration.clone(),
+        creds.assumed_role_arn.clone(),
+    );
+    let forged = client
+        .simulate_principal_policy(&wrong_secret, &role, &actions)
         .await
         .unwrap_err();
     assert_eq!(
@@ -369,22 +447,53 @@ async fn simulation_refusals_are_classified() {
     );
 
     let stranger = AssumedCredentials::new("ASIASTRANGER", "s", "t", "", "");
-    let refused = aws
-        .simulate_principal_policy(&stranger, role, &actions)
+    let refused = client
+        .simulate_principal_policy(&stranger, &role, &actions)
         .await
         .unwrap_err();
     assert_eq!(refused.aws_code(), Some("InvalidClientTokenId"));
 
-    let no_actions = aws
-        .simulate_principal_policy(&fake_creds(), role, &[])
+    let no_actions = client
+        .simulate_principal_policy(&creds, &role, &[])
         .await
         .unwrap_err();
-    assert_eq!(no_actions.aws_code(), Some("MissingParameter"));
+    assert_eq!(no_actions.aws_code(), Some("ValidationError"));
+
+    // Signed by another signer for the wrong region, then the wrong
+    // service; the same request signed right is answered.
+    for (service, region, status, says) in [
+        (
+            "iam",
+            "eu-west-1",
+            403,
+            "Credential should be scoped to a valid region, not &apos;eu-west-1&apos;",
+        ),
+        (
+            "sts",
+            "us-east-1",
+            403,
+            "Credential should be scoped to correct service: &apos;iam&apos;",
+        ),
+        (
+            "iam",
+            "us-east-1",
+            200,
+            "<RoleName>alphaswarm-broker-acme</RoleName>",
+        ),
+    ] {
+        let response = signed_get_role(aws.url(), &creds, service, region)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{service} {region}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(says), "{service} {region}: {text}");
+    }
 
     // The fake itself refuses an unsigned request.
-    alphaswarm_proxy::aws::ensure_tls_provider();
-    let unsigned = reqwest::Client::new()
-        .post(format!("{}/", fake.url))
+    let unsigned = common::http_client()
+        .post(format!("{}/", aws.url()))
+        .header("content-type", "application/x-www-form-urlencoded")
         .body("Action=SimulatePrincipalPolicy&Version=2010-05-08&PolicySourceArn=x&ActionNames.member.1=iam%3AGetRole")
         .send()
         .await
@@ -398,9 +507,39 @@ async fn simulation_refusals_are_classified() {
             .contains("MissingAuthenticationToken")
     );
 
-    // Only the first call got an answer past the signature check.
-    let statuses: Vec<u16> = fake.calls().iter().map(|(status, _)| *status).collect();
-    assert_eq!(statuses, [404, 403, 403, 400, 403]);
+    // Temporary credentials expire.
+    aws.state.expire_sessions();
+    let expired = client.caller_identity(&creds).await.unwrap_err();
+    assert_eq!(
+        (expired.code(), expired.aws_code()),
+        ("expired_token", Some("ExpiredToken"))
+    );
+    let expired = client.describe_regions(&creds).await.unwrap_err();
+    assert_eq!(
+        (expired.code(), expired.aws_code()),
+        ("expired_token", Some("RequestExpired"))
+    );
+
+    // A role the platform may not assume, and a role that does not exist,
+    // are the same AccessDenied from STS.
+    let missing = client
+        .assume_role(
+            &common::role_arn(common::CUSTOMER, "missing"),
+            Some(&external_id_for(ORG)),
+            SESSION,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (missing.code(), missing.aws_code()),
+        ("assume_role_access_denied", Some("AccessDenied"))
+    );
+    let without_id = client.assume_role(&role, None, SESSION).await.unwrap_err();
+    assert_eq!(
+        without_id.code(),
+        "assume_role_access_denied",
+        "a missing ExternalId is denied"
+    );
 }
 
 // ------------------------------------------------------------ no peer at all
@@ -453,7 +592,13 @@ async fn unreachable_and_silent_endpoints_are_aws_unreachable() {
     let started = std::time::Instant::now();
     let err = QueryClient::new(config)
         .unwrap()
-        .describe_regions(&fake_creds())
+        .describe_regions(&AssumedCredentials::new(
+            "ASIAFAKEACCESSKEY001",
+            "secret",
+            "token",
+            "",
+            "",
+        ))
         .await
         .unwrap_err();
     assert!(

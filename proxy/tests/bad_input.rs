@@ -46,9 +46,11 @@ async fn malformed_bodies_and_paths_are_structured_4xx() {
             let response = request.send().await.unwrap();
             let status = response.status().as_u16();
             let text = response.text().await.unwrap();
-            // bootstrap accepts an empty body, and a valid ARN may reach the fake (role_not_found 422).
-            if status == 200 {
-                assert!(path.ends_with("bootstrap"), "{path} {body:?}: {text}");
+            // Only bootstrap accepts a body without role_arn, and only an
+            // empty one (every bootstrap field is optional); nothing here
+            // reaches AWS (checked below).
+            if path.ends_with("bootstrap") && body.is_none_or(str::is_empty) {
+                assert_eq!(status, 200, "{path} {body:?}: {text}");
                 continue;
             }
             assert!(
@@ -76,6 +78,57 @@ async fn malformed_bodies_and_paths_are_structured_4xx() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 400);
+
+    // Bootstrap's body is as strict as every step's (API.md): an object
+    // with known fields of the right type, nothing else.
+    for (body, field) in [
+        ("[]", None),
+        ("null", None),
+        ("5", None),
+        ("\"us-east-1\"", None),
+        // serde would read these as the struct's fields, in order.
+        ("[\"us-east-1\", null, []]", None),
+        ("{\"role_arn\": 5}", Some("role_arn")),
+        ("{\"region\": 5}", None),
+        ("{\"organizational_unit_ids\": \"ou-ab12-cd34ef56\"}", None),
+    ] {
+        let response = proxy
+            .http
+            .post(proxy.url(&step("acme", "bootstrap")))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let parsed: Value = response.json().await.unwrap();
+        assert_eq!(
+            (status, parsed["code"].as_str(), parsed["field"].as_str()),
+            (400, Some("invalid_body"), field),
+            "bootstrap {body}: {parsed}"
+        );
+    }
+    let (status, body) = proxy
+        .post(&step("acme", "bootstrap"), &token, json!({}))
+        .await;
+    assert_eq!(
+        status, 200,
+        "an empty object is a valid bootstrap body: {body}"
+    );
+    // The same array trick on a step never reaches AWS either.
+    let (status, body) = proxy
+        .post(
+            &step("acme", "validate-identity"),
+            &token,
+            json!(["arn:aws:iam::123456789012:role/x", null]),
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_body")),
+        "{body}"
+    );
 
     // Missing field names the field.
     let (status, body) = proxy
@@ -179,5 +232,5 @@ async fn malformed_bodies_and_paths_are_structured_4xx() {
         .await
         .unwrap();
     assert!(response.status().is_client_error(), "{}", response.status());
-    assert_eq!(proxy.fake.calls(), 0, "malformed input never reached AWS");
+    assert_eq!(proxy.aws.calls(), 0, "malformed input never reached AWS");
 }

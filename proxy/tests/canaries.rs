@@ -2,7 +2,8 @@
 //! the platform's AWS secret key and a session token) never appear in any
 //! response body or any log line of the real binary, even at debug log level
 //! and when pasted into requests. The binary's real AWS client talks to moto
-//! (and the IAM simulation fake), so every step really signs and calls.
+//! (and, for IAM's simulation, the AWS fake mirroring it), so every step
+//! really signs and calls.
 
 mod common;
 mod support;
@@ -12,8 +13,7 @@ use alphaswarm_proxy::store::FernetFileStore;
 use common::*;
 use reqwest::Method;
 use serde_json::json;
-use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys};
-use support::moto::{Moto, PARTNER_ACCOUNT, RoleSpec, trust_policy};
+use support::moto::{Moto, PARTNER_ACCOUNT, RoleSpec, baseline, trust_policy};
 
 /// Sends requests to the binary and keeps every response body.
 struct Calls<'a> {
@@ -67,27 +67,15 @@ async fn canary_secrets_never_leave_the_proxy() {
     let moto = Moto::start(&[RoleSpec {
         name: ROLE,
         trust_policy: trust_policy(PARTNER_ACCOUNT, Some(external_id.as_str())),
-        with_permissions: true,
+        permissions: baseline(),
     }])
     .await;
-    let iam = IamSimFake::start(FakeConfig {
-        keys: KnownKeys::default().issued_by_moto(&moto.url),
-        policy_source_arn: Moto::role_arn(ROLE),
-        allowed: [
-            "sts:GetCallerIdentity",
-            "iam:GetRole",
-            "ec2:DescribeRegions",
-        ]
-        .map(str::to_owned)
-        .into(),
-        page_size: 100,
-    })
-    .await;
+    let iam = moto.iam_mirror().await;
     let aws_secret_canary = moto.platform_secret_access_key.as_str();
     let mut env = common::binary_env(&dir, &key_canary, secret_canary);
     env.extend([
         ("ALPHASWARM_ADMIN_AWS_ENDPOINT_URL", moto.url.clone()),
-        ("ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL", iam.url.clone()),
+        ("ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL", iam.url()),
         ("AWS_ACCESS_KEY_ID", moto.platform_access_key_id.clone()),
         ("AWS_SECRET_ACCESS_KEY", aws_secret_canary.to_owned()),
         ("RUST_LOG", "debug".to_owned()),
@@ -249,7 +237,14 @@ async fn canary_secrets_never_leave_the_proxy() {
     let signature = token.rsplit('.').next().unwrap();
     assert!(!logs.contains(signature));
     assert_eq!(bodies.len(), 8 + 4 * 7 + 1);
-    assert_eq!(iam.calls(), vec![(200, 3)], "step 4 really simulated");
+    let simulated: Vec<u16> = iam
+        .state()
+        .calls()
+        .iter()
+        .filter(|c| c.action == "SimulatePrincipalPolicy")
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(simulated, [200], "step 4 really simulated");
 }
 
 /// Every file under `dir`, recursively, as bytes (logs, audit, state, store).

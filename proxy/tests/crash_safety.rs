@@ -6,7 +6,7 @@
 
 mod common;
 
-use alphaswarm_proxy::audit::AuditSink;
+use alphaswarm_proxy::audit::{AuditSigner, AuditSink, SIGNING_KEY_FILE};
 use alphaswarm_proxy::db::audit::DbAuditSink;
 use alphaswarm_proxy::db::store::DbIntegrationStore;
 use alphaswarm_proxy::store::{FernetFileStore, IntegrationStore};
@@ -92,16 +92,25 @@ async fn get_json(http: &reqwest::Client, proxy: &BinaryProxy, path: &str, sessi
 async fn acknowledged_connections_survive_kill_dash_nine() {
     let dir = temp_dir("crash");
     let key = FernetFileStore::generate_key();
+    let total = 400;
+    // One role per org, from the rendered artifacts, in the loopback AWS the
+    // binary's real client talks to.
+    let aws = LoopbackAws::start().await;
+    for i in 0..total {
+        aws.role(
+            &format!("crash-{i}"),
+            &format!("r{i}"),
+            Trust::Rendered,
+            Grant::Baseline,
+        );
+    }
     let mut env = common::binary_env(&dir, &key, EXTERNAL_ID_SECRET);
-    env.extend([
-        ("ALPHASWARM_ADMIN_AWS_FAKE", "1".to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
-    ]);
+    env.extend(aws.env());
+    env.push(("RUST_LOG", "warn".to_owned()));
     let mut proxy = BinaryProxy::spawn(&dir, "first", &env);
     let (password, totp) = proxy.enrollment();
     let http = common::http_client();
     let session = proxy.stepped_up(&http, &password, &totp).await;
-    let total = 400;
     let acknowledged = connect_until_killed(&mut proxy, &http, &session, total, 60, |i| {
         (
             format!("/admin/accounts/crash-{i}/cloud/aws/connect"),
@@ -128,7 +137,14 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
             "crash-{i} lost"
         );
     }
-    let audit = DbAuditSink::new(db.clone()).verify().await.unwrap();
+    let key = AuditSigner::load(&dir.join("state").join(SIGNING_KEY_FILE))
+        .unwrap()
+        .verifying_key();
+    // Each row is committed with the head it moves: a kill cannot tear one.
+    let audit = DbAuditSink::verifier(db.clone(), key)
+        .verify()
+        .await
+        .unwrap();
     assert!(audit.ok, "{audit:?}");
     assert!(
         audit.rows >= 2 * acknowledged.len() as u64,
@@ -142,7 +158,20 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
         !restarted.stdout().contains("password:"),
         "no re-enrolment on restart"
     );
-    let session = restarted.stepped_up(&http, &password, &totp).await;
+    // The restart signed the rows the crash left unsigned.
+    let db = binary_database(&dir).await;
+    let audit = DbAuditSink::verifier(db.clone(), key)
+        .verify()
+        .await
+        .unwrap();
+    db.close().await;
+    assert!(
+        audit.ok && audit.rows_after_last_checkpoint == 0,
+        "{audit:?}"
+    );
+    let session = restarted
+        .stepped_up_with_code(&http, &password, &next_totp_code(&totp))
+        .await;
     for i in acknowledged.iter().take(40) {
         let path = format!("/admin/accounts/crash-{i}/integrations");
         let body = get_json(&http, &restarted, &path, &session).await;

@@ -1,6 +1,7 @@
 //! Connection health: the Re-check route for every kind with a provider
-//! (verdict on the record, audited like a step), and the background sweep
-//! (flips to failed when the fake revokes, back when restored; status
+//! (verdict on the record, audited like a step; AWS's through the real
+//! client against the AWS fake), and the background sweep (flips to failed
+//! when a fake revokes or a trust policy changes, back when restored; status
 //! changes audited; 1,000 connections within the interval with bounded
 //! concurrency, counted at the fakes).
 
@@ -140,16 +141,17 @@ async fn recheck_puts_the_verdict_on_the_record_and_audits_it() {
 
 #[tokio::test]
 async fn aws_recheck_assumes_the_role_with_the_external_id() {
-    let proxy = TestProxy::start("health-aws").await;
+    let mut proxy = TestProxy::start("health-aws").await;
     let token = proxy.stepped_up().await;
-    let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
-    proxy.fake.add_role(&arn, good_role("acme"));
-    let (status, body) = proxy
-        .post(&step("acme", "connect"), &token, json!({"role_arn": arn}))
-        .await;
+    let role = "alphaswarm-broker-acme";
+    let arn = proxy
+        .aws
+        .role("acme", role, Trust::Rendered, Grant::Baseline);
+    let (status, body) = proxy.role_step(&token, "acme", "connect", &arn).await;
     assert_eq!(status, 200, "{body}");
 
     for kind in ["cloud_aws", "aws"] {
+        let before = proxy.aws.calls();
         let (status, body) = proxy.post(&health(kind), &token, json!({})).await;
         assert_eq!(
             (status, body["health"]["status"].as_str()),
@@ -164,21 +166,67 @@ async fn aws_recheck_assumes_the_role_with_the_external_id() {
             "succeeded",
             None,
         );
+        // What the check asked of AWS, and as whom: the platform user's
+        // AssumeRole (its own sts:AssumeRole, the role's trust policy and
+        // external id), then GetCallerIdentity as the role's session.
+        let calls: Vec<_> = proxy.aws.state.calls()[before..]
+            .iter()
+            .map(|c| {
+                (
+                    c.action.clone(),
+                    c.region.clone(),
+                    c.caller.clone().unwrap_or_default(),
+                    c.status,
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                (
+                    "AssumeRole".to_owned(),
+                    "us-east-1".to_owned(),
+                    format!("arn:aws:iam::{PARTNER}:user/alphaswarm-platform"),
+                    200
+                ),
+                (
+                    "GetCallerIdentity".to_owned(),
+                    "us-east-1".to_owned(),
+                    format!("arn:aws:sts::{CUSTOMER}:assumed-role/{role}/alphaswarm-health-acme"),
+                    200
+                ),
+            ]
+        );
     }
-    proxy.fake.set_unreachable(true);
+
+    // The role's permissions are gone: still healthy, as in AWS, because
+    // GetCallerIdentity needs no permission and none can deny it.
+    proxy
+        .aws
+        .state
+        .delete_role_policy(&arn, alphaswarm_core::aws::BASELINE_POLICY_NAME)
+        .unwrap();
+    let (_, body) = proxy.post(&health("aws"), &token, json!({})).await;
+    assert_eq!(body["health"]["status"], "healthy", "{body}");
+
+    // Throttled by AWS: inconclusive, so degraded, not failed.
+    proxy.aws.state.throttle_next(1);
     let (_, body) = proxy.post(&health("aws"), &token, json!({})).await;
     assert_eq!(
         (
             body["health"]["status"].as_str(),
             body["health"]["error"]["code"].as_str()
         ),
-        (Some("degraded"), Some("aws_unreachable"))
+        (Some("degraded"), Some("throttled")),
+        "{body}"
     );
-    proxy.fake.set_unreachable(false);
-    // The trust policy now wants another org's external id.
-    let mut changed = good_role("acme");
-    changed.required_external_id = Some(external_id_for("other-org"));
-    proxy.fake.add_role(&arn, changed);
+
+    // The trust policy now wants another org's external id: STS refuses.
+    proxy
+        .aws
+        .state
+        .update_trust_policy(&arn, &trust_policy("acme", Trust::OtherExternalId))
+        .unwrap();
     let (_, body) = proxy.post(&health("aws"), &token, json!({})).await;
     assert_eq!(
         (
@@ -191,6 +239,27 @@ async fn aws_recheck_assumes_the_role_with_the_external_id() {
     assert_eq!(
         integrations(&proxy, &token).await["cloud_aws"]["status"],
         "failed"
+    );
+
+    // The customer deleted the role: STS answers AccessDenied, as for any
+    // role the caller may not assume.
+    proxy.aws.state.delete_role(&arn).unwrap();
+    let (_, body) = proxy.post(&health("aws"), &token, json!({})).await;
+    assert_eq!(
+        body["health"]["error"]["code"], "assume_role_access_denied",
+        "{body}"
+    );
+
+    // AWS out of reach: inconclusive again.
+    proxy.aws.stop();
+    let (_, body) = proxy.post(&health("aws"), &token, json!({})).await;
+    assert_eq!(
+        (
+            body["health"]["status"].as_str(),
+            body["health"]["error"]["code"].as_str()
+        ),
+        (Some("degraded"), Some("aws_unreachable")),
+        "{body}"
     );
 }
 
@@ -242,11 +311,23 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
         )
         .await;
     assert_eq!(status, 200);
+    // An AWS connection beside them: the sweep's check runs through the real
+    // client against the AWS fake, which authorises it as IAM does.
+    let arn = proxy.aws.role(
+        "acme",
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
+    let (status, body) = proxy.role_step(&token, "acme", "connect", &arn).await;
+    assert_eq!(status, 200, "{body}");
     let status_of = |kind: &'static str, want: &'static str| {
         move |listed: &BTreeMap<String, Value>| listed[kind]["last_health_status"] == want
     };
     until(&proxy, &token, "first sweep", |l| {
-        status_of("huggingface", "healthy")(l) && status_of("docker_hub", "healthy")(l)
+        status_of("huggingface", "healthy")(l)
+            && status_of("docker_hub", "healthy")(l)
+            && status_of("cloud_aws", "healthy")(l)
     })
     .await;
     assert!(
@@ -256,13 +337,23 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
 
     fakes.hf.revoke(&hf);
     fakes.docker.revoke(&pat);
+    // The customer's trust policy now names another org's external id.
+    let trust_for = |trust| trust_policy("acme", trust);
+    proxy
+        .aws
+        .state
+        .update_trust_policy(&arn, &trust_for(Trust::OtherExternalId))
+        .unwrap();
     until(&proxy, &token, "revoked", |l| {
-        status_of("huggingface", "failed")(l) && status_of("docker_hub", "failed")(l)
+        status_of("huggingface", "failed")(l)
+            && status_of("docker_hub", "failed")(l)
+            && status_of("cloud_aws", "failed")(l)
     })
     .await;
     let listed = integrations(&proxy, &token).await;
     assert_eq!(listed["huggingface"]["error"], "huggingface_token_refused");
     assert_eq!(listed["docker_hub"]["error"], "docker_hub_login_refused");
+    assert_eq!(listed["cloud_aws"]["error"], "assume_role_access_denied");
     let rows = sweep_rows(&proxy).await;
     let changes: Vec<(&str, &str, &str)> = rows
         .iter()
@@ -283,21 +374,32 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
         "{changes:?}"
     );
     assert!(
+        changes.contains(&("aws", "failed", "assume_role_access_denied")),
+        "{changes:?}"
+    );
+    assert!(
         rows.iter()
             .all(|r| r["step"] == "health_status_change" && r["org_id"] == "acme")
     );
 
     fakes.hf.reinstate(&hf);
     fakes.docker.reinstate(&pat);
+    proxy
+        .aws
+        .state
+        .update_trust_policy(&arn, &trust_for(Trust::Rendered))
+        .unwrap();
     until(&proxy, &token, "restored", |l| {
-        status_of("huggingface", "healthy")(l) && status_of("docker_hub", "healthy")(l)
+        status_of("huggingface", "healthy")(l)
+            && status_of("docker_hub", "healthy")(l)
+            && status_of("cloud_aws", "healthy")(l)
     })
     .await;
     let listed = integrations(&proxy, &token).await;
     assert_eq!(listed["huggingface"]["error"], Value::Null);
     let rows = sweep_rows(&proxy).await;
-    assert_eq!(rows.len(), 4, "two changes each way: {rows:?}");
-    assert_eq!(rows.iter().filter(|r| r["phase"] == "succeeded").count(), 2);
+    assert_eq!(rows.len(), 6, "three changes each way: {rows:?}");
+    assert_eq!(rows.iter().filter(|r| r["phase"] == "succeeded").count(), 3);
     let (status, verify) = proxy
         .send(Method::GET, "/admin/audit/verify", Some(&token), None)
         .await;

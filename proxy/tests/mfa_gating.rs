@@ -25,8 +25,12 @@ fn protected_routes() -> Vec<(Method, String)> {
 #[tokio::test]
 async fn step_up_routes_refuse_every_inadequate_session() {
     let proxy = TestProxy::start("gating").await;
-    let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
-    proxy.fake.add_role(&arn, good_role("acme"));
+    let arn = proxy.aws.role(
+        "acme",
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
     let login_only = proxy.login().await;
     let other_key = {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -87,7 +91,7 @@ async fn step_up_routes_refuse_every_inadequate_session() {
             );
         }
     }
-    assert_eq!(proxy.fake.calls(), 0, "no cloud call was made");
+    assert_eq!(proxy.aws.calls(), 0, "no cloud call was made");
     assert!(
         proxy.audit_rows().await.is_empty(),
         "no audit row was written"
@@ -96,14 +100,10 @@ async fn step_up_routes_refuse_every_inadequate_session() {
     // The same routes work with a fresh step-up (the gate is not closed for everyone).
     let token = proxy.stepped_up().await;
     let (status, _) = proxy
-        .post(
-            &step("acme", "validate-identity"),
-            &token,
-            json!({"role_arn": arn}),
-        )
+        .role_step(&token, "acme", "validate-identity", &arn)
         .await;
     assert_eq!(status, 200);
-    assert!(proxy.fake.calls() > 0);
+    assert!(proxy.aws.calls() > 0);
 }
 
 #[tokio::test]
@@ -113,6 +113,7 @@ async fn session_routes_need_a_session_with_the_admin_scope() {
         (Method::POST, step("acme", "bootstrap")),
         (Method::GET, "/admin/accounts/acme/integrations".to_owned()),
         (Method::GET, "/admin/audit/verify".to_owned()),
+        (Method::GET, "/admin/clouds".to_owned()),
         (Method::GET, "/auth/session".to_owned()),
         (Method::POST, "/auth/step-up".to_owned()),
     ];
@@ -148,6 +149,11 @@ async fn session_routes_need_a_session_with_the_admin_scope() {
     assert_eq!(body["mode"], "local");
     assert_eq!(body["scopes"], json!(["admin:cluster"]));
     assert_eq!(body["step_up_until"], json!(null));
+    // The wizard offers exactly the clouds that have a provider.
+    let (status, body) = proxy
+        .send(Method::GET, "/admin/clouds", Some(&session), None)
+        .await;
+    assert_eq!((status, body), (200, json!({"clouds": ["aws"]})));
     let stepped = proxy.stepped_up().await;
     let (_, body) = proxy
         .send(Method::GET, "/auth/session", Some(&stepped), None)
@@ -190,7 +196,8 @@ async fn wrong_passwords_and_codes_are_refused_then_rate_limited() {
         codes.last().unwrap(),
         &(429, "too_many_attempts".to_owned())
     );
-    // While limited, even the right password waits.
+    // While this address is limited, even the right password waits (other
+    // addresses are not: see auth_hardening.rs).
     let (status, _) = proxy
         .send(
             Method::POST,
@@ -200,4 +207,52 @@ async fn wrong_passwords_and_codes_are_refused_then_rate_limited() {
         )
         .await;
     assert_eq!(status, 429);
+}
+
+#[tokio::test]
+async fn wrong_totp_codes_are_rate_limited_even_for_the_right_code() {
+    let proxy = TestProxy::start("totp-limit").await;
+    let session = proxy.login().await;
+    // Six digits that are none of the codes of the windows around now.
+    let near: Vec<String> = (-2..=2)
+        .map(|w: i64| {
+            let at = (time::OffsetDateTime::now_utc().unix_timestamp() + w * 30) as u64;
+            proxy.totp.generate(at)
+        })
+        .collect();
+    let wrong = (0..1_000_000)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !near.contains(c))
+        .unwrap();
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        let (status, body) = proxy
+            .post("/auth/step-up", &session, json!({"code": wrong}))
+            .await;
+        answers.push((status, body["code"].as_str().unwrap_or_default().to_owned()));
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|a| *a == (401, "invalid_totp_code".to_owned())),
+        "{answers:?}"
+    );
+    let (status, body) = proxy
+        .post("/auth/step-up", &session, json!({"code": wrong}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("too_many_attempts")),
+        "{body}"
+    );
+    // While limited, the right code waits too: guessing cannot be told from it.
+    let right = proxy.totp.generate_current().unwrap();
+    let (status, body) = proxy
+        .post("/auth/step-up", &session, json!({"code": right}))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("too_many_attempts")),
+        "{body}"
+    );
 }

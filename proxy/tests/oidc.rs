@@ -1,12 +1,14 @@
 //! Production-style sessions: ES256 JWTs from an identity provider whose
-//! JWKS is served on loopback. Issuer, audience, signature, scope, `amr`
-//! and `auth_time` are all enforced; local login is off.
+//! JWKS is served on loopback. Issuer, audience, signature, scope, `amr`,
+//! `auth_time`, `nbf`, `iat` and `exp` (with at most the configured clock
+//! leeway) are all enforced; local login is off. (The JWKS is plain http on
+//! loopback, which only development mode accepts: production refuses
+//! non-https identity-provider URLs, see config.rs.)
 
 mod common;
 
-use alphaswarm_proxy::app::build_state;
+use alphaswarm_proxy::app::{aws_client, build_state};
 use alphaswarm_proxy::config::{self, Config};
-use alphaswarm_proxy::providers::fake_aws::{FakeAws, UnknownRoles};
 use base64::Engine;
 use common::*;
 use p256::ecdsa::SigningKey;
@@ -14,7 +16,6 @@ use p256::pkcs8::EncodePrivateKey;
 use rand::Rng;
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 struct Idp {
     encoding: jsonwebtoken::EncodingKey,
@@ -72,7 +73,14 @@ async fn identity_provider_tokens_are_verified_against_its_jwks() {
     tokio::spawn(async move { axum::serve(jwks_listener, jwks_app).await.unwrap() });
 
     let dir = temp_dir("oidc");
-    let vars: HashMap<&str, String> = HashMap::from([
+    let aws = LoopbackAws::start().await;
+    let arn = aws.role(
+        "acme",
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
+    let mut vars: HashMap<&str, String> = HashMap::from([
         (config::STATE_DIR, dir.join("state").display().to_string()),
         (
             config::INTEGRATIONS_PATH,
@@ -91,22 +99,15 @@ async fn identity_provider_tokens_are_verified_against_its_jwks() {
         (config::OIDC_ISSUER, ISSUER.to_owned()),
         (config::OIDC_JWKS_URL, jwks_url),
         (config::OIDC_AUDIENCE, AUDIENCE.to_owned()),
-        (config::ENV, "production".to_owned()),
+        (config::OIDC_LEEWAY, "30".to_owned()),
     ]);
+    vars.extend(aws.env());
     let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-    let fake = Arc::new(FakeAws::new(UnknownRoles::NotFound));
-    let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
-    fake.add_role(&arn, good_role("acme"));
-    let (state, notes) = build_state(config, fake.clone()).await.unwrap();
+    let (client, _) = aws_client(&config).unwrap();
+    let (state, notes) = build_state(config, client).await.unwrap();
     assert!(notes.enrollment.is_none(), "no local operator in OIDC mode");
     assert!(!dir.join("state/operator.json").exists());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        axum::serve(listener, alphaswarm_proxy::routes::router(state))
-            .await
-            .unwrap()
-    });
+    let base = serve_in_background(state).await;
     let http = reqwest::Client::new();
     let call = |token: String| {
         let (http, base, arn) = (http.clone(), base.clone(), arn.clone());
@@ -177,10 +178,47 @@ async fn identity_provider_tokens_are_verified_against_its_jwks() {
             "step_up_required",
         ),
     ];
-    for (what, token, status, code) in cases {
+    // Times, against a 30 s leeway: not yet valid, issued in the future,
+    // expired beyond the leeway.
+    let timed = |change: &dyn Fn(&mut Value, i64)| {
+        let mut c = claims("admin:cluster", &mfa, 5, ISSUER, AUDIENCE);
+        change(&mut c, time::OffsetDateTime::now_utc().unix_timestamp());
+        idp.token(c)
+    };
+    let time_cases = [
+        (
+            "nbf in the future",
+            timed(&|c, now| c["nbf"] = json!(now + 120)),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "iat in the future",
+            timed(&|c, now| c["iat"] = json!(now + 120)),
+            401,
+            "unauthenticated",
+        ),
+        (
+            "expired 45 s ago",
+            timed(&|c, now| c["exp"] = json!(now - 45)),
+            401,
+            "unauthenticated",
+        ),
+    ];
+    for (what, token, status, code) in cases.into_iter().chain(time_cases) {
         assert_eq!(call(token).await, (status, code.to_owned()), "{what}");
     }
-    assert_eq!(fake.calls(), 0);
+    assert_eq!(aws.calls(), 0);
+    // Clock skew within the leeway is tolerated.
+    let skewed = timed(&|c, now| {
+        c["nbf"] = json!(now + 10);
+        c["iat"] = json!(now + 10);
+    });
+    assert_eq!(
+        call(skewed).await,
+        (200, String::new()),
+        "skew within the leeway"
+    );
     let good = idp.token(claims("openid admin:cluster", &mfa, 5, ISSUER, AUDIENCE));
     assert_eq!(call(good.clone()).await, (200, String::new()));
 

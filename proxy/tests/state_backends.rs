@@ -8,7 +8,7 @@ mod postgres;
 
 use alphaswarm_proxy::audit::{AuditEvent, AuditSink, FileAuditSink, Phase};
 use alphaswarm_proxy::config;
-use alphaswarm_proxy::db::audit::DbAuditSink;
+use alphaswarm_proxy::db::audit::{DbAuditSink, DbSinkOptions};
 use alphaswarm_proxy::db::file_era::{self, FileSources, ImportError};
 use alphaswarm_proxy::db::store::DbIntegrationStore;
 use alphaswarm_proxy::db::{Database, OpenOptions, Pool, Target};
@@ -276,8 +276,8 @@ async fn writers_in_two_processes_lose_nothing(kind: Kind) {
 async fn two_appenders_keep_one_linear_chain(kind: Kind) {
     let dir = temp_dir("chain");
     let target = target(kind, &dir).await;
-    let a = Arc::new(DbAuditSink::new(open(&target).await));
-    let b = Arc::new(DbAuditSink::new(open(&target).await));
+    let a = Arc::new(audit_sink(open(&target).await, &dir).await);
+    let b = Arc::new(audit_sink(open(&target).await, &dir).await);
     let tasks: Vec<_> = (0..60)
         .map(|i| {
             let (sink, actor) = if i % 2 == 0 {
@@ -303,7 +303,7 @@ async fn edited_deleted_cut_and_emptied_rows_are_found(kind: Kind) {
     let dir = temp_dir("tamper");
     let target = target(kind, &dir).await;
     let db = open(&target).await;
-    let sink = DbAuditSink::new(db.clone());
+    let sink = audit_sink(db.clone(), &dir).await;
     for i in 1..=6 {
         sink.append(event("admin", &format!("step{i}")))
             .await
@@ -440,7 +440,17 @@ async fn file_era(dir: &Path, key: &str, rows: usize) -> (FileSources, Vec<Store
     for r in &records {
         store.put(r.clone()).await.unwrap();
     }
-    let sink = FileAuditSink::new(sources.audit.clone());
+    // The file era's sink as the release before the database wrote it.
+    let (signer, key_created) = alphaswarm_proxy::audit::AuditSigner::load_or_create(dir).unwrap();
+    let (sink, _) = FileAuditSink::open(
+        sources.audit.clone(),
+        alphaswarm_proxy::audit::SinkOptions {
+            signer: Arc::new(signer),
+            key_created,
+            checkpoint_every_rows: 100,
+        },
+    )
+    .unwrap();
     for i in 0..rows {
         sink.append(event("admin", &format!("step{i}")))
             .await
@@ -500,7 +510,7 @@ async fn the_file_era_is_imported_once_and_intact(kind: Kind) {
             Some(r)
         );
     }
-    let sink = DbAuditSink::new(db.clone());
+    let sink = audit_sink(db.clone(), &dir).await;
     let verified = sink.verify().await.unwrap();
     assert!(verified.ok && verified.rows == 7, "{verified:?}");
     let file_lines: Vec<String> = String::from_utf8(before.1.0.clone())
@@ -557,7 +567,15 @@ async fn a_tampered_file_era_audit_log_is_refused(kind: Kind) {
     assert!(err.to_string().contains("row 3"), "{err}");
     // Nothing was imported, not even the (intact) store.
     assert_eq!(store.count().await.unwrap(), 0);
-    assert_eq!(DbAuditSink::new(db.clone()).verify().await.unwrap().rows, 0);
+    assert_eq!(
+        audit_sink(db.clone(), &dir)
+            .await
+            .verify()
+            .await
+            .unwrap()
+            .rows,
+        0
+    );
     assert!(file_era::import_report(&db).await.unwrap().is_none());
     // Under another key the store file itself is refused, by its variable.
     std::fs::remove_file(&sources.audit).unwrap();
@@ -638,4 +656,21 @@ async fn an_unreachable_postgres_is_a_coded_error_without_the_password() {
     assert_eq!(err.var(), config::DATABASE_URL);
     assert!(!format!("{err} {err:?}").contains("CANARY"), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// The proxy's audit sink on `db`, signing checkpoints with the key in
+/// `dir` (one key per test, shared by every sink of it), as start-up opens it.
+async fn audit_sink(db: Database, dir: &std::path::Path) -> DbAuditSink {
+    let (signer, key_created) = alphaswarm_proxy::audit::AuditSigner::load_or_create(dir).unwrap();
+    DbAuditSink::open(
+        db,
+        DbSinkOptions {
+            signer: Arc::new(signer),
+            key_created,
+            checkpoint_every_rows: 100,
+        },
+    )
+    .await
+    .unwrap()
+    .0
 }

@@ -13,9 +13,11 @@ async fn fifty_parallel_connects_are_all_persisted() {
     let proxy = Arc::new(TestProxy::start("concurrent").await);
     let orgs: Vec<String> = (0..50).map(|i| format!("org-{i}")).collect();
     for org in &orgs {
-        proxy.fake.add_role(
-            &role_arn(CUSTOMER, &format!("alphaswarm-broker-{org}")),
-            good_role(org),
+        proxy.aws.role(
+            org,
+            &format!("alphaswarm-broker-{org}"),
+            Trust::Rendered,
+            Grant::Baseline,
         );
     }
     let token = Arc::new(proxy.stepped_up().await);
@@ -51,8 +53,11 @@ async fn fifty_parallel_connects_are_all_persisted() {
         );
         assert_eq!(record.sensitive["external_id"], external_id_for(org));
     }
-    // 50 connects → 100 chained audit rows.
+    // 50 connects → 100 chained audit rows (a checkpoint signed at the 100th).
     let audit = proxy.verify_audit().await;
-    assert!(audit.ok, "{audit:?}");
-    assert_eq!(audit.rows, 100);
+    assert_eq!(
+        (audit.ok, audit.rows, audit.signed_rows),
+        (true, 100, 100),
+        "{audit:?}"
+    );
 }

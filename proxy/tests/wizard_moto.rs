@@ -2,33 +2,37 @@
 //! real `QueryClient` built from the proxy's own configuration) talks SigV4
 //! to a moto server in auth mode (cross-account trust policies and the
 //! ExternalId condition really evaluated; see support/moto.rs), and IAM's
-//! SimulatePrincipalPolicy goes to a SigV4-verifying fake that accepts the
-//! keys moto issued.
+//! SimulatePrincipalPolicy (which moto lacks) goes to the AWS fake of
+//! `alphaswarm-fakes` mirroring moto: it verifies the signature of the keys
+//! moto issued and authorises the call against the role's policies in moto.
 //!
-//! The customer role is created with the trust policy taken from the proxy's
-//! own bootstrap answer (files[trust_policy.json]), so the rendered artifact
-//! is what moto evaluates.
+//! The customer role is created with the trust policy and the least-privilege
+//! policy taken from the proxy's own bootstrap answer, so the rendered
+//! artifacts are what moto and the fake evaluate.
 //!
 //! Account mismatch (ARN names account A, the role answering is in B) cannot
 //! happen in moto: AssumeRole mints the session in the ARN's own account, so
 //! GetCallerIdentity always reports the ARN's account. wizard_flow.rs tests it
-//! with the in-process fake (`classified_failures_are_422_...`).
+//! with the AWS fake, broken on purpose.
 
 mod common;
 mod support;
 
-use alphaswarm_proxy::app::{aws_client, build_state};
+use alphaswarm_core::aws::{BASELINE_POLICY_FILE, simulate_statement_text};
+use alphaswarm_core::baseline::AWS_REQUIRED_ACTIONS;
+use alphaswarm_fakes::aws::AwsFake;
+use alphaswarm_proxy::app::{aws_client, build_state_with_clock};
+use alphaswarm_proxy::aws::VirtualClock;
 use alphaswarm_proxy::config::{self, Config};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
-use support::iam_sim_fake::{FakeConfig, IamSimFake, KnownKeys};
-use support::moto::{CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT, RoleSpec, trust_policy};
+use std::sync::Arc;
+use support::moto::{
+    CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT, RoleSpec, baseline, baseline_without, trust_policy,
+};
 
 const ORG: &str = "acme";
 const GOOD_ROLE: &str = "alphaswarm-broker-acme";
 const EXTERNAL_ID_SECRET: &str = "moto-test-external-id-secret-0123456789abcdef";
-/// The fake grants these; the baseline's iam:GetRole stays missing.
-const ALLOWED: [&str; 2] = ["sts:GetCallerIdentity", "ec2:DescribeRegions"];
 
 struct Wizard {
     base: String,
@@ -36,6 +40,8 @@ struct Wizard {
     database: alphaswarm_proxy::db::Database,
     password: String,
     totp: totp_rs::TOTP,
+    /// Times step 3's retries in virtual time.
+    clock: Arc<VirtualClock>,
 }
 
 impl Wizard {
@@ -48,9 +54,11 @@ impl Wizard {
             common::in_process_env(&dir, &integrations_key, PARTNER_ACCOUNT, EXTERNAL_ID_SECRET);
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
-        assert!(!config.aws_fake);
         let (aws, _) = aws_client(&config).unwrap();
-        let (state, notes) = build_state(config, aws).await.unwrap();
+        let clock = Arc::new(VirtualClock::new());
+        let (state, notes) = build_state_with_clock(config, aws, clock.clone())
+            .await
+            .unwrap();
         let database = state.database.clone();
         let password = notes.enrollment.expect("first start enrols").password;
         // The second factor as an authenticator app computes it, from the
@@ -69,26 +77,24 @@ impl Wizard {
             None,
             "admin".to_owned(),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let app = alphaswarm_proxy::routes::router(state);
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let base = common::serve_in_background(state).await;
         Wizard {
             base,
             http: common::http_client(),
             database,
             password,
             totp,
+            clock,
         }
     }
 
-    /// Against moto, with IAM on the simulation fake.
-    async fn with_moto(name: &str, moto: &Moto, iam: &IamSimFake, settle_seconds: u32) -> Wizard {
+    /// Against moto, with IAM on the AWS fake mirroring it.
+    async fn with_moto(name: &str, moto: &Moto, iam: &AwsFake, settle_seconds: u32) -> Wizard {
         Wizard::start(
             name,
             &[
                 (config::AWS_ENDPOINT_URL, moto.url.clone()),
-                (config::AWS_IAM_ENDPOINT_URL, iam.url.clone()),
+                (config::AWS_IAM_ENDPOINT_URL, iam.url()),
                 ("AWS_ACCESS_KEY_ID", moto.platform_access_key_id.clone()),
                 (
                     "AWS_SECRET_ACCESS_KEY",
@@ -183,17 +189,14 @@ impl Wizard {
     }
 }
 
-async fn iam_fake(moto: &Moto) -> IamSimFake {
-    IamSimFake::start(FakeConfig {
-        keys: KnownKeys::default().issued_by_moto(&moto.url),
-        policy_source_arn: Moto::role_arn(GOOD_ROLE),
-        allowed: ALLOWED
-            .map(str::to_owned)
-            .into_iter()
-            .collect::<BTreeSet<_>>(),
-        page_size: 100,
-    })
-    .await
+/// (status, error code) of every SimulatePrincipalPolicy the fake answered.
+fn simulations(iam: &AwsFake) -> Vec<(u16, Option<String>)> {
+    iam.state()
+        .calls()
+        .into_iter()
+        .filter(|c| c.action == "SimulatePrincipalPolicy")
+        .map(|c| (c.status, c.error_code))
+        .collect()
 }
 
 fn run_id(body: &Value) -> String {
@@ -204,9 +207,9 @@ fn run_id(body: &Value) -> String {
 }
 
 #[tokio::test]
-async fn the_bootstrapped_role_walks_every_step_in_moto() {
+async fn the_bootstrapped_least_privilege_role_walks_every_step_in_moto() {
     let moto = Moto::start(&[]).await;
-    let iam = iam_fake(&moto).await;
+    let iam = moto.iam_mirror().await;
     let wizard = Wizard::with_moto("moto-happy", &moto, &iam, 10).await;
     let token = wizard.stepped_up().await;
 
@@ -230,10 +233,19 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
         trust.contains(&format!("arn:aws:iam::{PARTNER_ACCOUNT}:root"))
             && trust.contains(&external_id)
     );
+    let least_privilege = boot["bundle"]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == BASELINE_POLICY_FILE)
+        .expect("bundle has the least-privilege policy")["contents"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     moto.add_roles(&[RoleSpec {
         name: GOOD_ROLE,
         trust_policy: trust,
-        with_permissions: true,
+        permissions: Some(least_privilege),
     }])
     .await;
     let arn = Moto::role_arn(GOOD_ROLE);
@@ -259,21 +271,19 @@ async fn the_bootstrapped_role_walks_every_step_in_moto() {
         .assert_audited(&run_id(&identity), "validate_identity", "succeeded", None)
         .await;
 
-    // Step 4: granted/missing from the simulation, checked by SigV4 with moto's keys.
+    // Step 4: the role simulates its own policies (signed with moto's keys,
+    // authorised and decided from its policies in moto): all granted.
     let (status, permissions) = wizard
         .step(&token, "validate-permissions", role.clone())
         .await;
     assert_eq!(status, 200, "{permissions}");
+    assert_eq!(permissions["granted"], json!(AWS_REQUIRED_ACTIONS));
+    assert_eq!(permissions["missing"], json!([]));
+    assert_eq!(permissions["satisfied"], true);
     assert_eq!(
-        permissions["granted"],
-        json!(["sts:GetCallerIdentity", "ec2:DescribeRegions"])
-    );
-    assert_eq!(permissions["missing"], json!(["iam:GetRole"]));
-    assert_eq!(permissions["satisfied"], false);
-    assert_eq!(
-        iam.calls(),
-        vec![(200, 3)],
-        "one signed, accepted simulation"
+        simulations(&iam),
+        [(200, None)],
+        "one signed, authorised simulation"
     );
     wizard
         .assert_audited(
@@ -380,20 +390,19 @@ async fn moto_refusals_are_classified_and_audited() {
                 PARTNER_ACCOUNT,
                 Some("0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"),
             ),
-            with_permissions: true,
+            permissions: baseline(),
         },
         RoleSpec {
             name: UNSAFE_ROLE,
             trust_policy: trust_policy(PARTNER_ACCOUNT, None),
-            with_permissions: true,
+            permissions: baseline(),
         },
     ])
     .await;
-    let iam = iam_fake(&moto).await;
-    // A 1 s settle window: refusals are retried, but briefly.
-    let wizard = Wizard::with_moto("moto-refusals", &moto, &iam, 1).await;
+    let iam = moto.iam_mirror().await;
+    // Refusals are retried for 3 s of virtual time: a few real attempts each.
+    let wizard = Wizard::with_moto("moto-refusals", &moto, &iam, 3).await;
     let token = wizard.stepped_up().await;
-    let started = std::time::Instant::now();
 
     let cases = [
         (
@@ -439,14 +448,87 @@ async fn moto_refusals_are_classified_and_audited() {
             )
             .await;
     }
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(20),
-        "the settle window bounds the retries"
+    // The refused AssumeRoles were retried until the window's end, in
+    // virtual time: 1 s, then the 2 s left, for each of the two refusals.
+    let pauses = wizard.clock.sleeps();
+    assert_eq!(
+        pauses.iter().sum::<std::time::Duration>(),
+        std::time::Duration::from_secs(6),
+        "{pauses:?}"
     );
-    // Wrong external id was retried inside the window, then reported.
     let rows = wizard.audit_rows().await;
     assert_eq!(rows.len(), 6);
-    assert!(iam.calls().is_empty(), "no step got as far as IAM");
+    assert_eq!(iam.state().call_count(), 0, "no step got as far as IAM");
+}
+
+#[tokio::test]
+async fn without_permission_to_simulate_step_4_is_simulate_denied_in_moto_too() {
+    const OLD_BASELINE: &str = "alphaswarm-broker-old-baseline";
+    const NO_REGIONS: &str = "alphaswarm-broker-no-regions";
+    let external_id = alphaswarm_core::external_id::derive_external_id(
+        EXTERNAL_ID_SECRET.as_bytes(),
+        alphaswarm_core::CloudKind::Aws,
+        &alphaswarm_core::OrgId::parse(ORG).unwrap(),
+    )
+    .unwrap();
+    let trust = trust_policy(PARTNER_ACCOUNT, Some(external_id.as_str()));
+    let moto = Moto::start(&[
+        RoleSpec {
+            name: OLD_BASELINE,
+            trust_policy: trust.clone(),
+            permissions: baseline_without("iam:SimulatePrincipalPolicy"),
+        },
+        RoleSpec {
+            name: NO_REGIONS,
+            trust_policy: trust,
+            permissions: baseline_without("ec2:DescribeRegions"),
+        },
+    ])
+    .await;
+    let iam = moto.iam_mirror().await;
+    let wizard = Wizard::with_moto("moto-simulate", &moto, &iam, 10).await;
+    let token = wizard.stepped_up().await;
+
+    // moto lets the role in (step 3); the simulation is refused as IAM refuses it.
+    let old = json!({"role_arn": Moto::role_arn(OLD_BASELINE)});
+    let (status, identity) = wizard.step(&token, "validate-identity", old.clone()).await;
+    assert_eq!(status, 200, "{identity}");
+    let (status, body) = wizard.step(&token, "validate-permissions", old).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("simulate_denied")),
+        "{body}"
+    );
+    assert!(
+        body["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&simulate_statement_text())
+    );
+    wizard
+        .assert_audited(
+            &run_id(&body),
+            "validate_permissions",
+            "failed",
+            Some("simulate_denied"),
+        )
+        .await;
+    assert_eq!(simulations(&iam), [(403, Some("AccessDenied".to_owned()))]);
+
+    // Allowed to simulate, not to list regions: a red badge, and moto's EC2
+    // refuses step 4* for the same reason.
+    let no_regions = json!({"role_arn": Moto::role_arn(NO_REGIONS)});
+    let (status, body) = wizard
+        .step(&token, "validate-permissions", no_regions.clone())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["missing"], json!(["ec2:DescribeRegions"]));
+    let (status, body) = wizard.step(&token, "enumerate-resources", no_regions).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("aws_access_denied")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -500,10 +582,10 @@ async fn the_health_check_sees_the_role_deleted_in_moto() {
     let moto = Moto::start(&[RoleSpec {
         name: GOOD_ROLE,
         trust_policy: trust_policy(PARTNER_ACCOUNT, Some(external_id.as_str())),
-        with_permissions: true,
+        permissions: baseline(),
     }])
     .await;
-    let iam = iam_fake(&moto).await;
+    let iam = moto.iam_mirror().await;
     let wizard = Wizard::with_moto("moto-health", &moto, &iam, 1).await;
     let token = wizard.stepped_up().await;
     let role = json!({"role_arn": Moto::role_arn(GOOD_ROLE)});

@@ -16,18 +16,14 @@ async fn bootstrap_external_id(
     password: &str,
 ) -> Value {
     let token = proxy.login(http, password).await;
-    let body: Value = http
-        .post(format!(
-            "{}/admin/accounts/acme/cloud/aws/bootstrap",
-            proxy.base
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = proxy
+        .post_json(
+            http,
+            "/admin/accounts/acme/cloud/aws/bootstrap",
+            Some(&token),
+            serde_json::json!({}),
+        )
+        .await;
     body["external_id"].clone()
 }
 
@@ -43,7 +39,7 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
     ];
     let http = common::http_client();
     let first = BinaryProxy::spawn(&dir, "first", &env);
-    let (password, _) = first.enrollment();
+    let (password, totp) = first.enrollment();
     assert!(
         first.logs().contains("DEVELOPMENT external-id secret"),
         "{}",
@@ -59,15 +55,37 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
         external_id.as_str().is_some_and(|s| s.len() >= 16),
         "{external_id}"
     );
+    // An audited step (refused: no platform credentials) writes the audit
+    // trail and the TOTP replay guard into the state directory too.
+    let token = first.stepped_up(&http, &password, &totp).await;
+    let refused = first
+        .post_json(
+            &http,
+            "/admin/accounts/acme/cloud/aws/validate-identity",
+            Some(&token),
+            serde_json::json!({"role_arn": role_arn(CUSTOMER, "alphaswarm-broker-acme")}),
+        )
+        .await;
+    assert_eq!(refused["code"], "platform_credentials_missing", "{refused}");
     drop(first);
 
+    // Every state file, the audit trail and its key included, is 0600.
     let state = dir.join(".alphaswarm");
+    let mut files: Vec<String> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
     for file in [
-        "operator.json",
+        "alphaswarm.db",
+        "audit_signing_key.pem",
         "external_id_secret",
         alphaswarm_proxy::federation::DEV_KEY_FILE,
-        "alphaswarm.db",
+        "operator.json",
     ] {
+        assert!(files.iter().any(|f| f == file), "{file} not in {files:?}");
+    }
+    for file in &files {
         let mode = std::fs::metadata(state.join(file))
             .unwrap()
             .permissions()

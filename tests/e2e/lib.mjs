@@ -54,10 +54,25 @@ export function totp(secretBase32, atMs = Date.now(), step = 30, digits = 6) {
 
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
-/** axe-core on the current page; returns the serious and critical violations. */
+/**
+ * axe-core in every page of `context`, injected by the browser itself: an
+ * inline script tag would (rightly) be refused by the proxy's CSP.
+ */
+export async function installAxe(context) {
+  await context.addInitScript({ content: AXE_SOURCE });
+}
+
+/** Collects Content-Security-Policy violations Chromium reports on `page`. */
+export function watchCsp(page, into) {
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) into.push(message.text());
+  });
+}
+
+/** axe-core on the current page (see installAxe); returns the serious and critical violations. */
 export async function seriousViolations(page) {
   if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {
-    await page.addScriptTag({ content: AXE_SOURCE });
+    throw new Error('axe-core is not in the page: call installAxe(context) before the first navigation');
   }
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
   return result.violations
@@ -75,4 +90,65 @@ export async function checkpoint(page, dir, name) {
   await page.setViewportSize({ width: 1280, height: 900 });
   assert.ok(overflow <= 0, `${name}: the page scrolls sideways at 390 px by ${overflow} px`);
   assert.deepEqual(await seriousViolations(page), [], `${name}: axe found serious/critical violations`);
+}
+
+/** The wizard's page helpers shared by the e2e files: the step-up prompt
+ * (TOTP from `totpSecret`), Next, a step's section and checkpoints into
+ * `shots` (the prompt itself as `stepUpShot`, when given). `pageOf()` gives
+ * the page (made in the test's `before`). */
+export function wizardHelpers(pageOf, { shots, totpSecret, stepUpShot }) {
+  const checkpointHere = (name) => checkpoint(pageOf(), shots, name);
+
+  /** Answers the step-up prompt if it is shown (waits for the next TOTP
+   * window when a code was refused: a code is accepted once). */
+  async function stepUpIfAsked(shotName = stepUpShot) {
+    const page = pageOf();
+    const prompt = page.locator('[data-view=step-up]');
+    try {
+      await prompt.waitFor({ state: 'visible', timeout: 3_000 });
+    } catch {
+      return false;
+    }
+    if (shotName) await checkpointHere(shotName);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await page.fill('#code', totp(totpSecret));
+      await page.keyboard.press('Enter');
+      try {
+        await prompt.waitFor({ state: 'detached', timeout: 10_000 });
+        return true;
+      } catch {
+        await page.waitForTimeout(30_000 - (Date.now() % 30_000) + 500);
+      }
+    }
+    throw new Error('the step-up prompt did not accept the TOTP code');
+  }
+
+  return {
+    checkpoint: checkpointHere,
+    stepUpIfAsked,
+    step: (slug) => pageOf().locator(`[data-step=${slug}]`),
+    async next() {
+      await pageOf().click('.step-nav button.primary');
+      await stepUpIfAsked();
+    },
+  };
+}
+
+/** Presses Tab until the focused element matches `selector` (at most
+ * `limit` presses): proves it is reachable from the keyboard. */
+export async function tabTo(page, selector, limit = 80) {
+  for (let i = 0; i < limit; i++) {
+    if (await page.evaluate((s) => document.activeElement?.matches(s) ?? false, selector)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`${selector} is not reachable with Tab`);
+}
+
+/** Signs in on the login page at `base` and waits for the organisations. */
+export async function logIn(page, base, { username, password }) {
+  await page.goto(base + '/');
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await page.keyboard.press('Enter');
+  await page.locator('[data-view=orgs]').waitFor();
 }

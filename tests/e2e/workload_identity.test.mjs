@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkpoint as shoot, launch, requireEnv } from './lib.mjs';
+import { checkpoint as shoot, installAxe, launch, logIn, requireEnv, watchCsp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -20,7 +20,8 @@ const ISSUER = 'https://eastus.oic.prod-aks.azure.com/72f988bf-86f1-41af-91ab-2d
 const SEED_004 = readFileSync(new URL('../../core/tests/fixtures/k8s/seed_004_spec_agent_worker.yaml', import.meta.url), 'utf8');
 
 let browser, page;
-const pageErrors = [];
+const pageErrors = [];  // uncaught errors and console errors alike
+const cspViolations = [];
 const coreRequests = [];
 
 before(async () => {
@@ -28,9 +29,12 @@ before(async () => {
   browser = await launch();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  await installAxe(context);
   page = await context.newPage();
   page.setDefaultTimeout(60_000);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('pageerror', (e) => pageErrors.push(`page error: ${e}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') pageErrors.push(`console.error: ${msg.text()}`); });
+  watchCsp(page, cspViolations);
   page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/core/')) coreRequests.push(r.url()); });
 });
 
@@ -43,11 +47,7 @@ const checkpoint = (name) => shoot(page, SHOTS, name);
 const tool = (form) => page.locator(`form[data-form=${form}] ~ .artifacts`);
 
 test('log in and open Settings -> Workload identity (the core is not loaded before)', async () => {
-  await page.goto(BASE + '/');
-  await page.fill('#username', USERNAME);
-  await page.fill('#password', PASSWORD);
-  await page.keyboard.press('Enter');
-  await page.locator('[data-view=orgs]').waitFor();
+  await logIn(page, BASE, { username: USERNAME, password: PASSWORD });
   await page.click('nav[aria-label=Main] >> text=Settings');
   await page.click('button:has-text("Workload identity")');
   await page.locator('[data-view=workload-identity]').waitFor();
@@ -118,6 +118,10 @@ test('diagnose seed 004: the pod label is missing, with its fix', async () => {
   assert.equal(await error.getAttribute('data-code'), 'yaml_too_many_nodes');
 });
 
-test('no uncaught page errors', () => {
+test('no uncaught page errors and no console errors', () => {
   assert.deepEqual(pageErrors, []);
+});
+
+test('the lazily loaded core kept to the Content-Security-Policy', () => {
+  assert.deepEqual(cspViolations, []);
 });

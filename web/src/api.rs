@@ -1,13 +1,19 @@
-//! Every HTTP call to the proxy (proxy/API.md), typed both ways.
+//! Every HTTP call to the proxy (proxy/API.md).
 //!
-//! Errors come back in the core's `{code, message, field, hint}` shape;
-//! a request that got no answer at all is a [`ApiError::Network`] so the
-//! UI can offer to retry it unchanged.
+//! The wizard's calls are generic: `POST /admin/accounts/{org}/cloud/{cloud}/{step}`
+//! with the body a cloud module built, answering JSON the cloud module reads
+//! into its own types. Errors come back in the core's `{code, message,
+//! field, hint}` shape; a request that got no answer at all is an
+//! [`ApiError::Network`] so the UI can offer to retry it unchanged.
 
-use alphaswarm_core::{Bundle, ErrorBody, OrgId};
+use crate::json::{
+    self, FromJson, Missing, any, flag, list, maybe_text, object, text, text_or_empty,
+};
+use crate::model::Step;
+use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
 use gloo_net::http::{Request, RequestBuilder};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApiError {
@@ -59,20 +65,9 @@ impl ApiError {
     }
 }
 
-/// The error body as sent: `field` and `hint` may be null or absent.
-#[derive(Deserialize)]
-struct WireError {
-    code: String,
-    message: String,
-    #[serde(default)]
-    field: Option<String>,
-    #[serde(default)]
-    hint: Option<String>,
-    #[serde(default)]
-    audit_run_id: Option<String>,
-}
-
 // ------------------------------------------------------------------ shapes
+// Only the shapes every cloud shares; each cloud module owns its own. All
+// are read with `crate::json` (see there why not serde's derive).
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LoginRequest<'a> {
@@ -86,199 +81,175 @@ pub struct StepUpRequest<'a> {
 }
 
 /// `expires_at` / `step_up_until` are kept as sent (seconds or RFC 3339).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TokenResponse {
     pub token: String,
-    #[serde(default)]
-    pub expires_at: serde_json::Value,
-    #[serde(default)]
-    pub step_up_until: serde_json::Value,
+    pub expires_at: Value,
+    pub step_up_until: Value,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct BootstrapRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub organizational_unit_ids: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct BootstrapResponse {
-    pub bundle: Bundle,
-    pub external_id: String,
-    pub role_name: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RoleRequest<'a> {
-    pub role_arn: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<&'a str>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ConfusedDeputy {
-    pub safe: bool,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct IdentityResponse {
-    pub audit_run_id: String,
-    pub account_id: String,
-    pub role_arn: String,
-    pub assumed_arn: String,
-    pub attempts: u32,
-    pub confused_deputy: ConfusedDeputy,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ActionResult {
-    pub action: String,
-    pub decision: String,
-    pub granted: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct PermissionsResponse {
-    pub audit_run_id: String,
-    pub results: Vec<ActionResult>,
-    pub granted: Vec<String>,
-    pub missing: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Region {
-    pub name: String,
-    #[serde(default)]
-    pub endpoint: String,
-    #[serde(default)]
-    pub opt_in_status: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RegionsResponse {
-    pub audit_run_id: String,
-    pub regions: Vec<Region>,
+impl FromJson for TokenResponse {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(TokenResponse {
+            token: text(v, "token")?,
+            expires_at: any(v, "expires_at"),
+            step_up_until: any(v, "step_up_until"),
+        })
+    }
 }
 
 /// A stored integration with masked metadata only (seed 003 shape).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Integration {
     pub org_id: String,
     pub kind: String,
     pub credential_key: String,
     pub status: String,
-    #[serde(default)]
-    pub connected_at: serde_json::Value,
-    #[serde(default)]
-    pub last_health_at: serde_json::Value,
-    #[serde(default)]
+    pub connected_at: Value,
+    pub last_health_at: Value,
     pub error: Option<String>,
-    #[serde(default)]
-    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub metadata: serde_json::Map<String, Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl FromJson for Integration {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(Integration {
+            org_id: text(v, "org_id")?,
+            kind: text(v, "kind")?,
+            credential_key: text(v, "credential_key")?,
+            status: text(v, "status")?,
+            connected_at: any(v, "connected_at"),
+            last_health_at: any(v, "last_health_at"),
+            error: maybe_text(v, "error"),
+            metadata: v
+                .get("metadata")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// Step 5's answer, for every cloud.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ConnectResponse {
-    pub audit_run_id: String,
     pub integration: Integration,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl FromJson for ConnectResponse {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(ConnectResponse {
+            integration: object(v, "integration")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct IntegrationsResponse {
     pub integrations: Vec<Integration>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl FromJson for IntegrationsResponse {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(IntegrationsResponse {
+            integrations: list(v, "integrations")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct DisconnectResponse {
-    pub audit_run_id: String,
     pub removed: bool,
     pub vendor_cleanup: Vec<String>,
+}
+
+impl FromJson for DisconnectResponse {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(DisconnectResponse {
+            removed: flag(v, "removed")?,
+            vendor_cleanup: list(v, "vendor_cleanup")?,
+        })
+    }
+}
+
+/// The clouds this proxy has a provider for, by URL segment (`aws`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudsResponse {
+    pub clouds: Vec<String>,
+}
+
+impl FromJson for CloudsResponse {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(CloudsResponse {
+            clouds: list(v, "clouds")?,
+        })
+    }
+}
+
+impl CloudsResponse {
+    /// The ones this UI knows; an unknown name (a newer proxy) is skipped.
+    pub fn kinds(&self) -> Vec<CloudKind> {
+        self.clouds.iter().filter_map(|c| c.parse().ok()).collect()
+    }
 }
 
 // ------------------------------------------------------------------ calls
 
 pub async fn login(username: &str, password: &str) -> Result<TokenResponse, ApiError> {
     let body = LoginRequest { username, password };
-    send(with_json(Request::post("/auth/login"), &body)).await
+    send_read(Request::post("/auth/login").json(&body)).await
 }
 
 pub async fn step_up(token: &str, code: &str) -> Result<TokenResponse, ApiError> {
     let body = StepUpRequest { code };
-    send(with_json(
-        authed(Request::post("/auth/step-up"), token),
-        &body,
-    ))
-    .await
+    send_read(authed(Request::post("/auth/step-up"), token).json(&body)).await
 }
 
-fn aws_path(org: &OrgId, action: &str) -> String {
-    format!("/admin/accounts/{}/cloud/aws/{action}", org.as_str())
+pub async fn clouds(token: &str) -> Result<CloudsResponse, ApiError> {
+    send_read(authed(Request::get("/admin/clouds"), token).build()).await
 }
 
-pub async fn bootstrap(
+/// `/admin/accounts/{org}/cloud/{cloud}`, the base of every wizard route.
+pub fn cloud_path(org: &OrgId, cloud: CloudKind) -> String {
+    format!("/admin/accounts/{}/cloud/{}", org.as_str(), cloud.as_str())
+}
+
+/// The URL segment of a wizard step (step 1 has no call).
+pub fn step_segment(step: Step) -> &'static str {
+    match step {
+        Step::Choose | Step::Bootstrap => "bootstrap",
+        Step::ValidateIdentity => "validate-identity",
+        Step::ValidatePermissions => "validate-permissions",
+        Step::EnumerateResources => "enumerate-resources",
+        Step::Connect => "connect",
+    }
+}
+
+/// One wizard step of one cloud: the cloud module built `body` and reads
+/// the answer's text into its own types.
+pub async fn cloud_step(
     token: &str,
     org: &OrgId,
-    body: &BootstrapRequest,
-) -> Result<BootstrapResponse, ApiError> {
-    let req = authed(Request::post(&aws_path(org, "bootstrap")), token);
-    send(with_json(req, body)).await
+    cloud: CloudKind,
+    step: Step,
+    body: &Value,
+) -> Result<String, ApiError> {
+    let url = format!("{}/{}", cloud_path(org, cloud), step_segment(step));
+    let (_, text) = send(authed(Request::post(&url), token).json(body)).await?;
+    Ok(text)
 }
 
-pub async fn validate_identity(
+pub async fn disconnect(
     token: &str,
     org: &OrgId,
-    body: &RoleRequest<'_>,
-) -> Result<IdentityResponse, ApiError> {
-    let req = authed(Request::post(&aws_path(org, "validate-identity")), token);
-    send(with_json(req, body)).await
-}
-
-pub async fn validate_permissions(
-    token: &str,
-    org: &OrgId,
-    role_arn: &str,
-) -> Result<PermissionsResponse, ApiError> {
-    let req = authed(Request::post(&aws_path(org, "validate-permissions")), token);
-    let body = RoleRequest {
-        role_arn,
-        region: None,
-    };
-    send(with_json(req, &body)).await
-}
-
-pub async fn enumerate_resources(
-    token: &str,
-    org: &OrgId,
-    role_arn: &str,
-) -> Result<RegionsResponse, ApiError> {
-    let req = authed(Request::post(&aws_path(org, "enumerate-resources")), token);
-    let body = RoleRequest {
-        role_arn,
-        region: None,
-    };
-    send(with_json(req, &body)).await
-}
-
-pub async fn connect(
-    token: &str,
-    org: &OrgId,
-    body: &RoleRequest<'_>,
-) -> Result<ConnectResponse, ApiError> {
-    let req = authed(Request::post(&aws_path(org, "connect")), token);
-    send(with_json(req, body)).await
-}
-
-pub async fn disconnect(token: &str, org: &OrgId) -> Result<DisconnectResponse, ApiError> {
-    let url = format!("/admin/accounts/{}/cloud/aws", org.as_str());
-    send(authed(Request::delete(&url), token).build()).await
+    cloud: CloudKind,
+) -> Result<DisconnectResponse, ApiError> {
+    send_read(authed(Request::delete(&cloud_path(org, cloud)), token).build()).await
 }
 
 pub async fn integrations(token: &str, org: &OrgId) -> Result<IntegrationsResponse, ApiError> {
     let url = format!("/admin/accounts/{}/integrations", org.as_str());
-    send(authed(Request::get(&url), token).build()).await
+    send_read(authed(Request::get(&url), token).build()).await
 }
 
 // ------------------------------------------------------------------ plumbing
@@ -287,13 +258,9 @@ fn authed(req: RequestBuilder, token: &str) -> RequestBuilder {
     req.header("Authorization", &format!("Bearer {token}"))
 }
 
-fn with_json<B: Serialize>(req: RequestBuilder, body: &B) -> Result<Request, gloo_net::Error> {
-    req.json(body)
-}
-
-async fn send<R: DeserializeOwned>(
-    request: Result<Request, gloo_net::Error>,
-) -> Result<R, ApiError> {
+/// Sends `request`; the answer's status and text when it is a success.
+/// Not generic, so the fetch is compiled once (the wasm stays small).
+async fn send(request: Result<Request, gloo_net::Error>) -> Result<(u16, String), ApiError> {
     let request = request.map_err(|e| ApiError::Network {
         message: format!("The request could not be prepared: {e}"),
     })?;
@@ -305,30 +272,51 @@ async fn send<R: DeserializeOwned>(
         message: "The connection to the proxy broke while reading its answer.".to_owned(),
     })?;
     if response.ok() {
-        serde_json::from_str(&text).map_err(|e| unexpected(status, &e.to_string()))
+        Ok((status, text))
     } else {
         Err(parse_error(status, &text))
     }
 }
 
-/// Turns an error response into [`ApiError::Proxy`], whatever its body.
+/// Reads a success's text as `R`.
+pub fn read<R: FromJson>(status: u16, text: &str) -> Result<R, ApiError> {
+    json::parse(text).map_err(|e| unexpected(status, &e))
+}
+
+async fn send_read<R: FromJson>(request: Result<Request, gloo_net::Error>) -> Result<R, ApiError> {
+    let (status, text) = send(request).await?;
+    read(status, &text)
+}
+
+/// Turns an error response into [`ApiError::Proxy`], whatever its body
+/// (`field`, `hint` and `audit_run_id` may be null or absent).
 pub fn parse_error(status: u16, text: &str) -> ApiError {
-    match serde_json::from_str::<WireError>(text) {
-        Ok(wire) => ApiError::Proxy {
+    let wire = serde_json::from_str::<Value>(text).ok();
+    let read = wire.as_ref().and_then(|v| {
+        Some((
+            v,
+            json::text(v, "code").ok()?,
+            json::text(v, "message").ok()?,
+        ))
+    });
+    match read {
+        Some((v, code, message)) => ApiError::Proxy {
             status,
             body: ErrorBody {
-                code: wire.code,
-                message: wire.message,
-                field: wire.field,
-                hint: wire.hint.unwrap_or_default(),
+                code,
+                message,
+                field: maybe_text(v, "field"),
+                hint: text_or_empty(v, "hint"),
             },
-            audit_run_id: wire.audit_run_id,
+            audit_run_id: maybe_text(v, "audit_run_id"),
         },
-        Err(_) => unexpected(status, "the body is not the error shape"),
+        None => unexpected(status, "the body is not the error shape"),
     }
 }
 
-fn unexpected(status: u16, detail: &str) -> ApiError {
+/// An answer whose shape the wizard does not know (also a 200 whose body a
+/// cloud module could not read).
+pub fn unexpected(status: u16, detail: &str) -> ApiError {
     ApiError::Proxy {
         status,
         body: ErrorBody {
@@ -365,5 +353,29 @@ mod tests {
         let err = parse_error(502, "Bad Gateway");
         assert_eq!(err.code(), "unexpected_response");
         assert!(!err.is_network());
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn every_step_has_its_route_and_unknown_clouds_are_skipped() {
+        let org = OrgId::parse("acme").unwrap();
+        assert_eq!(
+            cloud_path(&org, CloudKind::Azure),
+            "/admin/accounts/acme/cloud/azure"
+        );
+        let segments: Vec<_> = Step::ALL[1..].iter().map(|s| step_segment(*s)).collect();
+        assert_eq!(
+            segments,
+            [
+                "bootstrap",
+                "validate-identity",
+                "validate-permissions",
+                "enumerate-resources",
+                "connect"
+            ]
+        );
+        let offered = CloudsResponse {
+            clouds: vec!["aws".into(), "oracle".into(), "azure".into()],
+        };
+        assert_eq!(offered.kinds(), [CloudKind::Aws, CloudKind::Azure]);
     }
 }

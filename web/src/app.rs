@@ -1,15 +1,15 @@
 //! The page: header navigation, sign-in gate, and the views.
 //!
 //! Views are addressed by the URL hash so a reload or a link lands in the
-//! same place: `#/orgs`, `#/orgs/<org>`, `#/orgs/<org>/connect/aws`,
-//! `#/settings`, `#/settings/connect/aws`, `#/settings/workload-identity`.
+//! same place: `#/orgs`, `#/orgs/<org>`, `#/orgs/<org>/connect/<cloud>`,
+//! `#/settings`, `#/settings/connect/<cloud>`, `#/settings/workload-identity`.
 
 use crate::auth::{Auth, Login, StepUp};
 use crate::integrations::Integrations;
 use crate::org::OrgPicker;
 use crate::steps::{Wizard, WizardState};
 use crate::workload_identity::WorkloadIdentity;
-use alphaswarm_core::OrgId;
+use alphaswarm_core::{CloudKind, OrgId};
 use leptos::prelude::*;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +17,8 @@ pub enum View {
     Orgs,
     Org(OrgId),
     Settings,
-    Wizard(OrgId),
+    /// The wizard, opened on this cloud.
+    Wizard(OrgId, CloudKind),
     WorkloadIdentity,
 }
 
@@ -30,12 +31,12 @@ impl View {
             .collect();
         match parts.as_slice() {
             ["settings"] => View::Settings,
-            ["settings", "connect", "aws"] => View::Wizard(OrgId::platform()),
             ["settings", "workload-identity"] => View::WorkloadIdentity,
+            ["settings", "connect", cloud] => View::Wizard(OrgId::platform(), cloud_or_aws(cloud)),
             ["orgs", org] => OrgId::parse(org).map(View::Org).unwrap_or(View::Orgs),
-            ["orgs", org, "connect", "aws"] => {
-                OrgId::parse(org).map(View::Wizard).unwrap_or(View::Orgs)
-            }
+            ["orgs", org, "connect", cloud] => OrgId::parse(org)
+                .map(|org| View::Wizard(org, cloud_or_aws(cloud)))
+                .unwrap_or(View::Orgs),
             _ => View::Orgs,
         }
     }
@@ -47,10 +48,18 @@ impl View {
             View::WorkloadIdentity => "#/settings/workload-identity".to_owned(),
             View::Org(org) if org.is_platform() => "#/settings".to_owned(),
             View::Org(org) => format!("#/orgs/{}", org.as_str()),
-            View::Wizard(org) if org.is_platform() => "#/settings/connect/aws".to_owned(),
-            View::Wizard(org) => format!("#/orgs/{}/connect/aws", org.as_str()),
+            View::Wizard(org, cloud) if org.is_platform() => {
+                format!("#/settings/connect/{}", cloud.as_str())
+            }
+            View::Wizard(org, cloud) => {
+                format!("#/orgs/{}/connect/{}", org.as_str(), cloud.as_str())
+            }
         }
     }
+}
+
+fn cloud_or_aws(segment: &str) -> CloudKind {
+    segment.parse().unwrap_or(CloudKind::Aws)
 }
 
 #[component]
@@ -71,7 +80,7 @@ pub fn App() -> impl IntoView {
             View::Org(org) if org.is_platform() => View::Settings,
             other => other,
         };
-        if let View::Org(org) | View::Wizard(org) = &v {
+        if let View::Org(org) | View::Wizard(org, _) = &v {
             recent.update(|r| {
                 r.retain(|o| o != org);
                 r.insert(0, org.clone());
@@ -98,7 +107,7 @@ pub fn App() -> impl IntoView {
                         <p><button type="button" class="link" on:click=move |_| view.set(View::Orgs)>"← Organisations"</button></p>
                         <h1 id="org-title">{title}</h1>
                         <h2>"Cloud accounts"</h2>
-                        <Integrations auth org on_connect=Callback::new(move |()| open(View::Wizard(connect_org.clone())))/>
+                        <Integrations auth org on_connect=Callback::new(move |()| open(View::Wizard(connect_org.clone(), CloudKind::Aws)))/>
                     </section>
                 }.into_any()
             }
@@ -107,7 +116,7 @@ pub fn App() -> impl IntoView {
                     <h1 id="settings-title">"Settings"</h1>
                     <h2>"Cloud connections"</h2>
                     <p class="muted">"AlphaSwarm's own cloud accounts (the admin tenant). Mode: Guided (federated)."</p>
-                    <Integrations auth org=OrgId::platform() on_connect=Callback::new(move |()| open(View::Wizard(OrgId::platform())))/>
+                    <Integrations auth org=OrgId::platform() on_connect=Callback::new(move |()| open(View::Wizard(OrgId::platform(), CloudKind::Aws)))/>
                     <h2>"Kubernetes"</h2>
                     <p><button type="button" class="link" on:click=move |_| view.set(View::WorkloadIdentity)>"Workload identity: wire a workload, or find why a pod gets no credential"</button></p>
                 </section>
@@ -116,9 +125,15 @@ pub fn App() -> impl IntoView {
                 <p><button type="button" class="link" on:click=move |_| view.set(View::Settings)>"← Settings"</button></p>
                 <WorkloadIdentity/>
             }.into_any(),
-            View::Wizard(org) => {
+            View::Wizard(org, cloud) => {
                 let back = if org.is_platform() { View::Settings } else { View::Org(org.clone()) };
-                let state = WizardState::new(org);
+                let state = WizardState::new(org.clone(), cloud);
+                // The hash follows the chosen cloud (without rebuilding the
+                // wizard), so a reload or a shared link opens it again.
+                Effect::new(move || {
+                    let h = View::Wizard(org.clone(), state.cloud.get()).to_hash();
+                    let _ = window().location().set_hash(&h);
+                });
                 view! { <Wizard auth state on_done=Callback::new(move |()| view.set(back.clone()))/> }.into_any()
             }
         }
@@ -136,8 +151,8 @@ pub fn App() -> impl IntoView {
             <span class="brand">"AlphaSwarm" <span class="muted">" · Cloud onboarding"</span></span>
             {move || signed_in.get().then(|| view! {
                 <nav aria-label="Main">
-                    {nav_button("Organisations", View::Orgs, |v| matches!(v, View::Orgs | View::Org(_)) || matches!(v, View::Wizard(o) if !o.is_platform()))}
-                    {nav_button("Settings", View::Settings, |v| matches!(v, View::Settings | View::WorkloadIdentity) || matches!(v, View::Wizard(o) if o.is_platform()))}
+                    {nav_button("Organisations", View::Orgs, |v| matches!(v, View::Orgs | View::Org(_)) || matches!(v, View::Wizard(o, _) if !o.is_platform()))}
+                    {nav_button("Settings", View::Settings, |v| matches!(v, View::Settings | View::WorkloadIdentity) || matches!(v, View::Wizard(o, _) if o.is_platform()))}
                     <button type="button" class="nav-link" on:click=move |_| auth.sign_out()>"Sign out"</button>
                 </nav>
             })}

@@ -11,7 +11,16 @@ use leptos::prelude::*;
 /// the chosen shell, files, Terraform, links and notes, each with copy (and
 /// download for files).
 #[component]
-pub fn BundleView(bundle: Bundle, shell: RwSignal<Shell>, lead: Vec<NamedValue>) -> impl IntoView {
+pub fn BundleView(
+    bundle: Bundle,
+    shell: RwSignal<Shell>,
+    /// Shown first; the bundle's values of the same names are not repeated.
+    #[prop(optional)]
+    lead: Vec<NamedValue>,
+    /// The heading of the bundle's links ("CloudFormation", "Consent", ...).
+    #[prop(default = "Links")]
+    links_title: &'static str,
+) -> impl IntoView {
     let commands = StoredValue::new(bundle.commands.clone());
     let shell_button = move |which: Shell, label: &'static str| {
         view! {
@@ -105,7 +114,7 @@ pub fn BundleView(bundle: Bundle, shell: RwSignal<Shell>, lead: Vec<NamedValue>)
             })}
 
             {(!bundle.links.is_empty()).then(|| view! {
-                <h3>"CloudFormation"</h3>
+                <h3>{links_title}</h3>
                 <ul class="links">
                     {bundle.links.into_iter().map(|l| view! {
                         <li class="artifact" data-link=l.name.clone()>

@@ -3,8 +3,9 @@
 
 use crate::api::{self, ApiError, DisconnectResponse, Integration};
 use crate::auth::Auth;
+use crate::clouds::{CloudCard, card};
 use crate::ui::ErrorBanner;
-use alphaswarm_core::OrgId;
+use alphaswarm_core::{CloudKind, OrgId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -16,7 +17,8 @@ pub fn Integrations(auth: Auth, org: OrgId, on_connect: Callback<()>) -> impl In
     let cleanup = RwSignal::new(None::<DisconnectResponse>);
     let load = Callback::new(move |()| load(auth, org, list, error));
     load.run(());
-    let disconnect = Callback::new(move |()| disconnect(auth, org, list, error, cleanup));
+    let disconnect =
+        Callback::new(move |cloud: CloudKind| disconnect(auth, org, cloud, list, error, cleanup));
     view! {
         <div class="integrations" data-view="integrations">
             <ErrorBanner error=error.into() fields=&[] on_retry=load/>
@@ -29,11 +31,13 @@ pub fn Integrations(auth: Auth, org: OrgId, on_connect: Callback<()>) -> impl In
                 Some(items) => view! {
                     <ul class="cards" aria-label="Connected cloud accounts">
                         {items.into_iter().map(|integration| {
-                            let aws = integration.kind == "cloud_aws";
+                            let cloud = integration.kind.parse::<CloudKind>().ok();
                             view! {
                                 <li>
                                     <IntegrationCard integration/>
-                                    {aws.then(|| view! { <DisconnectButton on_confirm=disconnect/> })}
+                                    {cloud.map(|cloud| view! {
+                                        <DisconnectButton card=card(cloud) on_confirm=Callback::new(move |()| disconnect.run(cloud))/>
+                                    })}
                                 </li>
                             }
                         }).collect_view()}
@@ -70,6 +74,7 @@ fn load(
 fn disconnect(
     auth: Auth,
     org: StoredValue<OrgId>,
+    cloud: CloudKind,
     list: RwSignal<Option<Vec<Integration>>>,
     error: RwSignal<Option<ApiError>>,
     cleanup: RwSignal<Option<DisconnectResponse>>,
@@ -77,13 +82,15 @@ fn disconnect(
     let run = move || {
         error.set(None);
         spawn_local(async move {
-            match api::disconnect(&auth.token(), &org.get_value()).await {
+            match api::disconnect(&auth.token(), &org.get_value(), cloud).await {
                 Ok(r) => {
                     cleanup.try_set(Some(r));
                     load(auth, org, list, error);
                 }
                 Err(e) => {
-                    if !auth.handle(&e, move || disconnect(auth, org, list, error, cleanup)) {
+                    if !auth.handle(&e, move || {
+                        disconnect(auth, org, cloud, list, error, cleanup)
+                    }) {
                         error.try_set(Some(e));
                     }
                 }
@@ -105,7 +112,7 @@ pub fn IntegrationCard(integration: Integration) -> impl IntoView {
             </header>
             <dl class="values">
                 {metadata.into_iter().map(|(k, v)| view! {
-                    <div class="value-row" data-meta=k.clone()><dt>{meta_label(&k)}</dt><dd><code>{plain(&v)}</code></dd></div>
+                    <div class="value-row" data-meta=k.clone()><dt>{meta_label(&k)}</dt><dd><code>{meta_value(&k, &v)}</code></dd></div>
                 }).collect_view()}
                 <div class="value-row"><dt>"Credential key"</dt><dd><code>{integration.credential_key}</code></dd></div>
                 <div class="value-row"><dt>"Connected"</dt><dd>{plain(&integration.connected_at)}</dd></div>
@@ -117,7 +124,8 @@ pub fn IntegrationCard(integration: Integration) -> impl IntoView {
 }
 
 #[component]
-fn DisconnectButton(on_confirm: Callback<()>) -> impl IntoView {
+fn DisconnectButton(card: &'static CloudCard, on_confirm: Callback<()>) -> impl IntoView {
+    let kind = card.kind.as_str();
     let asking = RwSignal::new(false);
     let confirm_ref = NodeRef::<leptos::html::Button>::new();
     Effect::new(move || {
@@ -128,9 +136,9 @@ fn DisconnectButton(on_confirm: Callback<()>) -> impl IntoView {
     view! {
         {move || if asking.get() {
             view! {
-                <div class="confirm" role="alertdialog" aria-labelledby="confirm-title" aria-describedby="confirm-text">
-                    <p id="confirm-title"><strong>"Disconnect this AWS account?"</strong></p>
-                    <p id="confirm-text">"AlphaSwarm forgets the role ARN and external id. The role itself stays in the customer's account until someone deletes it."</p>
+                <div class="confirm" role="alertdialog" aria-labelledby=format!("confirm-title-{kind}") aria-describedby=format!("confirm-text-{kind}")>
+                    <p id=format!("confirm-title-{kind}")><strong>{format!("Disconnect this {}?", card.account)}</strong></p>
+                    <p id=format!("confirm-text-{kind}")>{card.forgets}</p>
                     <div class="actions">
                         <button type="button" class="danger" node_ref=confirm_ref
                             on:click=move |_| { asking.set(false); on_confirm.run(()); }>"Yes, disconnect"</button>
@@ -171,7 +179,26 @@ fn meta_label(key: &str) -> String {
         "role_arn" => "Role ARN".to_owned(),
         "region" => "Region".to_owned(),
         "external_id_masked" => "External id (masked)".to_owned(),
+        "tenant_id" => "Tenant id".to_owned(),
+        "subscription_id" => "Subscription id".to_owned(),
+        "client_id" => "Client id".to_owned(),
+        "principal_object_id" => "Principal object id".to_owned(),
+        "issuer" => "Issuer".to_owned(),
+        "subject" => "Subject".to_owned(),
+        "mode" => "Set-up".to_owned(),
         other => other.replace('_', " "),
+    }
+}
+
+/// A metadata value as the operator reads it (Azure's set-up by its name).
+fn meta_value(key: &str, value: &serde_json::Value) -> String {
+    use alphaswarm_core::azure::AzureMode;
+    let mode = [AzureMode::ManagedIdentity, AzureMode::SharedApp]
+        .into_iter()
+        .find(|m| key == "mode" && value.as_str() == Some(m.as_str()));
+    match mode {
+        Some(mode) => crate::clouds::azure::mode_label(mode).to_owned(),
+        None => plain(value),
     }
 }
 

@@ -37,13 +37,15 @@ extern "C" {
 }
 
 fn to_api_error(error: &JsValue) -> ApiError {
-    let body: ErrorBody = serde_json::from_str(&error_body(error)).unwrap_or(ErrorBody {
-        code: "core_unavailable".into(),
-        message: "The workload identity tools failed.".into(),
-        field: None,
-        hint: String::new(),
-    });
-    ApiError::local(body)
+    match crate::api::parse_error(0, &error_body(error)) {
+        ApiError::Proxy { body, .. } if body.code != "unexpected_response" => ApiError::local(body),
+        _ => ApiError::local(ErrorBody {
+            code: "core_unavailable".into(),
+            message: "The workload identity tools failed.".into(),
+            field: None,
+            hint: String::new(),
+        }),
+    }
 }
 
 /// Calls the package's `name` with `argument` (JSON text); returns its JSON result.

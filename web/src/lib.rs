@@ -1,13 +1,17 @@
 //! The operator's cloud onboarding wizard (Leptos, client-side rendered).
 //!
 //! `api` is the only module that speaks HTTP; `model` is the core's step
-//! model and role-ARN parse with the UI-only views of them.
+//! model with the UI-only views of it; `steps` is the wizard every cloud
+//! shares and `clouds` holds one module per cloud (its inputs, bodies,
+//! answers and result views).
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod bundle_view;
+pub mod clouds;
 pub mod integrations;
+pub mod json;
 pub mod lazy_core;
 pub mod model;
 pub mod org;

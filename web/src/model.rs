@@ -1,8 +1,7 @@
-//! The wizard's view-model: the core's step model and role-ARN parse, plus
-//! what only the UI needs (DOM slugs, the linear order of the step list and
-//! of the Back/Next buttons).
+//! The wizard's view-model: the core's step model, plus what only the UI
+//! needs (DOM slugs, the linear order of the step list and of the Back/Next
+//! buttons, in the full list or a wizard's shorter one).
 
-pub use alphaswarm_core::aws::RoleArn;
 pub use alphaswarm_core::wizard::WizardStep as Step;
 
 /// UI-only views of a [`Step`].
@@ -16,6 +15,10 @@ pub trait StepView: Sized {
     /// The step "Next" opens: the first of the core's legal next steps (so
     /// the optional 4* is offered after 4).
     fn following(self) -> Option<Step>;
+    /// The step before this one in `steps` (a wizard's own list).
+    fn previous_in(self, steps: &[Step]) -> Option<Step>;
+    /// The step after this one in `steps`.
+    fn following_in(self, steps: &[Step]) -> Option<Step>;
 }
 
 impl StepView for Step {
@@ -41,33 +44,21 @@ impl StepView for Step {
     fn following(self) -> Option<Step> {
         self.next().first().copied()
     }
+
+    fn previous_in(self, steps: &[Step]) -> Option<Step> {
+        let i = steps.iter().position(|s| *s == self)?;
+        i.checked_sub(1).map(|i| steps[i])
+    }
+
+    fn following_in(self, steps: &[Step]) -> Option<Step> {
+        let i = steps.iter().position(|s| *s == self)?;
+        steps.get(i + 1).copied()
+    }
 }
 
 #[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
-    use alphaswarm_core::CoreError;
-
-    #[wasm_bindgen_test::wasm_bindgen_test]
-    fn account_id_comes_from_the_arn() {
-        let arn =
-            RoleArn::parse("arn:aws:iam::012345678901:role/team/alphaswarm-broker-acme").unwrap();
-        assert_eq!(arn.account_id.as_str(), "012345678901");
-    }
-
-    #[wasm_bindgen_test::wasm_bindgen_test]
-    fn bad_arns_name_the_role_arn_field() {
-        for bad in [
-            "",
-            "arn:aws:iam::12345:role/x",
-            "arn:aws:s3:::bucket",
-            "arn:aws:iam::123456789012:user/bob",
-            "arn:aws:iam::123456789012:role/",
-        ] {
-            let err = RoleArn::parse(bad).unwrap_err();
-            assert_eq!(err.field(), Some("role_arn"), "{bad}");
-        }
-    }
 
     #[wasm_bindgen_test::wasm_bindgen_test]
     fn steps_in_order_with_the_optional_enumeration_offered() {
@@ -91,6 +82,28 @@ mod tests {
                 "enumerate",
                 "connect"
             ]
+        );
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn a_wizard_s_own_list_orders_back_and_next() {
+        // The full list agrees with the core's order.
+        for step in Step::ALL {
+            assert_eq!(step.following_in(&Step::ALL), step.following(), "{step}");
+            assert_eq!(step.previous_in(&Step::ALL), step.previous(), "{step}");
+        }
+        // An account wizard: check the token, then save.
+        let short = [Step::ValidateIdentity, Step::Connect];
+        assert_eq!(Step::ValidateIdentity.previous_in(&short), None);
+        assert_eq!(
+            Step::ValidateIdentity.following_in(&short),
+            Some(Step::Connect)
+        );
+        assert_eq!(Step::Connect.following_in(&short), None);
+        assert_eq!(
+            Step::Bootstrap.following_in(&short),
+            None,
+            "not in the list"
         );
     }
 }

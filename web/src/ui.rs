@@ -1,6 +1,9 @@
-//! Small shared pieces: copy and download buttons, errors next to fields.
+//! Small shared pieces: copy and download buttons, inputs validated as you
+//! type, errors next to fields.
 
 use crate::api::ApiError;
+use alphaswarm_core::rule::Reason;
+use alphaswarm_core::{ErrorBody, IdError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
@@ -111,6 +114,87 @@ pub fn FieldError(field: &'static str, error: Signal<Option<ApiError>>) -> impl 
     }
 }
 
+/// A core validation error in an operator's words: the input's label, not
+/// its wire name, and the offending character rather than its position.
+pub fn field_error(field: &'static str, label: &str, e: &IdError) -> ApiError {
+    let reason = match &e.reason {
+        Reason::ForbiddenChar { ch, allowed, .. } => {
+            let ch = match ch {
+                ' ' => "a space".to_owned(),
+                c if c.is_whitespace() || c.is_control() => "an invisible character".to_owned(),
+                c => format!("\"{c}\""),
+            };
+            format!("it contains {ch}, which is not allowed (allowed: {allowed})")
+        }
+        other => other.to_string(),
+    };
+    ApiError::local(ErrorBody {
+        code: e.kind.code().to_owned(),
+        message: format!("{label} is not a valid {}: {reason}.", e.kind.what()),
+        field: Some(field.to_owned()),
+        hint: e.kind.hint().to_owned(),
+    })
+}
+
+/// How an input's value is checked as it is typed (the core's parser).
+pub type Check = fn(&str) -> Result<(), IdError>;
+
+/// A text input checked as you type by the core (`check`; a blank value is
+/// not checked, so optional inputs may stay empty). One error shows under
+/// it: the local one while the value does not parse, else the step's error
+/// for this field.
+#[component]
+pub fn TextField(
+    field: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    error: Signal<Option<ApiError>>,
+    #[prop(optional)] check: Option<Check>,
+    #[prop(optional)] placeholder: &'static str,
+    /// Shown under the label (what the value is, where to find it).
+    #[prop(optional)]
+    help: Option<&'static str>,
+    /// Called with each new value (e.g. to invalidate results checked
+    /// against the old one) instead of setting `value` directly.
+    #[prop(optional)]
+    on_input: Option<Callback<String>>,
+) -> impl IntoView {
+    let local = move || {
+        let check = check?;
+        value.with(|v| {
+            let v = v.trim();
+            (!v.is_empty())
+                .then(|| check(v).err())
+                .flatten()
+                .map(|e| field_error(field, label, &e))
+        })
+    };
+    let shown = Signal::derive(move || local().or_else(|| error.get()));
+    let invalid = move || shown.with(|e| e.as_ref().is_some_and(|e| e.field() == Some(field)));
+    let described = match help {
+        Some(_) => format!("{field}-help {field}-error"),
+        None => format!("{field}-error"),
+    };
+    view! {
+        <div class="field">
+            <label for=field>{label}</label>
+            {help.map(|h| view! { <p id=format!("{field}-help") class="muted small">{h}</p> })}
+            <input id=field name=field spellcheck="false" autocomplete="off" placeholder=placeholder
+                aria-describedby=described
+                aria-invalid=move || invalid().to_string()
+                prop:value=move || value.get()
+                on:input=move |ev| {
+                    let v = event_target_value(&ev);
+                    match on_input {
+                        Some(f) => f.run(v),
+                        None => value.set(v),
+                    }
+                }/>
+            <FieldError field error=shown/>
+        </div>
+    }
+}
+
 /// Errors no input on this view owns: network failures (with a retry when
 /// one is given), session and configuration errors.
 #[component]
@@ -159,7 +243,7 @@ fn ErrorText(error: ApiError) -> impl IntoView {
 pub fn explain(code: &str) -> Option<&'static str> {
     Some(match code {
         "assume_role_access_denied" => {
-            "AWS refused sts:AssumeRole (AccessDenied): the role's trust policy does not let AlphaSwarm in. Either the trust policy from step 2 is not attached to this role, or its sts:ExternalId differs from the external id shown in step 2."
+            "AWS refused sts:AssumeRole (AccessDenied): the role's trust policy does not let AlphaSwarm in. Either the trust policy from step 2 is not attached to this role, or its sts:ExternalId differs from the external id shown in step 2, or the role does not exist (AWS does not say which)."
         }
         "role_not_found" => {
             "AWS says no such role exists: check the account id and role name in the ARN, or create the role with the step 2 commands."
@@ -172,6 +256,9 @@ pub fn explain(code: &str) -> Option<&'static str> {
         }
         "trust_policy_unsafe" => {
             "The role trusts AlphaSwarm without requiring the external id, so anyone using AlphaSwarm could reach it (confused deputy). Use the trust policy from step 2."
+        }
+        "simulate_denied" => {
+            "AWS refused step 4's own check: the role may not read its own permissions (iam:SimulatePrincipalPolicy), so none of them could be checked. Put the least-privilege policy below on the role and check again."
         }
         "step_up_required" => "Your second-factor confirmation is missing or too old.",
         "network_error" => "The request did not reach the proxy; nothing was changed.",

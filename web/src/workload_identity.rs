@@ -417,7 +417,7 @@ pub fn WorkloadIdentity() -> impl IntoView {
     let render = Callback::new(move |request| {
         bundle.set(None);
         run("renderWorkloadIdentity", request, move |json| {
-            bundle.try_set(serde_json::from_str(json).ok());
+            bundle.try_set(crate::json::parse(json).ok());
         });
     });
     let diagnose = Callback::new(move |request| {

@@ -1,55 +1,44 @@
-//! Component tests: mount one step view in headless Chromium and assert on
-//! the DOM it renders (run by scripts/test-web.sh via wasm-bindgen-test).
+//! Component tests: mount one view (or the whole wizard, with `fetch`
+//! answered by a stand-in) in headless Chromium and assert on the DOM it
+//! renders (run by scripts/test-web.sh via wasm-bindgen-test).
 //! Browser-only: a native `cargo test --workspace` skips this file.
 #![cfg(target_arch = "wasm32")]
 
+mod clouds;
+mod support;
+
 use alphaswarm_core::shell::Shell;
 use alphaswarm_core::{CloudKind, ErrorBody};
-use alphaswarm_web::api::{ApiError, BootstrapResponse, IdentityResponse, PermissionsResponse};
-use alphaswarm_web::steps::bootstrap::BootstrapView;
+use alphaswarm_web::api::ApiError;
+use alphaswarm_web::clouds::aws::{
+    AwsAnswers, AwsWizard, BootstrapResponse, BootstrapView, IdentityResponse, PermissionsResponse,
+    PermissionsView,
+};
+use alphaswarm_web::model::Step;
 use alphaswarm_web::steps::choose::ChooseView;
-use alphaswarm_web::steps::identity::IdentityView;
-use alphaswarm_web::steps::permissions::PermissionsView;
+use alphaswarm_web::steps::{StepRun, StepView};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
+use std::sync::Arc;
+use support::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
-use web_sys::{Element, HtmlElement};
+use web_sys::HtmlElement;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// A fresh container on the page, so tests do not see each other's DOM.
-fn container() -> HtmlElement {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let div = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&div).unwrap();
-    div.unchecked_into()
-}
-
-fn all(root: &Element, selector: &str) -> Vec<Element> {
-    let list = root.query_selector_all(selector).unwrap();
-    (0..list.length())
-        .map(|i| list.item(i).unwrap().unchecked_into())
-        .collect()
-}
-
-fn one(root: &Element, selector: &str) -> Element {
-    root.query_selector(selector)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no element matches {selector}"))
-}
-
-fn text(root: &Element, selector: &str) -> String {
-    one(root, selector).text_content().unwrap_or_default()
-}
-
-/// Lets Leptos run the effects a signal change scheduled.
-async fn tick() {
-    gloo_timers::future::TimeoutFuture::new(0).await;
+/// AWS's answers after the proxy answered `step` with `answer` (read the way
+/// the wizard reads it).
+fn aws_answers(step: Step, answer: serde_json::Value) -> AwsAnswers {
+    let mut answers = AwsAnswers::default();
+    answers
+        .accept(step, &answer.to_string())
+        .expect("the sample has the documented shape");
+    answers
 }
 
 fn bootstrap_sample() -> BootstrapResponse {
-    serde_json::from_value(serde_json::json!({
+    aws_answers(Step::Bootstrap, serde_json::json!({
         "external_id": "as-0123456789abcdef",
         "role_name": "alphaswarm-broker-acme",
         "bundle": {
@@ -76,7 +65,8 @@ fn bootstrap_sample() -> BootstrapResponse {
             "notes": []
         }
     }))
-    .expect("sample bundle has the core's shape")
+    .bootstrap
+    .unwrap()
 }
 
 #[wasm_bindgen_test]
@@ -156,16 +146,20 @@ async fn bootstrap_view_has_a_copy_button_per_command_and_toggles_shells() {
 }
 
 fn permissions_sample() -> PermissionsResponse {
-    serde_json::from_value(serde_json::json!({
-        "audit_run_id": "run-1",
-        "results": [
-            {"action": "sts:GetCallerIdentity", "decision": "allowed", "granted": true},
-            {"action": "iam:GetRole", "decision": "allowed", "granted": true},
-            {"action": "ec2:DescribeRegions", "decision": "implicitDeny", "granted": false}
-        ],
-        "granted": ["sts:GetCallerIdentity", "iam:GetRole"],
-        "missing": ["ec2:DescribeRegions"]
-    }))
+    aws_answers(
+        Step::ValidatePermissions,
+        serde_json::json!({
+            "audit_run_id": "run-1",
+            "results": [
+                {"action": "sts:GetCallerIdentity", "decision": "allowed", "granted": true},
+                {"action": "iam:GetRole", "decision": "allowed", "granted": true},
+                {"action": "ec2:DescribeRegions", "decision": "implicitDeny", "granted": false}
+            ],
+            "granted": ["sts:GetCallerIdentity", "iam:GetRole"],
+            "missing": ["ec2:DescribeRegions"]
+        }),
+    )
+    .permissions
     .unwrap()
 }
 
@@ -199,12 +193,13 @@ async fn permissions_view_marks_missing_actions_red_with_the_fix() {
         fix_text.contains("\"ec2:DescribeRegions\""),
         "policy names the missing action"
     );
-    assert!(
-        !fix_text.contains("\"iam:GetRole\""),
-        "policy grants only what is missing"
-    );
+    // The whole least-privilege policy of step 2 (put-role-policy replaces
+    // a same-named policy, so the missing actions alone would drop the rest).
+    let policy = one(&fix, "figure pre").text_content().unwrap();
+    assert_eq!(policy, alphaswarm_core::aws::baseline_policy_json());
     assert!(fix_text.contains("aws iam put-role-policy"), "{fix_text}");
     assert!(fix_text.contains("--role-name alphaswarm-broker-acme"));
+    assert!(fix_text.contains("--policy-document file://alphaswarm_baseline_policy.json"));
 }
 
 #[wasm_bindgen_test]
@@ -236,24 +231,27 @@ fn access_denied() -> ApiError {
     }
 }
 
+/// AWS's step 3 as the wizard shows it (the generic step view with the
+/// AWS inputs and result), with a given error, progress and result.
 fn mount_identity(
     error: Option<ApiError>,
     elapsed: Option<u32>,
     identity: Option<IdentityResponse>,
 ) -> (HtmlElement, RwSignal<String>) {
     let root = container();
-    let arn = RwSignal::new(String::new());
-    let error = RwSignal::new(error);
-    let elapsed = RwSignal::new(elapsed);
-    let identity = RwSignal::new(identity);
+    let aws = AwsWizard::new();
+    aws.answers.update(|a| a.identity = identity);
+    let run = StepRun::new();
+    run.error.set(error);
+    run.elapsed.set(elapsed);
     mount_to(root.clone(), move || {
         view! {
-            <IdentityView role_arn=arn on_arn=Callback::new(move |v| arn.set(v)) error=error.into()
-                elapsed=elapsed.into() identity=identity.into() on_validate=Callback::new(|()| {})/>
+            <StepView wizard=Arc::new(aws) step=Step::ValidateIdentity run shell=RwSignal::new(Shell::Bash)
+                on_run=Callback::new(|()| {})/>
         }
     })
     .forget();
-    (root, arn)
+    (root, aws.role_arn)
 }
 
 #[wasm_bindgen_test]
@@ -328,12 +326,13 @@ async fn identity_progress_and_network_retry() {
 
 #[wasm_bindgen_test]
 async fn identity_result_shows_the_confused_deputy_check() {
-    let identity: IdentityResponse = serde_json::from_value(serde_json::json!({
+    let identity: IdentityResponse = aws_answers(Step::ValidateIdentity, serde_json::json!({
         "audit_run_id": "r", "account_id": "012345678901",
         "role_arn": "arn:aws:iam::012345678901:role/x",
         "assumed_arn": "arn:aws:sts::012345678901:assumed-role/x/alphaswarm",
         "attempts": 2, "confused_deputy": {"safe": false, "message": "The role trusts AlphaSwarm without an external id."}
     }))
+    .identity
     .unwrap();
     let (root, _) = mount_identity(None, None, Some(identity));
     tick().await;
@@ -348,7 +347,13 @@ async fn identity_result_shows_the_confused_deputy_check() {
 async fn choose_view_offers_aws_and_labels_every_option() {
     let root = container();
     let cloud = RwSignal::new(CloudKind::Aws);
-    mount_to(root.clone(), move || view! { <ChooseView cloud/> }).forget();
+    // The proxy offers AWS only: every other cloud is "Coming soon".
+    let choosable = Callback::new(|kind| Some(kind == CloudKind::Aws));
+    mount_to(
+        root.clone(),
+        move || view! { <ChooseView cloud choosable/> },
+    )
+    .forget();
     tick().await;
     let radios = all(&root, "input[type=radio]");
     assert_eq!(radios.len(), 4);
@@ -363,4 +368,9 @@ async fn choose_view_offers_aws_and_labels_every_option() {
     let aws: web_sys::HtmlInputElement = one(&root, "#cloud-aws").unchecked_into();
     assert!(aws.checked() && !aws.disabled());
     assert!(one(&root, "#cloud-azure").has_attribute("disabled"));
+    for other in ["azure", "gcp", "cloudflare"] {
+        let label = one(&root, &format!("label[for=cloud-{other}]"));
+        assert_eq!(text(&label, "[data-status=unavailable]"), "Coming soon");
+    }
+    assert_eq!(all(&root, "label[for=cloud-aws] [data-status]").len(), 0);
 }

@@ -9,7 +9,7 @@
 
 use super::error::{DiagnoseError, limits};
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// A YAML value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +99,7 @@ struct Cost {
 
 struct Builder {
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, Cost)>,
+    anchors: BTreeMap<usize, (Node, Cost)>,
     used: Cost,
     docs: Vec<Node>,
     documents_seen: usize,
@@ -283,7 +283,7 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, DiagnoseError> {
     }
     let mut builder = Builder {
         stack: Vec::new(),
-        anchors: HashMap::new(),
+        anchors: BTreeMap::new(),
         used: Cost::default(),
         docs: Vec::new(),
         documents_seen: 0,

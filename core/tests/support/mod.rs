@@ -219,3 +219,53 @@ pub fn terraform_string(terraform: &str, label: &str, attribute: &str) -> Option
         _ => None,
     }
 }
+
+/// The template sequences (`${…}` interpolations and `%{…}` directives) of a
+/// Terraform snippet that HCL would evaluate, read left to right as HCL's
+/// lexer does: `$${` and `%%{` are escapes for a literal `${` / `%{`.
+/// Everything a value may inject into HCL goes through one of these two, so
+/// a snippet whose sequences are all expected cannot run injected input.
+pub fn hcl_template_sequences(terraform: &str) -> Vec<String> {
+    let bytes = terraform.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &bytes[i..];
+        if rest.starts_with(b"$${") || rest.starts_with(b"%%{") {
+            i += 3;
+        } else if rest.starts_with(b"${") || rest.starts_with(b"%{") {
+            let end = terraform[i..]
+                .find('}')
+                .map_or(terraform.len(), |e| i + e + 1);
+            found.push(terraform[i..end].to_owned());
+            i = end;
+        } else {
+            i += 1;
+        }
+    }
+    found
+}
+
+/// Asserts that the only template sequences in `terraform` are `allowed`
+/// (e.g. `${path.module}`), so no value reached HCL unescaped.
+pub fn assert_only_templates(terraform: &str, allowed: &[&str]) {
+    let unexpected: Vec<String> = hcl_template_sequences(terraform)
+        .into_iter()
+        .filter(|s| !allowed.contains(&s.as_str()))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "Terraform evaluates {unexpected:?}:\n{terraform}"
+    );
+}
+
+#[test]
+fn hcl_template_scanner_reads_escapes_as_hcl_does() {
+    assert_eq!(hcl_template_sequences("a$${b}c%%{d}"), Vec::<String>::new());
+    assert_eq!(hcl_template_sequences("x ${var.y} z"), ["${var.y}"]);
+    assert_eq!(hcl_template_sequences("%{ if true }"), ["%{ if true }"]);
+    // `$$${x}`: a literal `$`, then the escape `$${`, so nothing is evaluated.
+    assert_eq!(hcl_template_sequences("$$${x}"), Vec::<String>::new());
+    assert_eq!(hcl_template_sequences("$%{x}"), ["%{x}"]);
+    assert_eq!(hcl_template_sequences("unterminated ${"), ["${"]);
+}

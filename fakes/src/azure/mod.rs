@@ -265,8 +265,18 @@ impl AzureFake {
 
     /// Runs one rendered `az` command (bash text) as `login`; its stdout.
     pub fn az(&self, login: &AzLogin, command: &str) -> Result<String, AzError> {
-        self.state()
-            .run_az(login, &az::split_bash(command)?, &BTreeMap::new())
+        self.az_with_files(login, command, &BTreeMap::new())
+    }
+
+    /// [`Self::az`] in a directory holding `files` (name → contents), for
+    /// commands that read one (`--parameters federated_credential.json`).
+    pub fn az_with_files(
+        &self,
+        login: &AzLogin,
+        command: &str,
+        files: &BTreeMap<String, String>,
+    ) -> Result<String, AzError> {
+        self.state().run_az(login, &az::split_bash(command)?, files)
     }
 
     /// Runs every bash command of a bundle, in order, with the bundle's own

@@ -4,6 +4,7 @@
 //! can leak through them; the AWS error code is kept for diagnosis.
 
 use alphaswarm_core::CoreError;
+use alphaswarm_core::aws::{BASELINE_POLICY_FILE, BASELINE_POLICY_NAME, simulate_statement_text};
 
 /// The call that failed; it changes what an error means (AccessDenied on
 /// AssumeRole is a trust problem, on the others a missing permission).
@@ -48,6 +49,12 @@ pub enum AwsError {
         operation: Operation,
         aws_code: String,
     },
+    /// Step 4's own call refused: the role may not simulate its policies,
+    /// so nothing else can be checked until it may.
+    #[error(
+        "the role may not call iam:SimulatePrincipalPolicy, which step 4 needs to read its own permissions ({aws_code})"
+    )]
+    SimulateDenied { aws_code: String },
     #[error("the role may not call {} ({aws_code})", operation.action())]
     AccessDenied {
         operation: Operation,
@@ -88,6 +95,10 @@ impl AwsError {
                     AwsError::AssumeRoleAccessDenied {
                         aws_code: aws_code_owned,
                     }
+                } else if operation == Operation::SimulatePrincipalPolicy {
+                    AwsError::SimulateDenied {
+                        aws_code: aws_code_owned,
+                    }
                 } else {
                     AwsError::AccessDenied {
                         operation,
@@ -99,13 +110,6 @@ impl AwsError {
                 operation,
                 aws_code: aws_code_owned,
             },
-            // STS answers InvalidParameterValue for a role ARN it cannot resolve.
-            "InvalidParameterValue" if operation == Operation::AssumeRole => {
-                AwsError::RoleNotFound {
-                    operation,
-                    aws_code: aws_code_owned,
-                }
-            }
             "RegionDisabledException" => AwsError::RegionDisabled {
                 region: region.to_owned(),
             },
@@ -170,6 +174,7 @@ impl AwsError {
             | AwsError::RoleNotFound { .. }
             | AwsError::RegionDisabled { .. }
             | AwsError::ExpiredToken { .. }
+            | AwsError::SimulateDenied { .. }
             | AwsError::AccessDenied { .. } => 422,
             AwsError::Throttled { .. }
             | AwsError::Unreachable { .. }
@@ -187,6 +192,7 @@ impl AwsError {
             | AwsError::RoleNotFound { aws_code, .. }
             | AwsError::ExpiredToken { aws_code, .. }
             | AwsError::Throttled { aws_code, .. }
+            | AwsError::SimulateDenied { aws_code }
             | AwsError::AccessDenied { aws_code, .. }
             | AwsError::PlatformCredentialsInvalid { aws_code }
             | AwsError::Unexpected { aws_code, .. } => Some(aws_code),
@@ -206,6 +212,7 @@ impl CoreError for AwsError {
             AwsError::RegionDisabled { .. } => "region_disabled",
             AwsError::ExpiredToken { .. } => "expired_token",
             AwsError::Throttled { .. } => "throttled",
+            AwsError::SimulateDenied { .. } => "simulate_denied",
             AwsError::AccessDenied { .. } => "aws_access_denied",
             AwsError::PlatformCredentialsInvalid { .. } => "platform_credentials_invalid",
             AwsError::PlatformCredentialsMissing => "platform_credentials_missing",
@@ -242,6 +249,10 @@ impl CoreError for AwsError {
             ),
             AwsError::ExpiredToken { .. } => "The temporary credentials expired: run the step again to assume the role afresh.".to_owned(),
             AwsError::Throttled { .. } => "AWS is rate-limiting these calls: wait a moment and retry.".to_owned(),
+            AwsError::SimulateDenied { .. } => format!(
+                "Add this statement to the role's permissions, then check again: {}. It is part of the least-privilege policy {BASELINE_POLICY_FILE} from step 2; applying that file again (aws iam put-role-policy --policy-name {BASELINE_POLICY_NAME}) adds it and keeps the rest of the baseline.",
+                simulate_statement_text()
+            ),
             AwsError::AccessDenied { operation, .. } => format!(
                 "Attach a policy that allows {} to the role (see the permissions suggested in step 2).",
                 operation.action()
@@ -286,16 +297,34 @@ mod tests {
         assert_eq!(on_ec2.code(), "aws_access_denied");
         assert!(on_ec2.hint().contains("ec2:DescribeRegions"));
         assert!(!on_ec2.is_retryable_while_settling());
+        // Denied the simulation itself: its own code, and the exact statement to add.
+        let on_simulate = AwsError::from_aws(
+            Operation::SimulatePrincipalPolicy,
+            "us-east-1",
+            403,
+            "AccessDenied",
+        );
+        assert_eq!(on_simulate.code(), "simulate_denied");
+        assert_eq!(on_simulate.http_status(), 422);
+        assert!(on_simulate.hint().contains(&simulate_statement_text()));
+        assert!(on_simulate.hint().contains(BASELINE_POLICY_FILE));
     }
 
     #[test]
     fn every_listed_code_is_classified() {
         let cases = [
+            // STS says AccessDenied for a missing role; this code is not one of its answers.
             (
                 Operation::AssumeRole,
                 400,
                 "InvalidParameterValue",
-                "role_not_found",
+                "aws_unexpected",
+            ),
+            (
+                Operation::SimulatePrincipalPolicy,
+                403,
+                "AccessDenied",
+                "simulate_denied",
             ),
             (
                 Operation::SimulatePrincipalPolicy,

@@ -28,7 +28,7 @@ pub use endpoints::{
     AwsConfig, DEFAULT_REGION, ENDPOINT_URL_VAR, Endpoints, IAM_ENDPOINT_URL_VAR, Partition,
 };
 pub use error::{AwsError, Operation};
-pub use retry::{Clock, Settled, Settling, TokioClock, retry_while_settling};
+pub use retry::{Clock, Settled, Settling, TokioClock, VirtualClock, retry_while_settling};
 
 use async_trait::async_trait;
 use serde::Serialize;

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::error::AwsError;
@@ -28,6 +29,55 @@ impl Clock for TokioClock {
 
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// Virtual time: `sleep` returns at once, advancing `now` by the pause and
+/// recording it, so retry tests count attempts and pauses without waiting
+/// and without wall-clock windows that a loaded machine could miss.
+#[derive(Debug)]
+pub struct VirtualClock {
+    start: Instant,
+    offset: Mutex<Duration>,
+    sleeps: Mutex<Vec<Duration>>,
+}
+
+impl VirtualClock {
+    pub fn new() -> Self {
+        VirtualClock {
+            start: Instant::now(),
+            offset: Mutex::new(Duration::ZERO),
+            sleeps: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every pause taken so far, in order.
+    pub fn sleeps(&self) -> Vec<Duration> {
+        self.sleeps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl Default for VirtualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for VirtualClock {
+    fn now(&self) -> Instant {
+        self.start + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        *self.offset.lock().unwrap_or_else(|p| p.into_inner()) += duration;
+        self.sleeps
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(duration);
+        Box::pin(std::future::ready(()))
     }
 }
 
@@ -83,39 +133,8 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
     use crate::aws::Operation;
-
-    /// Virtual time: `sleep` advances it and records the pause.
-    struct FakeClock {
-        start: Instant,
-        offset: Mutex<Duration>,
-        sleeps: Mutex<Vec<Duration>>,
-    }
-
-    impl FakeClock {
-        fn new() -> Self {
-            FakeClock {
-                start: Instant::now(),
-                offset: Mutex::new(Duration::ZERO),
-                sleeps: Mutex::new(Vec::new()),
-            }
-        }
-    }
-
-    impl Clock for FakeClock {
-        fn now(&self) -> Instant {
-            self.start + *self.offset.lock().unwrap()
-        }
-
-        fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-            *self.offset.lock().unwrap() += duration;
-            self.sleeps.lock().unwrap().push(duration);
-            Box::pin(std::future::ready(()))
-        }
-    }
 
     fn denied() -> AwsError {
         AwsError::from_aws(Operation::AssumeRole, "us-east-1", 403, "AccessDenied")
@@ -130,7 +149,7 @@ mod tests {
 
     #[test]
     fn succeeds_once_iam_has_settled_and_counts_attempts() {
-        let clock = FakeClock::new();
+        let clock = VirtualClock::new();
         let mut calls = 0;
         let settled = block_on(retry_while_settling(
             &clock,
@@ -144,19 +163,13 @@ mod tests {
         ));
         assert_eq!(settled.result.unwrap(), 4);
         assert_eq!(settled.attempts, 4);
-        let secs: Vec<u64> = clock
-            .sleeps
-            .lock()
-            .unwrap()
-            .iter()
-            .map(Duration::as_secs)
-            .collect();
+        let secs: Vec<u64> = clock.sleeps().iter().map(Duration::as_secs).collect();
         assert_eq!(secs, [1, 2, 4]);
     }
 
     #[test]
     fn gives_up_at_the_deadline_with_the_last_error() {
-        let clock = FakeClock::new();
+        let clock = VirtualClock::new();
         let settled: Settled<()> = block_on(retry_while_settling(
             &clock,
             Duration::from_secs(60),
@@ -167,7 +180,7 @@ mod tests {
             alphaswarm_core::CoreError::code(&settled.result.unwrap_err()),
             "assume_role_access_denied"
         );
-        let sleeps = clock.sleeps.lock().unwrap().clone();
+        let sleeps = clock.sleeps();
         // 1+2+4 then six of 8 (capped) = 55 s; the last pause is cut to the 5 s left.
         assert_eq!(sleeps.iter().sum::<Duration>(), Duration::from_secs(60));
         assert_eq!(*sleeps.last().unwrap(), Duration::from_secs(5));
@@ -177,7 +190,7 @@ mod tests {
 
     #[test]
     fn does_not_retry_what_waiting_cannot_fix() {
-        let clock = FakeClock::new();
+        let clock = VirtualClock::new();
         let settled: Settled<()> = block_on(retry_while_settling(
             &clock,
             Duration::from_secs(60),
@@ -192,6 +205,6 @@ mod tests {
             },
         ));
         assert_eq!(settled.attempts, 1);
-        assert!(clock.sleeps.lock().unwrap().is_empty());
+        assert!(clock.sleeps().is_empty());
     }
 }

@@ -153,6 +153,22 @@ struct AuditLine {
 }
 
 fn read_optional(path: &Path, var: &'static str) -> Result<Option<Vec<u8>>, ImportError> {
+    // A device (/dev/zero, /dev/full) would be read without end.
+    let io = |source| ImportError::Io {
+        path: path.to_owned(),
+        var,
+        source,
+    };
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", path.display()),
+            )));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => {}
+    }
     match std::fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

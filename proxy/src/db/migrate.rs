@@ -33,6 +33,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0002_auth_guards.sql"),
         postgres: include_str!("migrations/0002_auth_guards.sql"),
     },
+    Migration {
+        version: 3,
+        name: "signed audit checkpoints",
+        sqlite: include_str!("migrations/0003_audit_checkpoints.sql"),
+        postgres: include_str!("migrations/0003_audit_checkpoints.sql"),
+    },
 ];
 
 /// The schema version this release migrates to.

@@ -36,7 +36,7 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 /// the runtime to drive it.
 fn issuer_from_env() -> Result<(FederationIssuer, tokio::runtime::Runtime), String> {
     let config = Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
-    std::fs::create_dir_all(&config.state_dir)
+    crate::app::create_private_dir(&config.state_dir)
         .map_err(|e| format!("cannot use {}: {e}", config.state_dir.display()))?;
     let (key, warning) = encryption_key(config.integrations_key.as_ref(), &config.state_dir)
         .map_err(|e| format!("cannot read the key file's encryption key: {e}"))?;

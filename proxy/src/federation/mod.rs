@@ -99,6 +99,12 @@ impl FederationConfig {
         format!("{}.well-known/jwks.json", self.path_prefix())
     }
 
+    /// The issuer's host as the HTTP edge compares it (lowercase, no port).
+    pub fn host(&self) -> Option<String> {
+        let url = reqwest::Url::parse(self.issuer.as_str()).ok()?;
+        crate::config::normalise_host(url.host_str()?)
+    }
+
     pub fn discovery_uri(&self) -> String {
         format!("{}.well-known/openid-configuration", self.base())
     }
@@ -442,7 +448,14 @@ mod tests {
                 "https://alpha-swarm.ai/oidc/.well-known/jwks.json"
             );
         }
+        assert_eq!(
+            config("https://Alpha-Swarm.AI:8443/oidc/")
+                .host()
+                .as_deref(),
+            Some("alpha-swarm.ai")
+        );
         let root = config("http://127.0.0.1:8787");
+        assert_eq!(root.host().as_deref(), Some("127.0.0.1"));
         assert_eq!(root.discovery_path(), "/.well-known/openid-configuration");
         assert_eq!(
             root.jwks_uri(),

@@ -2,12 +2,12 @@
 //!
 //! Everything AWS-shaped comes from the core (`aws::render` for the bundle,
 //! `aws::RoleArn`, `aws::AwsRegion`, `aws::role_name`, the external id and
-//! the baseline); the calls go through [`crate::aws::AwsApi`] (the real
-//! SigV4 client, or [`super::fake_aws::FakeAws`] in tests).
+//! the baseline); the calls go through [`crate::aws::AwsApi`], the real
+//! SigV4 client (tests point it at moto or at the loopback AWS fake).
 
 use super::{CloudProvider, Connection};
 use crate::aws::{
-    AssumedCredentials, AwsApi, AwsError, CallerIdentity, TokioClock, retry_while_settling,
+    AssumedCredentials, AwsApi, AwsError, CallerIdentity, Clock, retry_while_settling,
 };
 use crate::config::{PARTNER_ACCOUNT_ID, Secret};
 use crate::error::{ApiError, parse_body};
@@ -48,6 +48,8 @@ pub struct AwsSettings {
     pub template_url: Option<TemplateUrl>,
     /// How long AssumeRole is retried while a fresh role's trust policy settles.
     pub settle: Duration,
+    /// Times those retries (injected: tests count attempts in virtual time).
+    pub clock: Arc<dyn Clock>,
 }
 
 pub struct AwsProvider {
@@ -142,9 +144,12 @@ impl AwsProvider {
         let external_id = self.external_id(org)?;
         let role_arn = arn.to_string();
         let session = Self::session_name(org, purpose);
-        let settled = retry_while_settling(&TokioClock, settle, SETTLE_INITIAL_BACKOFF, || {
-            aws.assume_role(&role_arn, Some(external_id.as_str()), &session)
-        })
+        let settled = retry_while_settling(
+            self.settings.clock.as_ref(),
+            settle,
+            SETTLE_INITIAL_BACKOFF,
+            || aws.assume_role(&role_arn, Some(external_id.as_str()), &session),
+        )
         .await;
         let attempts = settled.attempts;
         let creds = settled.result.map_err(|e| {

@@ -10,7 +10,6 @@
 pub mod aws;
 pub mod azure;
 pub mod cloudflare;
-pub mod fake_aws;
 
 use crate::error::ApiError;
 use crate::health::HealthCheck;

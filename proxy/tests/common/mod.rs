@@ -1,16 +1,20 @@
-//! Shared test harness: an in-process proxy on 127.0.0.1:0 with the fake
-//! AWS, the operator's credentials read back from the state dir, and a
+//! Shared test harness: an in-process proxy on 127.0.0.1:0 whose real AWS
+//! client (`QueryClient`, SigV4 over HTTP) talks to the loopback AWS fake of
+//! `alphaswarm-fakes`, roles in that fake built from the artifacts the core
+//! renders, the operator's credentials read back from the state dir, and a
 //! helper that mints tokens with the proxy's own signing key (to build
 //! stale, mis-scoped or expired sessions without waiting).
 #![allow(dead_code)]
 
-use alphaswarm_proxy::app::{AppState, build_state};
+use alphaswarm_core::aws::{self as core_aws, AwsBootstrapRequest};
+use alphaswarm_fakes::aws::{AccessKey, AwsFake, AwsFakeConfig, AwsState};
+use alphaswarm_proxy::app::{AppState, aws_client, build_state_with_clock};
 use alphaswarm_proxy::audit::{AuditSink, VerifyReport};
+use alphaswarm_proxy::aws::VirtualClock;
 use alphaswarm_proxy::config::{self, Config};
 use alphaswarm_proxy::db::audit::DbAuditSink;
 use alphaswarm_proxy::db::store::DbIntegrationStore;
 use alphaswarm_proxy::db::{Database, Pool};
-use alphaswarm_proxy::providers::fake_aws::{FakeAws, FakeRole, UnknownRoles};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -21,9 +25,167 @@ pub const PARTNER: &str = "111122223333";
 pub const CUSTOMER: &str = "210987654321";
 pub const EXTERNAL_ID_SECRET: &str = "test-external-id-secret-0123456789abcdef";
 
+/// What the platform's IAM user may do: assume roles, nothing else.
+pub const ALLOW_ASSUME_ROLE: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}"#;
+
+/// The trust policy a test role gets: the rendered one, or a deliberate variant.
+#[derive(Clone, Copy)]
+pub enum Trust {
+    /// `trust_policy.json` exactly as the core renders it for the org.
+    Rendered,
+    /// The rendered policy with another org's external id.
+    OtherExternalId,
+    /// The rendered policy without its `sts:ExternalId` condition (unsafe).
+    NoCondition,
+}
+
+/// What the role may do.
+#[derive(Clone, Copy)]
+pub enum Grant {
+    /// The rendered least-privilege policy `alphaswarm_baseline_policy.json`.
+    Baseline,
+    /// That policy with one action removed (e.g. an older bundle's).
+    BaselineWithout(&'static str),
+    /// No permissions policy at all.
+    Nothing,
+}
+
+/// The loopback AWS fake with AlphaSwarm's platform user in the partner
+/// account (its access key is what the proxy signs AssumeRole with).
+pub struct LoopbackAws {
+    server: Option<AwsFake>,
+    pub state: AwsState,
+    url: String,
+    pub platform: AccessKey,
+}
+
+impl LoopbackAws {
+    pub async fn start() -> LoopbackAws {
+        Self::start_with(AwsFakeConfig::default()).await
+    }
+
+    pub async fn start_with(config: AwsFakeConfig) -> LoopbackAws {
+        let server = AwsFake::start(config).await.unwrap();
+        let state = server.state().clone();
+        let platform = state
+            .create_user(PARTNER, "alphaswarm-platform", ALLOW_ASSUME_ROLE)
+            .unwrap();
+        LoopbackAws {
+            url: server.url(),
+            state,
+            server: Some(server),
+            platform,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The proxy's settings that point its real AWS client here.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (config::AWS_ENDPOINT_URL, self.url.clone()),
+            ("AWS_ACCESS_KEY_ID", self.platform.access_key_id.clone()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                self.platform.secret_access_key.clone(),
+            ),
+        ]
+    }
+
+    /// Stops the server: every later call fails to connect.
+    pub fn stop(&mut self) {
+        self.server = None;
+    }
+
+    /// How many requests reached the fake.
+    pub fn calls(&self) -> usize {
+        self.state.call_count()
+    }
+
+    /// Creates `name` in the customer account for `org`, from the artifacts
+    /// the core renders for it (the proxy's own renderer and inputs).
+    pub fn role(&self, org: &str, name: &str, trust: Trust, grant: Grant) -> String {
+        self.role_in(CUSTOMER, org, name, trust, grant)
+    }
+
+    pub fn role_in(
+        &self,
+        account: &str,
+        org: &str,
+        name: &str,
+        trust: Trust,
+        grant: Grant,
+    ) -> String {
+        let arn = self
+            .state
+            .create_role(account, name, "/", &trust_policy(org, trust))
+            .unwrap();
+        let baseline = rendered_file(org, core_aws::BASELINE_POLICY_FILE);
+        let permissions = match grant {
+            Grant::Baseline => Some(baseline),
+            Grant::BaselineWithout(action) => {
+                let mut policy: Value = serde_json::from_str(&baseline).unwrap();
+                let actions = policy["Statement"][0]["Action"].as_array_mut().unwrap();
+                let before = actions.len();
+                actions.retain(|a| a != action);
+                assert_eq!(actions.len(), before - 1, "{action} is in the baseline");
+                Some(policy.to_string())
+            }
+            Grant::Nothing => None,
+        };
+        if let Some(document) = permissions {
+            self.state
+                .put_role_policy(&arn, core_aws::BASELINE_POLICY_NAME, &document)
+                .unwrap();
+        }
+        arn
+    }
+}
+
+/// A file of the bundle the core renders for `org` (the proxy's own
+/// renderer and inputs).
+pub fn rendered_file(org: &str, file: &str) -> String {
+    let bundle = core_aws::render(&AwsBootstrapRequest {
+        org_id: org.to_owned(),
+        partner_account_id: PARTNER.to_owned(),
+        external_id: external_id_for(org),
+        ..Default::default()
+    })
+    .unwrap();
+    bundle
+        .files
+        .into_iter()
+        .find(|f| f.name == file)
+        .unwrap()
+        .contents
+}
+
+/// The role trust policy for `org`: as rendered, or a deliberate variant.
+pub fn trust_policy(org: &str, trust: Trust) -> String {
+    let mut policy: Value =
+        serde_json::from_str(&rendered_file(org, core_aws::TRUST_POLICY_FILE)).unwrap();
+    let statement = &mut policy["Statement"][0];
+    match trust {
+        Trust::Rendered => {}
+        Trust::OtherExternalId => {
+            statement["Condition"]["StringEquals"]["sts:ExternalId"] =
+                json!(external_id_for("someone-else"));
+        }
+        Trust::NoCondition => {
+            statement.as_object_mut().unwrap().remove("Condition");
+        }
+    }
+    policy.to_string()
+}
+
 pub struct TestProxy {
     pub base: String,
-    pub fake: Arc<FakeAws>,
+    /// The AWS the proxy talks to.
+    pub aws: LoopbackAws,
+    /// Times step 3's retries: virtual, so attempts are counted, not waited for.
+    pub clock: Arc<VirtualClock>,
     pub state: AppState,
     /// The background re-check, when the test set a health interval.
     pub sweeper: Option<alphaswarm_proxy::health::sweep::Sweeper>,
@@ -63,20 +225,6 @@ pub fn external_id_for(org: &str) -> String {
     )
     .unwrap()
     .to_string()
-}
-
-/// A role whose trust policy is right for `org`.
-pub fn good_role(org: &str) -> FakeRole {
-    FakeRole {
-        account: CUSTOMER.to_owned(),
-        required_external_id: Some(external_id_for(org)),
-        settle_failures: 0,
-        allowed_actions: vec![
-            "sts:GetCallerIdentity".into(),
-            "iam:GetRole".into(),
-            "ec2:DescribeRegions".into(),
-        ],
-    }
 }
 
 /// The settings of an in-process proxy rooted at `dir`: loopback bind,
@@ -144,6 +292,7 @@ impl TestProxy {
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
     ) -> TestProxy {
         let dir = temp_dir(name);
+        let aws = LoopbackAws::start().await;
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
         if !records.is_empty() {
             alphaswarm_proxy::store::FernetFileStore::open(
@@ -156,7 +305,7 @@ impl TestProxy {
             .unwrap();
         }
         let mut vars = in_process_env(&dir, &integrations_key, PARTNER, EXTERNAL_ID_SECRET);
-        vars.insert(config::AWS_SETTLE_SECONDS.into(), "0".into());
+        vars.extend(aws.env().into_iter().map(|(k, v)| (k.to_owned(), v)));
         for (k, v) in extra {
             if v.is_empty() {
                 vars.remove(*k);
@@ -165,26 +314,27 @@ impl TestProxy {
             }
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
-        let fake = Arc::new(FakeAws::new(UnknownRoles::NotFound));
-        let (state, notes) = build_state(config, fake.clone()).await.unwrap();
+        let state_dir = config.state_dir.clone();
+        let (client, _) = aws_client(&config).unwrap();
+        let clock = Arc::new(VirtualClock::new());
+        let (state, notes) = build_state_with_clock(config, client, clock.clone())
+            .await
+            .unwrap();
         let database = state.database.clone();
         let enrollment = notes.enrollment.expect("first start enrols the operator");
         let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_uri).unwrap();
         let operator: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("state/operator.json")).unwrap())
+            serde_json::from_slice(&std::fs::read(state_dir.join("operator.json")).unwrap())
                 .unwrap();
         let signing_key = base64::engine::general_purpose::STANDARD
             .decode(operator["token_signing_key"].as_str().unwrap())
             .unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
         let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
-        let app = alphaswarm_proxy::routes::router(state.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
-        });
+        let base = serve_on(listener, state.clone());
         TestProxy {
             base,
-            fake,
+            aws,
+            clock,
             state,
             sweeper,
             http: http_client(),
@@ -206,11 +356,45 @@ impl TestProxy {
         audit_rows(&self.database).await
     }
 
+    /// The chain's rows as stored (each line byte for byte) in a JSON-lines
+    /// file, for checkers that read the file format (the Python oracle).
+    pub async fn audit_rows_file(&self) -> PathBuf {
+        let path = self.dir.join("audit-rows-export.jsonl");
+        write_lines(&path, &audit_lines(&self.database).await);
+        path
+    }
+
+    /// The whole trail, rows and signed checkpoints, exported from the
+    /// database to the file format (`<path>` and its checkpoints file), for
+    /// `verify-audit <path>` and the offline script.
+    pub async fn audit_export(&self) -> PathBuf {
+        let path = self.dir.join("audit-export.jsonl");
+        write_lines(&path, &audit_lines(&self.database).await);
+        write_lines(
+            &alphaswarm_proxy::audit::checkpoints_path(&path),
+            &checkpoint_lines(&self.database).await,
+        );
+        path
+    }
+
+    /// `verify-audit` on this proxy's chain, with its checkpoint key.
     pub async fn verify_audit(&self) -> VerifyReport {
-        DbAuditSink::new(self.database.clone())
+        DbAuditSink::verifier(self.database.clone(), self.audit_key())
             .verify()
             .await
             .unwrap()
+    }
+
+    pub fn audit_key(&self) -> ed25519_dalek::VerifyingKey {
+        alphaswarm_proxy::audit::AuditSigner::load(
+            &self
+                .state
+                .config
+                .state_dir
+                .join(alphaswarm_proxy::audit::SIGNING_KEY_FILE),
+        )
+        .unwrap()
+        .verifying_key()
     }
 
     /// The proxy's store, opened beside it (as another process would).
@@ -309,30 +493,91 @@ impl TestProxy {
         self.send(reqwest::Method::POST, path, Some(token), Some(body))
             .await
     }
+
+    /// A wizard step of `org` for the role `arn` (`{"role_arn": arn}`).
+    pub async fn role_step(&self, token: &str, org: &str, name: &str, arn: &str) -> (u16, Value) {
+        self.post(&step(org, name), token, json!({ "role_arn": arn }))
+            .await
+    }
+
+    /// The audit rows of one run, in order.
+    pub async fn audit_run(&self, run_id: &str) -> Vec<Value> {
+        self.audit_rows()
+            .await
+            .into_iter()
+            .filter(|r| r["audit_run_id"] == run_id)
+            .collect()
+    }
+}
+
+/// An answer's status and error code, for one-line assertions.
+pub fn status_code(answer: &(u16, Value)) -> (u16, Option<&str>) {
+    (answer.0, answer.1["code"].as_str())
+}
+
+/// Serves `state` on 127.0.0.1:0 through the proxy's own accept loop
+/// (timeouts, connection cap, client addresses) until the test ends.
+pub async fn serve_in_background(state: alphaswarm_proxy::app::AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    serve_on(listener, state)
+}
+
+/// [`serve_in_background`] on a listener the caller bound.
+pub fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: alphaswarm_proxy::app::AppState,
+) -> String {
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        alphaswarm_proxy::serve::serve(listener, state, std::future::pending())
+            .await
+            .unwrap();
+    });
+    base
+}
+
+/// The code of the next 30 s window (accepted now: one window either side
+/// is allowed), for a second step-up without waiting.
+pub fn next_totp_code(totp: &totp_rs::TOTP) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    totp.generate(now + 30)
+}
+
+/// Every audit row of a database, in order, as stored.
+pub async fn audit_lines(db: &Database) -> Vec<String> {
+    let sql = "SELECT line FROM audit_rows ORDER BY seq";
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+    }
+    .unwrap()
+}
+
+/// Every signed checkpoint of a database, in order, as stored.
+pub async fn checkpoint_lines(db: &Database) -> Vec<String> {
+    let sql = "SELECT line FROM audit_checkpoints ORDER BY seq";
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+    }
+    .unwrap()
+}
+
+fn write_lines(path: &std::path::Path, lines: &[String]) {
+    std::fs::write(
+        path,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
 }
 
 /// Every audit row of a database, in order, as JSON.
 pub async fn audit_rows(db: &Database) -> Vec<Value> {
-    let sql = "SELECT line FROM audit_rows ORDER BY seq";
-    let lines: Vec<String> = match db.pool() {
-        Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
-        Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
-    }
-    .unwrap();
-    lines
+    audit_lines(db)
+        .await
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-/// The code of the TOTP step after the current one (the proxy accepts one
-/// step of clock skew either side), for when the current one was used.
-pub fn next_totp_code(totp: &totp_rs::TOTP) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    totp.generate(now + 30)
 }
 
 /// The SQLite database of a binary proxy started with [`binary_env`] in
@@ -412,9 +657,16 @@ pub fn binary_env(
     ]
 }
 
-/// The `alphaswarm-proxy` binary with exactly `env` (plus PATH, and HOME = `dir`).
+/// The proxy binary to spawn: this build's, or another one named by
+/// `ALPHASWARM_PROXY_BINARY` (the benchmark compares builds with it).
+pub fn proxy_binary() -> std::ffi::OsString {
+    std::env::var_os("ALPHASWARM_PROXY_BINARY")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_alphaswarm-proxy").into())
+}
+
+/// The proxy binary with exactly `env` (plus PATH, and HOME = `dir`).
 pub fn proxy_command(dir: &std::path::Path, env: &[(&str, String)]) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"));
+    let mut command = std::process::Command::new(proxy_binary());
     command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -499,17 +751,31 @@ impl BinaryProxy {
         )
     }
 
+    /// POSTs a JSON body (with a bearer token if given) and reads the JSON answer.
+    pub async fn post_json(
+        &self,
+        http: &reqwest::Client,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> Value {
+        let mut request = http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
     /// Logs in as the local operator; the token has no step-up yet.
     pub async fn login(&self, http: &reqwest::Client, password: &str) -> String {
-        let login: Value = http
-            .post(format!("{}/auth/login", self.base))
-            .json(&json!({"username": "admin", "password": password}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let login = self
+            .post_json(
+                http,
+                "/auth/login",
+                None,
+                json!({"username": "admin", "password": password}),
+            )
+            .await;
         login["token"]
             .as_str()
             .unwrap_or_else(|| panic!("{login}"))
@@ -528,22 +794,34 @@ impl BinaryProxy {
         let token = self.login(http, password).await;
         let mut refused = Value::Null;
         for code in [totp.generate_current().unwrap(), next_totp_code(totp)] {
-            let step: Value = http
-                .post(format!("{}/auth/step-up", self.base))
-                .bearer_auth(&token)
-                .json(&json!({ "code": code }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let step = self
+                .post_json(http, "/auth/step-up", Some(&token), json!({"code": code}))
+                .await;
             match step["token"].as_str() {
                 Some(stepped_up) => return stepped_up.to_owned(),
                 None => refused = step,
             }
         }
         panic!("{refused}")
+    }
+
+    /// Login + step-up with a given code (a code is accepted once, even
+    /// across restarts: a restarted proxy needs the next window's code,
+    /// see [`next_totp_code`]).
+    pub async fn stepped_up_with_code(
+        &self,
+        http: &reqwest::Client,
+        password: &str,
+        code: &str,
+    ) -> String {
+        let token = self.login(http, password).await;
+        let step = self
+            .post_json(http, "/auth/step-up", Some(&token), json!({"code": code}))
+            .await;
+        step["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{step}"))
+            .to_owned()
     }
 
     pub fn kill_hard(&mut self) {
@@ -558,6 +836,137 @@ impl Drop for BinaryProxy {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A response read off a raw socket (for what reqwest will not send: a
+/// chosen source address without a client per address, a foreign Host,
+/// a body that never finishes).
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// The `host:port` of a base URL.
+pub fn authority(base: &str) -> &str {
+    base.trim_start_matches("http://").trim_end_matches('/')
+}
+
+/// A TCP connection to `base` from the loopback address `from`.
+pub async fn connect_from(from: std::net::Ipv4Addr, base: &str) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind((from, 0).into()).unwrap();
+    socket
+        .connect(authority(base).parse().unwrap())
+        .await
+        .unwrap()
+}
+
+/// `method path` with `Host: host` and a JSON body, asking the server to close after.
+pub fn json_request(method: &str, path: &str, host: &str, body: &Value) -> Vec<u8> {
+    let body = body.to_string();
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Writes `request` and reads the whole response (the server closes).
+pub async fn raw_exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> RawResponse {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(request).await.unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).await.unwrap();
+    parse_raw_response(&bytes)
+}
+
+pub fn parse_raw_response(bytes: &[u8]) -> RawResponse {
+    let text = String::from_utf8_lossy(bytes);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("not an HTTP response: {text:?}"));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"));
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    RawResponse {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// Fires one wrong login from each address at once: every connection is
+/// open before the first request is written, so the burst arrives together.
+pub async fn wrong_login_burst(
+    from: &[std::net::Ipv4Addr],
+    base: &str,
+) -> Vec<(reqwest::StatusCode, String)> {
+    let request = json_request(
+        "POST",
+        "/auth/login",
+        authority(base),
+        &json!({"username": "admin", "password": "wrong-password"}),
+    );
+    let mut connections = Vec::new();
+    for ip in from {
+        connections.push(connect_from(*ip, base).await);
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(from.len()));
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .map(|mut stream| {
+            let (request, start) = (request.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                let response = raw_exchange(&mut stream, &request).await;
+                let code = response.json()["code"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                (
+                    reqwest::StatusCode::from_u16(response.status).unwrap(),
+                    code,
+                )
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes
+}
+
+/// VmHWM (peak resident set) of a process, in KiB.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap()
 }
 
 /// A benchmark's `main`: runs `figures` on a multi-threaded runtime when

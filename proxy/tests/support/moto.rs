@@ -32,9 +32,6 @@ pub const PARTNER_ACCOUNT: &str = "111122223333";
 pub const CUSTOMER_ACCOUNT: &str = "444455556666";
 pub const PLATFORM_USER: &str = "alphaswarm-platform";
 
-/// What the customer role may do, as the wizard's baseline suggests.
-const ROLE_PERMISSIONS: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:GetCallerIdentity","iam:GetRole","iam:SimulatePrincipalPolicy","ec2:DescribeRegions"],"Resource":"*"}]}"#;
-
 /// The trust policy the core renders: the partner account root as principal,
 /// the external id as a StringEquals condition (`None`: no condition, the
 /// unsafe shape the confused-deputy check must catch).
@@ -50,8 +47,22 @@ pub fn trust_policy(partner_account: &str, external_id: Option<&str>) -> String 
 pub struct RoleSpec {
     pub name: &'static str,
     pub trust_policy: String,
-    /// Attach the baseline permissions; `false` leaves the role with none.
-    pub with_permissions: bool,
+    /// The role's inline `alphaswarm-baseline` policy; `None`: no permissions.
+    pub permissions: Option<String>,
+}
+
+/// The least-privilege policy the core renders (`alphaswarm_baseline_policy.json`).
+pub fn baseline() -> Option<String> {
+    Some(alphaswarm_core::aws::baseline_policy_json())
+}
+
+/// That policy without `action` (e.g. an older bundle's, before step 4's
+/// own permission joined the baseline).
+pub fn baseline_without(action: &str) -> Option<String> {
+    let mut policy = alphaswarm_core::aws::baseline_policy();
+    let actions = policy["Statement"][0]["Action"].as_array_mut().unwrap();
+    actions.retain(|a| a != action);
+    Some(policy.to_string())
 }
 
 pub struct Moto {
@@ -158,65 +169,15 @@ impl Moto {
             "DeleteRolePolicy",
             vec![
                 ("RoleName", name.to_owned()),
-                ("PolicyName", "alphaswarm-baseline".to_owned()),
+                (
+                    "PolicyName",
+                    alphaswarm_core::aws::BASELINE_POLICY_NAME.to_owned(),
+                ),
             ],
         )
         .await;
         call("DeleteRole", vec![("RoleName", name.to_owned())]).await;
         self.reset_auth(&http, 0).await;
-    }
-
-    /// A user in `account` allowed everything, with an access key (id,
-    /// secret): the customer's administrator who runs the rendered commands.
-    pub async fn create_admin_user(&self, account: &str, name: &str) -> (String, String) {
-        let http = setup_client();
-        self.reset_auth(&http, 1_000_000).await;
-        let call = |action: &'static str, params: Vec<(&'static str, String)>| {
-            self.setup_call(&http, account, action, params)
-        };
-        call("CreateUser", vec![("UserName", name.to_owned())]).await;
-        let allow_all = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
-        call(
-            "PutUserPolicy",
-            vec![
-                ("UserName", name.to_owned()),
-                ("PolicyName", "administrator".to_owned()),
-                ("PolicyDocument", allow_all.to_owned()),
-            ],
-        )
-        .await;
-        let key = call("CreateAccessKey", vec![("UserName", name.to_owned())]).await;
-        self.reset_auth(&http, 0).await;
-        (
-            element(&key, "AccessKeyId"),
-            element(&key, "SecretAccessKey"),
-        )
-    }
-
-    /// The default version's document of a managed policy (e.g. an AWS
-    /// managed one: start moto with `MOTO_IAM_LOAD_MANAGED_POLICIES=true`).
-    pub async fn managed_policy_document(&self, policy_arn: &str) -> String {
-        let http = setup_client();
-        self.reset_auth(&http, 1_000_000).await;
-        let call = |action: &'static str, params: Vec<(&'static str, String)>| {
-            self.setup_call(&http, CUSTOMER_ACCOUNT, action, params)
-        };
-        let policy = call("GetPolicy", vec![("PolicyArn", policy_arn.to_owned())]).await;
-        let version = call(
-            "GetPolicyVersion",
-            vec![
-                ("PolicyArn", policy_arn.to_owned()),
-                ("VersionId", element(&policy, "DefaultVersionId")),
-            ],
-        )
-        .await;
-        self.reset_auth(&http, 0).await;
-        // IAM answers the document URL-encoded (RFC 3986).
-        let encoded = element(&version, "Document");
-        form_urlencoded::parse(format!("d={}", encoded.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, document)| document.into_owned())
-            .unwrap_or_default()
     }
 
     async fn create_roles(&self, http: &reqwest::Client, roles: &[RoleSpec]) {
@@ -232,18 +193,34 @@ impl Moto {
                 ],
             )
             .await;
-            if role.with_permissions {
+            if let Some(document) = &role.permissions {
                 customer(
                     "PutRolePolicy",
                     vec![
                         ("RoleName", role.name.to_owned()),
-                        ("PolicyName", "alphaswarm-baseline".to_owned()),
-                        ("PolicyDocument", ROLE_PERMISSIONS.to_owned()),
+                        (
+                            "PolicyName",
+                            alphaswarm_core::aws::BASELINE_POLICY_NAME.to_owned(),
+                        ),
+                        ("PolicyDocument", document.clone()),
                     ],
                 )
                 .await;
             }
         }
+    }
+
+    /// The AWS fake mirroring this moto: moto's roles and the keys its
+    /// AssumeRole issued, so IAM's SimulatePrincipalPolicy (which moto lacks)
+    /// is authenticated and decided from what moto holds. Point the proxy's
+    /// IAM endpoint (`ALPHASWARM_ADMIN_AWS_IAM_ENDPOINT_URL`) at it.
+    pub async fn iam_mirror(&self) -> alphaswarm_fakes::aws::AwsFake {
+        alphaswarm_fakes::aws::AwsFake::start(alphaswarm_fakes::aws::AwsFakeConfig {
+            mirror_moto: Some(self.url.clone()),
+            ..Default::default()
+        })
+        .await
+        .expect("the AWS fake starts")
     }
 
     pub fn role_arn(name: &str) -> String {

@@ -17,7 +17,7 @@ signature checks, identity policies and the rest of moto stay as shipped.
 Usage: python moto_cross_account.py -H 127.0.0.1 -p PORT
 """
 
-import os
+import json
 import sys
 
 from moto.iam import access_control
@@ -82,21 +82,47 @@ access_control.IAMRequestBase._check_role_trust_relationship = _check_role_trust
 access_control.IAMPolicyStatement._check_principal = _check_principal
 TrustCondition.verify_condition = _verify_condition
 
-# Not a semantic patch: with MOTO_IAM_LOAD_MANAGED_POLICIES=true moto copies
-# all ~1,300 AWS managed policies into every account it touches, which makes
-# its /moto-api/data.json dump (read by the IAM simulation fake) tens of MB.
-# ALPHASWARM_MOTO_MANAGED_POLICIES=ReadOnlyAccess,SecurityAudit loads only
-# the named ones, with their real documents.
-_wanted = os.environ.get("ALPHASWARM_MOTO_MANAGED_POLICIES")
-if _wanted:
-    import json
+# Not a semantic patch: /moto-api/data.json dumps every model of every
+# service, and once EC2 has answered, its default AMIs, VPCs and subnets make
+# that megabytes and seconds of work. The AWS fake mirroring this server
+# (alphaswarm-fakes) needs IAM and STS only and asks for
+# /moto-api/data.json?services=iam,sts; without the parameter the dump is
+# moto's own.
+from urllib.parse import parse_qs, urlparse
 
-    from moto.iam import models as iam_models
+from moto.moto_api._internal.responses import MotoAPIResponse
 
-    _all = json.loads(iam_models.aws_managed_policies_data)
-    iam_models.aws_managed_policies_data = json.dumps(
-        {name: _all[name] for name in _wanted.split(",") if name in _all}
-    )
+_original_model_data = MotoAPIResponse.model_data
+
+
+def _model_data(self, request, full_url, headers):
+    wanted = parse_qs(urlparse(full_url).query).get("services")
+    if not wanted:
+        return _original_model_data(self, request, full_url, headers)
+    from moto.core.model_instances import model_data
+
+    services = set(",".join(wanted).split(","))
+    results = {}
+    for service in sorted(s for s in model_data if s in services):
+        results[service] = {}
+        for name, model in sorted(model_data[service].items()):
+            results[service][name] = []
+            for instance in model.instances_tracked:
+                fields = {}
+                for attr in dir(instance):
+                    if attr.startswith("_"):
+                        continue
+                    try:
+                        value = getattr(instance, attr)
+                        json.dumps(value)
+                    except (TypeError, AttributeError, ValueError):
+                        continue
+                    fields[attr] = value
+                results[service][name].append(fields)
+    return 200, {"Content-Type": "application/javascript"}, json.dumps(results)
+
+
+MotoAPIResponse.model_data = _model_data
 
 if __name__ == "__main__":
     from moto.server import main

@@ -1,40 +1,41 @@
-//! Step 5: save the connection (federated metadata only).
+//! Step 5, for every cloud: the cloud's summary of what will be saved, then
+//! save (through the step-up prompt) and the stored, masked connection.
 
-use super::{StepHeading, StepNav, WizardState};
-use crate::api::{self, ApiError, RoleRequest};
+use super::{CloudSlot, StepHeading, StepNav, StepRun, WizardState, run_step};
 use crate::auth::Auth;
 use crate::integrations::IntegrationCard;
-use crate::model::{RoleArn, Step};
+use crate::model::Step;
 use crate::ui::ErrorBanner;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 #[component]
-pub fn ConnectStep(auth: Auth, state: WizardState, on_done: Callback<()>) -> impl IntoView {
-    let error = RwSignal::new(None::<ApiError>);
-    let busy = RwSignal::new(false);
-    let save = Callback::new(move |()| save(auth, state, error, busy));
-    let arn = state.role_arn.get_untracked().trim().to_owned();
-    let account = RoleArn::parse(&arn)
-        .map(|a| a.account_id.as_str().to_owned())
-        .unwrap_or_default();
-    let regions = state
-        .regions
-        .with_untracked(|r| r.as_ref().map_or(0, |r| r.regions.len()));
+pub fn ConnectStep(
+    auth: Auth,
+    state: WizardState,
+    slot: CloudSlot,
+    on_done: Callback<()>,
+) -> impl IntoView {
+    let run = StepRun::new();
+    let org = state.org();
+    let runner = slot.clone();
+    let save =
+        Callback::new(move |()| run_step(auth, org.clone(), runner.clone(), Step::Connect, run));
+    let spec = slot.wizard.spec(Step::Connect);
+    let error = Signal::from(run.error);
+    let summary = slot.wizard.form(Step::Connect, error, save);
+    let connected = slot.connected;
     view! {
         <section data-step="connect" aria-labelledby="step-connect-title">
-            <StepHeading step=Step::Connect intro="Saving stores only the role ARN, the external id, the region and the account id. No key or secret is stored."/>
+            <StepHeading step=Step::Connect intro=spec.intro/>
             <dl class="values summary">
                 <div class="value-row"><dt>"Organisation"</dt><dd><code>{state.org().as_str().to_owned()}</code></dd></div>
-                <div class="value-row"><dt>"Account id"</dt><dd><code>{account}</code></dd></div>
-                <div class="value-row"><dt>"Role ARN"</dt><dd><code>{arn}</code></dd></div>
-                <div class="value-row"><dt>"Regions visible"</dt><dd>{regions}</dd></div>
+                {summary}
             </dl>
-            <ErrorBanner error=error.into() fields=&[] on_retry=save/>
-            {move || match state.connected.get() {
+            <ErrorBanner error fields=spec.fields on_retry=save/>
+            {move || match connected.get() {
                 None => view! {
-                    <button type="button" class="primary" disabled=move || busy.get() on:click=move |_| save.run(())>
-                        {move || if busy.get() { "Saving…" } else { "Save connection" }}
+                    <button type="button" class="primary" disabled=move || run.busy() on:click=move |_| save.run(())>
+                        {move || if run.busy() { "Saving…" } else { "Save connection" }}
                     </button>
                 }.into_any(),
                 Some(integration) => view! {
@@ -44,30 +45,6 @@ pub fn ConnectStep(auth: Auth, state: WizardState, on_done: Callback<()>) -> imp
                 }.into_any(),
             }}
         </section>
-        <StepNav auth state can_continue=Signal::derive(|| false)/>
+        <StepNav auth state/>
     }
-}
-
-fn save(auth: Auth, state: WizardState, error: RwSignal<Option<ApiError>>, busy: RwSignal<bool>) {
-    busy.set(true);
-    error.set(None);
-    let arn = state.role_arn.get_untracked().trim().to_owned();
-    spawn_local(async move {
-        let body = RoleRequest {
-            role_arn: &arn,
-            region: None,
-        };
-        let result = api::connect(&auth.token(), &state.org(), &body).await;
-        busy.try_set(false);
-        match result {
-            Ok(r) => {
-                state.connected.try_set(Some(r.integration));
-            }
-            Err(e) => {
-                if !auth.handle(&e, move || save(auth, state, error, busy)) {
-                    error.try_set(Some(e));
-                }
-            }
-        }
-    });
 }
