@@ -231,6 +231,8 @@ async fn oversized_non_json_and_unfinished_bodies_get_json_errors() {
         "edge-bodies",
         &[
             (config::HTTP_REQUEST_TIMEOUT, "1"),
+            // The request timeout must outlast both settle windows.
+            (config::AWS_SETTLE_SECONDS, "0"),
             (alphaswarm_proxy::azure::SETTLE_SECONDS, "0"),
         ],
     )

@@ -94,8 +94,15 @@ async fn a_store_that_cannot_be_written_is_store_unavailable_and_audited() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-fn verify_audit(args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+/// `verify-audit` with the proxy's state dir (its checkpoint key).
+fn verify_audit(
+    state: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
+        .env_clear()
+        .env("HOME", state)
+        .env(alphaswarm_proxy::config::STATE_DIR, state)
         .arg("verify-audit")
         .args(args)
         .output()
@@ -123,8 +130,9 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
         assert_eq!(status, 200);
     }
     let path = proxy.audit_export().await;
+    let state = proxy.dir.join("state");
 
-    let (code, stdout, _) = verify_audit(&[path.as_os_str()]);
+    let (code, stdout, _) = verify_audit(&state, &[path.as_os_str()]);
     assert_eq!(code, Some(0), "{stdout}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
@@ -132,10 +140,10 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
         (json!(true), json!(4))
     );
 
-    // A missing file is an empty, intact trail.
+    // A missing file is not an intact trail (checkpoints: `missing`).
     let missing = proxy.dir.join("no-such-audit.jsonl");
-    let (code, stdout, _) = verify_audit(&[missing.as_os_str()]);
-    assert_eq!(code, Some(0), "{stdout}");
+    let (code, stdout, _) = verify_audit(&state, &[missing.as_os_str()]);
+    assert_eq!(code, Some(1), "{stdout}");
 
     // One row deleted: broken at the row after it.
     let text = std::fs::read_to_string(&path).unwrap();
@@ -147,7 +155,7 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
         .collect();
     let broken = proxy.dir.join("broken.jsonl");
     std::fs::write(&broken, kept.join("\n") + "\n").unwrap();
-    let (code, stdout, _) = verify_audit(&[broken.as_os_str()]);
+    let (code, stdout, _) = verify_audit(&state, &[broken.as_os_str()]);
     assert_eq!(code, Some(1), "{stdout}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
@@ -156,13 +164,16 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
     );
 
     // Unreadable: a directory where the file should be.
-    let (code, _, stderr) = verify_audit(&[proxy.dir.as_os_str()]);
+    let (code, _, stderr) = verify_audit(&state, &[proxy.dir.as_os_str()]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("cannot read"), "{stderr}");
-    // No path, or too many: usage, also 2.
-    let (code, _, stderr) = verify_audit(&[]);
+    // No path: the configured database (here the state dir's SQLite file),
+    // intact; too many paths: usage, 2.
+    let (code, stdout, stderr) = verify_audit(&state, &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["rows"], json!(4), "{report}");
+    let (code, _, stderr) = verify_audit(&state, &[path.as_os_str(), path.as_os_str()]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("usage"), "{stderr}");
-    let (code, _, _) = verify_audit(&[path.as_os_str(), path.as_os_str()]);
-    assert_eq!(code, Some(2));
 }
