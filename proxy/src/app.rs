@@ -316,7 +316,6 @@ pub async fn build_state_with_clock(
         db.clone(),
         DbSinkOptions {
             signer: Arc::new(signer),
-            key_created,
             checkpoint_every_rows: config.audit_checkpoints.every_rows,
         },
     )

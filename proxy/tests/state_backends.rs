@@ -661,12 +661,11 @@ async fn an_unreachable_postgres_is_a_coded_error_without_the_password() {
 /// The proxy's audit sink on `db`, signing checkpoints with the key in
 /// `dir` (one key per test, shared by every sink of it), as start-up opens it.
 async fn audit_sink(db: Database, dir: &std::path::Path) -> DbAuditSink {
-    let (signer, key_created) = alphaswarm_proxy::audit::AuditSigner::load_or_create(dir).unwrap();
+    let (signer, _) = alphaswarm_proxy::audit::AuditSigner::load_or_create(dir).unwrap();
     DbAuditSink::open(
         db,
         DbSinkOptions {
             signer: Arc::new(signer),
-            key_created,
             checkpoint_every_rows: 100,
         },
     )

@@ -30,8 +30,6 @@ const SIGNING_KEY: &str = "audit_signing_key";
 /// How the sink is set up (see [`crate::audit::SinkOptions`]).
 pub struct DbSinkOptions {
     pub signer: Arc<AuditSigner>,
-    /// The key is new: rows without checkpoints come from before them.
-    pub key_created: bool,
     pub checkpoint_every_rows: u64,
 }
 
@@ -145,7 +143,6 @@ impl DbAuditSink {
                 )));
             }
         }
-        let _ = options.key_created;
         sink.checkpoint(CheckpointReason::Start)
             .await
             .map_err(|e| sink.db.corrupt(e.to_string()))?;
@@ -253,7 +250,7 @@ impl AuditSink for DbAuditSink {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.query_error(e))?;
-            if seq % self.every_rows == 0 {
+            if seq.is_multiple_of(self.every_rows) {
                 store_checkpoint!(self, tx, seq, &row.hash, CheckpointReason::Rows);
             }
             tx.commit().await.map_err(|e| self.query_error(e))?;
