@@ -346,16 +346,8 @@ fn admit(path: &Path, scanned: &Scan, key_created: bool) -> std::io::Result<Vec<
             report.rows
         )]),
         _ => Err(std::io::Error::other(format!(
-            "the trail is not intact ({}: {}{}); run `alphaswarm-proxy verify-audit {}`, keep the files as evidence and move {} and {} aside to start a new trail",
-            serde_json::to_value(report.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            report.reason.as_deref().unwrap_or("unknown"),
-            report
-                .first_bad_row
-                .map(|r| format!(", first bad row {r}"))
-                .unwrap_or_default(),
+            "the trail is not intact ({}); run `alphaswarm-proxy verify-audit {}`, keep the files as evidence and move {} and {} aside to start a new trail",
+            report.problem(),
             path.display(),
             path.display(),
             checkpoints_path(path).display()

@@ -63,6 +63,23 @@ pub struct VerifyReport {
     pub key_id: String,
 }
 
+impl VerifyReport {
+    /// `<status>: <reason>[, first bad row N]`, for start-up's refusal.
+    pub fn problem(&self) -> String {
+        format!(
+            "{}: {}{}",
+            serde_json::to_value(self.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            self.reason.as_deref().unwrap_or("unknown"),
+            self.first_bad_row
+                .map(|r| format!(", first bad row {r}"))
+                .unwrap_or_default(),
+        )
+    }
+}
+
 /// A report plus what the writer needs to continue the trail.
 pub(crate) struct Scan {
     pub report: VerifyReport,

@@ -130,16 +130,8 @@ impl DbAuditSink {
             )),
             _ => {
                 return Err(sink.db.corrupt(format!(
-                    "the audit chain is not intact ({}: {}{}); run `alphaswarm-proxy verify-audit` and keep the database as evidence",
-                    serde_json::to_value(report.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                    report.reason.as_deref().unwrap_or("unknown"),
-                    report
-                        .first_bad_row
-                        .map(|r| format!(", first bad row {r}"))
-                        .unwrap_or_default(),
+                    "the audit chain is not intact ({}); run `alphaswarm-proxy verify-audit` and keep the database as evidence",
+                    report.problem()
                 )));
             }
         }
