@@ -6,7 +6,7 @@
 #[path = "support/postgres.rs"]
 mod postgres;
 
-use alphaswarm_proxy::audit::{AuditEvent, AuditSink, FileAuditSink, Phase};
+use alphaswarm_proxy::audit::{AuditEvent, AuditRow, AuditSink, FileAuditSink, Phase, TrailStatus};
 use alphaswarm_proxy::config;
 use alphaswarm_proxy::db::audit::{DbAuditSink, DbSinkOptions};
 use alphaswarm_proxy::db::file_era::{self, FileSources, ImportError};
@@ -332,6 +332,44 @@ async fn edited_deleted_cut_and_emptied_rows_are_found(kind: Kind) {
         exec(&db, restore.into()).await;
         assert!(sink.verify().await.unwrap().ok, "restored after {tamper}");
     }
+
+    // Re-hashed: row 2 edited and every hash after it (and the head)
+    // recomputed, a consistent chain that only the signed checkpoint refutes.
+    sink.checkpoint(alphaswarm_proxy::audit::CheckpointReason::Interval)
+        .await
+        .unwrap()
+        .expect("a checkpoint over the six rows");
+    let rows: Vec<AuditRow> = strings(&db, "SELECT line FROM audit_rows ORDER BY seq")
+        .await
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let mut prev = alphaswarm_proxy::audit::GENESIS_HASH.to_owned();
+    let mut rewrite = String::from("DELETE FROM audit_rows;");
+    for mut row in rows {
+        if row.seq == 2 {
+            row.event.actor = "someone-else".into();
+        }
+        row.prev_hash = prev;
+        row.hash = alphaswarm_proxy::audit::row_hash(row.seq, &row.event, &row.prev_hash);
+        prev = row.hash.clone();
+        rewrite.push_str(&format!(
+            "INSERT INTO audit_rows (seq, hash, line) VALUES ({}, '{}', '{}');",
+            row.seq,
+            row.hash,
+            serde_json::to_string(&row).unwrap()
+        ));
+    }
+    rewrite.push_str(&format!(
+        "UPDATE audit_head SET hash = '{prev}' WHERE id = 1;"
+    ));
+    exec(&db, rewrite).await;
+    let report = sink.verify().await.unwrap();
+    assert_eq!(
+        (report.ok, report.status, report.first_bad_row),
+        (false, TrailStatus::Rehashed, Some(1)),
+        "{report:?}"
+    );
 }
 
 async fn replicas_migrating_together_migrate_once(kind: Kind) {
