@@ -2,13 +2,16 @@
 # proxy/: fmt, clippy (with the fakes it is tested against), unit + HTTP +
 # binary (crash, canary, replicas) tests. Most AWS tests drive the proxy's
 # real client against the loopback AWS fake (fakes/aws); the Azure tests run
-# against the loopback Entra + ARM fake (fakes/azure); the AWS client tests,
-# the whole wizard against moto (wizard_moto) and the canary test also run a
-# real moto server from the venv (ensure_venv installs it, pinned). The
-# fakes' own tests run once, in the resolver area, with every other fake's.
-# The database tests run every case on SQLite and on a real PostgreSQL from
-# Debian's packages, started once here (proxy/tests/support/postgres.py:
-# loopback, ephemeral port, temp dir) and stopped when this script exits.
+# against the loopback Entra + ARM fake (fakes/azure), the GCP tests against
+# the loopback Google Cloud fake (fakes/gcp: STS, IAM Credentials, Resource
+# Manager, Compute); the AWS client tests, the whole wizard against moto
+# (wizard_moto) and the canary test also run a real moto server from the venv
+# (ensure_venv installs it, pinned). The fakes' own tests (the AWS fake's
+# SigV4 vectors and awscli run included) run once, in the resolver area, with
+# every other fake's. The database tests run every case on SQLite and on a
+# real PostgreSQL from Debian's packages, started once here
+# (proxy/tests/support/postgres.py: loopback, ephemeral port, temp dir) and
+# stopped when this script exits.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1

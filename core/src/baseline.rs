@@ -31,8 +31,9 @@ pub const AWS_REQUIRED_ACTIONS: [&str; 4] = [
     "iam:SimulatePrincipalPolicy",
     "ec2:DescribeRegions",
 ];
-pub const GCP_REQUIRED_PERMISSIONS: [&str; 2] =
-    ["resourcemanager.projects.get", "iam.serviceAccounts.actAs"];
+/// What every GCP connection needs; the chosen roles add theirs
+/// ([`crate::gcp::required_permissions`]).
+pub const GCP_REQUIRED_PERMISSIONS: [&str; 1] = crate::gcp::REQUIRED_PERMISSIONS;
 
 /// A built-in Azure role: its name and role definition id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -429,10 +430,10 @@ mod tests {
         let report = compare_baseline(
             CloudKind::Gcp,
             None,
-            &strings(&["resourcemanager.projects.get", "iam.serviceaccounts.actas"]),
+            &strings(&["resourcemanager.projects.GET"]),
         )
         .unwrap();
-        assert_eq!(report.missing, ["iam.serviceAccounts.actAs"]);
+        assert_eq!(report.missing, ["resourcemanager.projects.get"]);
         let report =
             compare_baseline(CloudKind::Gcp, None, &strings(&GCP_REQUIRED_PERMISSIONS)).unwrap();
         assert!(report.satisfied);

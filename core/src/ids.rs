@@ -34,6 +34,9 @@ pub enum IdKind {
     GcpProjectNumber,
     GcpPoolId,
     GcpServiceAccountEmail,
+    GcpRole,
+    GcpJwks,
+    AudienceTemplate,
     IssuerUrl,
     TemplateUrl,
     Audience,
@@ -72,6 +75,9 @@ impl IdKind {
             IdKind::GcpProjectNumber => "invalid_gcp_project_number",
             IdKind::GcpPoolId => "invalid_gcp_pool_id",
             IdKind::GcpServiceAccountEmail => "invalid_service_account_email",
+            IdKind::GcpRole => "invalid_gcp_role",
+            IdKind::GcpJwks => "invalid_jwks",
+            IdKind::AudienceTemplate => "invalid_audience_template",
             IdKind::IssuerUrl => "invalid_issuer_url",
             IdKind::TemplateUrl => "invalid_template_url",
             IdKind::Audience => "invalid_audience",
@@ -111,6 +117,9 @@ impl IdKind {
             IdKind::GcpProjectNumber => "project_number",
             IdKind::GcpPoolId => "pool_id",
             IdKind::GcpServiceAccountEmail => "service_account_email",
+            IdKind::GcpRole => "roles",
+            IdKind::GcpJwks => "jwks",
+            IdKind::AudienceTemplate => "audience_template",
             IdKind::IssuerUrl => "issuer",
             IdKind::TemplateUrl => "template_url",
             IdKind::Audience => "audience",
@@ -149,6 +158,9 @@ impl IdKind {
             IdKind::GcpProjectNumber => "GCP project number",
             IdKind::GcpPoolId => "workload identity pool id",
             IdKind::GcpServiceAccountEmail => "service account email",
+            IdKind::GcpRole => "GCP role",
+            IdKind::GcpJwks => "JWKS for the private issuer",
+            IdKind::AudienceTemplate => "audience template",
             IdKind::IssuerUrl => "OIDC issuer URL",
             IdKind::TemplateUrl => "template URL",
             IdKind::Audience => "audience",
@@ -224,6 +236,15 @@ impl IdKind {
             }
             IdKind::GcpServiceAccountEmail => {
                 "Use the full email, e.g. broker@my-project.iam.gserviceaccount.com."
+            }
+            IdKind::GcpRole => {
+                "Name a predefined role such as roles/browser, or a custom role projects/<id>/roles/<name> or organizations/<number>/roles/<name>."
+            }
+            IdKind::GcpJwks => {
+                "Use the JWKS the proxy exports (federation-keys export-jwks): 1-8 RSA or EC signing keys, each with kid and alg RS256 or ES256."
+            }
+            IdKind::AudienceTemplate => {
+                "Use an audience containing {org_id} exactly once, e.g. https://alpha-swarm.ai/gcp/{org_id}, so each organisation's provider allows only its own audience."
             }
             IdKind::IssuerUrl => {
                 "Use the issuer exactly as the OIDC discovery document states it, e.g. https://alpha-swarm.ai/oidc/ (a trailing / matters)."

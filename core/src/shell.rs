@@ -3,10 +3,12 @@
 //! Commands are data (program words + arguments); rendering quotes every
 //! argument. A command may store its output in a shell variable that later
 //! commands pass on as one argument (`VAR="$(...)"` / `$VAR = ...`): only for
-//! values that exist once an earlier command ran, such as a new identity's id. Bash quoting is `shlex`'s; PowerShell gets every value in single
-//! quotes, after refusing the few characters that could end such a string
-//! (`'` and its Unicode look-alikes, which PowerShell also treats as quotes)
-//! and control characters. Values are validated long before they get here, so
+//! values that exist once an earlier command ran, such as a new identity's
+//! id. Bash quoting is `shlex`'s; PowerShell gets every value in single
+//! quotes with an ASCII `'` doubled (PowerShell's own escape), after refusing
+//! the characters that could end such a string otherwise (the Unicode
+//! look-alikes of `'`, which PowerShell also treats as quotes) and control
+//! characters. Values are validated long before they get here, so
 //! a refusal means a rule upstream is missing, never a user-visible escape.
 
 use crate::error::CoreError;
@@ -28,6 +30,10 @@ enum Word {
     Flag(&'static str),
     /// Interpolated; always quoted where quoting is needed.
     Value(String),
+    /// `--flag=value` as one argument (gcloud's documented form): bash
+    /// quotes the value after a bare `--flag=`, PowerShell quotes the whole
+    /// word so it is never read as a parameter or split at a `.`.
+    Assign(&'static str, String),
     /// A literal written by us followed by a shell variable, as one word.
     Var {
         prefix: &'static str,
@@ -113,6 +119,11 @@ impl Command {
             .push(vec![Word::Flag(flag), Word::Value(value.into())]);
         self
     }
+    /// `--flag=value`, one argument, on its own line.
+    pub fn assign(mut self, flag: &'static str, value: impl Into<String>) -> Self {
+        self.lines.push(vec![Word::Assign(flag, value.into())]);
+        self
+    }
     /// A bare `--flag` on its own line.
     pub fn flag(mut self, flag: &'static str) -> Self {
         self.lines.push(vec![Word::Flag(flag)]);
@@ -142,6 +153,7 @@ impl Command {
             .chain(self.lines.iter().flatten().map(|w| match w {
                 Word::Flag(f) => (*f).to_owned(),
                 Word::Value(v) => v.clone(),
+                Word::Assign(f, v) => format!("{f}={v}"),
                 Word::Var { prefix, name } => format!("{prefix}{}", value(name)),
                 Word::Capture(c) => format!("$({})", c.argv().join(" ")),
             }))
@@ -189,6 +201,10 @@ impl Command {
                 .map(|w| match w {
                     Word::Flag(f) => Ok((*f).to_owned()),
                     Word::Value(v) => quote(v),
+                    Word::Assign(f, v) => match shell {
+                        Shell::Bash => Ok(format!("{f}={}", quote_bash(v)?)),
+                        Shell::PowerShell => quote_powershell(&format!("{f}={v}")),
+                    },
                     Word::Var { prefix, name } => Ok(match shell {
                         Shell::Bash if prefix.is_empty() => format!("\"${name}\""),
                         Shell::Bash => format!("{}\"${name}\"", quote_bash(prefix)?),
@@ -253,21 +269,24 @@ pub fn quote_bash(value: &str) -> Result<String, ShellError> {
         .map_err(|_| ShellError::Nul)
 }
 
-/// PowerShell single-quoted literal. Characters PowerShell treats as a
-/// single quote are refused rather than escaped (see the module docs).
+/// PowerShell single-quoted literal. An ASCII `'` is doubled, PowerShell's
+/// own escape (a CEL condition such as `assertion.sub=='org:x'` needs it);
+/// its Unicode look-alikes, which PowerShell also treats as quotes, are
+/// refused rather than escaped (see the module docs).
 pub fn quote_powershell(value: &str) -> Result<String, ShellError> {
     if value.contains('\0') {
         return Err(ShellError::Nul);
     }
-    if let Some(ch) = value.chars().find(|c| {
-        c.is_control() || matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}')
-    }) {
+    if let Some(ch) = value
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}'))
+    {
         return Err(ShellError::Unquotable {
             shell: Shell::PowerShell,
             ch,
         });
     }
-    Ok(format!("'{value}'"))
+    Ok(format!("'{}'", value.replace('\'', "''")))
 }
 
 /// Both renderings of a list of commands, in order.
@@ -310,7 +329,8 @@ mod tests {
     /// The characters PowerShell's tokenizer reads as a single quote
     /// (PowerShell's `CharExtensions.IsSingleQuote`: `'`, U+2018, U+2019,
     /// U+201A, U+201B); any of them would end a single-quoted string.
-    const SINGLE_QUOTES: [char; 5] = ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
+    /// What PowerShell reads as a single quote besides the ASCII one.
+    const QUOTE_LOOK_ALIKES: [char; 4] = ['\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'];
 
     #[test]
     fn powershell_single_quotes_keep_every_other_character_literal() {
@@ -336,8 +356,17 @@ mod tests {
     }
 
     #[test]
-    fn powershell_refuses_the_single_quote_and_its_look_alikes() {
-        for ch in SINGLE_QUOTES {
+    fn powershell_doubles_the_ascii_single_quote() {
+        assert_eq!(quote_powershell("it's").unwrap(), "'it''s'");
+        assert_eq!(
+            quote_powershell("assertion.sub=='org:acme'").unwrap(),
+            "'assertion.sub==''org:acme'''"
+        );
+    }
+
+    #[test]
+    fn powershell_refuses_the_single_quote_look_alikes() {
+        for ch in QUOTE_LOOK_ALIKES {
             for value in [
                 ch.to_string(),
                 format!("a{ch}b"),
@@ -386,10 +415,17 @@ mod tests {
             command.render(Shell::Bash).unwrap(),
             "aws iam get-role \\\n  --role-name \"it's\" \\\n  --no-cli-pager \\\n  '$x'"
         );
-        // The same command cannot be written for PowerShell: refused, never escaped.
+        // PowerShell's own escape for a quote inside a single-quoted string.
+        assert_eq!(
+            command.render(Shell::PowerShell).unwrap(),
+            "aws iam get-role `\n  --role-name 'it''s' `\n  --no-cli-pager `\n  '$x'"
+        );
+        // A look-alike quote cannot be written for PowerShell: refused, never escaped.
+        let look_alike =
+            Command::new(&["aws", "iam", "get-role"]).opt("--role-name", "it\u{2019}s");
         assert!(matches!(
-            command.render(Shell::PowerShell),
-            Err(ShellError::Unquotable { ch: '\'', .. })
+            look_alike.render(Shell::PowerShell),
+            Err(ShellError::Unquotable { ch: '\u{2019}', .. })
         ));
         let safe = Command::new(&["aws", "iam", "get-role"])
             .opt("--role-name", "a b")
@@ -398,6 +434,7 @@ mod tests {
             safe.render(Shell::PowerShell).unwrap(),
             "aws iam get-role `\n  --role-name 'a b' `\n  '$x'"
         );
-        assert!(Commands::render(&[command]).is_err());
+        assert!(Commands::render(&[command]).is_ok());
+        assert!(Commands::render(&[look_alike]).is_err());
     }
 }

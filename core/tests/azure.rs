@@ -474,6 +474,27 @@ fn hostile_values_in_every_field_give_a_coded_error_or_safe_output() {
     assert!(errors > 300, "errors {errors}, rendered {rendered}");
 }
 
+/// Found by the property test in CI: an audience starting with `~/` stays a
+/// literal (bash does not expand a quoted tilde), and shellcheck's note on it
+/// is not a defect.
+#[test]
+fn a_leading_tilde_in_an_audience_stays_literal() {
+    let req = AzureBootstrapRequest {
+        audience: Some("~/=ho~,@".to_owned()),
+        ..identity_request("org-acme")
+    };
+    let v = req.validate().unwrap();
+    let bundle = azure::render_validated(&v).unwrap();
+    let commands = azure::commands(&v);
+    assert!(
+        commands
+            .iter()
+            .any(|c| c.argv().iter().any(|a| a == "~/=ho~,@"))
+    );
+    assert_bash_round_trip(&commands);
+    assert_shellcheck_clean(&bundle.commands.bash_script());
+}
+
 #[test]
 fn the_shell_checks_can_fail() {
     // shellcheck really runs: an unquoted expansion is reported.

@@ -15,6 +15,7 @@ pub mod azure;
 pub mod azure_key_vault;
 pub mod cloudflare;
 pub mod dockerhub;
+pub mod gcp;
 pub mod gcp_secret_manager;
 pub mod huggingface;
 pub mod oauth2;

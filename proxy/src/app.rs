@@ -21,6 +21,7 @@ use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
 use crate::providers::azure::AzureProvider;
 use crate::providers::cloudflare::CloudflareProvider;
+use crate::providers::gcp::GcpProvider;
 use crate::store::{IntegrationStore, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -299,6 +300,15 @@ pub async fn build_state_with_clock(
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
     providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
     providers.insert(cloudflare_provider.cloud(), Arc::new(cloudflare_provider));
+    // GCP's client is always the real one: tests point its endpoints at
+    // the loopback fake.
+    let gcp_provider = GcpProvider::new(
+        Arc::new(crate::gcp::RestClient::new(&config.gcp)),
+        federation.clone(),
+        config.gcp.clone(),
+        store.clone(),
+    );
+    providers.insert(gcp_provider.cloud(), Arc::new(gcp_provider));
     let accounts = account_providers(&config)?;
     let (signer, key_created) =
         AuditSigner::load_or_create(&config.state_dir).map_err(state_err)?;

@@ -6,6 +6,7 @@ use crate::accounts::{AccountsConfig, DOCKERHUB_DEFAULT_URL, HUGGINGFACE_DEFAULT
 use crate::aws::AwsConfig;
 use crate::azure::AzureConfig;
 use crate::federation::FederationConfig;
+use crate::gcp::GcpConfig;
 use crate::health::sweep::HealthSettings;
 use alphaswarm_core::aws::RoleNamePattern;
 use alphaswarm_core::ids::TemplateUrl;
@@ -148,6 +149,9 @@ pub struct Config {
     pub federation: FederationConfig,
     /// Entra/ARM endpoints, audience, the shared app (ALPHASWARM_ADMIN_AZURE_*).
     pub azure: AzureConfig,
+    /// STS/IAM Credentials/Resource Manager/Compute endpoints, the audience
+    /// template, settle time (ALPHASWARM_ADMIN_GCP_*).
+    pub gcp: GcpConfig,
     /// HuggingFace and Docker Hub endpoints.
     pub accounts: AccountsConfig,
     /// The background health re-check.
@@ -351,12 +355,14 @@ impl Config {
         };
         let federation = FederationConfig::from_lookup(get, production)?;
         let azure = AzureConfig::from_lookup(get, production)?;
+        let gcp = GcpConfig::from_lookup(get, production)?;
         let http = http_settings(
             &get,
             bind,
             &[
                 (AWS_SETTLE_SECONDS, aws_settle_seconds),
                 (crate::azure::SETTLE_SECONDS, azure.settle.as_secs()),
+                (crate::gcp::SETTLE_SECONDS, gcp.settle.as_secs()),
             ],
         )?;
         let endpoint = |var: &'static str, default: &str| {
@@ -404,6 +410,7 @@ impl Config {
             audit_checkpoints,
             federation,
             azure,
+            gcp,
             accounts,
             health,
             cloudflare_endpoint,

@@ -9,7 +9,8 @@
 //! behind `AccountProvider`), `health` (health checks and the background
 //! re-check), `integration_routes` (connect/disconnect/health of any kind),
 //! `aws` (the AWS calls behind `AwsApi`: the SigV4 client, classified
-//! errors, settle retry), `azure` (Entra and ARM behind `AzureApi`),
+//! errors, settle retry), `azure` (Entra and ARM behind `AzureApi`), `gcp`
+//! (STS, IAM Credentials, Resource Manager and Compute behind `GcpApi`),
 //! `cloudflare` (the Cloudflare calls behind `CloudflareApi`), `federation`
 //! (the OIDC issuer: documents, signing keys, minting, the key CLI), `error`
 //! (the JSON error).
@@ -32,6 +33,8 @@ pub mod edge;
 pub mod error;
 /// The proxy as AlphaSwarm's OIDC issuer (discovery, JWKS, signing keys, minting).
 pub mod federation;
+/// Google Cloud calls (STS, IAM Credentials, Resource Manager, Compute) behind a trait.
+pub mod gcp;
 /// Connection health: checks, verdicts and the background re-check.
 pub mod health;
 pub mod integration_routes;

@@ -141,34 +141,8 @@ async fn managed_identity_end_to_end() {
 
     // Audit: pending + succeeded per step, in order.
     let rows = w.proxy.audit_rows().await;
-    let steps: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| {
-            (
-                r["step"].as_str().unwrap().to_owned(),
-                r["phase"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    let expected: Vec<(String, String)> = [
-        "validate_identity",
-        "validate_permissions",
-        "enumerate_resources",
-        "connect",
-    ]
-    .iter()
-    .flat_map(|s| {
-        [
-            (s.to_string(), "pending".to_owned()),
-            (s.to_string(), "succeeded".to_owned()),
-        ]
-    })
-    .collect();
-    assert_eq!(steps, expected);
-    assert!(
-        rows.iter()
-            .all(|r| r["cloud"] == "azure" && r["org_id"] == ORG)
-    );
+    assert_eq!(rows.len(), 8);
+    common::assert_steps_audited(&rows, "azure", ORG, &common::AUDITED_STEPS);
 
     let (status, gone) = w.disconnect(&token, ORG).await;
     assert_eq!(status, 200, "{gone}");

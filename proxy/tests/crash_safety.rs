@@ -248,7 +248,10 @@ async fn acknowledged_cloudflare_tokens_survive_kill_dash_nine() {
     assert!(tokens.iter().all(|t| !raw.contains(t.as_str())));
 
     let restarted = BinaryProxy::spawn(&dir, "second", &env);
-    let session = restarted.stepped_up(&http, &password, &totp).await;
+    // The first run's code stays used across the restart (the replay guard persists).
+    let session = restarted
+        .stepped_up_with_code(&http, &password, &next_totp_code(&totp))
+        .await;
     for &i in acknowledged.iter().take(20) {
         let path = format!("/admin/accounts/cf-{i}/integrations");
         let body = get_json(&http, &restarted, &path, &session).await;

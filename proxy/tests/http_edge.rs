@@ -230,10 +230,11 @@ async fn oversized_non_json_and_unfinished_bodies_get_json_errors() {
     let proxy = TestProxy::start_with(
         "edge-bodies",
         &[
+            // The timeout must outlast every settle window.
             (config::HTTP_REQUEST_TIMEOUT, "1"),
-            // The request timeout must outlast both settle windows.
             (config::AWS_SETTLE_SECONDS, "0"),
             (alphaswarm_proxy::azure::SETTLE_SECONDS, "0"),
+            (alphaswarm_proxy::gcp::SETTLE_SECONDS, "0"),
         ],
     )
     .await;

@@ -155,7 +155,10 @@ async fn session_routes_need_a_session_with_the_admin_scope() {
         .await;
     assert_eq!(
         (status, body),
-        (200, json!({"clouds": ["aws", "azure", "cloudflare"]}))
+        (
+            200,
+            json!({"clouds": ["aws", "azure", "cloudflare", "gcp"]})
+        )
     );
     let stepped = proxy.stepped_up().await;
     let (_, body) = proxy

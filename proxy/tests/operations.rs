@@ -155,6 +155,11 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
         .collect();
     let broken = proxy.dir.join("broken.jsonl");
     std::fs::write(&broken, kept.join("\n") + "\n").unwrap();
+    std::fs::copy(
+        alphaswarm_proxy::audit::checkpoints_path(&path),
+        alphaswarm_proxy::audit::checkpoints_path(&broken),
+    )
+    .unwrap();
     let (code, stdout, _) = verify_audit(&state, &[broken.as_os_str()]);
     assert_eq!(code, Some(1), "{stdout}");
     let report: Value = serde_json::from_str(&stdout).unwrap();

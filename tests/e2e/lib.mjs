@@ -99,22 +99,31 @@ export async function checkpoint(page, dir, name) {
 export function wizardHelpers(pageOf, { shots, totpSecret, stepUpShot }) {
   const checkpointHere = (name) => checkpoint(pageOf(), shots, name);
 
-  /** Answers the step-up prompt if it is shown (waits for the next TOTP
-   * window when a code was refused: a code is accepted once). */
+  /** Event-driven, no fixed window: until the step-up prompt shows or the
+   * step on screen is not busy (a step's request sets `aria-busy` on its
+   * section in the same task as the click; when it ends, the prompt and the
+   * section's state change in one update). */
+  async function settled(page) {
+    await page
+      .locator('[data-view=step-up], section[data-step][aria-busy="false"]')
+      .first()
+      .waitFor({ timeout: 60_000 });
+  }
+
+  /** Answers the step-up prompt if the last action asked for it (waits for
+   * the next TOTP window when a code was refused: a code is accepted once). */
   async function stepUpIfAsked(shotName = stepUpShot) {
     const page = pageOf();
+    await settled(page);
     const prompt = page.locator('[data-view=step-up]');
-    try {
-      await prompt.waitFor({ state: 'visible', timeout: 3_000 });
-    } catch {
-      return false;
-    }
+    if (!(await prompt.isVisible())) return false;
     if (shotName) await checkpointHere(shotName);
     for (let attempt = 0; attempt < 2; attempt++) {
       await page.fill('#code', totp(totpSecret));
       await page.keyboard.press('Enter');
       try {
         await prompt.waitFor({ state: 'detached', timeout: 10_000 });
+        await settled(page);
         return true;
       } catch {
         await page.waitForTimeout(30_000 - (Date.now() % 30_000) + 500);

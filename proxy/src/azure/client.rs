@@ -11,7 +11,6 @@ use async_trait::async_trait;
 use base64::Engine;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::time::Duration;
 
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const SUBSCRIPTIONS_API: &str = "2022-12-01";
@@ -28,15 +27,10 @@ pub struct RestClient {
 
 impl RestClient {
     pub fn new(config: &AzureConfig) -> Self {
-        crate::aws::ensure_tls_provider();
         RestClient {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(15))
-                .connect_timeout(Duration::from_secs(5))
-                // A redirect would carry the bearer token to another host.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap_or_default(),
+            // Short timeouts, no redirects (one would carry the bearer token
+            // to another host): the client every upstream shares.
+            http: crate::accounts::upstream::http_client().unwrap_or_default(),
             login: config.login_endpoint.clone(),
             arm: config.arm_endpoint.clone(),
         }

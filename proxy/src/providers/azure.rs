@@ -10,8 +10,7 @@
 //! the baseline and the fix commands come from the core; the calls go
 //! through [`AzureApi`].
 
-use super::{CloudProvider, Connection};
-use crate::aws::Settling;
+use super::{Attempt, CloudProvider, Connection, federation_error, refuse_if_connected_elsewhere};
 use crate::aws::{TokioClock, retry_while_settling};
 use crate::azure::{
     APP_CLIENT_ID, ArmToken, AzureApi, AzureConfig, AzureError, ExchangeContext, Subscription,
@@ -91,19 +90,6 @@ fn parse_mode(mode: Option<&str>) -> Result<Option<AzureMode>, ApiError> {
 struct Request {
     connection: ValidatedAzureConnection,
     client_id: Guid,
-}
-
-/// One exchange attempt's failure: Entra's answer (retried while it says a
-/// new credential is still propagating), or a local failure that stops.
-enum Settle {
-    Azure(AzureError),
-    Stop(ApiError),
-}
-
-impl Settling for Settle {
-    fn is_retryable_while_settling(&self) -> bool {
-        matches!(self, Settle::Azure(e) if e.is_retryable_while_settling())
-    }
 }
 
 /// What a successful exchange proved.
@@ -203,16 +189,6 @@ impl AzureProvider {
         }
     }
 
-    fn federation_error(e: crate::federation::FederationError) -> ApiError {
-        tracing::error!(error = %e, "no assertion could be minted");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "federation_keys_unavailable",
-            "The proxy's federation signing keys cannot be used, so no assertion was minted.",
-            "See the proxy's log; check the key file in the state directory and ALPHASWARM_ADMIN_INTEGRATIONS_KEY.",
-        )
-    }
-
     /// Mints a fresh assertion for `subject` and exchanges it (once).
     async fn exchange(
         &self,
@@ -223,7 +199,7 @@ impl AzureProvider {
             .federation
             .mint(subject, &self.config.audience)
             .await
-            .map_err(Self::federation_error)?;
+            .map_err(federation_error)?;
         let outcome = self
             .azure
             .token(
@@ -254,9 +230,9 @@ impl AzureProvider {
                     let (outcome, kid) = self
                         .exchange(request, subject)
                         .await
-                        .map_err(Settle::Stop)?;
+                        .map_err(Attempt::Stop)?;
                     *last_kid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kid);
-                    outcome.map_err(Settle::Azure)
+                    outcome.map_err(Attempt::Cloud)
                 }
             },
         )
@@ -265,8 +241,8 @@ impl AzureProvider {
         let last_kid = last_kid.into_inner().unwrap_or_else(|p| p.into_inner());
         let token = match settled.result {
             Ok(token) => token,
-            Err(Settle::Stop(error)) => return Err(error),
-            Err(Settle::Azure(e)) => {
+            Err(Attempt::Stop(error)) => return Err(error),
+            Err(Attempt::Cloud(e)) => {
                 tracing::info!(aadsts = ?e.aadsts(), attempts, "Entra refused the exchange");
                 let mut error =
                     e.to_api_error(&self.context(&subject, request, last_kid.as_deref(), None));
@@ -575,7 +551,30 @@ impl CloudProvider for AzureProvider {
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError> {
         let (request, auth) = self.checked(org, body).await?;
         let c = &request.connection;
-        self.refuse_if_connected_elsewhere(org, c).await?;
+        refuse_if_connected_elsewhere(
+            self.store.as_ref(),
+            self.integration_kind(),
+            org,
+            &[
+                ("tenant_id", c.tenant_id.as_str()),
+                ("subscription_id", c.subscription_id.as_str()),
+            ],
+            |other| {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "subscription_already_connected",
+                    format!(
+                        "Subscription {} of tenant {} is already connected under organisation {other}; one subscription never serves two organisations.",
+                        c.subscription_id, c.tenant_id
+                    ),
+                    format!(
+                        "Disconnect it from organisation {other} first (DELETE /admin/accounts/{other}/cloud/azure), or connect another subscription."
+                    ),
+                )
+                .with_field("subscription_id")
+            },
+        )
+        .await?;
         Ok(Connection {
             metadata: BTreeMap::from([
                 ("tenant_id".to_owned(), c.tenant_id.to_string()),
@@ -629,53 +628,6 @@ impl CloudProvider for AzureProvider {
         };
         steps.push("AlphaSwarm does not request the permissions to delete principals or role assignments, so this clean-up is yours.".to_owned());
         steps
-    }
-}
-
-impl AzureProvider {
-    async fn refuse_if_connected_elsewhere(
-        &self,
-        org: &OrgId,
-        c: &ValidatedAzureConnection,
-    ) -> Result<(), ApiError> {
-        let records = self
-            .store
-            .list_kind(self.integration_kind())
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "integrations store failed");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    e.code(),
-                    "The integrations store could not be read.",
-                    "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH and the proxy's log.",
-                )
-            })?;
-        let same = |r: &StoredIntegration, name: &str, value: &Guid| {
-            r.metadata
-                .get(name)
-                .is_some_and(|v| v.eq_ignore_ascii_case(value.as_str()))
-        };
-        if let Some(other) = records.iter().find(|r| {
-            r.org_id != org.as_str()
-                && same(r, "tenant_id", &c.tenant_id)
-                && same(r, "subscription_id", &c.subscription_id)
-        }) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "subscription_already_connected",
-                format!(
-                    "Subscription {} of tenant {} is already connected under organisation {}; one subscription never serves two organisations.",
-                    c.subscription_id, c.tenant_id, other.org_id
-                ),
-                format!(
-                    "Disconnect it from organisation {} first (DELETE /admin/accounts/{}/cloud/azure), or connect another subscription.",
-                    other.org_id, other.org_id
-                ),
-            )
-            .with_field("subscription_id"));
-        }
-        Ok(())
     }
 }
 

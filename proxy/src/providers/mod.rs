@@ -10,12 +10,15 @@
 pub mod aws;
 pub mod azure;
 pub mod cloudflare;
+pub mod gcp;
 
+use crate::aws::Settling;
 use crate::error::ApiError;
 use crate::health::HealthCheck;
-use crate::store::StoredIntegration;
+use crate::store::{IntegrationStore, StoredIntegration};
 use alphaswarm_core::OrgId;
 use async_trait::async_trait;
+use axum::http::StatusCode;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -89,4 +92,74 @@ pub trait CloudProvider: Send + Sync {
     async fn health(&self, _org: &OrgId, _record: &StoredIntegration) -> Option<HealthCheck> {
         None
     }
+}
+
+/// Refuses a connect when another org already holds a connection of this
+/// kind whose metadata matches every `(name, value)` (case-insensitively):
+/// one cloud account never serves two orgs. `conflict` words the refusal
+/// for the other org's id.
+pub async fn refuse_if_connected_elsewhere(
+    store: &dyn IntegrationStore,
+    kind: &str,
+    org: &OrgId,
+    same: &[(&str, &str)],
+    conflict: impl FnOnce(&str) -> ApiError,
+) -> Result<(), ApiError> {
+    let records = store.list_kind(kind).await.map_err(|e| {
+        tracing::error!(error = %e, "integrations store failed");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.code(),
+            "The integrations store could not be read.",
+            "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH and the proxy's log.",
+        )
+    })?;
+    match records.iter().find(|r| {
+        r.org_id != org.as_str()
+            && same.iter().all(|(name, value)| {
+                r.metadata
+                    .get(*name)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+            })
+    }) {
+        Some(other) => Err(conflict(&other.org_id)),
+        None => Ok(()),
+    }
+}
+
+/// One attempt's failure while a cloud settles: the cloud's answer (retried
+/// while it says a change is still propagating), or a local failure that
+/// stops at once.
+pub enum Attempt<E> {
+    Cloud(E),
+    Stop(ApiError),
+}
+
+impl<E: Settling> Settling for Attempt<E> {
+    fn is_retryable_while_settling(&self) -> bool {
+        matches!(self, Attempt::Cloud(e) if e.is_retryable_while_settling())
+    }
+}
+
+impl Settling for crate::azure::AzureError {
+    fn is_retryable_while_settling(&self) -> bool {
+        crate::azure::AzureError::is_retryable_while_settling(self)
+    }
+}
+
+impl Settling for crate::gcp::GcpError {
+    fn is_retryable_while_settling(&self) -> bool {
+        crate::gcp::GcpError::is_retryable_while_settling(self)
+    }
+}
+
+/// No assertion could be minted (the federation keys are unusable).
+pub fn federation_error(e: crate::federation::FederationError) -> ApiError {
+    tracing::error!(error = %e, "no assertion could be minted");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "federation_keys_unavailable",
+        "The proxy's federation signing keys cannot be used, so no assertion was minted.",
+        "See the proxy's log; check the key file in the state directory and ALPHASWARM_ADMIN_INTEGRATIONS_KEY.",
+    )
 }

@@ -6,6 +6,8 @@
 #![allow(dead_code)]
 
 use crate::common::TestProxy;
+#[allow(unused_imports)] // the benchmarks include this module without using it
+pub use crate::common::assert_error;
 use alphaswarm_core::Bundle;
 use alphaswarm_fakes::azure::{AzLogin, AzureFake};
 use alphaswarm_proxy::{azure, federation};
@@ -211,21 +213,4 @@ pub fn kids(jwks: &Value) -> Vec<String> {
         .iter()
         .map(|k| k["kid"].as_str().unwrap().to_owned())
         .collect()
-}
-
-/// Asserts a coded error on a field.
-pub fn assert_error(
-    status: u16,
-    body: &Value,
-    expected_status: u16,
-    code: &str,
-    field: Option<&str>,
-) {
-    assert_eq!(status, expected_status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["field"].as_str(), field, "{body}");
-    assert!(
-        !body["hint"].as_str().unwrap_or_default().is_empty(),
-        "{body}"
-    );
 }

@@ -982,3 +982,116 @@ pub fn run_benchmark(figures: impl std::future::Future<Output = ()>) {
         .unwrap()
         .block_on(figures);
 }
+
+/// Asserts a coded error on a field.
+pub fn assert_error(
+    status: u16,
+    body: &serde_json::Value,
+    expected_status: u16,
+    code: &str,
+    field: Option<&str>,
+) {
+    assert_eq!(status, expected_status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["field"].as_str(), field, "{body}");
+    assert!(
+        !body["hint"].as_str().unwrap_or_default().is_empty(),
+        "{body}"
+    );
+}
+
+/// Every 24-character window (stride 12) of `secret`: a leak of any part shows.
+fn windows(secret: &str) -> Vec<String> {
+    (0..secret.len().saturating_sub(24))
+        .step_by(12)
+        .map(|i| secret[i..i + 24].to_owned())
+        .collect()
+}
+
+/// The private parts of an RSA key (d, p, q) in every encoding a leak would
+/// use: base64 and base64url at each of the three byte alignments (a PEM or
+/// DER dump holds them at some offset), and hex. The modulus is public (it
+/// is in the JWKS), so the DER as a whole is not a usable canary.
+fn private_encodings(pkcs1_der_base64: &str) -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::traits::PrivateKeyParts;
+    let der = STANDARD.decode(pkcs1_der_base64).unwrap();
+    let key = rsa::RsaPrivateKey::from_pkcs1_der(&der).unwrap();
+    let mut parts = vec![key.d().to_bytes_be()];
+    parts.extend(key.primes().iter().map(|p| p.to_bytes_be()));
+    let mut out = Vec::new();
+    for part in parts {
+        for skip in 0..3 {
+            out.push(STANDARD.encode(&part[skip..]));
+            out.push(URL_SAFE_NO_PAD.encode(&part[skip..]));
+        }
+        out.push(hex::encode(&part));
+    }
+    out
+}
+
+/// Reads the federation signing keys back from the database in `dir`'s
+/// state and asserts that no part of any private key appears in `haystack`
+/// (responses, logs, audit rows) nor unencrypted in the database's files.
+pub async fn assert_signing_keys_never_leaked(dir: &std::path::Path, key: &str, haystack: &str) {
+    let ring = fernet::Fernet::new(key)
+        .unwrap()
+        .decrypt(&stored_key_ring(dir).await)
+        .unwrap();
+    let ring: Value = serde_json::from_slice(&ring).unwrap();
+    let privates: Vec<String> = ring["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["private_pkcs1_der"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(!privates.is_empty() && privates.iter().all(|p| p.len() > 1000));
+    let on_disk = binary_database_bytes(dir);
+    for private in &privates {
+        // The check can fail: a dump of the DER itself would be caught.
+        assert!(
+            private_encodings(private)
+                .iter()
+                .flat_map(|e| windows(e))
+                .any(|w| private.contains(&w)),
+            "the canary detects a DER dump"
+        );
+        for encoding in private_encodings(private) {
+            for window in windows(&encoding) {
+                assert!(!haystack.contains(&window), "private key material leaked");
+                assert!(!on_disk.contains(&window), "not encrypted at rest");
+            }
+        }
+    }
+    assert!(!haystack.contains("PRIVATE KEY"));
+}
+
+/// Asserts that `rows` begin with a pending and a succeeded row for each of
+/// `steps`, in order, every one for `cloud` and `org`.
+pub fn assert_steps_audited(rows: &[Value], cloud: &str, org: &str, steps: &[&str]) {
+    let seen: Vec<(&str, &str)> = rows
+        .iter()
+        .take(2 * steps.len())
+        .map(|r| (r["step"].as_str().unwrap(), r["phase"].as_str().unwrap()))
+        .collect();
+    let expected: Vec<(&str, &str)> = steps
+        .iter()
+        .flat_map(|s| [(*s, "pending"), (*s, "succeeded")])
+        .collect();
+    assert_eq!(seen, expected);
+    assert!(
+        rows.iter()
+            .take(2 * steps.len())
+            .all(|r| r["cloud"] == cloud && r["org_id"] == org)
+    );
+}
+
+/// The audited wizard steps after step 2, in order.
+pub const AUDITED_STEPS: [&str; 4] = [
+    "validate_identity",
+    "validate_permissions",
+    "enumerate_resources",
+    "connect",
+];

@@ -25,7 +25,7 @@ pub fn ConnectStep(
     let summary = slot.wizard.form(Step::Connect, error, save);
     let connected = slot.connected;
     view! {
-        <section data-step="connect" aria-labelledby="step-connect-title">
+        <section data-step="connect" aria-labelledby="step-connect-title" aria-busy=move || run.busy().to_string()>
             <StepHeading step=Step::Connect intro=spec.intro/>
             <dl class="values summary">
                 <div class="value-row"><dt>"Organisation"</dt><dd><code>{state.org().as_str().to_owned()}</code></dd></div>
