@@ -4,6 +4,7 @@ use crate::accounts::AccountProvider;
 use crate::accounts::dockerhub::{DockerHubClient, DockerHubProvider};
 use crate::accounts::huggingface::{HuggingFaceClient, HuggingFaceProvider};
 use crate::audit::{AuditError, AuditSigner, AuditSink};
+use crate::auth::limiter::BackoffPolicy;
 use crate::auth::{AttemptGuard, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, Clock, QueryClient, TokioClock};
 use crate::azure::{AzureApi, RestClient};
@@ -11,7 +12,7 @@ use crate::cloudflare::HttpCloudflare;
 use crate::config::{self, Config, Secret};
 use crate::db::audit::{DbAuditSink, DbSinkOptions};
 use crate::db::file_era::{self, FileSources, ImportError};
-use crate::db::guards::AuthGuards;
+use crate::db::guards::{AuthGuards, DbAttemptBudget};
 use crate::db::keys::DbKeyStore;
 use crate::db::store::DbIntegrationStore;
 use crate::db::{Database, DbError, OpenOptions};
@@ -335,7 +336,12 @@ pub async fn build_state_with_clock(
     let state = AppState(Arc::new(Inner {
         config,
         auth,
-        limiter: AttemptGuard::in_memory(),
+        // The attempt budgets live in the database: every replica counts
+        // against the same ones.
+        limiter: AttemptGuard::with_budget(Arc::new(DbAttemptBudget::new(
+            db.clone(),
+            BackoffPolicy::default(),
+        ))),
         audit,
         store,
         database: db,

@@ -3,8 +3,8 @@
 //! acknowledged connect is present, the store decrypts, and the audit chain
 //! verifies as ONE chain with both replicas' rows interleaved and no fork.
 //! Replicas share one operator's sign-in guards (a TOTP code is accepted
-//! once; the attempt budgets are still per replica), honour each other's step-up and publish the
-//! same federation keys. Start-up refuses a wrong key, an unreachable
+//! once; the attempt budgets count across replicas), honour each other's
+//! step-up and publish the same federation keys. Start-up refuses a wrong key, an unreachable
 //! server and a failed migration with a coded message naming the variable.
 
 mod common;
@@ -346,6 +346,27 @@ async fn replicas_share_sign_in_guards_step_up_and_federation_keys() {
     let keys_a = published_jwks(&http, &a.proxy.base).await;
     assert_eq!(keys_a["keys"].as_array().map(Vec::len), Some(1), "{keys_a}");
     assert_eq!(keys_a, published_jwks(&http, &b.base).await);
+
+    // One budget behind a load balancer: the replayed code refused by b
+    // and wrong codes sent to a and b in turn spend the client's 5 free
+    // failures together (per-replica budgets would allow 5 on each), and
+    // both then refuse.
+    let bases = [&a.proxy.base, &b.base];
+    let logins = [&login_a, &login_b];
+    for attempt in 0..4 {
+        let (status, body) =
+            step_up(&http, bases[attempt % 2], logins[attempt % 2], "nocode").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("invalid_totp_code")),
+            "attempt {attempt}: {body}"
+        );
+    }
+    for (base, login) in bases.iter().zip(logins) {
+        let (status, body) = step_up(&http, base, login, "nocode").await;
+        assert_eq!(status, 429, "{base}: {body}");
+        assert_eq!(body["code"], "too_many_attempts", "{body}");
+    }
 }
 
 /// Runs the binary's `serve` with `env` and returns (exit code, all output).

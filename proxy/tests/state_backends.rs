@@ -52,6 +52,7 @@ both_backends!(
     the_file_era_is_imported_once_and_intact,
     a_tampered_file_era_audit_log_is_refused,
     the_export_is_the_file_era_format,
+    attempt_budgets_are_one_budget_across_replicas,
 );
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -710,4 +711,82 @@ async fn audit_sink(db: Database, dir: &std::path::Path) -> DbAuditSink {
     .await
     .unwrap()
     .0
+}
+
+/// Two replicas' budgets on one database are one budget: reservations made
+/// in parallel through both close it after exactly the client's free
+/// failures (never 2x), a success on one clears the client on the other,
+/// and a database that fails refuses the attempt instead of checking it
+/// uncounted.
+async fn attempt_budgets_are_one_budget_across_replicas(kind: Kind) {
+    use alphaswarm_proxy::auth::limiter::{
+        AttemptBudget, AttemptKind, BackoffPolicy, ClientKey, Refusal,
+    };
+    use alphaswarm_proxy::db::guards::DbAttemptBudget;
+    let dir = temp_dir("budgets");
+    let target = target(kind, &dir).await;
+    let policy = BackoffPolicy {
+        client_free_failures: 5,
+        account_free_failures: 50,
+        // Long enough that no back-off opens while the test runs.
+        base: Duration::from_secs(600),
+        ..BackoffPolicy::default()
+    };
+    let replicas = [
+        Arc::new(DbAttemptBudget::new(open(&target).await, policy)),
+        Arc::new(DbAttemptBudget::new(open(&target).await, policy)),
+    ];
+    let client = ClientKey::of("192.0.2.7".parse().unwrap());
+    let attempts: Vec<_> = (0..16)
+        .map(|i| {
+            let budget = replicas[i % 2].clone();
+            tokio::spawn(async move { budget.reserve(AttemptKind::Totp, client, "admin").await })
+        })
+        .collect();
+    let mut counted = Vec::new();
+    for attempt in attempts {
+        if let Ok(ticket) = attempt.await.unwrap() {
+            counted.push(ticket);
+        }
+    }
+    assert_eq!(
+        counted.len(),
+        5,
+        "the client's free failures, across both replicas"
+    );
+    for budget in &replicas {
+        let refused = budget.reserve(AttemptKind::Totp, client, "admin").await;
+        assert!(matches!(refused, Err(Refusal::Blocked(_))), "{refused:?}");
+        // Logins have their own budget; another client is untouched.
+        assert!(
+            budget
+                .reserve(AttemptKind::Login, client, "admin")
+                .await
+                .is_ok()
+        );
+        let other = ClientKey::of("192.0.2.8".parse().unwrap());
+        assert!(
+            budget
+                .reserve(AttemptKind::Totp, other, "admin")
+                .await
+                .is_ok()
+        );
+    }
+    // A right code on replica 0 clears the client for replica 1 too (the
+    // back-off opens once the count is under the free failures again).
+    replicas[0].succeeded(counted.pop().unwrap()).await;
+    assert!(
+        replicas[1]
+            .reserve(AttemptKind::Totp, client, "admin")
+            .await
+            .is_ok()
+    );
+
+    // The budgets table gone: attempts are refused, not let through.
+    let db = open(&target).await;
+    exec(&db, "DROP TABLE attempt_budgets".to_owned()).await;
+    let refused = replicas[1]
+        .reserve(AttemptKind::Totp, client, "admin")
+        .await;
+    assert_eq!(refused.unwrap_err(), Refusal::Unavailable);
 }

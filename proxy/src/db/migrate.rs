@@ -39,6 +39,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0003_audit_checkpoints.sql"),
         postgres: include_str!("migrations/0003_audit_checkpoints.sql"),
     },
+    Migration {
+        version: 4,
+        name: "shared attempt budgets",
+        sqlite: include_str!("migrations/0004_attempt_budgets.sql"),
+        postgres: include_str!("migrations/0004_attempt_budgets.sql"),
+    },
 ];
 
 /// The schema version this release migrates to.
