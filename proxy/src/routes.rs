@@ -263,7 +263,13 @@ impl AuditRun {
     }
 
     /// Writes the result row: `succeeded`, or `failed` with `error_code`.
-    pub(crate) async fn finish(mut self, state: &AppState, error_code: Option<&str>) {
+    /// An answer is only given once its row is written: when it cannot be,
+    /// the caller answers with this error instead of the step's result.
+    pub(crate) async fn finish(
+        mut self,
+        state: &AppState,
+        error_code: Option<&str>,
+    ) -> Result<(), ApiError> {
         self.event.finished_at = Some(timestamp());
         self.event.phase = if error_code.is_some() {
             Phase::Failed
@@ -275,7 +281,15 @@ impl AuditRun {
         if let Err(e) = state.audit.append(self.event).await {
             // The step already ran; the pending row without a result shows that.
             tracing::error!(error = %e, audit_run_id, "result audit row not written");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "The step ran, but its result could not be written to the audit log, so it is not shown. Check the log's storage, then run the step again.",
+                "The pending row of this audit_run_id records the start; check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
+            )
+            .with_audit_run_id(audit_run_id));
         }
+        Ok(())
     }
 }
 
@@ -297,7 +311,7 @@ where
     let audit_run_id = run.id().to_owned();
     let outcome = action().await;
     run.finish(state, outcome.as_ref().err().map(|e| e.code.as_str()))
-        .await;
+        .await?;
     tracing::info!(audit_run_id, step, org = %org, ok = outcome.is_ok(), "wizard step");
     match outcome {
         Ok(Value::Object(mut map)) => {

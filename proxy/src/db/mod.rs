@@ -264,6 +264,19 @@ impl Database {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    // On a full disk SQLite may roll a transaction back
+                    // itself; the driver's own ROLLBACK then fails and it
+                    // keeps counting a transaction that is gone, so every
+                    // later BEGIN on this connection fails. Such a
+                    // connection is closed, never reused. (The ping runs
+                    // after any ROLLBACK the driver still has queued.)
+                    conn.ping().await?;
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .connect_with(connect)
             .await
             .map_err(|e| unreachable(describe(&e)))?;
