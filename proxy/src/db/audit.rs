@@ -24,6 +24,8 @@ use std::sync::Arc;
 const HEAD_FOR_UPDATE_SQLITE: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 const HEAD_FOR_UPDATE_POSTGRES: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
 const LAST_CHECKPOINT: &str = "SELECT line FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
+/// Lines in flight between the database and the verifying scanner.
+const VERIFY_CHANNEL_LINES: usize = 256;
 /// The `meta` row holding the checkpoint key (Fernet-encrypted PKCS#8 PEM).
 const SIGNING_KEY: &str = "audit_signing_key";
 
@@ -146,6 +148,67 @@ impl DbAuditSink {
             path: self.db.site().location.clone().into(),
             source: std::io::Error::other(error.to_string()),
         }
+    }
+
+    /// Sends every checkpoint, then every row (one JSON line each, in order)
+    /// from one consistent snapshot, checking each row's key columns on the
+    /// way; returns the head row count and hash of that snapshot. Stops
+    /// quietly when the scanner stops reading (it found the first problem).
+    async fn stream_trail(
+        &self,
+        checkpoints: tokio::sync::mpsc::Sender<Vec<u8>>,
+        rows: tokio::sync::mpsc::Sender<Vec<u8>>,
+    ) -> Result<(i64, String, ChainCheck), AuditError> {
+        use futures_util::TryStreamExt;
+        let line = |text: String| {
+            let mut bytes = text.into_bytes();
+            bytes.push(b'\n');
+            bytes
+        };
+        on_pool!(self.db, |pool, dialect| {
+            let mut tx = pool
+                .begin_with(dialect.begin_snapshot())
+                .await
+                .map_err(|e| self.query_error(e))?;
+            let (head_rows, head_hash) = sqlx::query_as::<_, (i64, String)>(HEAD_FOR_UPDATE_SQLITE)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| self.query_error(e))?;
+            {
+                let mut stream = sqlx::query_as::<_, (String,)>(
+                    "SELECT line FROM audit_checkpoints ORDER BY seq",
+                )
+                .fetch(&mut *tx);
+                while let Some((text,)) =
+                    stream.try_next().await.map_err(|e| self.query_error(e))?
+                {
+                    if checkpoints.send(line(text)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            drop(checkpoints);
+            let mut columns = ChainCheck::default();
+            {
+                let mut stream = sqlx::query_as::<_, (i64, String, String)>(
+                    "SELECT seq, hash, line FROM audit_rows ORDER BY seq",
+                )
+                .fetch(&mut *tx);
+                while let Some((seq, hash, text)) =
+                    stream.try_next().await.map_err(|e| self.query_error(e))?
+                {
+                    if columns.problem.is_none() {
+                        columns.push(seq, &hash, &text);
+                    }
+                    if rows.send(line(text)).await.is_err() {
+                        break;
+                    }
+                }
+            }
+            drop(rows);
+            tx.commit().await.map_err(|e| self.query_error(e))?;
+            Ok((head_rows, head_hash, columns))
+        })
     }
 
     fn query_error(&self, error: sqlx::Error) -> AuditError {
@@ -274,50 +337,29 @@ impl AuditSink for DbAuditSink {
         })
     }
 
+    /// Streams the table through the file format's scanner: rows and
+    /// checkpoints flow from one snapshot over bounded channels to the
+    /// scanner on a blocking thread, so memory stays flat however long the
+    /// chain is (nothing is collected).
     async fn verify(&self) -> Result<VerifyReport, AuditError> {
-        let (head_rows, head_hash, rows, checkpoints) = on_pool!(self.db, |pool, dialect| {
-            let mut tx = pool
-                .begin_with(dialect.begin_snapshot())
-                .await
-                .map_err(|e| self.query_error(e))?;
-            let (head_rows, head_hash) = sqlx::query_as::<_, (i64, String)>(HEAD_FOR_UPDATE_SQLITE)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(|e| self.query_error(e))?;
-            let rows = sqlx::query_as::<_, (i64, String, String)>(
-                "SELECT seq, hash, line FROM audit_rows ORDER BY seq",
+        let (checkpoints_out, checkpoints_in) = tokio::sync::mpsc::channel(VERIFY_CHANNEL_LINES);
+        let (rows_out, rows_in) = tokio::sync::mpsc::channel(VERIFY_CHANNEL_LINES);
+        let key = self.key;
+        let scanner = tokio::task::spawn_blocking(move || {
+            scan_readers(
+                Some(ChannelReader::new(rows_in)),
+                Some(ChannelReader::new(checkpoints_in)),
+                &key,
             )
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.query_error(e))?;
-            let checkpoints =
-                sqlx::query_as::<_, (String,)>("SELECT line FROM audit_checkpoints ORDER BY seq")
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(|e| self.query_error(e))?;
-            tx.commit().await.map_err(|e| self.query_error(e))?;
-            Ok::<_, AuditError>((head_rows, head_hash, rows, checkpoints))
-        })?;
-        // The columns beside each line must agree with it.
-        let mut columns = ChainCheck::default();
-        let mut rows_text = String::new();
-        for (seq, hash, line) in &rows {
-            if columns.problem.is_none() {
-                columns.push(*seq, hash, line);
-            }
-            rows_text.push_str(line);
-            rows_text.push('\n');
-        }
-        let checkpoints_text: String = checkpoints
-            .iter()
-            .map(|(line,)| format!("{line}\n"))
-            .collect();
-        let scan = scan_readers(
-            Some(rows_text.as_bytes()),
-            Some(checkpoints_text.as_bytes()),
-            &self.key,
-        )
-        .map_err(|e| self.error(self.db.corrupt(e.to_string())))?;
+        });
+        let produced = self.stream_trail(checkpoints_out, rows_out).await;
+        let scanned = scanner.await;
+        // A failed read ends the stream early: its error wins over whatever
+        // the scanner made of the cut (which would look like a truncation).
+        let (head_rows, head_hash, columns) = produced?;
+        let scan = scanned
+            .map_err(|_| self.error(self.db.corrupt("the audit scan stopped unexpectedly")))?
+            .map_err(|e| self.error(self.db.corrupt(e.to_string())))?;
         let mut report = scan.report;
         if let Some(reason) = report.reason.take() {
             report.reason = Some(
@@ -398,5 +440,41 @@ impl ChainCheck {
                 false
             }
         }
+    }
+}
+
+/// A blocking [`std::io::Read`] over chunks sent from async code (the
+/// scanner runs on a blocking thread); the end of the stream is EOF.
+struct ChannelReader {
+    chunks: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl ChannelReader {
+    fn new(chunks: tokio::sync::mpsc::Receiver<Vec<u8>>) -> Self {
+        ChannelReader {
+            chunks,
+            chunk: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.chunks.blocking_recv() {
+                Some(chunk) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.chunk.len() - self.at);
+        out[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
