@@ -109,6 +109,14 @@ pub struct AttemptTicket {
 }
 
 impl AttemptTicket {
+    pub fn new(kind: AttemptKind, client: ClientKey, account: &str) -> Self {
+        AttemptTicket {
+            kind,
+            client,
+            account: account.to_owned(),
+        }
+    }
+
     /// The client's budget, then the account's.
     pub fn keys(&self) -> [BudgetKey; 2] {
         [
@@ -212,7 +220,7 @@ impl BackoffPolicy {
         keys: &[BudgetKey; 2],
         records: [Option<Count>; 2],
         now_ms: u64,
-    ) -> Result<[Count; 2], Blocked> {
+    ) -> Result<[Option<Count>; 2], Blocked> {
         let [client, account] = records.map(|c| self.current(c, now_ms));
         if let Some(count) = client {
             count.open_at(now_ms)?;
@@ -232,7 +240,10 @@ impl BackoffPolicy {
                     .map(|d| now_ms + d.as_millis() as u64),
             }
         };
-        Ok([count(&keys[0], client), count(&keys[1], account)])
+        Ok([
+            Some(count(&keys[0], client)),
+            Some(count(&keys[1], account)),
+        ])
     }
 
     /// Gives one count back (and opens the budget once under its free failures).
@@ -323,16 +334,11 @@ impl AttemptBudget for MemoryAttemptBudget {
         client: ClientKey,
         account: &str,
     ) -> Result<AttemptTicket, Refusal> {
-        let ticket = AttemptTicket {
-            kind,
-            client,
-            account: account.to_owned(),
-        };
+        let ticket = AttemptTicket::new(kind, client, account);
         let keys = ticket.keys();
         let now = self.now_ms();
         self.update(&keys, |records| {
-            let [c, a] = self.policy.reserve(&keys, records, now)?;
-            Ok(([Some(c), Some(a)], ()))
+            Ok((self.policy.reserve(&keys, records, now)?, ()))
         })?;
         Ok(ticket)
     }

@@ -172,17 +172,11 @@ impl AttemptBudget for DbAttemptBudget {
         client: ClientKey,
         account: &str,
     ) -> Result<AttemptTicket, Refusal> {
-        let ticket = AttemptTicket {
-            kind,
-            client,
-            account: account.to_owned(),
-        };
+        let ticket = AttemptTicket::new(kind, client, account);
         let keys = ticket.keys();
         let policy = self.policy;
-        let change: Change<'_, ()> = Box::new(|records, now| {
-            let [c, a] = policy.reserve(&keys, records, now)?;
-            Ok(([Some(c), Some(a)], ()))
-        });
+        let change: Change<'_, ()> =
+            Box::new(|records, now| Ok((policy.reserve(&keys, records, now)?, ())));
         self.update(&ticket.keys(), true, change).await?;
         Ok(ticket)
     }
