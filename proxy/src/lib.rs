@@ -42,3 +42,4 @@ pub mod providers;
 pub mod routes;
 pub mod serve;
 pub mod store;
+pub mod tools;
