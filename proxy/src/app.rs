@@ -9,6 +9,11 @@ use crate::aws::{AwsApi, AwsError, Clock, QueryClient, TokioClock};
 use crate::azure::{AzureApi, RestClient};
 use crate::cloudflare::HttpCloudflare;
 use crate::config::{self, Config, Secret};
+use crate::credentials::integration::ProxyIntegrationSecrets;
+use crate::credentials::{Credentials, OwnSecretSource};
+use alphaswarm_resolver::CredentialResolver;
+use alphaswarm_resolver::clock::SystemClock;
+use alphaswarm_resolver::config::PRIORITY_INTEGRATION_STORE;
 use crate::federation::FederationIssuer;
 use crate::federation::store::KeyStoreError;
 use crate::providers::CloudProvider;
@@ -39,6 +44,10 @@ pub struct Inner {
     pub federation: Arc<FederationIssuer>,
     /// Keyed by integration kind (`huggingface`, `docker_hub`).
     pub accounts: BTreeMap<&'static str, Arc<dyn AccountProvider>>,
+    /// The CredentialResolver chain, this proxy's store as `integration_store` in it.
+    pub credentials: Arc<CredentialResolver>,
+    /// Which store answered each of the proxy's own secrets (describe).
+    pub own_secrets: Vec<OwnSecretSource>,
 }
 
 #[derive(Clone)]
@@ -68,6 +77,12 @@ pub enum StartError {
     FederationKeys(#[from] KeyStoreError),
     #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
     Http(#[from] reqwest::Error),
+    /// The resolver chain's settings (each names its variable, never a value).
+    #[error("the credential resolver is misconfigured:\n{0}")]
+    Resolver(String),
+    /// One of the proxy's own secrets (names the key, the store, the field).
+    #[error("{0}")]
+    OwnSecret(String),
     #[error("the state directory {path} cannot be used: {source}")]
     StateDir {
         path: String,
@@ -147,15 +162,17 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// Azure client is the real one, at the configured (or overridden) endpoints.
 pub fn build_state(
     config: Config,
+    credentials: Credentials,
     aws: Arc<dyn AwsApi>,
 ) -> Result<(AppState, StartNotes), StartError> {
-    build_state_with_clock(config, aws, Arc::new(TokioClock))
+    build_state_with_clock(config, credentials, aws, Arc::new(TokioClock))
 }
 
 /// [`build_state`] with the clock that times step 3's retries while IAM
 /// settles (tests pass a virtual one and count attempts, never wall time).
 pub fn build_state_with_clock(
     config: Config,
+    credentials: Credentials,
     aws: Arc<dyn AwsApi>,
     clock: Arc<dyn Clock>,
 ) -> Result<(AppState, StartNotes), StartError> {
@@ -231,7 +248,21 @@ pub fn build_state_with_clock(
     let cloudflare = HttpCloudflare::new(&config.cloudflare_endpoint, CLOUDFLARE_TIMEOUT)
         .map_err(|e| StartError::Cloudflare(e.to_string()))?;
     let cloudflare_provider = CloudflareProvider::new(Arc::new(cloudflare));
+    let store_location = store.path().display().to_string();
     let store: Arc<dyn IntegrationStore> = Arc::new(store);
+    let Credentials {
+        resolver: mut chain,
+        own: own_secrets,
+        warnings,
+    } = credentials;
+    notes.warnings.extend(warnings);
+    chain.push(
+        PRIORITY_INTEGRATION_STORE,
+        Arc::new(alphaswarm_resolver::stores::IntegrationStore::new(
+            Arc::new(ProxyIntegrationSecrets::new(store.clone(), store_location)),
+            Arc::new(SystemClock),
+        )),
+    );
     let federation = Arc::new(federation_issuer(&config, &mut notes)?);
     let azure_provider = AzureProvider::new(
         azure,
@@ -274,6 +305,8 @@ pub fn build_state_with_clock(
         providers,
         federation,
         accounts,
+        credentials: Arc::new(chain),
+        own_secrets,
     }));
     Ok((state, notes))
 }

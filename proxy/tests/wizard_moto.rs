@@ -23,7 +23,7 @@ use alphaswarm_core::baseline::AWS_REQUIRED_ACTIONS;
 use alphaswarm_fakes::aws::AwsFake;
 use alphaswarm_proxy::app::{aws_client, build_state_with_clock};
 use alphaswarm_proxy::aws::VirtualClock;
-use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::config;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,10 +54,11 @@ impl Wizard {
         let mut env =
             common::in_process_env(&dir, &integrations_key, PARTNER_ACCOUNT, EXTERNAL_ID_SECRET);
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-        let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let (config, credentials) = common::load_config(&env).await;
         let (aws, _) = aws_client(&config).unwrap();
         let clock = Arc::new(VirtualClock::new());
-        let (state, notes) = build_state_with_clock(config, aws, clock.clone()).unwrap();
+        let (state, notes) =
+            build_state_with_clock(config, credentials, aws, clock.clone()).unwrap();
         let password = notes.enrollment.expect("first start enrols").password;
         // The second factor as an authenticator app computes it, from the
         // secret enrolled in the state dir.

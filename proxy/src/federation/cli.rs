@@ -6,7 +6,6 @@
 
 use super::keys::DEFAULT_OVERLAP_SECONDS;
 use super::{FederationIssuer, encryption_key, file_key_store, now};
-use crate::config::Config;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -31,7 +30,10 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 }
 
 fn issuer_from_env() -> Result<FederationIssuer, String> {
-    let config = Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
+    // The integrations key may live in any store of the chain, as for serve.
+    let (config, _) = runtime()?
+        .block_on(crate::credentials::load_from_process())
+        .map_err(|e| format!("configuration error: {e}"))?;
     crate::app::create_private_dir(&config.state_dir)
         .map_err(|e| format!("cannot use {}: {e}", config.state_dir.display()))?;
     let (key, warning) = encryption_key(config.integrations_key.as_ref(), &config.state_dir)

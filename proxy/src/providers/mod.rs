@@ -13,6 +13,7 @@ pub mod cloudflare;
 pub mod gcp;
 
 use crate::aws::Settling;
+pub use crate::credentials::routes::Minted;
 use crate::error::ApiError;
 use crate::health::HealthCheck;
 use crate::store::{IntegrationStore, StoredIntegration};
@@ -91,6 +92,26 @@ pub trait CloudProvider: Send + Sync {
     /// [`ApiError`] by its status (422 failed; 502 retryable; 503 degraded).
     async fn health(&self, _org: &OrgId, _record: &StoredIntegration) -> Option<HealthCheck> {
         None
+    }
+    /// Mints a short-lived credential from the stored connection `record`
+    /// (seed 000's last section), valid for `duration_seconds`. The default
+    /// answers `mint_not_supported`.
+    async fn mint(
+        &self,
+        _org: &OrgId,
+        _record: &StoredIntegration,
+        _duration_seconds: u32,
+    ) -> Result<Minted, ApiError> {
+        Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "mint_not_supported",
+            format!(
+                "This proxy cannot mint short-lived credentials for {} yet.",
+                self.cloud()
+            ),
+            "Mint from an AWS connection, or use the cloud's own tooling for now.",
+        )
+        .with_field("cloud_kind"))
     }
 }
 

@@ -199,6 +199,17 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// The proxy's configuration from `vars`, its own secrets resolved
+/// through the CredentialResolver chain built from the same variables.
+pub async fn load_config<K: ToString>(
+    vars: &HashMap<K, String>,
+) -> (Config, alphaswarm_proxy::credentials::Credentials) {
+    let env = alphaswarm_resolver::Environment::from_pairs(
+        vars.iter().map(|(k, v)| (k.to_string(), v.clone())),
+    );
+    alphaswarm_proxy::credentials::load(env).await.unwrap()
+}
+
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("alphaswarm-proxy-{name}-{}", uuid::Uuid::new_v4()));
@@ -235,6 +246,8 @@ pub fn in_process_env(
         (config::STATE_DIR.into(), under("state")),
         (config::INTEGRATIONS_PATH.into(), under("integrations.json")),
         (config::INTEGRATIONS_KEY.into(), integrations_key.to_owned()),
+        // The resolver's file store, private to this test.
+        ("ALPHASWARM_BOOTSTRAP_STATE_DIR".into(), under("bootstrap")),
         (config::AUDIT_PATH.into(), under("audit.jsonl")),
         (config::WEB_DIR.into(), under("web")),
         (config::PARTNER_ACCOUNT_ID.into(), partner.to_owned()),
@@ -307,10 +320,11 @@ impl TestProxy {
                 vars.insert((*k).to_owned(), (*v).to_owned());
             }
         }
-        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let (config, credentials) = load_config(&vars).await;
         let (client, _) = aws_client(&config).unwrap();
         let clock = Arc::new(VirtualClock::new());
-        let (state, notes) = build_state_with_clock(config, client, clock.clone()).unwrap();
+        let (state, notes) =
+            build_state_with_clock(config, credentials, client, clock.clone()).unwrap();
         let enrollment = notes.enrollment.expect("first start enrols the operator");
         let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_uri).unwrap();
         let operator: Value =
