@@ -13,6 +13,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
 ensure_cargo_path
 ensure_venv
+# moto + OpenBao for credentials_peers (the proxy's own secrets in real stores).
+ensure_openbao
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -298,8 +298,29 @@ impl TestProxy {
         extra: &[(&str, String)],
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
     ) -> TestProxy {
-        let dir = temp_dir(name);
         let aws = LoopbackAws::start().await;
+        Self::start_full(name, listener, aws, extra, records).await
+    }
+
+    /// As [`Self::start_with`], against an AWS fake the caller started
+    /// (whose platform key it may have stored somewhere first).
+    pub async fn start_with_aws(
+        name: &str,
+        aws: LoopbackAws,
+        extra: &[(&str, String)],
+    ) -> TestProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_full(name, listener, aws, extra, Vec::new()).await
+    }
+
+    async fn start_full(
+        name: &str,
+        listener: tokio::net::TcpListener,
+        aws: LoopbackAws,
+        extra: &[(&str, String)],
+        records: Vec<alphaswarm_proxy::store::StoredIntegration>,
+    ) -> TestProxy {
+        let dir = temp_dir(name);
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
         if !records.is_empty() {
             alphaswarm_proxy::store::FernetFileStore::open(
