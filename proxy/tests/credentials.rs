@@ -98,7 +98,12 @@ async fn describe_lists_the_chain_and_where_each_proxy_secret_came_from_never_a_
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["priority"].as_u64().unwrap(), s["source"].as_str().unwrap()))
+        .map(|s| {
+            (
+                s["priority"].as_u64().unwrap(),
+                s["source"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         chain,
@@ -107,7 +112,8 @@ async fn describe_lists_the_chain_and_where_each_proxy_secret_came_from_never_a_
     );
     let file = &body["chain"][1]["settings"];
     assert!(
-        file.to_string().contains(&proxy.dir.join("bootstrap").display().to_string()),
+        file.to_string()
+            .contains(&proxy.dir.join("bootstrap").display().to_string()),
         "{body}"
     );
     let sources: BTreeMap<&str, Value> = body["proxy_secrets"]
@@ -120,7 +126,10 @@ async fn describe_lists_the_chain_and_where_each_proxy_secret_came_from_never_a_
         sources,
         BTreeMap::from([
             ("alphaswarm_admin:aws_platform", Value::Null),
-            ("alphaswarm_admin:cloud_aws_external_id_secret", json!("env")),
+            (
+                "alphaswarm_admin:cloud_aws_external_id_secret",
+                json!("env")
+            ),
             ("alphaswarm_admin:integrations_key", json!("env")),
         ])
     );
@@ -175,9 +184,12 @@ async fn a_higher_store_outranks_env_for_the_proxys_own_secret() {
     assert_eq!(body["external_id"], json!(external_id_for("acme")));
     // ... and a role trusting that external id connects.
     let stepped = proxy.stepped_up().await;
-    let arn = proxy
-        .aws
-        .role("acme", "alphaswarm-broker-acme", Trust::Rendered, Grant::Baseline);
+    let arn = proxy.aws.role(
+        "acme",
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
     let (status, body) = proxy.role_step(&stepped, "acme", "connect", &arn).await;
     assert_eq!(status, 200, "{body}");
     let (_, body) = proxy
@@ -450,9 +462,12 @@ fn mint_path(org: &str) -> String {
 async fn connected(name: &str) -> (TestProxy, String) {
     let proxy = TestProxy::start(name).await;
     let token = proxy.stepped_up().await;
-    let arn = proxy
-        .aws
-        .role("acme", "alphaswarm-broker-acme", Trust::Rendered, Grant::Baseline);
+    let arn = proxy.aws.role(
+        "acme",
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
     let (status, body) = proxy.role_step(&token, "acme", "connect", &arn).await;
     assert_eq!(status, 200, "{body}");
     (proxy, token)
@@ -572,11 +587,7 @@ async fn a_minted_aws_credential_resolves_until_it_expires_and_never_leaks() {
     let logs = logs_text();
     assert!(logs.contains("credential minted"), "the logs are captured");
     assert_absent("the logs", &logs, &canaries);
-    assert_absent(
-        "the listing",
-        &Value::from(listed).to_string(),
-        &canaries,
-    );
+    assert_absent("the listing", &Value::from(listed).to_string(), &canaries);
     let store_file = std::fs::read_to_string(proxy.dir.join("integrations.json")).unwrap();
     assert_absent("the store file (encrypted)", &store_file, &canaries);
 }

@@ -104,7 +104,12 @@ async fn the_proxy_resolves_its_secrets_from_openbao_and_secrets_manager() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| (s["priority"].as_u64().unwrap(), s["source"].as_str().unwrap()))
+        .map(|s| {
+            (
+                s["priority"].as_u64().unwrap(),
+                s["source"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         chain,
@@ -120,9 +125,12 @@ async fn the_proxy_resolves_its_secrets_from_openbao_and_secrets_manager() {
     // The wizard works with them: the role trusts the external id derived
     // from OpenBao's secret, AssumeRole is signed with OpenBao's platform key.
     let stepped = proxy.stepped_up().await;
-    let arn = proxy
-        .aws
-        .role("acme", "alphaswarm-broker-acme", Trust::Rendered, Grant::Baseline);
+    let arn = proxy.aws.role(
+        "acme",
+        "alphaswarm-broker-acme",
+        Trust::Rendered,
+        Grant::Baseline,
+    );
     let (status, connected) = proxy.role_step(&stepped, "acme", "connect", &arn).await;
     assert_eq!(status, 200, "{connected}");
     // ... and the store is encrypted with the key from Secrets Manager.
@@ -132,5 +140,8 @@ async fn the_proxy_resolves_its_secrets_from_openbao_and_secrets_manager() {
     assert!(reopened.get("cloud_aws:org:acme").await.unwrap().is_some());
 
     let shown = format!("{body}{connected}");
-    peers::assert_no_canary(&shown, &canaries.iter().map(String::as_str).collect::<Vec<_>>());
+    peers::assert_no_canary(
+        &shown,
+        &canaries.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
 }

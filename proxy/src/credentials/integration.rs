@@ -73,7 +73,10 @@ impl IntegrationSecrets for ProxyIntegrationSecrets {
 
     fn settings(&self) -> BTreeMap<&'static str, String> {
         BTreeMap::from([
-            ("backend", "the proxy's encrypted integrations store".to_owned()),
+            (
+                "backend",
+                "the proxy's encrypted integrations store".to_owned(),
+            ),
             ("location", self.location.clone()),
             ("access", "read-only".to_owned()),
         ])

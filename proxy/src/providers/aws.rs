@@ -400,7 +400,10 @@ impl CloudProvider for AwsProvider {
             expires_at,
             metadata: BTreeMap::from([
                 ("role_arn".to_owned(), arn.to_string()),
-                ("assumed_role_arn".to_owned(), creds.assumed_role_arn.clone()),
+                (
+                    "assumed_role_arn".to_owned(),
+                    creds.assumed_role_arn.clone(),
+                ),
                 ("region".to_owned(), region.to_string()),
             ]),
         })
