@@ -85,64 +85,36 @@ async fn describe_lists_the_chain_and_where_each_proxy_secret_came_from_never_a_
     assert_eq!(status, 401, "{body}");
 
     let token = proxy.login().await;
-    let (status, body) = proxy
-        .send(
-            Method::GET,
-            "/admin/credentials/describe",
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let chain: Vec<(u64, &str)> = body["chain"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["priority"].as_u64().unwrap(),
-                s["source"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let described = proxy.describe_credentials(&token).await;
     assert_eq!(
-        chain,
-        [(20, "integration_store"), (30, "file"), (100, "env")],
-        "{body}"
+        described.summary(),
+        (
+            vec![
+                "20 integration_store".to_owned(),
+                "30 file".to_owned(),
+                "100 env".to_owned()
+            ],
+            vec![
+                "alphaswarm_admin:aws_platform null".to_owned(),
+                "alphaswarm_admin:cloud_aws_external_id_secret env".to_owned(),
+                "alphaswarm_admin:integrations_key env".to_owned(),
+            ]
+        )
     );
+    let body = described.body;
     let file = &body["chain"][1]["settings"];
     assert!(
         file.to_string()
             .contains(&proxy.dir.join("bootstrap").display().to_string()),
         "{body}"
     );
-    let sources: BTreeMap<&str, Value> = body["proxy_secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["credential_key"].as_str().unwrap(), s["source"].clone()))
-        .collect();
-    assert_eq!(
-        sources,
-        BTreeMap::from([
-            ("alphaswarm_admin:aws_platform", Value::Null),
-            (
-                "alphaswarm_admin:cloud_aws_external_id_secret",
-                json!("env")
-            ),
-            ("alphaswarm_admin:integrations_key", json!("env")),
-        ])
-    );
-    let text = body.to_string();
-    assert_absent(
-        "the describe answer",
-        &text,
-        &[
-            EXTERNAL_ID_SECRET_VALUE,
-            &proxy.integrations_key,
-            &proxy.aws.platform.secret_access_key,
-        ],
-    );
+    let canaries = [
+        EXTERNAL_ID_SECRET_VALUE,
+        &proxy.integrations_key,
+        &proxy.aws.platform.secret_access_key,
+    ];
+    assert_absent("the describe answer", &body.to_string(), &canaries);
+    assert_absent("the logs", &logs_text(), &canaries);
 }
 
 const EXTERNAL_ID_SECRET_VALUE: &str = common::EXTERNAL_ID_SECRET;
@@ -192,21 +164,12 @@ async fn a_higher_store_outranks_env_for_the_proxys_own_secret() {
     );
     let (status, body) = proxy.role_step(&stepped, "acme", "connect", &arn).await;
     assert_eq!(status, 200, "{body}");
-    let (_, body) = proxy
-        .send(
-            Method::GET,
-            "/admin/credentials/describe",
-            Some(&token),
-            None,
-        )
-        .await;
-    let external = body["proxy_secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["credential_key"] == "alphaswarm_admin:cloud_aws_external_id_secret")
-        .unwrap();
-    assert_eq!(external["source"], "file", "{body}");
+    let described = proxy.describe_credentials(&token).await;
+    assert_eq!(
+        described.sources["\"alphaswarm_admin:cloud_aws_external_id_secret\""],
+        "\"file\""
+    );
+    let body = described.body;
     assert_absent(
         "the describe answer",
         &body.to_string(),
@@ -606,38 +569,40 @@ async fn minting_is_step_up_gated_and_refuses_bad_input_before_any_cloud_call() 
 
     let calls = proxy.aws.calls();
     let rows = proxy.audit_rows().len();
-    for (request, code, field) in [
+    for (credential_key, duration, code, field) in [
         (
-            json!({ "credential_key": "deploy_aws:org-acme", "duration_seconds": 60 }),
+            "deploy_aws:org-acme",
+            60,
             "invalid_duration",
             "duration_seconds",
         ),
         (
-            json!({ "credential_key": "deploy_aws:org-acme", "duration_seconds": 50000 }),
+            "deploy_aws:org-acme",
+            50_000,
             "invalid_duration",
             "duration_seconds",
         ),
+        ("no colon", 900, "invalid_credential_key", "credential_key"),
         (
-            json!({ "credential_key": "no colon", "duration_seconds": 900 }),
-            "invalid_credential_key",
-            "credential_key",
-        ),
-        (
-            json!({ "credential_key": "cloud_aws:org:acme", "duration_seconds": 900 }),
+            "cloud_aws:org:acme",
+            900,
             "credential_key_reserved",
             "credential_key",
         ),
         (
-            json!({ "credential_key": "huggingface:org:acme", "duration_seconds": 900 }),
+            "huggingface:org:acme",
+            900,
             "credential_key_reserved",
             "credential_key",
         ),
         (
-            json!({ "credential_key": "alphaswarm_admin:integrations_key", "duration_seconds": 900 }),
+            "alphaswarm_admin:integrations_key",
+            900,
             "credential_key_reserved",
             "credential_key",
         ),
     ] {
+        let request = json!({ "credential_key": credential_key, "duration_seconds": duration });
         let (status, answer) = proxy.post(&mint_path("acme"), &stepped, request).await;
         assert!((400..500).contains(&status), "{answer}");
         assert_eq!(answer["code"], code, "{answer}");
@@ -693,4 +658,32 @@ async fn minting_is_step_up_gated_and_refuses_bad_input_before_any_cloud_call() 
             .unwrap()
             .is_none()
     );
+}
+
+/// A cloud whose provider cannot mint yet says so, audited, after the
+/// connection is found.
+#[tokio::test]
+async fn minting_from_a_cloud_without_minting_is_refused_and_audited() {
+    let azure = StoredIntegration {
+        org_id: "acme".into(),
+        kind: "cloud_azure".into(),
+        credential_key: "cloud_azure:org:acme".into(),
+        status: "healthy".into(),
+        connected_at: "2026-11-30T00:00:00Z".into(),
+        ..StoredIntegration::default()
+    };
+    let proxy = TestProxy::start_seeded("cred-mint-azure", &[], vec![azure]).await;
+    let token = proxy.stepped_up().await;
+    let answer = proxy
+        .post(
+            "/admin/accounts/acme/cloud/azure/mint",
+            &token,
+            json!({ "credential_key": "deploy_az:org-acme", "duration_seconds": 900 }),
+        )
+        .await;
+    assert_eq!(status_code(&answer), (501, Some("mint_not_supported")));
+    let run = proxy.audit_run(answer.1["audit_run_id"].as_str().unwrap());
+    let phases: Vec<_> = run.iter().map(|r| r["phase"].as_str()).collect();
+    assert_eq!(phases, [Some("pending"), Some("failed")]);
+    assert_eq!(run[1]["error_code"], "mint_not_supported");
 }

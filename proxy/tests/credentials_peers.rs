@@ -14,7 +14,6 @@ use alphaswarm_proxy::store::FernetFileStore;
 use common::*;
 use reqwest::Method;
 use serde_json::json;
-use std::collections::BTreeMap;
 
 #[tokio::test]
 async fn the_proxy_resolves_its_secrets_from_openbao_and_secrets_manager() {
@@ -72,55 +71,29 @@ async fn the_proxy_resolves_its_secrets_from_openbao_and_secrets_manager() {
     let proxy = TestProxy::start_with_aws("cred-peers", aws, &extra).await;
 
     let token = proxy.login().await;
-    let (status, body) = proxy
-        .send(
-            Method::GET,
-            "/admin/credentials/describe",
-            Some(&token),
-            None,
+    let described = proxy.describe_credentials(&token).await;
+    assert_eq!(
+        described.summary(),
+        (
+            [
+                "20 integration_store",
+                "30 file",
+                "40 aws_secrets_manager",
+                "50 vault",
+                "100 env"
+            ]
+            .map(String::from)
+            .to_vec(),
+            [
+                "alphaswarm_admin:aws_platform vault",
+                "alphaswarm_admin:cloud_aws_external_id_secret vault",
+                "alphaswarm_admin:integrations_key aws_secrets_manager",
+            ]
+            .map(String::from)
+            .to_vec()
         )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let sources: BTreeMap<&str, &str> = body["proxy_secrets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["credential_key"].as_str().unwrap(),
-                s["source"].as_str().unwrap_or("none"),
-            )
-        })
-        .collect();
-    assert_eq!(
-        sources,
-        BTreeMap::from([
-            ("alphaswarm_admin:aws_platform", "vault"),
-            ("alphaswarm_admin:cloud_aws_external_id_secret", "vault"),
-            ("alphaswarm_admin:integrations_key", "aws_secrets_manager"),
-        ])
     );
-    let chain: Vec<(u64, &str)> = body["chain"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            (
-                s["priority"].as_u64().unwrap(),
-                s["source"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        chain,
-        [
-            (20, "integration_store"),
-            (30, "file"),
-            (40, "aws_secrets_manager"),
-            (50, "vault"),
-            (100, "env")
-        ]
-    );
+    let body = described.body;
 
     // The wizard works with them: the role trusts the external id derived
     // from OpenBao's secret, AssumeRole is signed with OpenBao's platform key.

@@ -377,17 +377,7 @@ impl CloudProvider for AwsProvider {
             )
             .await
             .map_err(aws_error)?;
-        // STS says when the credentials expire; if its text is unreadable,
-        // the requested duration is the bound.
-        let expires_at = time::OffsetDateTime::parse(
-            &creds.expiration,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap_or_else(|_| {
-            time::OffsetDateTime::now_utc() + time::Duration::seconds(duration_seconds.into())
-        })
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+        let expires_at = super::expiry_text(&creds.expiration, duration_seconds);
         Ok(Minted {
             secrets: BTreeMap::from([
                 ("access_key_id".to_owned(), creds.access_key_id.clone()),

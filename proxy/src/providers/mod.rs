@@ -109,10 +109,22 @@ pub trait CloudProvider: Send + Sync {
                 "This proxy cannot mint short-lived credentials for {} yet.",
                 self.cloud()
             ),
-            "Mint from an AWS connection, or use the cloud's own tooling for now.",
+            "Mint from an AWS or GCP connection, or use the cloud's own tooling for now.",
         )
         .with_field("cloud_kind"))
     }
+}
+
+/// A minted credential's expiry as RFC 3339: what the cloud said, or, when
+/// its text is unreadable, now plus the requested duration (the bound).
+pub fn expiry_text(cloud_said: &str, duration_seconds: u32) -> String {
+    use time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::parse(cloud_said, &Rfc3339)
+        .unwrap_or_else(|_| {
+            time::OffsetDateTime::now_utc() + time::Duration::seconds(duration_seconds.into())
+        })
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Refuses a connect when another org already holds a connection of this

@@ -499,12 +499,64 @@ impl TestProxy {
             .await
     }
 
+    /// `GET /admin/credentials/describe`, asserting 200.
+    pub async fn describe_credentials(&self, token: &str) -> Described {
+        let (status, body) = self
+            .send(
+                reqwest::Method::GET,
+                "/admin/credentials/describe",
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let list = |name: &str| body[name].as_array().cloned().unwrap_or_default();
+        Described {
+            chain: list("chain")
+                .iter()
+                .map(|s| (s["priority"].as_u64().unwrap(), s["source"].to_string()))
+                .collect(),
+            sources: list("proxy_secrets")
+                .iter()
+                .map(|s| (s["credential_key"].to_string(), s["source"].to_string()))
+                .collect(),
+            body,
+        }
+    }
+
     /// The audit rows of one run, in order.
     pub fn audit_run(&self, run_id: &str) -> Vec<Value> {
         self.audit_rows()
             .into_iter()
             .filter(|r| r["audit_run_id"] == run_id)
             .collect()
+    }
+}
+
+/// The describe answer: the chain as `(priority, "\"source\"")`, which store
+/// answered each of the proxy's own secrets (JSON text: `"\"env\""`, or
+/// `null` when none did), and the whole body.
+pub struct Described {
+    pub chain: Vec<(u64, String)>,
+    pub sources: std::collections::BTreeMap<String, String>,
+    pub body: Value,
+}
+
+impl Described {
+    /// `chain` and `sources` as plain text, for one comparison.
+    pub fn summary(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.chain
+                .iter()
+                .map(|(priority, source)| format!("{priority} {}", source.trim_matches('"')))
+                .collect(),
+            self.sources
+                .iter()
+                .map(|(key, source)| {
+                    format!("{} {}", key.trim_matches('"'), source.trim_matches('"'))
+                })
+                .collect(),
+        )
     }
 }
 
