@@ -29,10 +29,7 @@ async fn a_minted_gcp_token_works_resolves_and_never_leaks() {
         .proxy
         .post(&path("acme", "mint"), &token, mint(7200))
         .await;
-    assert_eq!(
-        status_code(&refused),
-        (400, Some("token_lifetime_refused"))
-    );
+    assert_eq!(status_code(&refused), (400, Some("token_lifetime_refused")));
     assert_eq!(refused.1["field"], "duration_seconds");
     let (status, minted) = w
         .proxy
