@@ -687,3 +687,38 @@ async fn minting_from_a_cloud_without_minting_is_refused_and_audited() {
     assert_eq!(phases, [Some("pending"), Some("failed")]);
     assert_eq!(run[1]["error_code"], "mint_not_supported");
 }
+
+/// A key another org minted under is not this org's to replace.
+#[tokio::test]
+async fn another_orgs_minted_key_is_not_replaced() {
+    let record = |org: &str, kind: &str, key: &str| StoredIntegration {
+        org_id: org.into(),
+        kind: kind.into(),
+        credential_key: key.into(),
+        status: "active".into(),
+        connected_at: "2026-11-30T00:00:00Z".into(),
+        ..StoredIntegration::default()
+    };
+    let proxy = TestProxy::start_seeded(
+        "cred-mint-other-org",
+        &[],
+        vec![
+            record("acme", "cloud_aws", "cloud_aws:org:acme"),
+            record("beta", "minted_credential", "deploy_aws:shared"),
+        ],
+    )
+    .await;
+    let token = proxy.stepped_up().await;
+    let calls = proxy.aws.calls();
+    let answer = proxy
+        .post(
+            &mint_path("acme"),
+            &token,
+            json!({ "credential_key": "deploy_aws:shared", "duration_seconds": 900 }),
+        )
+        .await;
+    assert_eq!(status_code(&answer), (422, Some("credential_key_reserved")));
+    assert_eq!(proxy.aws.calls(), calls);
+    let kept = proxy.state.store.get("deploy_aws:shared").await.unwrap();
+    assert_eq!(kept.unwrap().org_id, "beta");
+}

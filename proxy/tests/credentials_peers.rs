@@ -51,6 +51,8 @@ async fn the_proxy_resolves_its_secrets_from_openbao_and_secrets_manager() {
         integrations_key.clone(),
         common::EXTERNAL_ID_SECRET.to_owned(),
         aws.platform.secret_access_key.clone(),
+        p.bao_token.clone(),
+        p.reader.1.clone(),
     ];
     let extra: Vec<(&str, String)> = vec![
         // None of the three in env (an empty value removes the default).

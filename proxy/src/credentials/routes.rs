@@ -18,6 +18,7 @@ use crate::credentials::integration::EXPIRES_AT;
 use crate::error::{ApiError, JsonBody, path_rejection};
 use crate::routes::{audited, org_and_provider, store_error, timestamp};
 use crate::store::StoredIntegration;
+use alphaswarm_core::OrgId;
 use alphaswarm_core::keys::CredentialKey;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -85,7 +86,7 @@ async fn mint(
             )
             .with_field("duration_seconds")
         })?;
-    refuse_reserved(&state, &key).await?;
+    refuse_reserved(&state, &key, &org).await?;
     let connection_key = CredentialKey::for_integration(provider.integration_kind(), &org)?;
     let cloud = provider.cloud();
     audited(&state, &session, &org, cloud, MINT_STEP, || async {
@@ -135,8 +136,13 @@ async fn mint(
 }
 
 /// A minted credential must not shadow a connection (its record holds the
-/// role or the token) or one of the proxy's own secrets.
-async fn refuse_reserved(state: &AppState, key: &CredentialKey) -> Result<(), ApiError> {
+/// role or the token), one of the proxy's own secrets, or another org's
+/// minted credential.
+async fn refuse_reserved(
+    state: &AppState,
+    key: &CredentialKey,
+    org: &OrgId,
+) -> Result<(), ApiError> {
     let reserved = key.service() == SERVICE
         || state.accounts.contains_key(key.service())
         || state
@@ -148,11 +154,11 @@ async fn refuse_reserved(state: &AppState, key: &CredentialKey) -> Result<(), Ap
         .get(&key.to_string())
         .await
         .map_err(store_error)?;
-    if reserved || existing.is_some_and(|r| r.kind != MINTED_KIND) {
+    if reserved || existing.is_some_and(|r| r.kind != MINTED_KIND || r.org_id != org.as_str()) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "credential_key_reserved",
-            format!("The key {key} belongs to a connection or to the proxy itself."),
+            format!("The key {key} belongs to a connection, to the proxy itself or to another organisation."),
             "Pick a key of your own, e.g. deploy_aws:org-acme (a minted credential replaces only an earlier minted one).",
         )
         .with_field("credential_key"));
