@@ -619,7 +619,7 @@ async fn minting_is_step_up_gated_and_refuses_bad_input_before_any_cloud_call() 
     assert_eq!(proxy.aws.calls(), calls, "no cloud call for bad input");
     assert_eq!(proxy.audit_rows().len(), rows, "bad input is not a run");
 
-    // A cloud without minting, and an org without a connection.
+    // No connection of that cloud, or no connection at all.
     let answer = proxy
         .post(
             "/admin/accounts/acme/cloud/azure/mint",
@@ -664,21 +664,21 @@ async fn minting_is_step_up_gated_and_refuses_bad_input_before_any_cloud_call() 
 /// connection is found.
 #[tokio::test]
 async fn minting_from_a_cloud_without_minting_is_refused_and_audited() {
-    let azure = StoredIntegration {
+    let cloudflare = StoredIntegration {
         org_id: "acme".into(),
-        kind: "cloud_azure".into(),
-        credential_key: "cloud_azure:org:acme".into(),
+        kind: "cloud_cloudflare".into(),
+        credential_key: "cloud_cloudflare:org:acme".into(),
         status: "healthy".into(),
         connected_at: "2026-11-30T00:00:00Z".into(),
         ..StoredIntegration::default()
     };
-    let proxy = TestProxy::start_seeded("cred-mint-azure", &[], vec![azure]).await;
+    let proxy = TestProxy::start_seeded("cred-mint-cloudflare", &[], vec![cloudflare]).await;
     let token = proxy.stepped_up().await;
     let answer = proxy
         .post(
-            "/admin/accounts/acme/cloud/azure/mint",
+            "/admin/accounts/acme/cloud/cloudflare/mint",
             &token,
-            json!({ "credential_key": "deploy_az:org-acme", "duration_seconds": 900 }),
+            json!({ "credential_key": "deploy_cf:org-acme", "duration_seconds": 900 }),
         )
         .await;
     assert_eq!(status_code(&answer), (501, Some("mint_not_supported")));

@@ -109,7 +109,7 @@ pub trait CloudProvider: Send + Sync {
                 "This proxy cannot mint short-lived credentials for {} yet.",
                 self.cloud()
             ),
-            "Mint from an AWS or GCP connection, or use the cloud's own tooling for now.",
+            "Mint from an AWS, Azure or GCP connection.",
         )
         .with_field("cloud_kind"))
     }
@@ -119,11 +119,16 @@ pub trait CloudProvider: Send + Sync {
 /// its text is unreadable, now plus the requested duration (the bound).
 pub fn expiry_text(cloud_said: &str, duration_seconds: u32) -> String {
     use time::format_description::well_known::Rfc3339;
-    time::OffsetDateTime::parse(cloud_said, &Rfc3339)
-        .unwrap_or_else(|_| {
-            time::OffsetDateTime::now_utc() + time::Duration::seconds(duration_seconds.into())
-        })
-        .format(&Rfc3339)
+    match time::OffsetDateTime::parse(cloud_said, &Rfc3339) {
+        Ok(at) => at.format(&Rfc3339).unwrap_or_default(),
+        Err(_) => expiry_after(duration_seconds),
+    }
+}
+
+/// Now plus `seconds`, as RFC 3339.
+pub fn expiry_after(seconds: u32) -> String {
+    (time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds.into()))
+        .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
 
