@@ -100,14 +100,7 @@ async fn the_proxy_resolves_its_secrets_from_openbao_and_secrets_manager() {
     // The wizard works with them: the role trusts the external id derived
     // from OpenBao's secret, AssumeRole is signed with OpenBao's platform key.
     let stepped = proxy.stepped_up().await;
-    let arn = proxy.aws.role(
-        "acme",
-        "alphaswarm-broker-acme",
-        Trust::Rendered,
-        Grant::Baseline,
-    );
-    let (status, connected) = proxy.role_step(&stepped, "acme", "connect", &arn).await;
-    assert_eq!(status, 200, "{connected}");
+    let connected = proxy.connect_aws(&stepped, "acme").await;
     // ... and the store is encrypted with the key from Secrets Manager.
     let reopened =
         FernetFileStore::open(proxy.dir.join("integrations.json"), &integrations_key).unwrap();

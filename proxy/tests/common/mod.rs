@@ -499,6 +499,82 @@ impl TestProxy {
             .await
     }
 
+    /// Connects `org`'s AWS role (the rendered trust policy and baseline)
+    /// with a stepped-up `token`, asserting 200.
+    pub async fn connect_aws(&self, token: &str, org: &str) -> Value {
+        let name = format!("alphaswarm-broker-{org}");
+        let arn = self.aws.role(org, &name, Trust::Rendered, Grant::Baseline);
+        let (status, body) = self.role_step(token, org, "connect", &arn).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// `POST /admin/accounts/{org}/cloud/{cloud}/mint`.
+    pub async fn mint(
+        &self,
+        token: &str,
+        org: &str,
+        cloud: &str,
+        credential_key: &str,
+        duration_seconds: u32,
+    ) -> (u16, Value) {
+        self.post(
+            &format!("/admin/accounts/{org}/cloud/{cloud}/mint"),
+            token,
+            json!({ "credential_key": credential_key, "duration_seconds": duration_seconds }),
+        )
+        .await
+    }
+
+    /// What every successful mint must show: 200 with `fields` (names
+    /// only), an expiry `lifetime` seconds away (±60 s), a pending and a
+    /// succeeded `mint` row for `cloud`, and the credential resolving
+    /// through the chain as `integration_store`; no value of it in the
+    /// answer or the audit trail. Returns the resolved credential.
+    pub async fn assert_minted(
+        &self,
+        answer: &(u16, Value),
+        cloud: &str,
+        fields: &[&str],
+        lifetime: i64,
+    ) -> alphaswarm_resolver::Credential {
+        let (status, body) = answer;
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body["source"], "integration_store");
+        assert_eq!(body["fields"], json!(fields));
+        let left = seconds_until(&body["expires_at"]);
+        assert!(
+            (lifetime - 60..=lifetime + 1).contains(&left),
+            "expires in {left} s, not {lifetime}"
+        );
+        let run = self.audit_run(body["audit_run_id"].as_str().unwrap());
+        let rows: Vec<_> = run
+            .iter()
+            .map(|r| (r["step"].as_str(), r["cloud"].as_str(), r["phase"].as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("mint"), Some(cloud), Some("pending")),
+                (Some("mint"), Some(cloud), Some("succeeded"))
+            ]
+        );
+        let key = body["credential_key"].as_str().unwrap().parse().unwrap();
+        let credential = self.state.credentials.resolve(&key).await.unwrap();
+        assert_eq!(
+            credential.source(),
+            alphaswarm_resolver::Source::IntegrationStore
+        );
+        let trail = std::fs::read_to_string(self.audit_path()).unwrap();
+        for field in fields {
+            let value = credential.require(field).unwrap();
+            let piece = &value[value.len().saturating_sub(12)..];
+            assert!(!body.to_string().contains(piece), "{field} in the answer");
+            assert!(!trail.contains(piece), "{field} in the audit trail");
+        }
+        credential
+    }
+
     /// `GET /admin/credentials/describe`, asserting 200.
     pub async fn describe_credentials(&self, token: &str) -> Described {
         let (status, body) = self
@@ -558,6 +634,16 @@ impl Described {
                 .collect(),
         )
     }
+}
+
+/// Seconds from now until the RFC 3339 time `at`.
+pub fn seconds_until(at: &Value) -> i64 {
+    let at = time::OffsetDateTime::parse(
+        at.as_str().unwrap_or_default(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap_or_else(|_| panic!("{at} is not an RFC 3339 time"));
+    (at - time::OffsetDateTime::now_utc()).whole_seconds()
 }
 
 /// An answer's status and error code, for one-line assertions.
