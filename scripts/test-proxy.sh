@@ -18,6 +18,8 @@ cd "$ROOT" || exit 1
 ensure_cargo_path
 ensure_venv
 ensure_postgresql
+# moto + OpenBao for credentials_peers (the proxy's own secrets in real stores).
+ensure_openbao
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

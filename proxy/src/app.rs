@@ -16,6 +16,8 @@ use crate::db::guards::{AuthGuards, DbAttemptBudget};
 use crate::db::keys::DbKeyStore;
 use crate::db::store::DbIntegrationStore;
 use crate::db::{Database, DbError, OpenOptions};
+use crate::credentials::integration::ProxyIntegrationSecrets;
+use crate::credentials::{Credentials, OwnSecretSource};
 use crate::federation::FederationIssuer;
 use crate::federation::store::{KeyStoreError, SigningKeyStore};
 use crate::providers::CloudProvider;
@@ -24,6 +26,9 @@ use crate::providers::azure::AzureProvider;
 use crate::providers::cloudflare::CloudflareProvider;
 use crate::providers::gcp::GcpProvider;
 use crate::store::{IntegrationStore, StoreError};
+use alphaswarm_resolver::CredentialResolver;
+use alphaswarm_resolver::clock::SystemClock;
+use alphaswarm_resolver::config::PRIORITY_INTEGRATION_STORE;
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::path::Path;
@@ -48,6 +53,10 @@ pub struct Inner {
     pub federation: Arc<FederationIssuer>,
     /// Keyed by integration kind (`huggingface`, `docker_hub`).
     pub accounts: BTreeMap<&'static str, Arc<dyn AccountProvider>>,
+    /// The CredentialResolver chain, this proxy's store as `integration_store` in it.
+    pub credentials: Arc<CredentialResolver>,
+    /// Which store answered each of the proxy's own secrets (describe).
+    pub own_secrets: Vec<OwnSecretSource>,
 }
 
 #[derive(Clone)]
@@ -77,6 +86,12 @@ pub enum StartError {
     FederationKeys(#[from] KeyStoreError),
     #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
     Http(#[from] reqwest::Error),
+    /// The resolver chain's settings (each names its variable, never a value).
+    #[error("the credential resolver is misconfigured:\n{0}")]
+    Resolver(String),
+    /// One of the proxy's own secrets (names the key, the store, the field).
+    #[error("{0}")]
+    OwnSecret(String),
     #[error("the state directory {path} cannot be used: {source}")]
     StateDir {
         path: String,
@@ -103,6 +118,8 @@ impl StartError {
             StartError::StateDir { .. } => "state_dir_unusable",
             StartError::Database(e) => e.code(),
             StartError::Import(e) => e.code(),
+            StartError::Resolver(_) => "credential_resolver_misconfigured",
+            StartError::OwnSecret(_) => "own_secret_unavailable",
         }
     }
 
@@ -120,6 +137,9 @@ impl StartError {
             StartError::Http(_) => "HTTPS_PROXY",
             StartError::StateDir { .. } => config::STATE_DIR,
             StartError::Import(e) => e.var(),
+            // Both messages name their settings, keys and stores themselves.
+            StartError::Resolver(_) => "the resolver settings named above",
+            StartError::OwnSecret(_) => "the key and store named above",
         }
     }
 }
@@ -198,15 +218,17 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// is the real one, at the configured (or overridden) endpoints.
 pub async fn build_state(
     config: Config,
+    credentials: Credentials,
     aws: Arc<dyn AwsApi>,
 ) -> Result<(AppState, StartNotes), StartError> {
-    build_state_with_clock(config, aws, Arc::new(TokioClock)).await
+    build_state_with_clock(config, credentials, aws, Arc::new(TokioClock)).await
 }
 
 /// [`build_state`] with the clock that times step 3's retries while IAM
 /// settles (tests pass a virtual one and count attempts, never wall time).
 pub async fn build_state_with_clock(
     config: Config,
+    credentials: Credentials,
     aws: Arc<dyn AwsApi>,
     clock: Arc<dyn Clock>,
 ) -> Result<(AppState, StartNotes), StartError> {
@@ -289,7 +311,21 @@ pub async fn build_state_with_clock(
     let cloudflare = HttpCloudflare::new(&config.cloudflare_endpoint, CLOUDFLARE_TIMEOUT)
         .map_err(|e| StartError::Cloudflare(e.to_string()))?;
     let cloudflare_provider = CloudflareProvider::new(Arc::new(cloudflare));
+    let store_location = db.site().to_string();
     let store: Arc<dyn IntegrationStore> = Arc::new(store);
+    let Credentials {
+        resolver: mut chain,
+        own: own_secrets,
+        warnings,
+    } = credentials;
+    notes.warnings.extend(warnings);
+    chain.push(
+        PRIORITY_INTEGRATION_STORE,
+        Arc::new(alphaswarm_resolver::stores::IntegrationStore::new(
+            Arc::new(ProxyIntegrationSecrets::new(store.clone(), store_location)),
+            Arc::new(SystemClock),
+        )),
+    );
     let federation = Arc::new(federation_issuer(&config, &db, &key, &mut notes).await?);
     let azure_provider = AzureProvider::new(
         azure,
@@ -348,6 +384,8 @@ pub async fn build_state_with_clock(
         providers,
         federation,
         accounts,
+        credentials: Arc::new(chain),
+        own_secrets,
     }));
     Ok((state, notes))
 }

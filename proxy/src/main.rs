@@ -9,7 +9,7 @@
 //! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
 //! issuer's signing keys.
 
-use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
+use alphaswarm_proxy::app::{StartError, StartNotes, aws_client, build_state};
 use alphaswarm_proxy::audit::{
     AuditSigner, AuditSink, SIGNING_KEY_FILE, VerifyReport, public_key_from_pem, verify_files,
 };
@@ -252,10 +252,6 @@ fn serve() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(e) => return config_error(&e),
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -263,10 +259,26 @@ fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(config))
+    runtime.block_on(run())
 }
 
-async fn run(config: Config) -> ExitCode {
+async fn run() -> ExitCode {
+    // The proxy's own secrets resolve through the CredentialResolver chain
+    // (env last, as the safety net) before anything else is read.
+    let (config, credentials) = match alphaswarm_proxy::credentials::load_from_process().await {
+        Ok(loaded) => loaded,
+        Err(StartError::Config(e)) => {
+            eprintln!(
+                "configuration error: {e}\n(set {} and start again)",
+                e.var()
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let (aws, aws_warnings) = match aws_client(&config) {
         Ok(built) => built,
         Err(e) => {
@@ -280,7 +292,7 @@ async fn run(config: Config) -> ExitCode {
     let bind = config.bind;
     let state_dir = config.state_dir.clone();
     let partner_missing = config.partner_account_id.is_none();
-    let (state, notes) = match build_state(config, aws).await {
+    let (state, notes) = match build_state(config, credentials, aws).await {
         Ok(built) => built,
         Err(e) => return start_error(e.code(), &e, e.var()),
     };

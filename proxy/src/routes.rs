@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit/verify", get(verify_audit))
         .route("/admin/clouds", get(list_clouds))
         .merge(crate::integration_routes::router())
+        .merge(crate::credentials::routes::router())
         .merge(crate::tools::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .route(
@@ -174,7 +175,7 @@ async fn session(
 
 // ------------------------------------------------------------ wizard
 
-fn org_and_provider(
+pub(crate) fn org_and_provider(
     state: &AppState,
     org_id: &str,
     cloud: &str,
@@ -456,7 +457,12 @@ async fn list_integrations(
         .list_org(org.as_str())
         .await
         .map_err(store_error)?;
-    let integrations: Vec<Value> = records.iter().map(StoredIntegration::masked).collect();
+    // Minted credentials are not connections (their answer is the mint's).
+    let integrations: Vec<Value> = records
+        .iter()
+        .filter(|r| r.kind != crate::credentials::routes::MINTED_KIND)
+        .map(StoredIntegration::masked)
+        .collect();
     Ok(Json(json!({ "integrations": integrations })))
 }
 

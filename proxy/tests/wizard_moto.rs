@@ -23,7 +23,7 @@ use alphaswarm_core::baseline::AWS_REQUIRED_ACTIONS;
 use alphaswarm_fakes::aws::AwsFake;
 use alphaswarm_proxy::app::{aws_client, build_state_with_clock};
 use alphaswarm_proxy::aws::VirtualClock;
-use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::config;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use support::moto::{
@@ -53,10 +53,10 @@ impl Wizard {
         let mut env =
             common::in_process_env(&dir, &integrations_key, PARTNER_ACCOUNT, EXTERNAL_ID_SECRET);
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-        let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let (config, credentials) = common::load_config(&env).await;
         let (aws, _) = aws_client(&config).unwrap();
         let clock = Arc::new(VirtualClock::new());
-        let (state, notes) = build_state_with_clock(config, aws, clock.clone())
+        let (state, notes) = build_state_with_clock(config, credentials, aws, clock.clone())
             .await
             .unwrap();
         let database = state.database.clone();

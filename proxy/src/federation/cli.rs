@@ -8,7 +8,6 @@
 use super::keys::DEFAULT_OVERLAP_SECONDS;
 use super::{FederationIssuer, encryption_key, now};
 use crate::app::{StartNotes, federation_issuer};
-use crate::config::Config;
 use crate::db::{Database, OpenOptions};
 use std::process::ExitCode;
 
@@ -35,7 +34,10 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 /// The issuer over the configured database (as `serve` opens it), with
 /// the runtime to drive it.
 fn issuer_from_env() -> Result<(FederationIssuer, tokio::runtime::Runtime), String> {
-    let config = Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
+    // The integrations key may live in any store of the chain, as for serve.
+    let (config, _) = runtime()?
+        .block_on(crate::credentials::load_from_process())
+        .map_err(|e| format!("configuration error: {e}"))?;
     crate::app::create_private_dir(&config.state_dir)
         .map_err(|e| format!("cannot use {}: {e}", config.state_dir.display()))?;
     let (key, warning) = encryption_key(config.integrations_key.as_ref(), &config.state_dir)

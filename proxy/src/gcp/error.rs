@@ -344,6 +344,14 @@ impl GcpError {
                         ),
                     )
                     .with_field("service_account_email"),
+                    // The proxy's only variable input there is the lifetime
+                    // a mint asks for (the wizard's is fixed and allowed).
+                    (GcpService::IamCredentials, 400) => ApiError::bad_request(
+                        "token_lifetime_refused",
+                        "Google refused the access token's lifetime: at most 3600 s unless an organization policy allows up to 12 h.",
+                        "Ask for 3600 seconds or less, or allow longer ones for this service account with the constraints/iam.allowServiceAccountCredentialLifetimeExtension policy.",
+                    )
+                    .with_field("duration_seconds"),
                     (GcpService::ResourceManager, 403 | 404) => refused(
                         "project_not_readable",
                         format!(

@@ -10,7 +10,9 @@
 //! the baseline and the fix commands come from the core; the calls go
 //! through [`AzureApi`].
 
-use super::{Attempt, CloudProvider, Connection, federation_error, refuse_if_connected_elsewhere};
+use super::{
+    Attempt, CloudProvider, Connection, Minted, federation_error, refuse_if_connected_elsewhere,
+};
 use crate::aws::{TokioClock, retry_while_settling};
 use crate::azure::{
     APP_CLIENT_ID, ArmToken, AzureApi, AzureConfig, AzureError, ExchangeContext, Subscription,
@@ -587,6 +589,39 @@ impl CloudProvider for AzureProvider {
             ]),
             // Nothing secret exists in a federated connection.
             ..Connection::default()
+        })
+    }
+
+    /// The exchange once more for the org's subject (and the subscription
+    /// read): an ARM access token. Entra decides its lifetime (60-90 min);
+    /// `duration_seconds` caps how long the chain hands it out.
+    async fn mint(
+        &self,
+        org: &OrgId,
+        record: &StoredIntegration,
+        duration_seconds: u32,
+    ) -> Result<Minted, ApiError> {
+        let meta = |name: &str| record.metadata.get(name).cloned();
+        let request = self.request(json!({
+            "mode": meta("mode"),
+            "tenant_id": meta("tenant_id").unwrap_or_default(),
+            "subscription_id": meta("subscription_id").unwrap_or_default(),
+            "client_id": meta("client_id"),
+        }))?;
+        let auth = self.authenticate(org, &request).await?;
+        let lifetime = auth.token.expires_in.map_or(duration_seconds, |entra| {
+            duration_seconds.min(u32::try_from(entra).unwrap_or(u32::MAX))
+        });
+        let c = &request.connection;
+        Ok(Minted {
+            secrets: BTreeMap::from([("access_token".to_owned(), auth.token.bearer().to_owned())]),
+            expires_at: super::expiry_after(lifetime),
+            metadata: BTreeMap::from([
+                ("tenant_id".to_owned(), c.tenant_id.to_string()),
+                ("subscription_id".to_owned(), c.subscription_id.to_string()),
+                ("client_id".to_owned(), request.client_id.to_string()),
+                ("scope".to_owned(), "Azure Resource Manager".to_owned()),
+            ]),
         })
     }
 

@@ -205,6 +205,17 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// The proxy's configuration from `vars`, its own secrets resolved
+/// through the CredentialResolver chain built from the same variables.
+pub async fn load_config<K: ToString>(
+    vars: &HashMap<K, String>,
+) -> (Config, alphaswarm_proxy::credentials::Credentials) {
+    let env = alphaswarm_resolver::Environment::from_pairs(
+        vars.iter().map(|(k, v)| (k.to_string(), v.clone())),
+    );
+    alphaswarm_proxy::credentials::load(env).await.unwrap()
+}
+
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("alphaswarm-proxy-{name}-{}", uuid::Uuid::new_v4()));
@@ -241,6 +252,8 @@ pub fn in_process_env(
         (config::STATE_DIR.into(), under("state")),
         (config::INTEGRATIONS_PATH.into(), under("integrations.json")),
         (config::INTEGRATIONS_KEY.into(), integrations_key.to_owned()),
+        // The resolver's file store, private to this test.
+        ("ALPHASWARM_BOOTSTRAP_STATE_DIR".into(), under("bootstrap")),
         (config::AUDIT_PATH.into(), under("audit.jsonl")),
         (config::WEB_DIR.into(), under("web")),
         (config::PARTNER_ACCOUNT_ID.into(), partner.to_owned()),
@@ -291,8 +304,29 @@ impl TestProxy {
         extra: &[(&str, String)],
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
     ) -> TestProxy {
-        let dir = temp_dir(name);
         let aws = LoopbackAws::start().await;
+        Self::start_full(name, listener, aws, extra, records).await
+    }
+
+    /// As [`Self::start_with`], against an AWS fake the caller started
+    /// (whose platform key it may have stored somewhere first).
+    pub async fn start_with_aws(
+        name: &str,
+        aws: LoopbackAws,
+        extra: &[(&str, String)],
+    ) -> TestProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_full(name, listener, aws, extra, Vec::new()).await
+    }
+
+    async fn start_full(
+        name: &str,
+        listener: tokio::net::TcpListener,
+        aws: LoopbackAws,
+        extra: &[(&str, String)],
+        records: Vec<alphaswarm_proxy::store::StoredIntegration>,
+    ) -> TestProxy {
+        let dir = temp_dir(name);
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
         if !records.is_empty() {
             alphaswarm_proxy::store::FernetFileStore::open(
@@ -313,11 +347,11 @@ impl TestProxy {
                 vars.insert((*k).to_owned(), (*v).to_owned());
             }
         }
-        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let (config, credentials) = load_config(&vars).await;
         let state_dir = config.state_dir.clone();
         let (client, _) = aws_client(&config).unwrap();
         let clock = Arc::new(VirtualClock::new());
-        let (state, notes) = build_state_with_clock(config, client, clock.clone())
+        let (state, notes) = build_state_with_clock(config, credentials, client, clock.clone())
             .await
             .unwrap();
         let database = state.database.clone();
@@ -500,6 +534,107 @@ impl TestProxy {
             .await
     }
 
+    /// Connects `org`'s AWS role (the rendered trust policy and baseline)
+    /// with a stepped-up `token`, asserting 200.
+    pub async fn connect_aws(&self, token: &str, org: &str) -> Value {
+        let name = format!("alphaswarm-broker-{org}");
+        let arn = self.aws.role(org, &name, Trust::Rendered, Grant::Baseline);
+        let (status, body) = self.role_step(token, org, "connect", &arn).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// `POST /admin/accounts/{org}/cloud/{cloud}/mint`.
+    pub async fn mint(
+        &self,
+        token: &str,
+        org: &str,
+        cloud: &str,
+        credential_key: &str,
+        duration_seconds: u32,
+    ) -> (u16, Value) {
+        self.post(
+            &format!("/admin/accounts/{org}/cloud/{cloud}/mint"),
+            token,
+            json!({ "credential_key": credential_key, "duration_seconds": duration_seconds }),
+        )
+        .await
+    }
+
+    /// What every successful mint must show: 200 with `fields` (names
+    /// only), an expiry `lifetime` seconds away (±60 s), a pending and a
+    /// succeeded `mint` row for `cloud`, and the credential resolving
+    /// through the chain as `integration_store`; no value of it in the
+    /// answer or the audit trail. Returns the resolved credential.
+    pub async fn assert_minted(
+        &self,
+        answer: &(u16, Value),
+        cloud: &str,
+        fields: &[&str],
+        lifetime: i64,
+    ) -> alphaswarm_resolver::Credential {
+        let (status, body) = answer;
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body["source"], "integration_store");
+        assert_eq!(body["fields"], json!(fields));
+        let left = seconds_until(&body["expires_at"]);
+        assert!(
+            (lifetime - 60..=lifetime + 1).contains(&left),
+            "expires in {left} s, not {lifetime}"
+        );
+        let run = self.audit_run(body["audit_run_id"].as_str().unwrap()).await;
+        let rows: Vec<_> = run
+            .iter()
+            .map(|r| (r["step"].as_str(), r["cloud"].as_str(), r["phase"].as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("mint"), Some(cloud), Some("pending")),
+                (Some("mint"), Some(cloud), Some("succeeded"))
+            ]
+        );
+        let key = body["credential_key"].as_str().unwrap().parse().unwrap();
+        let credential = self.state.credentials.resolve(&key).await.unwrap();
+        assert_eq!(
+            credential.source(),
+            alphaswarm_resolver::Source::IntegrationStore
+        );
+        let trail = audit_lines(&self.database).await.join("\n");
+        for field in fields {
+            let value = credential.require(field).unwrap();
+            let piece = &value[value.len().saturating_sub(12)..];
+            assert!(!body.to_string().contains(piece), "{field} in the answer");
+            assert!(!trail.contains(piece), "{field} in the audit trail");
+        }
+        credential
+    }
+
+    /// `GET /admin/credentials/describe`, asserting 200.
+    pub async fn describe_credentials(&self, token: &str) -> Described {
+        let (status, body) = self
+            .send(
+                reqwest::Method::GET,
+                "/admin/credentials/describe",
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let list = |name: &str| body[name].as_array().cloned().unwrap_or_default();
+        Described {
+            chain: list("chain")
+                .iter()
+                .map(|s| (s["priority"].as_u64().unwrap(), s["source"].to_string()))
+                .collect(),
+            sources: list("proxy_secrets")
+                .iter()
+                .map(|s| (s["credential_key"].to_string(), s["source"].to_string()))
+                .collect(),
+            body,
+        }
+    }
+
     /// The audit rows of one run, in order.
     pub async fn audit_run(&self, run_id: &str) -> Vec<Value> {
         self.audit_rows()
@@ -508,6 +643,43 @@ impl TestProxy {
             .filter(|r| r["audit_run_id"] == run_id)
             .collect()
     }
+}
+
+/// The describe answer: the chain as `(priority, "\"source\"")`, which store
+/// answered each of the proxy's own secrets (JSON text: `"\"env\""`, or
+/// `null` when none did), and the whole body.
+pub struct Described {
+    pub chain: Vec<(u64, String)>,
+    pub sources: std::collections::BTreeMap<String, String>,
+    pub body: Value,
+}
+
+impl Described {
+    /// `chain` and `sources` as plain text, for one comparison.
+    pub fn summary(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.chain
+                .iter()
+                .map(|(priority, source)| format!("{priority} {}", source.trim_matches('"')))
+                .collect(),
+            self.sources
+                .iter()
+                .map(|(key, source)| {
+                    format!("{} {}", key.trim_matches('"'), source.trim_matches('"'))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Seconds from now until the RFC 3339 time `at`.
+pub fn seconds_until(at: &Value) -> i64 {
+    let at = time::OffsetDateTime::parse(
+        at.as_str().unwrap_or_default(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap_or_else(|_| panic!("{at} is not an RFC 3339 time"));
+    (at - time::OffsetDateTime::now_utc()).whole_seconds()
 }
 
 /// An answer's status and error code, for one-line assertions.
