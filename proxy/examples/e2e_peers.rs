@@ -14,6 +14,12 @@
 //! `az` commands the wizard rendered (`POST /az`) and clicks the
 //! admin-consent link (`POST /admin-consent`), as the customer would.
 //!
+//! HuggingFace and Docker Hub: their loopback fakes with one user each
+//! (HuggingFace `alice`, admin of `acme-quant`; Docker Hub `acmeops`, member
+//! of `acme`). The control listener mints and revokes their tokens
+//! (`POST /accounts/{huggingface|dockerhub}/{issue|revoke}`), as the
+//! user does in each product's settings.
+//!
 //! Prints one JSON line (endpoints, account ids, the platform user's keys
 //! for the proxy, the customer administrator's keys for the awscli, the
 //! Azure ids). The first line read on stdin is the proxy's base URL (for the
@@ -21,6 +27,8 @@
 
 use alphaswarm_fakes::aws::{AwsFake, AwsFakeConfig};
 use alphaswarm_fakes::azure::{AzLogin, AzureFake};
+use alphaswarm_fakes::dockerhub::{DockerHub, PatScope};
+use alphaswarm_fakes::huggingface::{HuggingFace, TokenRole};
 use alphaswarm_fakes::server::{Running, serve};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -131,8 +139,85 @@ async fn admin_consent(State(azure): State<Arc<AzureFake>>, Json(body): Json<Val
     }
 }
 
-/// The Azure fake, the issuer front and the control listener.
-async fn start_azure(proxy: ProxyUrl) -> (Arc<AzureFake>, Running, Running) {
+/// The HuggingFace and Docker Hub fakes, each with its one user.
+#[derive(Clone)]
+struct Accounts {
+    hf: HuggingFace,
+    docker: DockerHub,
+}
+
+const HF_USER: &str = "alice";
+const DOCKER_USER: &str = "acmeops";
+
+/// `POST /accounts/{product}/issue` answers `{token}` (a new token of the
+/// product's user); `…/revoke {token}` revokes one.
+async fn account_token(
+    State(accounts): State<Accounts>,
+    Path((product, action)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let token = body
+        .as_ref()
+        .and_then(|b| b.get("token"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match (product.as_str(), action.as_str()) {
+        ("huggingface", "issue") => {
+            Json(json!({ "token": accounts.hf.issue_token(HF_USER, TokenRole::Read) }))
+                .into_response()
+        }
+        ("dockerhub", "issue") => {
+            Json(json!({ "token": accounts.docker.issue_pat(DOCKER_USER, PatScope::Read) }))
+                .into_response()
+        }
+        ("huggingface", "revoke") => {
+            accounts.hf.revoke(token);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        ("dockerhub", "revoke") => {
+            accounts.docker.revoke(token);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Both account fakes and their control routes.
+async fn start_accounts() -> (Running, Running, axum::Router) {
+    let accounts = Accounts {
+        hf: HuggingFace::new(),
+        docker: DockerHub::new(),
+    };
+    accounts.hf.add_user(HF_USER, Some("alice@acme.example"));
+    accounts.hf.add_org("acme-quant", &[(HF_USER, "admin")]);
+    accounts
+        .docker
+        .add_user(DOCKER_USER, "ops@acme.example", None);
+    accounts.docker.add_org("acme", &[DOCKER_USER]);
+    accounts.docker.add_repository(DOCKER_USER, "tools", true);
+    accounts.docker.add_repository("acme", "models", true);
+    let hf = accounts
+        .hf
+        .start()
+        .await
+        .expect("the HuggingFace fake starts");
+    let docker = accounts
+        .docker
+        .start()
+        .await
+        .expect("the Docker Hub fake starts");
+    let control = axum::Router::new()
+        .route("/accounts/{product}/{action}", post(account_token))
+        .with_state(accounts);
+    (hf, docker, control)
+}
+
+/// The Azure fake, the issuer front and the control listener (`accounts`:
+/// more control routes served beside Azure's).
+async fn start_azure(
+    proxy: ProxyUrl,
+    accounts: axum::Router,
+) -> (Arc<AzureFake>, Running, Running) {
     let azure = AzureFake::start().await.expect("the Azure fake starts");
     for (tenant, subscription, name) in AZ_TENANTS {
         azure.add_subscription(tenant, subscription, name);
@@ -145,7 +230,8 @@ async fn start_azure(proxy: ProxyUrl) -> (Arc<AzureFake>, Running, Running) {
     let control = axum::Router::new()
         .route("/az", post(run_az))
         .route("/admin-consent", post(admin_consent))
-        .with_state(azure.clone());
+        .with_state(azure.clone())
+        .merge(accounts);
     let front = serve(front, 0).await.expect("the issuer front starts");
     let control = serve(control, 0)
         .await
@@ -167,7 +253,9 @@ async fn main() {
         .create_user(CUSTOMER_ACCOUNT, "e2e-customer-admin", ALLOW_EVERYTHING)
         .expect("customer administrator");
     let proxy_url: ProxyUrl = Arc::default();
-    let (azure, issuer_front, azure_control) = start_azure(proxy_url.clone()).await;
+    let (huggingface, dockerhub, accounts_control) = start_accounts().await;
+    let (azure, issuer_front, azure_control) =
+        start_azure(proxy_url.clone(), accounts_control).await;
     let env = serde_json::json!({
         "aws_url": aws.url(),
         "partner_account_id": PARTNER_ACCOUNT,
@@ -180,8 +268,11 @@ async fn main() {
         "azure_login_url": azure.login_url(),
         "azure_arm_url": azure.arm_url(),
         "azure_control_url": azure_control.url(),
+        "accounts_control_url": azure_control.url(),
         "azure_app_client_id": AZ_APP_CLIENT_ID,
         "azure_app_object_id": AZ_APP_OBJECT_ID,
+        "huggingface_url": huggingface.url(),
+        "dockerhub_url": dockerhub.url(),
         "azure_tenants": AZ_TENANTS.iter().map(|(t, s, n)| json!({ "tenant": t, "subscription": s, "name": n })).collect::<Vec<_>>(),
     });
     println!("{env}");
@@ -204,6 +295,6 @@ async fn main() {
         _ = tokio::signal::ctrl_c() => {}
     }
     // Dropping them stops the fakes.
-    drop((issuer_front, azure_control, azure));
+    drop((issuer_front, azure_control, azure, huggingface, dockerhub));
     drop(aws);
 }
