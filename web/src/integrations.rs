@@ -5,9 +5,9 @@
 use crate::api::{self, ApiError, DisconnectResponse, Integration};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
-use crate::ui::ErrorBanner;
+use crate::ui::{ErrorBanner, ErrorText};
 use alphaswarm_core::accounts::AccountKind;
-use alphaswarm_core::{CloudKind, OrgId};
+use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -203,15 +203,11 @@ fn recheck(
 
 #[component]
 pub fn IntegrationCard(integration: Integration) -> impl IntoView {
-    let status = integration.status.clone();
     let metadata = integration.metadata.clone();
     let namespace = integration.namespace.clone();
     view! {
         <article class="card" data-kind=integration.kind.clone() aria-label=format!("{} integration", kind_label(&integration.kind))>
-            <header>
-                <h3>{kind_label(&integration.kind)}</h3>
-                <span class=format!("badge status-{status}") data-status=status.clone()>{status.clone()}</span>
-            </header>
+            <h3>{kind_label(&integration.kind)}</h3>
             <Health integration=integration.clone()/>
             <dl class="values">
                 {namespace.map(|n| view! {
@@ -247,22 +243,20 @@ fn Health(integration: Integration) -> impl IntoView {
         "failed" => "Unhealthy",
         _ => "Unknown",
     };
+    // The proxy's wording, shown as every other error is.
     let problem = (status != "healthy" && status != "never").then(|| {
-        (
-            integration.error_message.clone(),
-            integration.error_hint.clone(),
-        )
+        ApiError::local(ErrorBody {
+            code: integration.error.clone().unwrap_or_default(),
+            message: integration.error_message.clone().unwrap_or_default(),
+            field: None,
+            hint: integration.error_hint.clone().unwrap_or_default(),
+        })
     });
     view! {
         <div class="health" data-health=status.clone()>
             <span class=format!("badge health-{status}")>{label}</span>
             {checked_at.map(|at| view! { <span class="muted small">" Checked " <time datetime=at.clone()>{at.clone()}</time></span> })}
-            {problem.map(|(message, hint)| view! {
-                <p class="field-error" data-code=integration.error.clone().unwrap_or_default()>
-                    <strong>{message.unwrap_or_else(|| "The last check found a problem.".to_owned())}</strong>
-                    {hint.map(|h| view! { <span class="hint">{h}</span> })}
-                </p>
-            })}
+            {problem.map(|error| view! { <ErrorText error/> })}
         </div>
     }
 }

@@ -13,7 +13,7 @@ pub mod huggingface;
 use crate::api::{self, ApiError, Integration};
 use crate::auth::Auth;
 use crate::integrations::{Integrations, Listing};
-use crate::ui::{ErrorBanner, FieldError};
+use crate::ui::{ErrorBanner, TextField};
 use alphaswarm_core::OrgId;
 use alphaswarm_core::accounts::AccountKind;
 use leptos::prelude::*;
@@ -56,8 +56,7 @@ pub fn AccountIntegrations(auth: Auth, org: OrgId) -> impl IntoView {
             <Integrations auth org=org.get_value() listing=Listing::Accounts reload/>
             <div class="actions">
                 {FORMS.into_iter().map(|form| view! {
-                    <button type="button" aria-expanded=move || (open.get() == Some(form.kind)).to_string()
-                        on:click=move |_| open.set(Some(form.kind))>{format!("Connect {}", form.kind.display_name())}</button>
+                    <button type="button" on:click=move |_| open.set(Some(form.kind))>{format!("Connect {}", form.kind.display_name())}</button>
                 }).collect_view()}
             </div>
             {move || open.get().and_then(|k| FORMS.into_iter().find(|f| f.kind == k)).map(|form| view! {
@@ -121,23 +120,8 @@ fn AccountWizard(
             on:submit=move |ev| { ev.prevent_default(); submit(); }>
             <h3>{format!("Connect {name}")}</h3>
             <p class="muted">{form.intro}</p>
-            {form.inputs.iter().zip(values.get_value()).map(|(input, value)| {
-                let field = input.field;
-                let invalid = move || error.with(|e| e.as_ref().is_some_and(|e| e.field() == Some(field)));
-                let input_type = if input.secret { "password" } else { "text" };
-                view! {
-                    <div class="field">
-                        <label for=field>{input.label}</label>
-                        <p id=format!("{field}-help") class="muted small">{input.help}</p>
-                        <input id=field name=field spellcheck="false" autocomplete="off"
-                            type=input_type
-                            aria-describedby=format!("{field}-help {field}-error")
-                            aria-invalid=move || invalid().to_string()
-                            prop:value=move || value.get()
-                            on:input=move |ev| value.set(event_target_value(&ev))/>
-                        <FieldError field error/>
-                    </div>
-                }
+            {form.inputs.iter().zip(values.get_value()).map(|(input, value)| view! {
+                <TextField field=input.field label=input.label value error help=input.help secret=input.secret/>
             }).collect_view()}
             <ErrorBanner error fields=FIELDS/>
             <div class="actions" aria-busy=move || outcome.busy.get().to_string()>
