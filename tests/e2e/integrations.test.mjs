@@ -104,7 +104,7 @@ test('HuggingFace and Docker Hub connect, show their health and turn unhealthy w
   await logIn(page, BASE, { username: USERNAME, password: PASSWORD });
   await page.fill('#org_id', ORG);
   await page.keyboard.press('Enter');
-  await page.locator('[data-view=accounts] [data-empty=integrations]').waitFor();
+  await page.locator('[data-view=accounts] [data-empty=accounts]').waitFor();
 
   // HuggingFace: a well-formed token HuggingFace does not know first. The
   // refusal shows at the token's input, the input is empty again.

@@ -54,14 +54,16 @@ pub fn Integrations(
     let disconnect = Callback::new(move |cloud: CloudKind| {
         disconnect(auth, org, cloud, listing, list, error, cleanup)
     });
-    let (empty, label) = match listing {
+    let (empty, label, empty_name) = match listing {
         Listing::Clouds => (
             "No cloud account is connected yet.",
             "Connected cloud accounts",
+            "integrations",
         ),
         Listing::Accounts => (
             "No HuggingFace or Docker Hub account is connected yet.",
             "Connected accounts",
+            "accounts",
         ),
     };
     view! {
@@ -71,7 +73,7 @@ pub fn Integrations(
             {move || match list.get() {
                 None => view! { <p class="progress" role="status">"Loading integrations…"</p> }.into_any(),
                 Some(items) if items.is_empty() => view! {
-                    <p class="muted" data-empty="integrations">{empty}</p>
+                    <p class="muted" data-empty=empty_name>{empty}</p>
                 }.into_any(),
                 Some(items) => view! {
                     <ul class="cards" aria-label=label>
