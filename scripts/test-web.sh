@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # web/: fmt, clippy (wasm32), the UI build, component tests in headless
 # Chromium (wasm-bindgen-test), then the end-to-end run against the proxy
-# and the loopback AWS, Azure, GCP and Cloudflare fakes (playwright-core + axe-core).
+# and the loopback AWS, Azure, GCP, Cloudflare, HuggingFace and Docker Hub
+# fakes (playwright-core + axe-core).
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
@@ -108,7 +109,7 @@ else
     done
   }
 
-  step "start the peers (the loopback AWS, Azure, GCP and Cloudflare fakes)"
+  step "start the peers (the loopback AWS, Azure, GCP, Cloudflare, HuggingFace and Docker Hub fakes)"
   mkfifo "$E2E_TMP/peers.in"
   (umask 077
     exec "$ROOT/target/debug/examples/e2e_peers" \
@@ -164,6 +165,9 @@ else
     export ALPHASWARM_ADMIN_GCP_SETTLE_SECONDS=2
     ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL=$(peer cloudflare_api_url)
     export ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL
+    ALPHASWARM_ADMIN_HUGGINGFACE_ENDPOINT_URL=$(peer huggingface_url)
+    ALPHASWARM_ADMIN_DOCKERHUB_ENDPOINT_URL=$(peer dockerhub_url)
+    export ALPHASWARM_ADMIN_HUGGINGFACE_ENDPOINT_URL ALPHASWARM_ADMIN_DOCKERHUB_ENDPOINT_URL
     exec "$ROOT/target/debug/alphaswarm-proxy" serve >"$E2E_TMP/proxy.out" 2>"$E2E_TMP/proxy.err"
   ) &
   PROXY_PID=$!
@@ -176,21 +180,21 @@ else
   # The issuer front forwards to the proxy from now on.
   echo "$E2E_BASE_URL" >&3
   E2E_AZURE_CONTROL_URL=$(peer azure_control_url)
+  E2E_ACCOUNTS_CONTROL_URL=$(peer accounts_control_url)
   E2E_AZURE_TENANTS=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["azure_tenants"]))' "$E2E_TMP/peers.out")
   # The awscli in the e2e acts as the customer's administrator.
   AWS_ACCESS_KEY_ID=$(peer customer_access_key_id)
   AWS_SECRET_ACCESS_KEY=$(peer customer_secret_access_key)
   E2E_GCP_CONTROL_URL=$(peer gcp_control_url)
   E2E_GCP_PROJECTS=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["gcp_projects"]))' "$E2E_TMP/peers.out")
-  export E2E_BASE_URL E2E_PASSWORD E2E_TOTP_SECRET E2E_AWS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-    E2E_AZURE_CONTROL_URL E2E_AZURE_TENANTS E2E_GCP_CONTROL_URL E2E_GCP_PROJECTS
   E2E_CLOUDFLARE_CONTROL_URL=$(peer cloudflare_control_url)
   E2E_CLOUDFLARE_ACCOUNT_ID=$(peer cloudflare_account_id)
-  # Where the proxy and the peers write (logs, audit, integrations, state):
-  # the Cloudflare e2e proves its token is in none of these files.
+  # Where the proxy and the peers write (logs, audit, store, state): the
+  # Cloudflare and account e2e prove their tokens are in none of these files.
   E2E_SECRET_SCAN_DIR="$E2E_TMP"
   export E2E_BASE_URL E2E_PASSWORD E2E_TOTP_SECRET E2E_AWS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-    E2E_AZURE_CONTROL_URL E2E_AZURE_TENANTS E2E_CLOUDFLARE_CONTROL_URL E2E_CLOUDFLARE_ACCOUNT_ID E2E_SECRET_SCAN_DIR
+    E2E_AZURE_CONTROL_URL E2E_AZURE_TENANTS E2E_GCP_CONTROL_URL E2E_GCP_PROJECTS \
+    E2E_CLOUDFLARE_CONTROL_URL E2E_CLOUDFLARE_ACCOUNT_ID E2E_ACCOUNTS_CONTROL_URL E2E_SECRET_SCAN_DIR
   if [ -z "$E2E_BASE_URL" ] || [ -z "$E2E_PASSWORD" ]; then
     echo "could not read the proxy's address or password" >&2
     exit 1
@@ -203,8 +207,7 @@ fi
 
 step "end-to-end (playwright-core + axe-core, Chromium)"
 e2e_started=$(date +%s)
-(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs gcp.test.mjs workload_identity.test.mjs)
-(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs cloudflare.test.mjs workload_identity.test.mjs)
+(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs gcp.test.mjs cloudflare.test.mjs integrations.test.mjs workload_identity.test.mjs)
 echo "end-to-end took $(( $(date +%s) - e2e_started ))s"
 step "benchmark"
 (cd "$E2E_DIR" && timeout 300 node bench.mjs)

@@ -27,6 +27,12 @@
 //! /mint`, as the customer does in the dashboard, optionally unticking
 //! permissions) and edits one (`POST /add-group`).
 //!
+//! HuggingFace and Docker Hub: their loopback fakes with one user each
+//! (HuggingFace `alice`, admin of `acme-quant`; Docker Hub `acmeops`, member
+//! of `acme`). The control listener mints and revokes their tokens
+//! (`POST /accounts/{huggingface|dockerhub}/{issue|revoke}`), as the
+//! user does in each product's settings.
+//!
 //! Prints one JSON line (endpoints, account ids, the platform user's keys
 //! for the proxy, the customer administrator's keys for the awscli, the
 //! Azure ids). The first line read on stdin is the proxy's base URL (for the
@@ -35,7 +41,9 @@
 use alphaswarm_fakes::aws::{AwsFake, AwsFakeConfig};
 use alphaswarm_fakes::azure::{AzLogin, AzureFake};
 use alphaswarm_fakes::cloudflare::{CloudflareFake, MintOptions, RunningCloudflare};
+use alphaswarm_fakes::dockerhub::{DockerHub, PatScope};
 use alphaswarm_fakes::gcp::GcpFake;
+use alphaswarm_fakes::huggingface::{HuggingFace, TokenRole};
 use alphaswarm_fakes::server::{Running, serve};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -245,9 +253,86 @@ async fn start_cloudflare() -> (RunningCloudflare, Running) {
     (cloudflare, control)
 }
 
+/// The HuggingFace and Docker Hub fakes, each with its one user.
+#[derive(Clone)]
+struct Accounts {
+    hf: HuggingFace,
+    docker: DockerHub,
+}
+
+const HF_USER: &str = "alice";
+const DOCKER_USER: &str = "acmeops";
+
+/// `POST /accounts/{product}/issue` answers `{token}` (a new token of the
+/// product's user); `…/revoke {token}` revokes one.
+async fn account_token(
+    State(accounts): State<Accounts>,
+    Path((product, action)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let token = body
+        .as_ref()
+        .and_then(|b| b.get("token"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match (product.as_str(), action.as_str()) {
+        ("huggingface", "issue") => {
+            Json(json!({ "token": accounts.hf.issue_token(HF_USER, TokenRole::Read) }))
+                .into_response()
+        }
+        ("dockerhub", "issue") => {
+            Json(json!({ "token": accounts.docker.issue_pat(DOCKER_USER, PatScope::Read) }))
+                .into_response()
+        }
+        ("huggingface", "revoke") => {
+            accounts.hf.revoke(token);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        ("dockerhub", "revoke") => {
+            accounts.docker.revoke(token);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Both account fakes and their control routes.
+async fn start_accounts() -> (Running, Running, axum::Router) {
+    let accounts = Accounts {
+        hf: HuggingFace::new(),
+        docker: DockerHub::new(),
+    };
+    accounts.hf.add_user(HF_USER, Some("alice@acme.example"));
+    accounts.hf.add_org("acme-quant", &[(HF_USER, "admin")]);
+    accounts
+        .docker
+        .add_user(DOCKER_USER, "ops@acme.example", None);
+    accounts.docker.add_org("acme", &[DOCKER_USER]);
+    accounts.docker.add_repository(DOCKER_USER, "tools", true);
+    accounts.docker.add_repository("acme", "models", true);
+    let hf = accounts
+        .hf
+        .start()
+        .await
+        .expect("the HuggingFace fake starts");
+    let docker = accounts
+        .docker
+        .start()
+        .await
+        .expect("the Docker Hub fake starts");
+    let control = axum::Router::new()
+        .route("/accounts/{product}/{action}", post(account_token))
+        .with_state(accounts);
+    (hf, docker, control)
+}
+
 /// The Azure fake, the issuer front and the control listener (Azure's
 /// routes and GCP's).
-async fn start_azure(proxy: ProxyUrl, gcp: GcpFake) -> (Arc<AzureFake>, Running, Running) {
+async fn start_azure(
+    proxy: ProxyUrl,
+    gcp: GcpFake,
+    accounts: axum::Router,
+) -> (Arc<AzureFake>, Running, Running) {
     let azure = AzureFake::start().await.expect("the Azure fake starts");
     for (tenant, subscription, name) in AZ_TENANTS {
         azure.add_subscription(tenant, subscription, name);
@@ -266,7 +351,8 @@ async fn start_azure(proxy: ProxyUrl, gcp: GcpFake) -> (Arc<AzureFake>, Running,
                 .route("/gcp/apply", post(apply_gcp))
                 .route("/gcp/grant", post(grant_gcp))
                 .with_state(gcp),
-        );
+        )
+        .merge(accounts);
     let front = serve(front, 0).await.expect("the issuer front starts");
     let control = serve(control, 0)
         .await
@@ -294,7 +380,9 @@ async fn main() {
     }
     let gcp_server = gcp.serve().await.expect("the GCP fake starts on loopback");
     let proxy_url: ProxyUrl = Arc::default();
-    let (azure, issuer_front, azure_control) = start_azure(proxy_url.clone(), gcp).await;
+    let (huggingface, dockerhub, accounts_control) = start_accounts().await;
+    let (azure, issuer_front, azure_control) =
+        start_azure(proxy_url.clone(), gcp, accounts_control).await;
     let (cloudflare, cloudflare_control) = start_cloudflare().await;
     let env = serde_json::json!({
         "aws_url": aws.url(),
@@ -309,8 +397,11 @@ async fn main() {
         "azure_login_url": azure.login_url(),
         "azure_arm_url": azure.arm_url(),
         "azure_control_url": azure_control.url(),
+        "accounts_control_url": azure_control.url(),
         "azure_app_client_id": AZ_APP_CLIENT_ID,
         "azure_app_object_id": AZ_APP_OBJECT_ID,
+        "huggingface_url": huggingface.url(),
+        "dockerhub_url": dockerhub.url(),
         "azure_tenants": AZ_TENANTS.iter().map(|(t, s, n)| json!({ "tenant": t, "subscription": s, "name": n })).collect::<Vec<_>>(),
         "cloudflare_api_url": cloudflare.api_url(),
         "cloudflare_control_url": cloudflare_control.url(),
@@ -342,5 +433,6 @@ async fn main() {
     // Dropping them stops the fakes.
     drop((issuer_front, azure_control, azure, gcp_server));
     drop((cloudflare_control, cloudflare));
+    drop((huggingface, dockerhub));
     drop(aws);
 }

@@ -185,6 +185,9 @@ pub fn TextField(
     /// against the old one) instead of setting `value` directly.
     #[prop(optional)]
     on_input: Option<Callback<String>>,
+    /// A token: a password input (never shown as typed).
+    #[prop(optional)]
+    secret: bool,
 ) -> impl IntoView {
     let local = move || {
         let check = check?;
@@ -198,6 +201,7 @@ pub fn TextField(
     };
     let shown = Signal::derive(move || local().or_else(|| error.get()));
     let invalid = move || shown.with(|e| e.as_ref().is_some_and(|e| e.field() == Some(field)));
+    let input_type = if secret { "password" } else { "text" };
     let described = match help {
         Some(_) => format!("{field}-help {field}-error"),
         None => format!("{field}-error"),
@@ -207,6 +211,7 @@ pub fn TextField(
             <label for=field>{label}</label>
             {help.map(|h| view! { <p id=format!("{field}-help") class="muted small">{h}</p> })}
             <input id=field name=field spellcheck="false" autocomplete="off" placeholder=placeholder
+                type=input_type
                 aria-describedby=described
                 aria-invalid=move || invalid().to_string()
                 prop:value=move || value.get()
@@ -252,7 +257,7 @@ pub fn ErrorBanner(
 }
 
 #[component]
-fn ErrorText(error: ApiError) -> impl IntoView {
+pub fn ErrorText(error: ApiError) -> impl IntoView {
     let explanation = explain(error.code());
     let hint = error.hint().to_owned();
     let code = error.code().to_owned();

@@ -19,6 +19,7 @@ use crate::azure::{
 };
 use crate::error::{ApiError, parse_body};
 use crate::federation::FederationIssuer;
+use crate::health::HealthCheck;
 use crate::store::{IntegrationStore, StoredIntegration};
 use alphaswarm_core::RenderError;
 use alphaswarm_core::azure::{
@@ -213,31 +214,27 @@ impl AzureProvider {
         Ok((outcome, assertion.kid.clone()))
     }
 
-    /// The exchange for the org's subject (retried while the credential
-    /// propagates), then the subscription read.
+    /// The exchange for the org's subject (retried for `settle` while the
+    /// credential propagates), then the subscription read.
     async fn authenticate(
         &self,
         org: &OrgId,
         request: &Request,
+        settle: Duration,
     ) -> Result<Authenticated, ApiError> {
         let subject = core_azure::subject(org);
         let last_kid = std::sync::Mutex::new(None::<String>);
-        let settled = retry_while_settling(
-            &TokioClock,
-            self.config.settle,
-            SETTLE_INITIAL_BACKOFF,
-            || {
-                let (last_kid, subject) = (&last_kid, &subject);
-                async move {
-                    let (outcome, kid) = self
-                        .exchange(request, subject)
-                        .await
-                        .map_err(Attempt::Stop)?;
-                    *last_kid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kid);
-                    outcome.map_err(Attempt::Cloud)
-                }
-            },
-        )
+        let settled = retry_while_settling(&TokioClock, settle, SETTLE_INITIAL_BACKOFF, || {
+            let (last_kid, subject) = (&last_kid, &subject);
+            async move {
+                let (outcome, kid) = self
+                    .exchange(request, subject)
+                    .await
+                    .map_err(Attempt::Stop)?;
+                *last_kid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kid);
+                outcome.map_err(Attempt::Cloud)
+            }
+        })
         .await;
         let attempts = settled.attempts;
         let last_kid = last_kid.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -252,7 +249,7 @@ impl AzureProvider {
                     error.hint = format!(
                         "{} (Tried {attempts} times over {} s while a new credential could still be propagating.)",
                         error.hint,
-                        self.config.settle.as_secs()
+                        settle.as_secs()
                     );
                 }
                 return Err(error);
@@ -352,9 +349,10 @@ impl AzureProvider {
         &self,
         org: &OrgId,
         body: Value,
+        settle: Duration,
     ) -> Result<(Request, Authenticated), ApiError> {
         let request = self.request(body)?;
-        let authenticated = self.authenticate(org, &request).await?;
+        let authenticated = self.authenticate(org, &request, settle).await?;
         self.isolation(org, &request).await?;
         Ok((request, authenticated))
     }
@@ -437,7 +435,7 @@ impl CloudProvider for AzureProvider {
 
     async fn validate_identity(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
         let request = self.request(body)?;
-        let authenticated = self.authenticate(org, &request).await?;
+        let authenticated = self.authenticate(org, &request, self.config.settle).await?;
         let isolation = self.isolation(org, &request).await?;
         let c = &request.connection;
         Ok(json!({
@@ -459,7 +457,7 @@ impl CloudProvider for AzureProvider {
     }
 
     async fn validate_permissions(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let (request, auth) = self.checked(org, body).await?;
+        let (request, auth) = self.checked(org, body, self.config.settle).await?;
         let subscription = &request.connection.subscription_id;
         let to_api = self.arm_errors(&request, &auth);
         let assignments = self
@@ -534,7 +532,7 @@ impl CloudProvider for AzureProvider {
     }
 
     async fn enumerate_resources(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let (request, auth) = self.checked(org, body).await?;
+        let (request, auth) = self.checked(org, body, self.config.settle).await?;
         let subscription = &request.connection.subscription_id;
         let to_api = self.arm_errors(&request, &auth);
         let groups = self
@@ -551,7 +549,7 @@ impl CloudProvider for AzureProvider {
     }
 
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError> {
-        let (request, auth) = self.checked(org, body).await?;
+        let (request, auth) = self.checked(org, body, self.config.settle).await?;
         let c = &request.connection;
         refuse_if_connected_elsewhere(
             self.store.as_ref(),
@@ -608,7 +606,7 @@ impl CloudProvider for AzureProvider {
             "subscription_id": meta("subscription_id").unwrap_or_default(),
             "client_id": meta("client_id"),
         }))?;
-        let auth = self.authenticate(org, &request).await?;
+        let auth = self.authenticate(org, &request, Duration::ZERO).await?;
         let lifetime = auth.token.expires_in.map_or(duration_seconds, |entra| {
             duration_seconds.min(u32::try_from(entra).unwrap_or(u32::MAX))
         });
@@ -622,6 +620,25 @@ impl CloudProvider for AzureProvider {
                 ("client_id".to_owned(), request.client_id.to_string()),
                 ("scope".to_owned(), "Azure Resource Manager".to_owned()),
             ]),
+        })
+    }
+
+    /// Step 5's proof again from the stored record, once (a credential that
+    /// disappeared is not waited for): the exchange, the subscription read
+    /// (`Microsoft.Resources/subscriptions/read`, which Reader allows) and,
+    /// with a managed identity, the isolation probe. Entra's and ARM's
+    /// refusals are 422 (failed), their throttling and outages 502 (degraded).
+    async fn health(&self, org: &OrgId, record: &StoredIntegration) -> Option<HealthCheck> {
+        let meta = |name: &str| record.metadata.get(name).cloned();
+        let body = json!({
+            "mode": meta("mode"),
+            "tenant_id": meta("tenant_id").unwrap_or_default(),
+            "subscription_id": meta("subscription_id").unwrap_or_default(),
+            "client_id": meta("client_id"),
+        });
+        Some(match self.checked(org, body, Duration::ZERO).await {
+            Ok(_) => HealthCheck::healthy(),
+            Err(problem) => HealthCheck::from_error(problem),
         })
     }
 
