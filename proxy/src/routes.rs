@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit/verify", get(verify_audit))
         .route("/admin/clouds", get(list_clouds))
         .merge(crate::integration_routes::router())
+        .merge(crate::overview::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .route(
             "/admin/{*rest}",

@@ -45,6 +45,12 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
         first.logs()
     );
     assert!(first.logs().contains("EPHEMERAL store key"));
+    // The example partner account is flagged, not taken for AlphaSwarm's.
+    assert!(
+        first.logs().contains("is the placeholder 111122223333"),
+        "{}",
+        first.logs()
+    );
     assert!(first.logs().contains("integrations.ephemeral.json"));
     let external_id = bootstrap_external_id(&first, &http, &password).await;
     assert!(
