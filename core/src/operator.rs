@@ -265,28 +265,24 @@ pub fn for_operator(code: &str, message: &str, api_hint: &str) -> (String, Strin
     let words = operator_words(code);
     let message = match words.and_then(|w| w.message) {
         Some(m) => m.to_owned(),
-        None => {
-            let labelled = with_labels(message);
-            if developer_wording(&labelled).is_none() {
-                labelled
-            } else {
-                FALLBACK_MESSAGE.to_owned()
-            }
-        }
+        None => readable_or(message, FALLBACK_MESSAGE),
     };
     let hint = match words {
         Some(w) => w.hint.to_owned(),
         None if api_hint.is_empty() => String::new(),
-        None => {
-            let labelled = with_labels(api_hint);
-            if developer_wording(&labelled).is_none() {
-                labelled
-            } else {
-                FALLBACK_HINT.to_owned()
-            }
-        }
+        None => readable_or(api_hint, FALLBACK_HINT),
     };
     (message, hint)
+}
+
+/// `text` with labels for field names when that is operator wording, else `fallback`.
+fn readable_or(text: &str, fallback: &str) -> String {
+    let labelled = with_labels(text);
+    if developer_wording(&labelled).is_none() {
+        labelled
+    } else {
+        fallback.to_owned()
+    }
 }
 
 /// A core validation error in an operator's words: the input's label, not

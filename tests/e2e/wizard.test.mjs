@@ -263,6 +263,7 @@ test('step 2: bootstrap artifacts, copy and shell toggle', async () => {
   const cfn = page.locator('[data-way-panel=cloudformation]');
   const createStack = cfn.locator('.alt-commands li', { hasText: 'create-stack' }).first();
   await createStack.locator('.copy-button').waitFor();
+  await cfn.locator('[data-shell=bash]').click();
   assert.match(await createStack.locator('pre').textContent(), /aws cloudformation create-stack \\\n/);
   await cfn.locator('[data-shell=PowerShell]').click();
   assert.match(await createStack.locator('pre').textContent(), /aws cloudformation create-stack `\n/);
@@ -338,6 +339,20 @@ test('step 5: save, then the connection is listed', async () => {
   assert.ok(text.includes(roles.good), 'the role ARN is listed');
   assert.ok(!text.includes(externalIdShown), 'the external id is masked in the list');
   await checkpoint('06-integrations');
+});
+
+test('the organisations page lists the org with its connection, searchable, one click away', async () => {
+  await page.click('nav[aria-label=Main] >> text=Organisations');
+  const row = page.locator(`.org-row[data-org="${ORG}"]`);
+  await row.waitFor();
+  assert.match(await row.locator('[data-kind=cloud_aws]').textContent(), /^AWS · /);
+  await page.fill('#org_search', 'no-such-organisation');
+  await row.waitFor({ state: 'detached' });
+  await page.fill('#org_search', ORG);
+  await row.waitFor();
+  await checkpoint('06b-organisations');
+  await row.locator('button.org-open').click();
+  await page.locator('[data-view=integrations] .card[data-kind=cloud_aws]').waitFor();
 });
 
 test('disconnect asks, then lists the vendor-side clean-up', async () => {

@@ -46,19 +46,55 @@ fn is_cloudformation(text: &str) -> bool {
     text.contains("CloudFormation") || text.contains(".cfn.") || text.starts_with("cloudformation")
 }
 
-/// A command the core renders in a note ("CloudFormation from the CLI
-/// (bash):\n<command>"), with its PowerShell twin when there is one.
+/// Commands the core renders in notes ("CloudFormation from the CLI
+/// (bash):\n<command>"), paired by title across the two shells.
 #[derive(Debug, Clone, Default)]
-struct NoteCommand {
-    title: String,
-    bash: String,
-    powershell: String,
+struct NoteCommands {
+    titles: Vec<String>,
+    commands: Commands,
 }
 
-/// The bundle's notes split into plain remarks and commands (paired by shell).
-fn split_notes(notes: Vec<String>) -> (Vec<String>, Vec<NoteCommand>) {
+impl NoteCommands {
+    fn push(&mut self, title: &str, shell: Option<Shell>, code: &str) {
+        let i = match self.titles.iter().position(|t| t == title) {
+            Some(i) => i,
+            None => {
+                self.titles.push(title.to_owned());
+                self.commands.bash.push(String::new());
+                self.commands.powershell.push(String::new());
+                self.titles.len() - 1
+            }
+        };
+        if shell != Some(Shell::PowerShell) {
+            self.commands.bash[i] = code.to_owned();
+        }
+        if shell != Some(Shell::Bash) {
+            self.commands.powershell[i] = code.to_owned();
+        }
+    }
+
+    /// Those whose title `keep` accepts, and the others.
+    fn split(self, keep: impl Fn(&str) -> bool) -> (NoteCommands, NoteCommands) {
+        let (mut yes, mut no) = (NoteCommands::default(), NoteCommands::default());
+        let rows = self
+            .titles
+            .into_iter()
+            .zip(self.commands.bash)
+            .zip(self.commands.powershell);
+        for ((title, bash), powershell) in rows {
+            let to = if keep(&title) { &mut yes } else { &mut no };
+            to.titles.push(title);
+            to.commands.bash.push(bash);
+            to.commands.powershell.push(powershell);
+        }
+        (yes, no)
+    }
+}
+
+/// The bundle's notes split into plain remarks and commands.
+fn split_notes(notes: Vec<String>) -> (Vec<String>, NoteCommands) {
     let mut remarks = Vec::new();
-    let mut commands: Vec<NoteCommand> = Vec::new();
+    let mut commands = NoteCommands::default();
     for note in notes {
         let Some((lead, code)) = note.split_once('\n') else {
             remarks.push(note);
@@ -70,25 +106,7 @@ fn split_notes(notes: Vec<String>) -> (Vec<String>, Vec<NoteCommand>) {
             Some((title, "PowerShell)")) => (title, Some(Shell::PowerShell)),
             _ => (lead, None),
         };
-        let index = match commands.iter().position(|c| c.title == title) {
-            Some(i) => i,
-            None => {
-                commands.push(NoteCommand {
-                    title: title.to_owned(),
-                    ..NoteCommand::default()
-                });
-                commands.len() - 1
-            }
-        };
-        let entry = &mut commands[index];
-        match shell {
-            Some(Shell::PowerShell) => entry.powershell = code.to_owned(),
-            Some(Shell::Bash) => entry.bash = code.to_owned(),
-            None => {
-                entry.bash = code.to_owned();
-                entry.powershell = code.to_owned();
-            }
-        }
+        commands.push(title, shell, code);
     }
     (remarks, commands)
 }
@@ -124,9 +142,7 @@ pub fn BundleView(
     let (remarks, note_commands) = split_notes(bundle.notes);
     let (cfn_remarks, remarks): (Vec<_>, Vec<_>) =
         remarks.into_iter().partition(|r| is_cloudformation(r));
-    let (cfn_commands, cli_commands): (Vec<_>, Vec<_>) = note_commands
-        .into_iter()
-        .partition(|c| is_cloudformation(&c.title));
+    let (cfn_commands, cli_commands) = note_commands.split(is_cloudformation);
     let (cfn_files, files): (Vec<_>, Vec<_>) = bundle
         .files
         .into_iter()
@@ -139,12 +155,15 @@ pub fn BundleView(
     let ways: Vec<Way> = [
         (
             Way::Cli,
-            has_commands || !files.is_empty() || !links.is_empty() || !cli_commands.is_empty(),
+            has_commands
+                || !files.is_empty()
+                || !links.is_empty()
+                || !cli_commands.titles.is_empty(),
         ),
         (Way::Terraform, !bundle.terraform.is_empty()),
         (
             Way::CloudFormation,
-            !cfn_files.is_empty() || !cfn_commands.is_empty() || !cfn_links.is_empty(),
+            !cfn_files.is_empty() || !cfn_commands.titles.is_empty() || !cfn_links.is_empty(),
         ),
     ]
     .into_iter()
@@ -174,9 +193,13 @@ pub fn BundleView(
         panel(
             Way::Cli,
             view! {
-                {has_commands.then(|| view! { <CommandList commands=bundle.commands shell/> })}
+                {has_commands.then(|| view! {
+                    <h3 id="commands-title">"Commands"</h3>
+                    <ShellToggle shell/>
+                    <CommandList commands=bundle.commands shell class="commands"/>
+                })}
                 {files.into_iter().map(|f| view! { <Document file=f/> }).collect_view()}
-                <NoteCommands commands=cli_commands shell toggle=!has_commands/>
+                <MoreCommands more=cli_commands shell toggle=!has_commands/>
                 <Links links title=links_title/>
             }
             .into_any(),
@@ -198,7 +221,7 @@ pub fn BundleView(
             Way::CloudFormation,
             view! {
                 {cfn_files.into_iter().map(|f| view! { <Document file=f/> }).collect_view()}
-                <NoteCommands commands=cfn_commands shell toggle=true/>
+                <MoreCommands more=cfn_commands shell toggle=true/>
                 <Links links=cfn_links title="Console"/>
                 {(!cfn_remarks.is_empty()).then(|| view! {
                     <ul class="notes">{cfn_remarks.into_iter().map(|n| view! { <li>{in_org_words(&n)}</li> }).collect_view()}</ul>
@@ -262,69 +285,55 @@ fn shell_name(shell: Shell) -> &'static str {
     }
 }
 
-/// The bundle's commands in the chosen shell, one copy button each.
+/// Commands in the chosen shell, one copy button each; with `titles`, each
+/// under its title (the notes' commands), else numbered (`ol.commands`).
 #[component]
-fn CommandList(commands: Commands, shell: RwSignal<Shell>) -> impl IntoView {
+fn CommandList(
+    commands: Commands,
+    shell: RwSignal<Shell>,
+    class: &'static str,
+    #[prop(optional)] titles: Vec<String>,
+) -> impl IntoView {
     let commands = StoredValue::new(commands);
-    view! {
-        <h3 id="commands-title">"Commands"</h3>
-        <ShellToggle shell/>
-        <ol class="commands" aria-labelledby="commands-title">
-            {move || {
-                let which = shell.get();
-                commands.with_value(|c| match which {
-                    Shell::Bash => c.bash.clone(),
-                    Shell::PowerShell => c.powershell.clone(),
-                })
-                .into_iter()
-                .enumerate()
-                .map(|(i, cmd)| {
-                    let what = format!("command {} ({})", i + 1, shell_name(which));
-                    view! {
-                        <li class="artifact" data-command=i>
-                            <pre tabindex="0" aria-label=what.clone()><code>{cmd.clone()}</code></pre>
-                            <CopyButton text=cmd what/>
-                        </li>
-                    }
-                })
-                .collect_view()
-            }}
-        </ol>
-    }
+    let rows =
+        move || {
+            let which = shell.get();
+            commands
+            .with_value(|c| match which {
+                Shell::Bash => c.bash.clone(),
+                Shell::PowerShell => c.powershell.clone(),
+            })
+            .into_iter()
+            .enumerate()
+            .map(|(i, cmd)| {
+                let title = titles.get(i).cloned();
+                let what = format!(
+                    "{} ({})",
+                    title.clone().unwrap_or_else(|| format!("command {}", i + 1)),
+                    shell_name(which)
+                );
+                view! {
+                    <li class="artifact" data-command=i>
+                        {title.map(|t| view! { <h4>{t}</h4> })}
+                        <pre tabindex="0" aria-label=what.clone()><code>{cmd.clone()}</code></pre>
+                        <CopyButton text=cmd what/>
+                    </li>
+                }
+            })
+            .collect_view()
+        };
+    let labelled = (class == "commands").then_some("commands-title");
+    view! { <ol class=class aria-labelledby=labelled>{rows}</ol> }
 }
 
-/// Commands the core gives in its notes (CloudFormation from the CLI, the
-/// broad policy), each in the chosen shell with its own copy button.
+/// The commands the core gives in its notes (CloudFormation from the CLI,
+/// the broad policy), with a shell toggle unless one is already above.
 #[component]
-fn NoteCommands(
-    commands: Vec<NoteCommand>,
-    shell: RwSignal<Shell>,
-    /// Its own shell toggle, when no other list above it has one.
-    toggle: bool,
-) -> impl IntoView {
-    (!commands.is_empty()).then(|| {
-        let commands = StoredValue::new(commands);
+fn MoreCommands(more: NoteCommands, shell: RwSignal<Shell>, toggle: bool) -> impl IntoView {
+    (!more.titles.is_empty()).then(|| {
         view! {
             {toggle.then(|| view! { <ShellToggle shell/> })}
-            <ul class="alt-commands">
-                {move || {
-                    let which = shell.get();
-                    commands.with_value(|list| list.iter().map(|c| {
-                        let cmd = match which {
-                            Shell::PowerShell if !c.powershell.is_empty() => c.powershell.clone(),
-                            _ => c.bash.clone(),
-                        };
-                        let what = format!("{} ({})", c.title, shell_name(which));
-                        view! {
-                            <li class="artifact" data-alt-command=c.title.clone()>
-                                <h4>{c.title.clone()}</h4>
-                                <pre tabindex="0" aria-label=what.clone()><code>{cmd.clone()}</code></pre>
-                                <CopyButton text=cmd what/>
-                            </li>
-                        }
-                    }).collect_view())
-                }}
-            </ul>
+            <CommandList commands=more.commands shell class="alt-commands" titles=more.titles/>
         }
     })
 }

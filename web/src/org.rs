@@ -63,14 +63,14 @@ fn Overview(auth: Auth, on_pick: Callback<OrgId>) -> impl IntoView {
     let load = Callback::new(move |()| load(auth, orgs, error));
     load.run(());
     let shown = move || {
-        let needle = search.with(|s| s.trim().to_lowercase());
+        let needle = search.with(|s| s.trim().to_ascii_lowercase());
         orgs.get().map(|all| {
             all.into_iter()
                 .filter(|o| {
                     needle.is_empty()
                         || o.org_id.contains(&needle)
                         || o.connections.iter().any(|c| {
-                            kind_label(&c.kind).to_lowercase().contains(&needle)
+                            kind_label(&c.kind).to_ascii_lowercase().contains(&needle)
                                 || c.status.contains(&needle)
                         })
                 })
