@@ -41,3 +41,4 @@ pub mod providers;
 pub mod routes;
 pub mod serve;
 pub mod store;
+pub mod tools;
