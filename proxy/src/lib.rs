@@ -27,6 +27,8 @@ pub mod azure;
 /// The Cloudflare API client behind a trait.
 pub mod cloudflare;
 pub mod config;
+/// Shared state in SQLite (default) or PostgreSQL: store, audit chain, imports.
+pub mod db;
 pub mod edge;
 pub mod error;
 /// The proxy as AlphaSwarm's OIDC issuer (discovery, JWKS, signing keys, minting).

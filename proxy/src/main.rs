@@ -1,26 +1,40 @@
 //! `alphaswarm-proxy [serve]` runs the wizard's backend;
-//! `alphaswarm-proxy verify-audit <path> [--public-key <pem>]` checks an
-//! audit trail's hash chain and signed checkpoints;
+//! `alphaswarm-proxy [serve]` runs the wizard's backend;
+//! `alphaswarm-proxy verify-audit` checks the audit chain in the configured
+//! database; `alphaswarm-proxy verify-audit <path> [--public-key <pem>]`
+//! checks a JSON-lines trail file's hash chain and signed checkpoints;
 //! `alphaswarm-proxy audit-public-key` prints the key that signs them;
+//! `alphaswarm-proxy export <path> [--force]` writes the store out in the
+//! file era's encrypted JSON format;
 //! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
 //! issuer's signing keys.
 
 use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
-use alphaswarm_proxy::audit::{AuditSigner, SIGNING_KEY_FILE, public_key_from_pem, verify_files};
+use alphaswarm_proxy::audit::{
+    AuditSigner, AuditSink, SIGNING_KEY_FILE, VerifyReport, public_key_from_pem, verify_files,
+};
 use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::db::audit::DbAuditSink;
+use alphaswarm_proxy::db::store::DbIntegrationStore;
+use alphaswarm_proxy::db::{Database, OpenOptions, file_era};
 use std::process::ExitCode;
+use std::time::Duration;
 
 fn usage() -> String {
     format!(
         "usage: alphaswarm-proxy [serve]
+       alphaswarm-proxy verify-audit [--public-key <pem file>]
        alphaswarm-proxy verify-audit <audit file> [--public-key <pem file>]
        alphaswarm-proxy audit-public-key
+       alphaswarm-proxy export <path> [--force]
 {}
 
 verify-audit exits 0 when the trail is intact, 1 when it is not (tampered,
 re-hashed, truncated, emptied, missing, unsigned), 2 when it cannot be
-checked (unreadable file, no key). Without --public-key it uses the key in
-the state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).",
+checked (unreadable file or database, no key). Without a path it checks the
+chain in the database (ALPHASWARM_ADMIN_DATABASE_URL, default the state
+directory's alphaswarm.db). Without --public-key it uses the key in the
+state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).",
         alphaswarm_proxy::federation::cli::USAGE
     )
 }
@@ -34,10 +48,18 @@ fn main() -> ExitCode {
         .as_slice()
     {
         [] | ["serve"] => serve(),
+        ["verify-audit"] => with_database(|_, db| verify_database(db, None)),
+        ["verify-audit", "--public-key", key] => {
+            with_database(|_, db| verify_database(db, Some(key)))
+        }
         ["verify-audit", path] => verify(path, None),
         ["verify-audit", path, "--public-key", key]
         | ["verify-audit", "--public-key", key, path] => verify(path, Some(key)),
         ["audit-public-key"] => export_public_key(),
+        ["export", path] => with_database(|config, db| export(config, db, path, false)),
+        ["export", path, "--force"] | ["export", "--force", path] => {
+            with_database(|config, db| export(config, db, path, true))
+        }
         ["federation-keys", "rotate", rest @ ..] => alphaswarm_proxy::federation::cli::rotate(rest),
         ["federation-keys", "export-jwks", file] => {
             alphaswarm_proxy::federation::cli::export_jwks(file)
@@ -84,7 +106,17 @@ fn verify(path: &str, pem_file: Option<&str>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match verify_files(std::path::Path::new(path), &key) {
+    report_verification(verify_files(std::path::Path::new(path), &key), || {
+        format!("cannot read {path}")
+    })
+}
+
+/// Prints a trail check: exit 0 intact, 1 broken, 2 unreadable.
+fn report_verification<E: std::fmt::Display>(
+    verified: Result<VerifyReport, E>,
+    unreadable: impl FnOnce() -> String,
+) -> ExitCode {
+    match verified {
         Ok(report) => {
             println!(
                 "{}",
@@ -97,7 +129,83 @@ fn verify(path: &str, pem_file: Option<&str>) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("cannot read {path}: {e}");
+            eprintln!("{}: {e}", unreadable());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads the configuration, opens (and migrates) the database and runs `work` on it.
+fn with_database<F, Fut>(work: F) -> ExitCode
+where
+    F: FnOnce(Config, Database) -> Fut,
+    Fut: Future<Output = ExitCode>,
+{
+    alphaswarm_proxy::aws::ensure_tls_provider();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return config_error(&e),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let options = OpenOptions {
+            connect_timeout: Duration::from_secs(config.database_connect_timeout_seconds),
+            max_connections: 2,
+        };
+        match Database::open(&config.database, options).await {
+            Ok(db) => {
+                let code = work(config, db.clone()).await;
+                db.close().await;
+                code
+            }
+            Err(e) => start_error(e.code(), &e, e.var()),
+        }
+    })
+}
+
+async fn verify_database(db: Database, pem_file: Option<&str>) -> ExitCode {
+    let key = match checkpoint_key(pem_file) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    report_verification(
+        DbAuditSink::verifier(db.clone(), key).verify().await,
+        || format!("cannot read the audit chain in {}", db.site()),
+    )
+}
+
+async fn export(config: Config, db: Database, path: &str, replace: bool) -> ExitCode {
+    let Some(key) = config.integrations_key.as_ref() else {
+        eprintln!(
+            "{} is not set: the export is encrypted with the store's key, so set it to that key",
+            config::INTEGRATIONS_KEY
+        );
+        return ExitCode::from(2);
+    };
+    let store = match DbIntegrationStore::open(db, key.expose()).await {
+        Ok(store) => store,
+        Err(e) => return start_error(e.code(), &e, config::INTEGRATIONS_KEY),
+    };
+    match file_era::export(&store, std::path::Path::new(path), replace).await {
+        Ok(count) => {
+            println!(
+                "exported {count} integrations to {path} (format {}, encrypted with {})",
+                alphaswarm_proxy::store::FORMAT,
+                config::INTEGRATIONS_KEY
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("export failed: {e}");
             ExitCode::from(2)
         }
     }
@@ -120,6 +228,20 @@ fn export_public_key() -> ExitCode {
     }
 }
 
+fn config_error(e: &config::ConfigError) -> ExitCode {
+    eprintln!(
+        "configuration error: {e}\n(set {} and start again)",
+        e.var()
+    );
+    ExitCode::from(2)
+}
+
+/// A coded start-up failure: what, where, and which setting to look at.
+fn start_error(code: &str, error: &dyn std::fmt::Display, var: &str) -> ExitCode {
+    eprintln!("cannot start [{code}]: {error}\n(check {var} and start again)");
+    ExitCode::from(2)
+}
+
 fn serve() -> ExitCode {
     // Before any reqwest client exists (they panic without a TLS provider).
     alphaswarm_proxy::aws::ensure_tls_provider();
@@ -132,13 +254,7 @@ fn serve() -> ExitCode {
         .init();
     let config = match Config::from_env() {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!(
-                "configuration error: {e}\n(set {} and start again)",
-                e.var()
-            );
-            return ExitCode::from(2);
-        }
+        Err(e) => return config_error(&e),
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -173,12 +289,9 @@ async fn run(config: Config) -> ExitCode {
     let bind = config.bind;
     let state_dir = config.state_dir.clone();
     let partner_missing = config.partner_account_id.is_none();
-    let (state, notes) = match build_state(config, aws) {
+    let (state, notes) = match build_state(config, aws).await {
         Ok(built) => built,
-        Err(e) => {
-            eprintln!("cannot start: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return start_error(e.code(), &e, e.var()),
     };
     // The issuer's first signing key is generated now, not on the first request.
     match state
@@ -209,6 +322,7 @@ async fn run(config: Config) -> ExitCode {
         .map(|a| a.to_string())
         .unwrap_or_else(|_| bind.to_string());
     print_banner(&address, mode, &state_dir, partner_missing, notes);
+    let database = state.database.clone();
     let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
     let shutdown = async move {
         shutdown_signal().await;
@@ -217,6 +331,7 @@ async fn run(config: Config) -> ExitCode {
         drop(sweeper);
     };
     let served = alphaswarm_proxy::serve::serve(listener, state, shutdown).await;
+    database.close().await;
     match served {
         Ok(()) => {
             tracing::info!("stopped");

@@ -38,7 +38,7 @@ async fn managed_identity_end_to_end() {
     let discovery = w.public("/oidc/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], w.issuer);
     assert!(
-        w.proxy.audit_rows().is_empty(),
+        w.proxy.audit_rows().await.is_empty(),
         "bootstrap writes no audit row"
     );
 
@@ -140,7 +140,7 @@ async fn managed_identity_end_to_end() {
     );
 
     // Audit: pending + succeeded per step, in order.
-    let rows = w.proxy.audit_rows();
+    let rows = w.proxy.audit_rows().await;
     assert_eq!(rows.len(), 8);
     common::assert_steps_audited(&rows, "azure", ORG, &common::AUDITED_STEPS);
 
@@ -689,7 +689,7 @@ async fn steps_need_a_fresh_step_up_and_failed_steps_are_audited() {
     let (status, _) = w.disconnect(&session, ORG).await;
     assert_eq!(status, 403);
     assert!(
-        w.proxy.audit_rows().is_empty(),
+        w.proxy.audit_rows().await.is_empty(),
         "refused before any audit row"
     );
     assert!(
@@ -701,7 +701,7 @@ async fn steps_need_a_fresh_step_up_and_failed_steps_are_audited() {
     let token = w.proxy.stepped_up().await;
     let (status, error) = w.step(&token, ORG, "validate-identity", request).await;
     assert_error(status, &error, 422, "identity_not_found", Some("client_id"));
-    let rows = w.proxy.audit_rows();
+    let rows = w.proxy.audit_rows().await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["phase"], "pending");
     assert_eq!(rows[1]["phase"], "failed");

@@ -104,7 +104,7 @@ async fn identity_provider_tokens_are_verified_against_its_jwks() {
     vars.extend(aws.env());
     let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
     let (client, _) = aws_client(&config).unwrap();
-    let (state, notes) = build_state(config, client).unwrap();
+    let (state, notes) = build_state(config, client).await.unwrap();
     assert!(notes.enrollment.is_none(), "no local operator in OIDC mode");
     assert!(!dir.join("state/operator.json").exists());
     let base = serve_in_background(state).await;

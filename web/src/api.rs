@@ -109,6 +109,7 @@ pub struct Integration {
     pub last_health_at: Value,
     pub error: Option<String>,
     pub metadata: serde_json::Map<String, Value>,
+    pub rotation: Option<Rotation>,
 }
 
 impl FromJson for Integration {
@@ -126,6 +127,25 @@ impl FromJson for Integration {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default(),
+            rotation: v.get("rotation").and_then(|r| Rotation::from_json(r).ok()),
+        })
+    }
+}
+
+/// A token's rotation reminder (core `rotation::RotationReminder`): on
+/// listed integrations whose credential is a token AlphaSwarm keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rotation {
+    /// `ok`, `due_soon` or `overdue`.
+    pub state: String,
+    pub message: String,
+}
+
+impl FromJson for Rotation {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(Rotation {
+            state: text(v, "state")?,
+            message: text(v, "message")?,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! An organisation's integrations (masked metadata and status) and the
 //! disconnect flow: confirm, remove, then the vendor-side clean-up list.
 
-use crate::api::{self, ApiError, DisconnectResponse, Integration};
+use crate::api::{self, ApiError, DisconnectResponse, Integration, Rotation};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
 use crate::ui::ErrorBanner;
@@ -118,8 +118,25 @@ pub fn IntegrationCard(integration: Integration) -> impl IntoView {
                 <div class="value-row"><dt>"Connected"</dt><dd>{plain(&integration.connected_at)}</dd></div>
                 <div class="value-row"><dt>"Last health check"</dt><dd>{plain(&integration.last_health_at)}</dd></div>
             </dl>
+            {integration.rotation.map(|rotation| view! { <RotationNote rotation/> })}
             {integration.error.map(|e| view! { <p class="field-error">{e}</p> })}
         </article>
+    }
+}
+
+/// The rotation reminder: green, amber 14 days before the due date, red
+/// after it (the core computes it, with "now" the proxy's).
+#[component]
+pub fn RotationNote(rotation: Rotation) -> impl IntoView {
+    let label = match rotation.state.as_str() {
+        "ok" => "Rotation on track",
+        "due_soon" => "Rotate soon",
+        _ => "Rotation overdue",
+    };
+    view! {
+        <p class="rotation" data-rotation=rotation.state.clone()>
+            <span class=format!("badge rotation-{}", rotation.state)>{label}</span>" "{rotation.message}
+        </p>
     }
 }
 
@@ -186,6 +203,8 @@ fn meta_label(key: &str) -> String {
         "issuer" => "Issuer".to_owned(),
         "subject" => "Subject".to_owned(),
         "mode" => "Set-up".to_owned(),
+        "expires_on" => "Token expires".to_owned(),
+        "not_before" => "Token valid from".to_owned(),
         other => other.replace('_', " "),
     }
 }

@@ -128,6 +128,33 @@ pub fn field_error(field: &'static str, label: &str, e: &IdError) -> ApiError {
 /// How an input's value is checked as it is typed (the core's parser).
 pub type Check = fn(&str) -> Result<(), IdError>;
 
+/// The trimmed value, or `None` when blank; a value that does not parse
+/// is an error at its field (`label` names it).
+pub fn optional(
+    value: RwSignal<String>,
+    field: &'static str,
+    label: &str,
+    check: Check,
+) -> Result<Option<String>, ApiError> {
+    let v = value.get_untracked().trim().to_owned();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    check(&v).map_err(|e| field_error(field, label, &e))?;
+    Ok(Some(v))
+}
+
+/// A required input left blank: `message` says what needs it, `hint`
+/// where to find the value.
+pub fn missing_input(field: &'static str, message: String, hint: &str) -> ApiError {
+    ApiError::local(ErrorBody {
+        code: "missing_field".to_owned(),
+        message,
+        field: Some(field.to_owned()),
+        hint: hint.to_owned(),
+    })
+}
+
 /// A text input checked as you type by the core (`check`; a blank value is
 /// not checked, so optional inputs may stay empty). One error shows under
 /// it: the local one while the value does not parse, else the step's error

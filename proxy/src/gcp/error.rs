@@ -244,7 +244,7 @@ impl GcpError {
                         ctx.provider, ctx.project_number
                     ),
                     format!(
-                        "Check that {} is project {}'s number, then run the bootstrap's pool and provider commands (gcloud iam workload-identity-pools providers describe {} --workload-identity-pool={} --location=global --project={}). A disabled one is re-enabled with gcloud iam workload-identity-pools undelete / providers undelete within 30 days of deletion; a deleted id stays reserved for 30 days, so a new pool needs another id (pool_id).",
+                        "Check that {} is project {}'s number, then run the bootstrap's pool and provider commands (gcloud iam workload-identity-pools providers describe {} --workload-identity-pool={} --location=global --project={}). A disabled one is re-enabled with gcloud iam workload-identity-pools undelete / providers undelete within 30 days of deletion; a deleted id stays reserved for 30 days, so a pool made again needs another pool id.",
                         ctx.project_number, ctx.project_id, ctx.provider_id, ctx.pool_id, ctx.project_id
                     ),
                 )

@@ -9,8 +9,12 @@
 use alphaswarm_core::aws::{self as core_aws, AwsBootstrapRequest};
 use alphaswarm_fakes::aws::{AccessKey, AwsFake, AwsFakeConfig, AwsState};
 use alphaswarm_proxy::app::{AppState, aws_client, build_state_with_clock};
+use alphaswarm_proxy::audit::{AuditSink, VerifyReport};
 use alphaswarm_proxy::aws::VirtualClock;
 use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::db::audit::DbAuditSink;
+use alphaswarm_proxy::db::store::DbIntegrationStore;
+use alphaswarm_proxy::db::{Database, Pool};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -190,6 +194,8 @@ pub struct TestProxy {
     pub password: String,
     pub totp: totp_rs::TOTP,
     pub integrations_key: String,
+    /// The proxy's database (SQLite in its state dir unless the test set a URL).
+    pub database: Database,
     signing_key: Vec<u8>,
 }
 
@@ -308,13 +314,17 @@ impl TestProxy {
             }
         }
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let state_dir = config.state_dir.clone();
         let (client, _) = aws_client(&config).unwrap();
         let clock = Arc::new(VirtualClock::new());
-        let (state, notes) = build_state_with_clock(config, client, clock.clone()).unwrap();
+        let (state, notes) = build_state_with_clock(config, client, clock.clone())
+            .await
+            .unwrap();
+        let database = state.database.clone();
         let enrollment = notes.enrollment.expect("first start enrols the operator");
         let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_uri).unwrap();
         let operator: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("state/operator.json")).unwrap())
+            serde_json::from_slice(&std::fs::read(state_dir.join("operator.json")).unwrap())
                 .unwrap();
         let signing_key = base64::engine::general_purpose::STANDARD
             .decode(operator["token_signing_key"].as_str().unwrap())
@@ -332,6 +342,7 @@ impl TestProxy {
             password: enrollment.password,
             totp,
             integrations_key,
+            database,
             signing_key,
         }
     }
@@ -340,32 +351,57 @@ impl TestProxy {
         format!("{}{path}", self.base)
     }
 
-    pub fn audit_path(&self) -> PathBuf {
-        self.dir.join("audit.jsonl")
+    /// Every audit row, in order, as JSON.
+    pub async fn audit_rows(&self) -> Vec<Value> {
+        audit_rows(&self.database).await
     }
 
-    /// `verify-audit` on this proxy's trail, with its checkpoint key.
-    pub fn verify_audit(&self) -> alphaswarm_proxy::audit::VerifyReport {
-        alphaswarm_proxy::audit::verify_files(&self.audit_path(), &self.audit_key()).unwrap()
+    /// The chain's rows as stored (each line byte for byte) in a JSON-lines
+    /// file, for checkers that read the file format (the Python oracle).
+    pub async fn audit_rows_file(&self) -> PathBuf {
+        let path = self.dir.join("audit-rows-export.jsonl");
+        write_lines(&path, &audit_lines(&self.database).await);
+        path
+    }
+
+    /// The whole trail, rows and signed checkpoints, exported from the
+    /// database to the file format (`<path>` and its checkpoints file), for
+    /// `verify-audit <path>` and the offline script.
+    pub async fn audit_export(&self) -> PathBuf {
+        let path = self.dir.join("audit-export.jsonl");
+        write_lines(&path, &audit_lines(&self.database).await);
+        write_lines(
+            &alphaswarm_proxy::audit::checkpoints_path(&path),
+            &checkpoint_lines(&self.database).await,
+        );
+        path
+    }
+
+    /// `verify-audit` on this proxy's chain, with its checkpoint key.
+    pub async fn verify_audit(&self) -> VerifyReport {
+        DbAuditSink::verifier(self.database.clone(), self.audit_key())
+            .verify()
+            .await
+            .unwrap()
     }
 
     pub fn audit_key(&self) -> ed25519_dalek::VerifyingKey {
         alphaswarm_proxy::audit::AuditSigner::load(
             &self
-                .dir
-                .join("state")
+                .state
+                .config
+                .state_dir
                 .join(alphaswarm_proxy::audit::SIGNING_KEY_FILE),
         )
         .unwrap()
         .verifying_key()
     }
 
-    pub fn audit_rows(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.audit_path())
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+    /// The proxy's store, opened beside it (as another process would).
+    pub async fn store(&self) -> DbIntegrationStore {
+        DbIntegrationStore::open(self.database.clone(), &self.integrations_key)
+            .await
+            .unwrap()
     }
 
     pub async fn login(&self) -> String {
@@ -465,8 +501,9 @@ impl TestProxy {
     }
 
     /// The audit rows of one run, in order.
-    pub fn audit_run(&self, run_id: &str) -> Vec<Value> {
+    pub async fn audit_run(&self, run_id: &str) -> Vec<Value> {
         self.audit_rows()
+            .await
             .into_iter()
             .filter(|r| r["audit_run_id"] == run_id)
             .collect()
@@ -504,6 +541,82 @@ pub fn serve_on(
 pub fn next_totp_code(totp: &totp_rs::TOTP) -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
     totp.generate(now + 30)
+}
+
+/// Every audit row of a database, in order, as stored.
+pub async fn audit_lines(db: &Database) -> Vec<String> {
+    let sql = "SELECT line FROM audit_rows ORDER BY seq";
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+    }
+    .unwrap()
+}
+
+/// Every signed checkpoint of a database, in order, as stored.
+pub async fn checkpoint_lines(db: &Database) -> Vec<String> {
+    let sql = "SELECT line FROM audit_checkpoints ORDER BY seq";
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+    }
+    .unwrap()
+}
+
+fn write_lines(path: &std::path::Path, lines: &[String]) {
+    std::fs::write(
+        path,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+}
+
+/// Every audit row of a database, in order, as JSON.
+pub async fn audit_rows(db: &Database) -> Vec<Value> {
+    audit_lines(db)
+        .await
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The SQLite database of a binary proxy started with [`binary_env`] in
+/// `dir`, opened beside it.
+pub async fn binary_database(dir: &std::path::Path) -> Database {
+    let target = alphaswarm_proxy::db::Target::Sqlite(
+        dir.join("state").join(alphaswarm_proxy::db::DATABASE_FILE),
+    );
+    Database::open(&target, alphaswarm_proxy::db::OpenOptions::default())
+        .await
+        .unwrap()
+}
+
+/// Every byte of that database's files, as text (to search for leaks).
+pub fn binary_database_bytes(dir: &std::path::Path) -> String {
+    let file = dir.join("state").join(alphaswarm_proxy::db::DATABASE_FILE);
+    ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::read(format!("{}{suffix}", file.display())).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .collect()
+}
+
+/// The federation key ring as stored (a Fernet token) in that database.
+pub async fn stored_key_ring(dir: &std::path::Path) -> String {
+    let db = binary_database(dir).await;
+    let ring = db.meta("federation_key_ring").await.unwrap();
+    db.close().await;
+    ring.expect("the key ring is in the database")
+}
+
+/// Runs SQL on a database behind the proxy's back (to tamper, or to break it).
+pub async fn exec_sql(db: &Database, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::raw_sql(sql).execute(p).await.map(drop),
+        Pool::Postgres(p) => sqlx::raw_sql(sql).execute(p).await.map(drop),
+    }
+    .unwrap();
 }
 
 /// Path of a wizard step for `org`.
@@ -669,14 +782,27 @@ impl BinaryProxy {
             .to_owned()
     }
 
+    /// Login + step-up. The current code may already be used (accepted
+    /// codes are remembered in the database, across restarts and
+    /// replicas); then the next step's, which the proxy also accepts.
     pub async fn stepped_up(
         &self,
         http: &reqwest::Client,
         password: &str,
         totp: &totp_rs::TOTP,
     ) -> String {
-        self.stepped_up_with_code(http, password, &totp.generate_current().unwrap())
-            .await
+        let token = self.login(http, password).await;
+        let mut refused = Value::Null;
+        for code in [totp.generate_current().unwrap(), next_totp_code(totp)] {
+            let step = self
+                .post_json(http, "/auth/step-up", Some(&token), json!({"code": code}))
+                .await;
+            match step["token"].as_str() {
+                Some(stepped_up) => return stepped_up.to_owned(),
+                None => refused = step,
+            }
+        }
+        panic!("{refused}")
     }
 
     /// Login + step-up with a given code (a code is accepted once, even
@@ -906,16 +1032,13 @@ fn private_encodings(pkcs1_der_base64: &str) -> Vec<String> {
     out
 }
 
-/// Reads the federation signing keys back from the encrypted key file in
-/// `dir`'s state and asserts that no part of any private key appears in
-/// `haystack` (responses, logs, audit rows) nor unencrypted on disk.
-pub fn assert_signing_keys_never_leaked(dir: &std::path::Path, key: &str, haystack: &str) {
-    let key_file: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("state/federation_keys.json")).unwrap())
-            .unwrap();
+/// Reads the federation signing keys back from the database in `dir`'s
+/// state and asserts that no part of any private key appears in `haystack`
+/// (responses, logs, audit rows) nor unencrypted in the database's files.
+pub async fn assert_signing_keys_never_leaked(dir: &std::path::Path, key: &str, haystack: &str) {
     let ring = fernet::Fernet::new(key)
         .unwrap()
-        .decrypt(key_file["ring"].as_str().unwrap())
+        .decrypt(&stored_key_ring(dir).await)
         .unwrap();
     let ring: Value = serde_json::from_slice(&ring).unwrap();
     let privates: Vec<String> = ring["keys"]
@@ -925,7 +1048,7 @@ pub fn assert_signing_keys_never_leaked(dir: &std::path::Path, key: &str, haysta
         .map(|k| k["private_pkcs1_der"].as_str().unwrap().to_owned())
         .collect();
     assert!(!privates.is_empty() && privates.iter().all(|p| p.len() > 1000));
-    let on_disk = key_file.to_string();
+    let on_disk = binary_database_bytes(dir);
     for private in &privates {
         // The check can fail: a dump of the DER itself would be caught.
         assert!(
