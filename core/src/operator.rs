@@ -129,7 +129,7 @@ pub fn operator_words(code: &str) -> Option<OperatorWords> {
         // AWS.
         "platform_credentials_missing" => both(
             "AlphaSwarm's own AWS credentials are not set up on this proxy, so it cannot check the customer's role.",
-            "Ask whoever runs AlphaSwarm to give the proxy AWS credentials of the partner account, or to start it in sandbox mode.",
+            "Ask whoever runs AlphaSwarm to give the proxy AWS credentials of the partner account.",
         ),
         "platform_credentials_invalid" => {
             hint("Ask whoever runs AlphaSwarm to renew the proxy's AWS credentials.")
