@@ -20,9 +20,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEVELOPER_WORDS as HTTP_WORDS, logIn, openPage, requireEnv, wizardHelpers } from './lib.mjs';
+import { DEVELOPER_WORDS as HTTP_WORDS, filesUnder, logIn, openPage, requireEnv, wizardHelpers } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -80,13 +80,6 @@ async function notInPage(secret, where) {
 }
 
 /** Every file under `dir`, recursively. */
-function filesUnder(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    return e.isDirectory() ? filesUnder(p) : e.isFile() ? [p] : [];
-  });
-}
-
 test('log in', async () => {
   await logIn(page, BASE, { username: USERNAME, password: PASSWORD });
 });

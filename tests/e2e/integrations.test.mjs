@@ -15,9 +15,9 @@
 // admin), E2E_ACCOUNTS_CONTROL_URL, E2E_SECRET_SCAN_DIR. scripts/test-web.sh sets them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { checkpoint, installAxe, launch, logIn, requireEnv, totp, watchCsp } from './lib.mjs';
+import { DEVELOPER_WORDS as HTTP_WORDS, checkpoint, filesUnder, installAxe, launch, logIn, requireEnv, totp, watchCsp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -29,7 +29,7 @@ const SHOTS = path.join(path.dirname(new URL(import.meta.url).pathname), 'screen
 const ORG = `accounts-${Date.now().toString(36)}`;
 // What an operator must never read: HTTP verbs and statuses, header names,
 // the API's field names, character positions.
-const DEVELOPER_WORDS = /\b(GET|POST|PUT|DELETE|HTTP|Authorization|Bearer|Content-Type|whoami|pat|401|403|422)\b|position \d/;
+const DEVELOPER_WORDS = new RegExp(String.raw`\b(${HTTP_WORDS}|whoami|pat|401|403|422)\b|position \d`);
 
 let browser, page;
 const pageErrors = [];
@@ -179,15 +179,7 @@ test('no token is in the page or in anything the proxy and the peers wrote', asy
   assert.equal(canaries.length, 3, 'the first test minted and typed its tokens');
   const html = await page.content();
   const values = await page.locator('input').evaluateAll((inputs) => inputs.map((i) => i.value).join('\n'));
-  const files = [];
-  const walk = (dir) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) files.push(full);
-    }
-  };
-  walk(WORK_DIR);
+  const files = filesUnder(WORK_DIR);
   const names = files.map((f) => path.basename(f));
   // The database holds the audit trail and the store.
   for (const expected of ['alphaswarm.db', 'proxy.out', 'proxy.err', 'peers.err']) {

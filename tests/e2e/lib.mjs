@@ -1,6 +1,6 @@
 // Shared helpers of the end-to-end test and the benchmark.
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -176,6 +176,14 @@ export function developerWording(text) {
 
 /** What an operator must never read in an error: HTTP verbs and statuses,
  * header names, character positions (each e2e adds its API's field names). */
+/** Every regular file under `dir`, recursively (the e2e secret scans). */
+export function filesUnder(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? filesUnder(p) : e.isFile() ? [p] : [];
+  });
+}
+
 export const DEVELOPER_WORDS = String.raw`GET|POST|PUT|DELETE|HTTP|Authorization|Bearer|Content-Type`;
 
 /** The wizard's page helpers shared by the e2e files: the step-up prompt
