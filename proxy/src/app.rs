@@ -39,6 +39,8 @@ pub struct Inner {
     pub federation: Arc<FederationIssuer>,
     /// Keyed by integration kind (`huggingface`, `docker_hub`).
     pub accounts: BTreeMap<&'static str, Arc<dyn AccountProvider>>,
+    /// The simulated clouds, in sandbox mode.
+    pub sandbox: Option<Arc<crate::sandbox::Sandbox>>,
 }
 
 #[derive(Clone)]
@@ -159,6 +161,17 @@ pub fn build_state_with_clock(
     aws: Arc<dyn AwsApi>,
     clock: Arc<dyn Clock>,
 ) -> Result<(AppState, StartNotes), StartError> {
+    build_state_in(config, aws, clock, None)
+}
+
+/// [`build_state`] over the simulated clouds of `sandbox` (the config's
+/// endpoints must already point at them: [`crate::sandbox::Sandbox::settings`]).
+pub fn build_state_in(
+    config: Config,
+    aws: Arc<dyn AwsApi>,
+    clock: Arc<dyn Clock>,
+    sandbox: Option<Arc<crate::sandbox::Sandbox>>,
+) -> Result<(AppState, StartNotes), StartError> {
     // reqwest (OIDC's JWKS client below, the AWS client) panics without a
     // process-wide TLS provider.
     crate::aws::ensure_tls_provider();
@@ -274,6 +287,7 @@ pub fn build_state_with_clock(
         providers,
         federation,
         accounts,
+        sandbox,
     }));
     Ok((state, notes))
 }

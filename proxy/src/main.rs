@@ -5,10 +5,13 @@
 //! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
 //! issuer's signing keys.
 
-use alphaswarm_proxy::app::{StartNotes, aws_client, build_state};
+use alphaswarm_proxy::app::{StartNotes, aws_client, build_state_in};
 use alphaswarm_proxy::audit::{AuditSigner, SIGNING_KEY_FILE, public_key_from_pem, verify_files};
+use alphaswarm_proxy::aws::TokioClock;
 use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::sandbox::{self, Sandbox};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 fn usage() -> String {
     format!(
@@ -123,13 +126,7 @@ fn export_public_key() -> ExitCode {
 fn serve() -> ExitCode {
     // Before any reqwest client exists (they panic without a TLS provider).
     alphaswarm_proxy::aws::ensure_tls_provider();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -150,7 +147,61 @@ fn serve() -> ExitCode {
     runtime.block_on(run(config))
 }
 
+/// Plain text (colours only on a terminal), or one JSON object per line
+/// with `ALPHASWARM_ADMIN_LOG_FORMAT=json`; on stderr either way.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json =
+        std::env::var(config::LOG_FORMAT).is_ok_and(|v| v.trim().eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+/// In sandbox mode: listens first (the simulated Entra and Google fetch the
+/// issuer's keys from the proxy's own address), starts the fakes and
+/// re-reads the configuration with their endpoints laid over it.
+async fn sandboxed(
+    config: Config,
+) -> Result<(Config, Arc<Sandbox>, tokio::net::TcpListener), String> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}: {e} (set {} to another address)",
+                config.bind,
+                config::BIND
+            )
+        })?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let sandbox = Sandbox::start(address)
+        .await
+        .map_err(|e| format!("the simulated clouds cannot start: {e}"))?;
+    let get = sandbox::overlay(sandbox.settings(), |name: &str| std::env::var(name).ok());
+    let mut config = Config::from_lookup(get).map_err(|e| format!("configuration error: {e}"))?;
+    config.bind = address;
+    Ok((config, Arc::new(sandbox), listener))
+}
+
 async fn run(config: Config) -> ExitCode {
+    let (config, sandbox, listener) = if config.sandbox {
+        match sandboxed(config).await {
+            Ok((config, sandbox, listener)) => (config, Some(sandbox), Some(listener)),
+            Err(e) => {
+                eprintln!("cannot start: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        (config, None, None)
+    };
     let (aws, aws_warnings) = match aws_client(&config) {
         Ok(built) => built,
         Err(e) => {
@@ -164,7 +215,8 @@ async fn run(config: Config) -> ExitCode {
     let bind = config.bind;
     let state_dir = config.state_dir.clone();
     let partner_missing = config.partner_account_id.is_none();
-    let (state, notes) = match build_state(config, aws) {
+    let in_sandbox = sandbox.is_some();
+    let (state, notes) = match build_state_in(config, aws, Arc::new(TokioClock), sandbox) {
         Ok(built) => built,
         Err(e) => {
             eprintln!("cannot start: {e}");
@@ -185,21 +237,29 @@ async fn run(config: Config) -> ExitCode {
         }
     }
     let mode = state.auth.mode();
-    let listener = match tokio::net::TcpListener::bind(bind).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "cannot listen on {bind}: {e} (set {} to another address)",
-                config::BIND
-            );
-            return ExitCode::from(2);
-        }
+    let listener = match listener {
+        Some(listener) => listener,
+        None => match tokio::net::TcpListener::bind(bind).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!(
+                    "cannot listen on {bind}: {e} (set {} to another address)",
+                    config::BIND
+                );
+                return ExitCode::from(2);
+            }
+        },
     };
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| bind.to_string());
     print_banner(&address, mode, &state_dir, partner_missing, notes);
+    if in_sandbox {
+        println!(
+            "SANDBOX: every cloud (AWS, Azure, Google Cloud, Cloudflare, HuggingFace, Docker Hub) is simulated on this machine; nothing reaches a real cloud. Use \"Apply in the sandbox\" at step 2."
+        );
+    }
     let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
     let shutdown = async move {
         shutdown_signal().await;

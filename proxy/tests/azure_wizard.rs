@@ -39,7 +39,7 @@ async fn managed_identity_end_to_end() {
     assert_eq!(discovery["issuer"], w.issuer);
     assert!(
         w.proxy.audit_rows().is_empty(),
-        "bootstrap writes no audit row"
+        "bootstrap writes no action rows (its single result row aside)"
     );
 
     let client_id = w.onboard_identity(ORG, TENANT_A, SUB_A, json!({})).await;

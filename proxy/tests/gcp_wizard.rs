@@ -38,7 +38,10 @@ async fn happy_path_end_to_end_with_health_and_clean_up() {
     assert_eq!(boot["attribute_condition"], "assertion.sub=='org:acme'");
     assert_eq!(boot["principal"], principal(ORG, NUMBER));
     assert_eq!(boot["service_account_created"], true);
-    assert!(w.proxy.audit_rows().is_empty(), "bootstrap is not audited");
+    assert!(
+        w.proxy.audit_rows().is_empty(),
+        "bootstrap writes no action rows (its single result row aside)"
+    );
     w.onboard(ORG, PROJECT, NUMBER).await;
     assert_eq!(
         w.fake

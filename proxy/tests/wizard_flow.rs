@@ -66,7 +66,7 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
     assert_eq!(proxy.aws.calls(), 0, "bootstrap calls no cloud");
     assert!(
         proxy.audit_rows().is_empty(),
-        "bootstrap writes no audit row"
+        "bootstrap writes no action rows (its single result row aside)"
     );
 
     // The customer applies exactly those two files, nothing else.

@@ -65,6 +65,7 @@ fn cloud_or_aws(segment: &str) -> CloudKind {
 #[component]
 pub fn App() -> impl IntoView {
     let auth = Auth::new();
+    crate::sandbox::provide();
     let hash = window().location().hash().unwrap_or_default();
     let view = RwSignal::new(View::from_hash(&hash));
     let recent = RwSignal::new(Vec::<OrgId>::new());
@@ -157,6 +158,7 @@ pub fn App() -> impl IntoView {
                 </nav>
             })}
         </header>
+        <crate::sandbox::SandboxBanner/>
         <main id="main" tabindex="-1">
             {move || auth.step_up_wanted.get().then(|| view! { <StepUp auth/> })}
             // Hidden, not unmounted, during the step-up prompt: the action it

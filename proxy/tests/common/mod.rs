@@ -8,7 +8,7 @@
 
 use alphaswarm_core::aws::{self as core_aws, AwsBootstrapRequest};
 use alphaswarm_fakes::aws::{AccessKey, AwsFake, AwsFakeConfig, AwsState};
-use alphaswarm_proxy::app::{AppState, aws_client, build_state_with_clock};
+use alphaswarm_proxy::app::{AppState, aws_client, build_state_in};
 use alphaswarm_proxy::aws::VirtualClock;
 use alphaswarm_proxy::config::{self, Config};
 use base64::Engine;
@@ -285,6 +285,34 @@ impl TestProxy {
         extra: &[(&str, String)],
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
     ) -> TestProxy {
+        Self::start_full(name, listener, extra, records, None).await
+    }
+
+    /// In sandbox mode: every cloud is the sandbox's fakes (its settings
+    /// laid over the defaults), and "Apply in the sandbox" is served.
+    pub async fn start_sandbox(name: &str) -> TestProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sandbox = alphaswarm_proxy::sandbox::Sandbox::start(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let settings = sandbox.settings();
+        Self::start_full(
+            name,
+            listener,
+            &settings,
+            Vec::new(),
+            Some(Arc::new(sandbox)),
+        )
+        .await
+    }
+
+    async fn start_full(
+        name: &str,
+        listener: tokio::net::TcpListener,
+        extra: &[(&str, String)],
+        records: Vec<alphaswarm_proxy::store::StoredIntegration>,
+        sandbox: Option<Arc<alphaswarm_proxy::sandbox::Sandbox>>,
+    ) -> TestProxy {
         let dir = temp_dir(name);
         let aws = LoopbackAws::start().await;
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
@@ -310,7 +338,7 @@ impl TestProxy {
         let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
         let (client, _) = aws_client(&config).unwrap();
         let clock = Arc::new(VirtualClock::new());
-        let (state, notes) = build_state_with_clock(config, client, clock.clone()).unwrap();
+        let (state, notes) = build_state_in(config, client, clock.clone(), sandbox).unwrap();
         let enrollment = notes.enrollment.expect("first start enrols the operator");
         let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_uri).unwrap();
         let operator: Value =
@@ -360,7 +388,18 @@ impl TestProxy {
         .verifying_key()
     }
 
+    /// The rows of audited actions (wizard steps, connects, health checks):
+    /// the single rows of logins, step-ups and step-2 bootstraps are left
+    /// out (see [`Self::all_audit_rows`]).
     pub fn audit_rows(&self) -> Vec<Value> {
+        self.all_audit_rows()
+            .into_iter()
+            .filter(|r| r["cloud"] != "auth" && r["step"] != "bootstrap")
+            .collect()
+    }
+
+    /// Every row of the trail, in order.
+    pub fn all_audit_rows(&self) -> Vec<Value> {
         std::fs::read_to_string(self.audit_path())
             .unwrap_or_default()
             .lines()

@@ -233,6 +233,9 @@ pub trait CloudWizard: Send + Sync {
     fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView>;
     /// Tracked, so the stepper and Next follow it.
     fn status(&self, step: Step) -> StepStatus;
+    /// The sandbox applied step 2: `fields` holds the next steps' inputs
+    /// by their body field names (e.g. AWS's `role_arn`).
+    fn sandbox_applied(&self, _fields: &Value) {}
 }
 
 /// A cloud's wizard and what the generic steps keep for it.
@@ -367,6 +370,8 @@ pub fn go_to(auth: Auth, state: WizardState, step: Step) {
 pub struct StepRun {
     pub error: RwSignal<Option<ApiError>>,
     pub elapsed: RwSignal<Option<u32>>,
+    /// Step 5: the operator confirmed replacing the existing connection.
+    pub replace: RwSignal<bool>,
 }
 
 impl StepRun {
@@ -374,6 +379,7 @@ impl StepRun {
         StepRun {
             error: RwSignal::new(None),
             elapsed: RwSignal::new(None),
+            replace: RwSignal::new(false),
         }
     }
     pub fn busy(&self) -> bool {
@@ -392,6 +398,10 @@ impl Default for StepRun {
 /// again, for the same cloud, with the inputs as they are by then.
 pub fn run_step(auth: Auth, org: OrgId, slot: CloudSlot, step: Step, run: StepRun) {
     let body = match slot.wizard.body(step) {
+        Ok(mut body) if step == Step::Connect && run.replace.get_untracked() => {
+            body["replace"] = Value::Bool(true);
+            body
+        }
         Ok(body) => body,
         Err(e) => {
             run.error.set(Some(e));
@@ -508,8 +518,12 @@ pub fn CloudStep(auth: Auth, state: WizardState, slot: CloudSlot, step: Step) ->
     if slot.wizard.spec(step).auto && untrack(|| slot.status(step)) == StepStatus::Pending {
         on_run.run(());
     }
+    let sandbox = (step == Step::Bootstrap).then(|| {
+        view! { <crate::sandbox::SandboxApply auth org=state.org() slot=slot.clone()/> }
+    });
     view! {
         <StepView wizard=slot.wizard run shell=state.shell step on_run/>
+        {sandbox}
         <StepNav auth state/>
     }
 }
