@@ -135,7 +135,8 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         (report["ok"].clone(), report["rows"].clone()),
-        (json!(true), json!(4))
+        (json!(true), json!(6)),
+        "a login, a step-up and two disconnects' two rows each"
     );
 
     // A missing file is not an intact trail (status `missing`).

@@ -157,11 +157,14 @@ impl Wizard {
         step_up["token"].as_str().unwrap().to_owned()
     }
 
+    /// The rows of audited actions (the single rows of logins, step-ups
+    /// and bootstraps left out).
     fn audit_rows(&self) -> Vec<Value> {
         std::fs::read_to_string(self.dir.join("audit.jsonl"))
             .unwrap_or_default()
             .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|r| r["cloud"] != "auth" && r["step"] != "bootstrap")
             .collect()
     }
 
@@ -360,7 +363,10 @@ async fn the_bootstrapped_least_privilege_role_walks_every_step_in_moto() {
         (200, json!(true)),
         "{verify}"
     );
-    assert_eq!(verify["rows"], 10);
+    assert_eq!(
+        verify["rows"], 13,
+        "the steps' 10 rows, a login, a step-up and the bootstrap"
+    );
 }
 
 #[tokio::test]

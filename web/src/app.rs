@@ -7,6 +7,7 @@
 use crate::auth::{Auth, Login, StepUp};
 use crate::integrations::Integrations;
 use crate::org::OrgPicker;
+use crate::sandbox::SandboxBanner;
 use crate::steps::{Wizard, WizardState};
 use crate::workload_identity::WorkloadIdentity;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -158,7 +159,7 @@ pub fn App() -> impl IntoView {
                 </nav>
             })}
         </header>
-        <crate::sandbox::SandboxBanner/>
+        <SandboxBanner/>
         <main id="main" tabindex="-1">
             {move || auth.step_up_wanted.get().then(|| view! { <StepUp auth/> })}
             // Hidden, not unmounted, during the step-up prompt: the action it

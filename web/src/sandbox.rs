@@ -72,7 +72,8 @@ fn breakages(cloud: CloudKind) -> &'static [(&'static str, &'static str)] {
 /// Step 2's "Apply in the sandbox" (only in sandbox mode, once step 2 has
 /// rendered). On success the next steps' inputs are filled in.
 #[component]
-pub fn SandboxApply(auth: Auth, org: OrgId, slot: CloudSlot) -> impl IntoView {
+pub fn SandboxApply(auth: Auth, org: OrgId, for_slot: CloudSlot) -> impl IntoView {
+    let slot = for_slot;
     let on = expect_context::<SandboxMode>().0;
     let cloud = slot.wizard.kind();
     let how = RwSignal::new(String::new());

@@ -17,6 +17,7 @@ use crate::api::{self, ApiError, ConnectResponse, Integration};
 use crate::auth::Auth;
 use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
+use crate::sandbox::SandboxApply;
 use crate::ui::ErrorBanner;
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
@@ -519,7 +520,7 @@ pub fn CloudStep(auth: Auth, state: WizardState, slot: CloudSlot, step: Step) ->
         on_run.run(());
     }
     let sandbox = (step == Step::Bootstrap).then(|| {
-        view! { <crate::sandbox::SandboxApply auth org=state.org() slot=slot.clone()/> }
+        view! { <SandboxApply auth org=state.org() for_slot=slot.clone()/> }
     });
     view! {
         <StepView wizard=slot.wizard run shell=state.shell step on_run/>
