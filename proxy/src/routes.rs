@@ -451,7 +451,7 @@ pub(crate) async fn refuse_overwrite(
                 StatusCode::CONFLICT,
                 "already_connected",
                 "This organisation is already connected to this service; connecting again would replace that connection.",
-                "Confirm that the existing connection should be replaced (send replace: true), or disconnect it first.",
+                "Confirm that the existing connection should be replaced, or disconnect it first.",
             );
             refusal.existing = Some(existing.masked());
             Err(refusal)

@@ -77,29 +77,19 @@ async fn apply_in_the_sandbox_connects_aws_and_each_breakage_fails_for_its_reaso
     // Broken on purpose: each fails at the step, and for the reason, a
     // customer's mistake would.
     let broken = |how: &str| json!({ "request": {}, "break": how });
-    apply(&proxy, &session, "acme", "aws", broken("wrong_external_id")).await;
-    let (status, error) = proxy
-        .post(&aws("acme", "validate-identity"), &token, body.clone())
-        .await;
-    assert_error(
-        status,
-        &error,
-        422,
-        "assume_role_access_denied",
-        Some("role_arn"),
-    );
-
-    apply(&proxy, &session, "acme", "aws", broken("missing_role")).await;
-    let (status, error) = proxy
-        .post(&aws("acme", "validate-identity"), &token, body.clone())
-        .await;
-    assert_error(
-        status,
-        &error,
-        422,
-        "assume_role_access_denied",
-        Some("role_arn"),
-    );
+    for how in ["wrong_external_id", "missing_role"] {
+        apply(&proxy, &session, "acme", "aws", broken(how)).await;
+        let (status, error) = proxy
+            .post(&aws("acme", "validate-identity"), &token, body.clone())
+            .await;
+        assert_error(
+            status,
+            &error,
+            422,
+            "assume_role_access_denied",
+            Some("role_arn"),
+        );
+    }
 
     apply(
         &proxy,

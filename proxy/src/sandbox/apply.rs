@@ -252,8 +252,19 @@ fn with_defaults(request: Value, defaults: &[(&str, &str)]) -> Value {
     Value::Object(request)
 }
 
-fn bundle_of(rendered: &Value, cloud: &str) -> Result<Bundle, ApiError> {
-    serde_json::from_value(rendered["bundle"].clone()).map_err(|e| refused(cloud, e))
+/// Step 2 rendered through `provider` for the simulated customer: the
+/// request (its ids filled in from `defaults` where missing) and the bundle.
+async fn render(
+    provider: &dyn CloudProvider,
+    org: &OrgId,
+    request: Value,
+    defaults: &[(&str, &str)],
+) -> Result<(Value, Bundle), ApiError> {
+    let request = with_defaults(request, defaults);
+    let rendered = provider.bootstrap(org, request.clone()).await?;
+    let bundle = serde_json::from_value(rendered["bundle"].clone())
+        .map_err(|e| refused(provider.cloud(), e))?;
+    Ok((request, bundle))
 }
 
 async fn apply_azure(
@@ -262,15 +273,11 @@ async fn apply_azure(
     org: &OrgId,
     request: Value,
 ) -> Result<Value, ApiError> {
-    let request = with_defaults(
-        request,
-        &[
-            ("tenant_id", CUSTOMER_TENANT),
-            ("subscription_id", CUSTOMER_SUBSCRIPTION),
-        ],
-    );
-    let rendered = provider.bootstrap(org, request.clone()).await?;
-    let bundle = bundle_of(&rendered, "azure")?;
+    let defaults = [
+        ("tenant_id", CUSTOMER_TENANT),
+        ("subscription_id", CUSTOMER_SUBSCRIPTION),
+    ];
+    let (request, bundle) = render(provider, org, request, &defaults).await?;
     let (customer, platform) = (sandbox.customer_login(), sandbox.platform_login());
     let consent = bundle.links.iter().find(|l| l.name == "admin_consent");
     let outputs = match consent {
@@ -324,15 +331,11 @@ async fn apply_gcp(
     org: &OrgId,
     request: Value,
 ) -> Result<Value, ApiError> {
-    let request = with_defaults(
-        request,
-        &[
-            ("project_id", GCP_PROJECT),
-            ("project_number", GCP_PROJECT_NUMBER),
-        ],
-    );
-    let rendered = provider.bootstrap(org, request.clone()).await?;
-    let bundle = bundle_of(&rendered, "gcp")?;
+    let defaults = [
+        ("project_id", GCP_PROJECT),
+        ("project_number", GCP_PROJECT_NUMBER),
+    ];
+    let (request, bundle) = render(provider, org, request, &defaults).await?;
     sandbox
         .gcp
         .apply_bundle(&bundle)
