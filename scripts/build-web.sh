@@ -37,15 +37,6 @@ cp "$ROOT/index.html" "$DIST/index.html"
 cp "$ROOT/web/boot.js" "$DIST/boot.js"
 cp "$ROOT/web/style.css" "$DIST/style.css"
 
-# Settings -> Workload identity imports the npm package's browser build on
-# first use (web/src/lazy_core.rs): its YAML parser and renderers stay out of
-# the wizard's first download.
-step "the npm package for core/ (loaded on demand)"
-bash "$ROOT/scripts/build-pkg.sh" >/dev/null
-mkdir -p "$DIST/core"
-cp "$ROOT/pkg/dist/index.browser.js" "$ROOT/pkg/dist/alphaswarm_core_bg.js" \
-  "$ROOT/pkg/dist/alphaswarm_core_bg.wasm" "$DIST/core/"
-
 step "sizes (raw / gzip -9)"
 total_raw=0 total_gz=0
 for f in "$DIST"/alphaswarm_web_bg.wasm "$DIST"/alphaswarm_web.js "$DIST"/boot.js "$DIST"/index.html "$DIST"/style.css; do
@@ -55,6 +46,3 @@ for f in "$DIST"/alphaswarm_web_bg.wasm "$DIST"/alphaswarm_web.js "$DIST"/boot.j
   printf '  %-26s %8d B  %8d B gzip\n' "$(basename "$f")" "$raw" "$gz"
 done
 printf '  %-26s %8d B  %8d B gzip\n' "total" "$total_raw" "$total_gz"
-core_gz=0
-for f in "$DIST"/core/*; do core_gz=$((core_gz + $(gzip -9c "$f" | wc -c))); done
-printf '  %-26s %8s    %8d B gzip (Settings -> Workload identity only)\n' "core/ on demand" "" "$core_gz"

@@ -43,3 +43,4 @@ pub mod routes;
 pub mod sandbox;
 pub mod serve;
 pub mod store;
+pub mod tools;

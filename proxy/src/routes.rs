@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clouds", get(list_clouds))
         .merge(crate::integration_routes::router())
         .merge(crate::sandbox::apply::router())
+        .merge(crate::tools::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .route(
             "/admin/{*rest}",

@@ -69,6 +69,16 @@ export function watchCsp(page, into) {
   });
 }
 
+/**
+ * The browser's own console report of an API answer a test provoked (a 4xx
+ * from /admin or /auth of `base`): expected, so not a console error.
+ */
+export function provokedApiRefusal(message, base) {
+  const url = message.location()?.url ?? '';
+  return /^Failed to load resource: the server responded with a status of 4\d\d\b/.test(message.text())
+    && url.startsWith(base) && /^\/(admin|auth)\//.test(new URL(url).pathname);
+}
+
 /** axe-core on the current page (see installAxe); returns the serious and critical violations. */
 export async function seriousViolations(page) {
   if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) {

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkpoint as shoot, installAxe, launch, requireEnv, seriousViolations, totp, watchCsp } from './lib.mjs';
+import { checkpoint as shoot, installAxe, launch, provokedApiRefusal, requireEnv, seriousViolations, totp, watchCsp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -28,13 +28,6 @@ let browser, context, page;
 const consoleErrors = [];
 const cspViolations = [];
 
-/** The browser's own report of an API answer the test provoked (a 4xx from /admin or /auth). */
-function provokedApiRefusal(msg) {
-  const url = msg.location()?.url ?? '';
-  return /^Failed to load resource: the server responded with a status of 4\d\d\b/.test(msg.text())
-    && url.startsWith(BASE) && /^\/(admin|auth)\//.test(new URL(url).pathname);
-}
-
 before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   browser = await launch();
@@ -45,7 +38,7 @@ before(async () => {
   page.setDefaultTimeout(STEP_TIMEOUT);
   page.on('pageerror', (e) => consoleErrors.push(`page error: ${e}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !provokedApiRefusal(msg)) consoleErrors.push(`console.error: ${msg.text()}`);
+    if (msg.type() === 'error' && !provokedApiRefusal(msg, BASE)) consoleErrors.push(`console.error: ${msg.text()}`);
   });
   watchCsp(page, cspViolations);
 });

@@ -272,6 +272,28 @@ pub async fn integrations(token: &str, org: &OrgId) -> Result<IntegrationsRespon
     send_read(authed(Request::get(&url), token).build()).await
 }
 
+/// Settings → Workload identity's two tools, run by the proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkloadTool {
+    Render,
+    Diagnose,
+}
+
+/// `POST /admin/tools/workload-identity/{render|diagnose}`: the answer's
+/// JSON text (a bundle, or a diagnosis).
+pub async fn workload_identity(
+    token: &str,
+    tool: WorkloadTool,
+    body: &Value,
+) -> Result<String, ApiError> {
+    let url = match tool {
+        WorkloadTool::Render => "/admin/tools/workload-identity/render",
+        WorkloadTool::Diagnose => "/admin/tools/workload-identity/diagnose",
+    };
+    let (_, text) = send(authed(Request::post(url), token).json(body)).await?;
+    Ok(text)
+}
+
 // ------------------------------------------------------------------ plumbing
 
 fn authed(req: RequestBuilder, token: &str) -> RequestBuilder {

@@ -125,7 +125,7 @@ pub fn App() -> impl IntoView {
             }.into_any(),
             View::WorkloadIdentity => view! {
                 <p><button type="button" class="link" on:click=move |_| view.set(View::Settings)>"← Settings"</button></p>
-                <WorkloadIdentity/>
+                <WorkloadIdentity auth/>
             }.into_any(),
             View::Wizard(org, cloud) => {
                 let back = if org.is_platform() { View::Settings } else { View::Org(org.clone()) };

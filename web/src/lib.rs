@@ -12,7 +12,6 @@ pub mod bundle_view;
 pub mod clouds;
 pub mod integrations;
 pub mod json;
-pub mod lazy_core;
 pub mod model;
 pub mod org;
 pub mod sandbox;

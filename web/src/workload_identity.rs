@@ -1,11 +1,12 @@
 //! Settings → Workload identity: a tool for the platform's own clusters.
 //! Render one workload's whole wiring (AKS, EKS IRSA or Pod Identity, GKE)
-//! and diagnose pasted manifests. Both run in the browser through the
-//! core loaded on demand (`lazy_core`); nothing is sent to the proxy.
+//! and diagnose pasted manifests. The proxy runs the core's renderer and
+//! diagnosis (`/admin/tools/workload-identity/…`), so the wizard's wasm
+//! carries neither them nor a YAML parser; no cloud is called.
 
-use crate::api::ApiError;
+use crate::api::{self, ApiError, WorkloadTool};
+use crate::auth::Auth;
 use crate::bundle_view::BundleView;
-use crate::lazy_core;
 use crate::ui::{ErrorBanner, FieldError};
 use alphaswarm_core::Bundle;
 use alphaswarm_core::bundle::{File, Notice};
@@ -388,16 +389,17 @@ fn Tool(
     }
 }
 
-/// Runs the core's `name` on the request and hands its JSON result to `done`.
+/// Runs `tool` on the request and hands its JSON result to `done`.
 fn run(
-    name: &'static str,
+    auth: Auth,
+    tool: WorkloadTool,
     (argument, error, busy): (Value, RwSignal<Option<ApiError>>, RwSignal<bool>),
     done: impl Fn(&str) + 'static,
 ) {
     busy.set(true);
     error.set(None);
     spawn_local(async move {
-        let result = lazy_core::call(name, &argument.to_string()).await;
+        let result = api::workload_identity(&auth.token(), tool, &argument).await;
         busy.try_set(false);
         match result {
             Ok(json) => done(&json),
@@ -409,20 +411,20 @@ fn run(
 }
 
 #[component]
-pub fn WorkloadIdentity() -> impl IntoView {
+pub fn WorkloadIdentity(auth: Auth) -> impl IntoView {
     let cloud = RwSignal::new("aks".to_owned());
     let bundle = RwSignal::new(None::<Bundle>);
     let diagnosis = RwSignal::new(None::<Bundle>);
     let shell = RwSignal::new(Shell::Bash);
     let render = Callback::new(move |request| {
         bundle.set(None);
-        run("renderWorkloadIdentity", request, move |json| {
+        run(auth, WorkloadTool::Render, request, move |json| {
             bundle.try_set(crate::json::parse(json).ok());
         });
     });
     let diagnose = Callback::new(move |request| {
         diagnosis.set(None);
-        run("diagnoseWorkload", request, move |json| {
+        run(auth, WorkloadTool::Diagnose, request, move |json| {
             diagnosis.try_set(
                 serde_json::from_str(json)
                     .ok()
@@ -433,7 +435,7 @@ pub fn WorkloadIdentity() -> impl IntoView {
     view! {
         <section class="panel" aria-labelledby="wi-title" data-view="workload-identity" data-cloud=move || cloud.get()>
             <h1 id="wi-title">"Workload identity"</h1>
-            <p class="muted">"For the platform's own clusters: wire a workload to read its secrets with the cluster's identity, or find why a pod gets no credential. Runs in your browser."</p>
+            <p class="muted">"For the platform's own clusters: wire a workload to read its secrets with the cluster's identity, or find why a pod gets no credential. No cloud is called and nothing you paste is kept."</p>
             <div class="field">
                 <label for="cloud">"Cluster"</label>
                 <select id="cloud" on:change=move |ev| cloud.set(event_target_value(&ev))>

@@ -77,7 +77,8 @@ impl EsoStoreKind {
 #[serde(
     tag = "kind",
     rename_all = "snake_case",
-    rename_all_fields = "camelCase"
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
 )]
 pub enum CloudSide {
     Aks {
@@ -136,7 +137,7 @@ impl CloudSide {
 /// One workload's wiring request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WorkloadIdentityRequest {
     pub namespace: String,
     pub service_account: String,

@@ -23,7 +23,7 @@ use workload::{Manifests, Workload};
 /// What to diagnose, as the form and the npm package send it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DiagnoseRequest {
     pub cloud: WorkloadCloud,
     /// The workload and its ServiceAccount as YAML (kubectl get -o yaml, or git).
@@ -41,7 +41,7 @@ pub struct DiagnoseRequest {
 /// Command output, pasted unchanged; each field names the command.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "tsify", derive(tsify::Tsify))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CloudOutput {
     /// AKS: `az aks show --query oidcIssuerProfile.issuerUrl -o tsv`;
     /// EKS: `aws eks describe-cluster --query cluster.identity.oidc.issuer --output text`.
