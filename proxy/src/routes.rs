@@ -258,6 +258,7 @@ async fn bootstrap(
 /// One result row for an action that is not a wizard step run (a login, a
 /// step-up, a bootstrap): `succeeded`, or `failed` with the error's code.
 /// Never a secret: the actor, the org, what was done and the code only.
+/// A refusal by the attempt budget is not recorded (see below).
 /// A row that cannot be written is logged; the action's answer stands.
 async fn audit_session_event(
     state: &AppState,
@@ -266,6 +267,12 @@ async fn audit_session_event(
     action: &str,
     error: Option<&ApiError>,
 ) {
+    // Refused by the attempt budget (429): nothing was checked. Not audited,
+    // so a flood cannot grow the trail (or queue on its fsync) beyond the
+    // attempts the budget lets through.
+    if error.is_some_and(|e| e.status == StatusCode::TOO_MANY_REQUESTS) {
+        return;
+    }
     let (cloud, step) = action.split_once(':').unwrap_or(("auth", action));
     let now = timestamp();
     let event = AuditEvent {
