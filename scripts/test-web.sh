@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # web/: fmt, clippy (wasm32), the UI build, component tests in headless
 # Chromium (wasm-bindgen-test), then the end-to-end run against the proxy
-# and the loopback AWS fake (playwright-core + axe-core).
+# and the loopback AWS, Azure, GCP, Cloudflare, HuggingFace and Docker Hub
+# fakes (playwright-core + axe-core).
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT" || exit 1
@@ -29,14 +30,19 @@ CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 
 # ---------------------------------------------------------------------------
 # End to end: the real proxy binary serving web/dist, the loopback AWS fake
-# as AWS, the Entra + ARM fake as Azure, Chromium driving. The peers
+# as AWS, the Entra + ARM fake as Azure, the STS + IAM Credentials + CRM +
+# Compute fake as GCP, the Cloudflare API fake as Cloudflare, Chromium
+# driving. The peers
 # (proxy/examples/e2e_peers.rs: the AWS fake of alphaswarm-fakes with the
 # partner account's platform user and a customer administrator; the Azure
 # fake with an issuer front and a control listener) print the endpoints and
 # keys as one JSON line. The e2e creates the customer roles by running the
 # commands the wizard rendered (the venv's awscli, as the customer
 # administrator), and the fake decides every later call from those roles'
-# policies, as IAM would. Everything binds
+# policies, as IAM would; GCP's pool, provider and bindings come from the
+# workload_identity_federation.json the wizard rendered; the Cloudflare API
+# fake gets the tokens the e2e creates from the dashboard link the wizard
+# showed (its control listener). Everything binds
 # 127.0.0.1 on free ports, lives in a temp dir and is stopped on exit.
 # ---------------------------------------------------------------------------
 ensure_venv
@@ -103,7 +109,7 @@ else
     done
   }
 
-  step "start the peers (the loopback AWS and Azure fakes)"
+  step "start the peers (the loopback AWS, Azure, GCP, Cloudflare, HuggingFace and Docker Hub fakes)"
   mkfifo "$E2E_TMP/peers.in"
   (umask 077
     exec "$ROOT/target/debug/examples/e2e_peers" \
@@ -136,7 +142,7 @@ else
     unset AWS_SESSION_TOKEN AWS_PROFILE
     # Azure: the peers' Entra + ARM fake; the issuer is the peers' front,
     # which forwards /oidc/ here (the proxy's own port is not known yet).
-    ALPHASWARM_ADMIN_FEDERATION_ISSUER=$(peer azure_issuer)
+    ALPHASWARM_ADMIN_FEDERATION_ISSUER=$(peer federation_issuer)
     ALPHASWARM_ADMIN_AZURE_LOGIN_ENDPOINT_URL=$(peer azure_login_url)
     ALPHASWARM_ADMIN_AZURE_ARM_ENDPOINT_URL=$(peer azure_arm_url)
     ALPHASWARM_ADMIN_AZURE_APP_CLIENT_ID=$(peer azure_app_client_id)
@@ -146,6 +152,22 @@ else
     # The fake makes a credential visible at once; a short window keeps the
     # missing-consent case (not retried) and the wrong-id cases quick.
     export ALPHASWARM_ADMIN_AZURE_SETTLE_SECONDS=2
+    # GCP: the peers' STS + IAM Credentials + Resource Manager + Compute
+    # fake on one endpoint; it reads the same issuer through the front. New
+    # bindings take effect at once there; a short window keeps the
+    # wrong-project-number case (retried while no provider is found) quick.
+    ALPHASWARM_ADMIN_GCP_STS_ENDPOINT_URL=$(peer gcp_url)
+    ALPHASWARM_ADMIN_GCP_IAMCREDENTIALS_ENDPOINT_URL=$ALPHASWARM_ADMIN_GCP_STS_ENDPOINT_URL
+    ALPHASWARM_ADMIN_GCP_CRM_ENDPOINT_URL=$ALPHASWARM_ADMIN_GCP_STS_ENDPOINT_URL
+    ALPHASWARM_ADMIN_GCP_COMPUTE_ENDPOINT_URL=$ALPHASWARM_ADMIN_GCP_STS_ENDPOINT_URL
+    export ALPHASWARM_ADMIN_GCP_STS_ENDPOINT_URL ALPHASWARM_ADMIN_GCP_IAMCREDENTIALS_ENDPOINT_URL \
+      ALPHASWARM_ADMIN_GCP_CRM_ENDPOINT_URL ALPHASWARM_ADMIN_GCP_COMPUTE_ENDPOINT_URL
+    export ALPHASWARM_ADMIN_GCP_SETTLE_SECONDS=2
+    ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL=$(peer cloudflare_api_url)
+    export ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL
+    ALPHASWARM_ADMIN_HUGGINGFACE_ENDPOINT_URL=$(peer huggingface_url)
+    ALPHASWARM_ADMIN_DOCKERHUB_ENDPOINT_URL=$(peer dockerhub_url)
+    export ALPHASWARM_ADMIN_HUGGINGFACE_ENDPOINT_URL ALPHASWARM_ADMIN_DOCKERHUB_ENDPOINT_URL
     exec "$ROOT/target/debug/alphaswarm-proxy" serve >"$E2E_TMP/proxy.out" 2>"$E2E_TMP/proxy.err"
   ) &
   PROXY_PID=$!
@@ -158,20 +180,29 @@ else
   # The issuer front forwards to the proxy from now on.
   echo "$E2E_BASE_URL" >&3
   E2E_AZURE_CONTROL_URL=$(peer azure_control_url)
+  E2E_ACCOUNTS_CONTROL_URL=$(peer accounts_control_url)
   E2E_AZURE_TENANTS=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["azure_tenants"]))' "$E2E_TMP/peers.out")
   # The awscli in the e2e acts as the customer's administrator.
   AWS_ACCESS_KEY_ID=$(peer customer_access_key_id)
   AWS_SECRET_ACCESS_KEY=$(peer customer_secret_access_key)
+  E2E_GCP_CONTROL_URL=$(peer gcp_control_url)
+  E2E_GCP_PROJECTS=$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["gcp_projects"]))' "$E2E_TMP/peers.out")
+  E2E_CLOUDFLARE_CONTROL_URL=$(peer cloudflare_control_url)
+  E2E_CLOUDFLARE_ACCOUNT_ID=$(peer cloudflare_account_id)
+  # Where the proxy and the peers write (logs, audit, store, state): the
+  # Cloudflare and account e2e prove their tokens are in none of these files.
+  E2E_SECRET_SCAN_DIR="$E2E_TMP"
   export E2E_BASE_URL E2E_PASSWORD E2E_TOTP_SECRET E2E_AWS_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY \
-    E2E_AZURE_CONTROL_URL E2E_AZURE_TENANTS
+    E2E_AZURE_CONTROL_URL E2E_AZURE_TENANTS E2E_GCP_CONTROL_URL E2E_GCP_PROJECTS \
+    E2E_CLOUDFLARE_CONTROL_URL E2E_CLOUDFLARE_ACCOUNT_ID E2E_ACCOUNTS_CONTROL_URL E2E_SECRET_SCAN_DIR
   if [ -z "$E2E_BASE_URL" ] || [ -z "$E2E_PASSWORD" ]; then
     echo "could not read the proxy's address or password" >&2
     exit 1
   fi
   curl -fsS --max-time 5 "$E2E_BASE_URL/healthz" >/dev/null
   # The issuer's discovery document through the front, as Entra reads it.
-  curl -fsS --max-time 5 "$(peer azure_issuer).well-known/openid-configuration" >/dev/null
-  echo "proxy at $E2E_BASE_URL, AWS fake at $E2E_AWS_URL, Azure fake control at $E2E_AZURE_CONTROL_URL"
+  curl -fsS --max-time 5 "$(peer federation_issuer).well-known/openid-configuration" >/dev/null
+  echo "proxy at $E2E_BASE_URL, AWS fake at $E2E_AWS_URL, Azure and GCP fake control at $E2E_AZURE_CONTROL_URL"
 
   step "start a sandbox proxy (as scripts/run.sh starts it without cloud configuration)"
   (
@@ -197,7 +228,7 @@ SANDBOX_E2E=()
 
 step "end-to-end (playwright-core + axe-core, Chromium)"
 e2e_started=$(date +%s)
-(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs workload_identity.test.mjs "${SANDBOX_E2E[@]}")
+(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs gcp.test.mjs cloudflare.test.mjs integrations.test.mjs workload_identity.test.mjs "${SANDBOX_E2E[@]}")
 echo "end-to-end took $(( $(date +%s) - e2e_started ))s"
 step "benchmark"
 (cd "$E2E_DIR" && timeout 300 node bench.mjs)

@@ -200,10 +200,9 @@ async fn sweep_10000() {
         "  at the fakes: {} requests, peak {} concurrent",
         seen.requests, seen.peak_in_flight
     );
-    let audit_rows = std::fs::read_to_string(dir.join("audit.jsonl"))
-        .unwrap_or_default()
-        .lines()
-        .count();
+    let db = binary_database(&dir).await;
+    let audit_rows = audit_rows(&db).await.len();
+    db.close().await;
     println!(
         "  audit rows written for status changes: {audit_rows}; proxy RSS peak {peak} KiB, high-water {} KiB",
         status_kib(pid, "VmHWM:")

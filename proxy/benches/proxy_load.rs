@@ -1,39 +1,59 @@
 //! `cargo bench -p alphaswarm-proxy`: figures for the release binary on loopback.
-//! - requests/s and latency percentiles of `bootstrap` under a bounded load;
-//! - the proxy's RSS (VmRSS) idle and after the load;
-//! - connect latency with 10,000 integrations already stored;
+//! - `bootstrap` requests/s and latency percentiles under a bounded load,
+//!   on one replica and on two replicas (one PostgreSQL) behind the same
+//!   load generator (round robin);
+//! - connect latency with `BENCH_STORED` (default 100,000) integrations
+//!   already stored, on SQLite (the default) and on PostgreSQL;
+//! - listing one org's connections at that size;
+//! - the proxy's RSS (VmRSS) idle, with that many stored, and after;
 //! - login throughput through the password-hash gate (right and wrong
 //!   passwords), and the proxy's peak RSS under 200 parallel wrong logins.
 //!
 //! The binary's AWS is the loopback AWS fake (alphaswarm-fakes), so connect
-//! latency is the proxy's own cost (audit fsyncs, encryption, the atomic
-//! store rewrite) plus two signed loopback calls (AssumeRole,
-//! GetCallerIdentity), not AWS's network latency.
-//! Sections can be chosen (`cargo bench -p alphaswarm-proxy -- bootstrap`),
-//! and `ALPHASWARM_PROXY_BINARY=<path>` benchmarks another build of the
-//! proxy (e.g. the previous release) for a before/after.
+//! latency is the proxy's own cost (two audit rows and one store row, each
+//! committed to disk, the Fernet encryption) plus two signed loopback calls
+//! (AssumeRole, GetCallerIdentity), not AWS's network latency. PostgreSQL
+//! is the test area's (`ALPHASWARM_TEST_POSTGRES_URL`) or one started here,
+//! fsync on. Sections can be chosen (`cargo bench -p alphaswarm-proxy --
+//! sqlite postgres login`), and `ALPHASWARM_PROXY_BINARY=<path>` benchmarks
+//! another build of the proxy (e.g. the previous release) for a before/after.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/support/postgres.rs"]
+mod postgres;
 #[path = "support/stats.rs"]
 mod stats;
 
+use alphaswarm_proxy::db::store::DbIntegrationStore;
+use alphaswarm_proxy::db::{Database, OpenOptions, Target};
 use alphaswarm_proxy::store::{FernetFileStore, StoredIntegration};
 use common::*;
 use serde_json::json;
 use stats::{ms, percentile};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 const LOAD_REQUESTS: usize = 20_000;
 const LOAD_CONCURRENCY: usize = 32;
 const LOAD_TIME_LIMIT: Duration = Duration::from_secs(20);
-const STORED: usize = 10_000;
 const CONNECTS: usize = 100;
+const LISTS: usize = 200;
 const LOGIN_TIME: Duration = Duration::from_secs(5);
 const LOGIN_FLOOD_CLIENTS: usize = 8;
 const BURST: u8 = 200;
+/// The org whose connections are listed (one of each kind).
+const LISTED_ORG: &str = "listed";
+const LISTED_KINDS: [&str; 4] = ["cloud_aws", "cloud_azure", "cloud_gcp", "cloud_cloudflare"];
+
+fn stored() -> usize {
+    std::env::var("BENCH_STORED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000)
+}
 
 fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -46,72 +66,94 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// CPU time (user + system, all threads) a process has used, from
-/// /proc/<pid>/stat in USER_HZ ticks (100 per second on Linux). Less
-/// sensitive to a busy machine than throughput.
-fn cpu_seconds(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let fields: Vec<u64> = s
-                .rsplit_once(") ")?
-                .1
-                .split_whitespace()
-                .skip(11)
-                .take(2)
-                .filter_map(|f| f.parse().ok())
-                .collect();
-            Some(fields.iter().sum::<u64>() as f64 / 100.0)
-        })
-        .unwrap_or(0.0)
+fn summary(latencies: &mut [Duration]) -> String {
+    latencies.sort();
+    let mean = latencies.iter().sum::<Duration>() / latencies.len().max(1) as u32;
+    format!(
+        "mean {}  p50 {}  p99 {}  max {}",
+        ms(mean),
+        ms(percentile(latencies, 50.0)),
+        ms(percentile(latencies, 99.0)),
+        ms(*latencies.last().unwrap_or(&Duration::ZERO))
+    )
 }
 
-fn env_for(dir: &std::path::Path, key: &str, aws: &LoopbackAws) -> Vec<(&'static str, String)> {
-    let mut env = binary_env(dir, key, EXTERNAL_ID_SECRET);
+fn env_for(
+    dir: &std::path::Path,
+    key: &str,
+    database_url: Option<&str>,
+    aws: &LoopbackAws,
+) -> Vec<(&'static str, String)> {
+    let mut env = common::binary_env(dir, key, EXTERNAL_ID_SECRET);
     env.extend([
         ("RUST_LOG", "warn".to_owned()),
         // The figures are the requests' own; no background re-check meanwhile.
         ("ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS", "0".to_owned()),
     ]);
     env.extend(aws.env());
+    if let Some(url) = database_url {
+        env.push(("ALPHASWARM_ADMIN_DATABASE_URL", url.to_owned()));
+    }
     env
 }
 
-async fn bootstrap_load() {
-    let dir = temp_dir("bench-load");
-    let key = FernetFileStore::generate_key();
-    let aws = LoopbackAws::start().await;
-    let proxy = BinaryProxy::spawn(&dir, "load", &env_for(&dir, &key, &aws));
-    let pid = proxy.child.id();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = rss_kib(pid);
+struct Running {
+    proxy: BinaryProxy,
+    token: String,
+}
+
+async fn start(dir: &std::path::Path, tag: &str, env: &[(&'static str, String)]) -> Running {
+    let replica = dir.join(tag);
+    std::fs::create_dir_all(&replica).unwrap();
+    let mut env = env.to_vec();
+    for (name, value) in env.iter_mut() {
+        if *name == "ALPHASWARM_ADMIN_STATE_DIR" {
+            *value = replica.join("state").display().to_string();
+        }
+    }
+    let proxy = BinaryProxy::spawn(&replica, tag, &env);
     let (password, totp) = proxy.enrollment();
-    alphaswarm_proxy::aws::ensure_tls_provider();
+    let token = proxy
+        .stepped_up(&common::http_client(), &password, &totp)
+        .await;
+    Running { proxy, token }
+}
+
+/// `bootstrap` as fast as 32 clients can, spread over the replicas.
+async fn bootstrap_load(label: &str, replicas: &[&Running]) {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(LOAD_CONCURRENCY)
         .build()
         .unwrap();
-    let token = Arc::new(proxy.stepped_up(&http, &password, &totp).await);
-    let url = Arc::new(format!(
-        "{}/admin/accounts/acme/cloud/aws/bootstrap",
-        proxy.base
-    ));
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let cpu_before = cpu_seconds(pid);
+    let targets: Arc<Vec<(String, String)>> = Arc::new(
+        replicas
+            .iter()
+            .map(|r| {
+                (
+                    format!("{}/admin/accounts/acme/cloud/aws/bootstrap", r.proxy.base),
+                    r.token.clone(),
+                )
+            })
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let workers: Vec<_> = (0..LOAD_CONCURRENCY)
         .map(|_| {
-            let (http, token, url, next) = (http.clone(), token.clone(), url.clone(), next.clone());
+            let (http, targets, next) = (http.clone(), targets.clone(), next.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0usize;
-                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < LOAD_REQUESTS
-                    && started.elapsed() < LOAD_TIME_LIMIT
-                {
+                loop {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n >= LOAD_REQUESTS || started.elapsed() >= LOAD_TIME_LIMIT {
+                        break;
+                    }
+                    let (url, token) = &targets[n % targets.len()];
                     let t = Instant::now();
                     let ok = match http
                         .post(url.as_str())
-                        .bearer_auth(token.as_str())
+                        .bearer_auth(token)
                         .json(&json!({}))
                         .send()
                         .await
@@ -134,11 +176,8 @@ async fn bootstrap_load() {
         errors += e;
     }
     let elapsed = started.elapsed();
-    let cpu = cpu_seconds(pid) - cpu_before;
-    latencies.sort();
-    let after = rss_kib(pid);
     println!(
-        "bootstrap load: {} requests, {LOAD_CONCURRENCY} concurrent clients, {:.2} s, {errors} errors",
+        "bootstrap load, {label}: {} requests, {LOAD_CONCURRENCY} concurrent clients, {:.2} s, {errors} errors",
         latencies.len(),
         elapsed.as_secs_f64()
     );
@@ -146,112 +185,180 @@ async fn bootstrap_load() {
         "  throughput: {:.0} requests/s",
         latencies.len() as f64 / elapsed.as_secs_f64()
     );
-    println!(
-        "  latency: p50 {}  p90 {}  p99 {}  max {}",
-        ms(percentile(&latencies, 50.0)),
-        ms(percentile(&latencies, 90.0)),
-        ms(percentile(&latencies, 99.0)),
-        ms(*latencies.last().unwrap_or(&Duration::ZERO))
-    );
-    println!(
-        "  proxy CPU: {:.1} µs per request ({cpu:.2} s in all)",
-        cpu * 1e6 / latencies.len().max(1) as f64
-    );
-    println!("proxy RSS: idle {} KiB, after load {} KiB", idle, after);
+    println!("  latency: {}", summary(&mut latencies));
 }
 
-async fn connect_with_many_stored() {
-    let dir = temp_dir("bench-store");
-    let key = FernetFileStore::generate_key();
-    let seed_started = Instant::now();
-    {
-        let store = FernetFileStore::open(dir.join("integrations.json"), &key).unwrap();
-        let records = (0..STORED)
-            .map(|i| {
-                let org = format!("seeded-{i}");
-                StoredIntegration {
-                    credential_key: format!("cloud_aws:org:{org}"),
-                    org_id: org,
-                    kind: "cloud_aws".into(),
-                    status: "healthy".into(),
-                    connected_at: "2026-01-01T00:00:00Z".into(),
-                    last_health_at: None,
-                    error: None,
-                    metadata: BTreeMap::from([
-                        ("account_id".into(), CUSTOMER.into()),
-                        (
-                            "role_arn".into(),
-                            role_arn(CUSTOMER, &format!("alphaswarm-broker-seeded-{i}")),
-                        ),
-                        ("region".into(), "us-east-1".into()),
-                    ]),
-                    sensitive: BTreeMap::from([(
-                        "external_id".into(),
-                        "0123456789abcdef0123456789abcdef".into(),
-                    )]),
-                    ..StoredIntegration::default()
-                }
-            })
-            .collect();
-        store.put_many(records).await.unwrap();
+fn seeded(i: usize) -> StoredIntegration {
+    let org = format!("seeded-{i}");
+    StoredIntegration {
+        credential_key: format!("cloud_aws:org:{org}"),
+        org_id: org,
+        kind: "cloud_aws".into(),
+        status: "healthy".into(),
+        connected_at: "2026-01-01T00:00:00Z".into(),
+        last_health_at: None,
+        error: None,
+        metadata: BTreeMap::from([
+            ("account_id".into(), CUSTOMER.into()),
+            (
+                "role_arn".into(),
+                role_arn(CUSTOMER, &format!("alphaswarm-broker-seeded-{i}")),
+            ),
+            ("region".into(), "us-east-1".into()),
+        ]),
+        sensitive: BTreeMap::from([(
+            "external_id".into(),
+            "0123456789abcdef0123456789abcdef".into(),
+        )]),
+        ..StoredIntegration::default()
     }
-    let size = std::fs::metadata(dir.join("integrations.json"))
-        .unwrap()
-        .len();
-    println!(
-        "store: {STORED} integrations seeded in {:.2} s, file {} KiB",
-        seed_started.elapsed().as_secs_f64(),
-        size / 1024
-    );
-    let aws = LoopbackAws::start().await;
-    let roles: Vec<String> = (0..CONNECTS)
-        .map(|i| {
-            aws.role(
-                &format!("bench-{i}"),
-                &format!("r{i}"),
-                Trust::Rendered,
-                Grant::Baseline,
-            )
+}
+
+/// Writes `count` integrations (and the listed org's) straight into the database.
+async fn seed(target: &Target, key: &str, count: usize) {
+    let started = Instant::now();
+    let db = Database::open(target, OpenOptions::default())
+        .await
+        .unwrap();
+    let store = DbIntegrationStore::open(db.clone(), key).await.unwrap();
+    let mut listed: Vec<_> = LISTED_KINDS
+        .iter()
+        .map(|kind| StoredIntegration {
+            org_id: LISTED_ORG.into(),
+            kind: (*kind).into(),
+            credential_key: format!("{kind}:org:{LISTED_ORG}"),
+            ..seeded(0)
         })
         .collect();
-    let proxy = BinaryProxy::spawn(&dir, "store", &env_for(&dir, &key, &aws));
-    let (password, totp) = proxy.enrollment();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(10_000) {
+        let mut batch: Vec<_> = chunk.iter().map(|i| seeded(*i)).collect();
+        batch.append(&mut listed);
+        store.put_many(batch).await.unwrap();
+    }
+    db.close().await;
+    println!(
+        "  seeded {count} integrations in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Sequential connects of new orgs, then sequential listings of one org.
+async fn connect_and_list(label: &str, running: &Running, aws: &LoopbackAws) {
     let http = common::http_client();
-    let token = proxy.stepped_up(&http, &password, &totp).await;
-    let mut latencies = Vec::new();
-    for (i, role) in roles.iter().enumerate() {
+    let pid = running.proxy.child.id();
+    let mut connects = Vec::new();
+    for i in 0..CONNECTS {
+        let arn = aws.role(
+            &format!("{label}-{i}"),
+            &format!("r{i}"),
+            Trust::Rendered,
+            Grant::Baseline,
+        );
         let t = Instant::now();
         let response = http
             .post(format!(
-                "{}/admin/accounts/bench-{i}/cloud/aws/connect",
-                proxy.base
+                "{}/admin/accounts/{label}-{i}/cloud/aws/connect",
+                running.proxy.base
             ))
-            .bearer_auth(&token)
-            .json(&json!({"role_arn": role}))
+            .bearer_auth(&running.token)
+            .json(&json!({"role_arn": arn}))
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 200);
-        latencies.push(t.elapsed());
+        response.bytes().await.unwrap();
+        connects.push(t.elapsed());
     }
-    latencies.sort();
-    let mean = latencies.iter().sum::<Duration>() / latencies.len() as u32;
-    println!("connect with {STORED}+ stored integrations ({CONNECTS} sequential connects):");
     println!(
-        "  mean {}  p50 {}  p99 {}  max {}",
-        ms(mean),
-        ms(percentile(&latencies, 50.0)),
-        ms(percentile(&latencies, 99.0)),
-        ms(*latencies.last().unwrap())
+        "  connect ({label}, {CONNECTS} sequential): {}",
+        summary(&mut connects)
     );
+    let mut lists = Vec::new();
+    for _ in 0..LISTS {
+        let t = Instant::now();
+        let body: serde_json::Value = http
+            .get(format!(
+                "{}/admin/accounts/{LISTED_ORG}/integrations",
+                running.proxy.base
+            ))
+            .bearer_auth(&running.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            body["integrations"].as_array().map(Vec::len),
+            Some(LISTED_KINDS.len())
+        );
+        lists.push(t.elapsed());
+    }
     println!(
-        "proxy RSS with {} integrations: {} KiB",
-        STORED + CONNECTS,
-        rss_kib(proxy.child.id())
+        "  list one org's {} connections ({label}, {LISTS} sequential): {}",
+        LISTED_KINDS.len(),
+        summary(&mut lists)
     );
+    println!("  proxy RSS after: {} KiB", rss_kib(pid));
 }
 
-/// Logins from `clients` workers for LOGIN_TIME, each on a new connection.
+async fn sqlite_scenario() {
+    let dir = temp_dir("bench-sqlite");
+    let key = FernetFileStore::generate_key();
+    let aws = LoopbackAws::start().await;
+    let env = env_for(&dir, &key, None, &aws);
+
+    let empty = start(&dir, "empty", &env).await;
+    println!(
+        "SQLite, empty: proxy RSS idle {} KiB",
+        rss_kib(empty.proxy.child.id())
+    );
+    bootstrap_load("one replica (SQLite)", &[&empty]).await;
+    println!(
+        "  proxy RSS after load: {} KiB",
+        rss_kib(empty.proxy.child.id())
+    );
+    drop(empty);
+
+    let count = stored();
+    println!("SQLite with {count} stored:");
+    let stored_dir = dir.join("stored");
+    seed(
+        &Target::Sqlite(stored_dir.join("state").join("alphaswarm.db")),
+        &key,
+        count,
+    )
+    .await;
+    let running = start(&dir, "stored", &env).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    println!(
+        "  proxy RSS idle with {count} stored: {} KiB",
+        rss_kib(running.proxy.child.id())
+    );
+    connect_and_list("sqlite", &running, &aws).await;
+}
+
+async fn postgres_scenario() {
+    let dir = temp_dir("bench-postgres");
+    let key = FernetFileStore::generate_key();
+    let url = postgres::fresh_database().await;
+    let count = stored();
+    println!("PostgreSQL with {count} stored:");
+    seed(&Target::postgres(&url).unwrap(), &key, count).await;
+    let aws = LoopbackAws::start().await;
+    let env = env_for(&dir, &key, Some(&url), &aws);
+    let a = start(&dir, "a", &env).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    println!(
+        "  proxy RSS idle with {count} stored: {} KiB",
+        rss_kib(a.proxy.child.id())
+    );
+    connect_and_list("postgresql", &a, &aws).await;
+    let b = start(&dir, "b", &env).await;
+    bootstrap_load("one replica (PostgreSQL)", &[&a]).await;
+    bootstrap_load("two replicas (one PostgreSQL)", &[&a, &b]).await;
+}
+
 /// Wrong passwords rotate source addresses every 5 attempts (a client's
 /// free failures), so what limits them is the hash gate, not the budgets.
 /// Returns (checked: 200 or 401, refused busy: 429, other).
@@ -300,7 +407,7 @@ async fn logins() {
     let dir = temp_dir("bench-login");
     let key = FernetFileStore::generate_key();
     let aws = LoopbackAws::start().await;
-    let proxy = BinaryProxy::spawn(&dir, "login", &env_for(&dir, &key, &aws));
+    let proxy = BinaryProxy::spawn(&dir, "login", &env_for(&dir, &key, None, &aws));
     let (password, _) = proxy.enrollment();
     let seconds = LOGIN_TIME.as_secs_f64();
     let gate = std::thread::available_parallelism()
@@ -323,7 +430,7 @@ async fn logins() {
 
     // Peak RSS: a fresh proxy, then one burst from 200 addresses at once.
     let dir = temp_dir("bench-burst");
-    let proxy = BinaryProxy::spawn(&dir, "burst", &env_for(&dir, &key, &aws));
+    let proxy = BinaryProxy::spawn(&dir, "burst", &env_for(&dir, &key, None, &aws));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let idle_peak = peak_rss_kib(proxy.child.id());
     let from: Vec<_> = (1..=BURST)
@@ -340,9 +447,9 @@ async fn logins() {
 }
 
 fn main() {
-    // `cargo bench -p alphaswarm-proxy -- bootstrap login` runs those sections only.
+    // `cargo bench -p alphaswarm-proxy -- sqlite login` runs those sections only.
     let args: Vec<String> = std::env::args().collect();
-    let chosen: Vec<&str> = ["bootstrap", "login", "connect"]
+    let chosen: Vec<&str> = ["sqlite", "postgres", "login"]
         .into_iter()
         .filter(|s| args.iter().any(|a| a == s))
         .collect();
@@ -351,14 +458,14 @@ fn main() {
         if let Some(other) = std::env::var_os("ALPHASWARM_PROXY_BINARY") {
             println!("(benchmarking the binary {})", other.to_string_lossy());
         }
-        if runs("bootstrap") {
-            bootstrap_load().await;
+        if runs("sqlite") {
+            sqlite_scenario().await;
+        }
+        if runs("postgres") {
+            postgres_scenario().await;
         }
         if runs("login") {
             logins().await;
-        }
-        if runs("connect") {
-            connect_with_many_stored().await;
         }
     });
 }

@@ -14,6 +14,25 @@
 //! `az` commands the wizard rendered (`POST /az`) and clicks the
 //! admin-consent link (`POST /admin-consent`), as the customer would.
 //!
+//! GCP: the loopback STS + IAM Credentials + Resource Manager + Compute
+//! fake of `alphaswarm-fakes` with two customer projects; it reads the same
+//! issuer through the front. The control listener applies the
+//! `workload_identity_federation.json` the wizard rendered (`POST
+//! /gcp/apply`), as running the rendered `gcloud` commands would, and
+//! grants a project role as step 4's fix does (`POST /gcp/grant`).
+//!
+//! Cloudflare: the loopback Cloudflare API fake of `alphaswarm-fakes` (one
+//! user, two accounts with zones) and a control listener where the e2e
+//! creates a token from the dashboard link the wizard showed (`POST
+//! /mint`, as the customer does in the dashboard, optionally unticking
+//! permissions) and edits one (`POST /add-group`).
+//!
+//! HuggingFace and Docker Hub: their loopback fakes with one user each
+//! (HuggingFace `alice`, admin of `acme-quant`; Docker Hub `acmeops`, member
+//! of `acme`). The control listener mints and revokes their tokens
+//! (`POST /accounts/{huggingface|dockerhub}/{issue|revoke}`), as the
+//! user does in each product's settings.
+//!
 //! Prints one JSON line (endpoints, account ids, the platform user's keys
 //! for the proxy, the customer administrator's keys for the awscli, the
 //! Azure ids). The first line read on stdin is the proxy's base URL (for the
@@ -21,6 +40,10 @@
 
 use alphaswarm_fakes::aws::{AwsFake, AwsFakeConfig};
 use alphaswarm_fakes::azure::{AzLogin, AzureFake};
+use alphaswarm_fakes::cloudflare::{CloudflareFake, MintOptions, RunningCloudflare};
+use alphaswarm_fakes::dockerhub::{DockerHub, PatScope};
+use alphaswarm_fakes::gcp::GcpFake;
+use alphaswarm_fakes::huggingface::{HuggingFace, TokenRole};
 use alphaswarm_fakes::server::{Running, serve};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -55,6 +78,13 @@ const AZ_TENANTS: [(&str, &str, &str); 2] = [
         "bbbbbbbb-2222-4222-8222-222222222222",
         "Fabrikam",
     ),
+];
+
+/// The customer projects (id, number): one per e2e organisation, so each
+/// connects its own.
+const GCP_PROJECTS: [(&str, &str); 2] = [
+    ("contoso-prod", "246813579024"),
+    ("fabrikam-data", "135792468013"),
 ];
 
 /// The proxy's base URL, read from stdin once the proxy listens.
@@ -131,8 +161,178 @@ async fn admin_consent(State(azure): State<Arc<AzureFake>>, Json(body): Json<Val
     }
 }
 
-/// The Azure fake, the issuer front and the control listener.
-async fn start_azure(proxy: ProxyUrl) -> (Arc<AzureFake>, Running, Running) {
+/// `POST /gcp/apply {config}`: the rendered `workload_identity_federation.json`
+/// (as text) applied to the GCP fake; 204, or 422 `{error}` (what gcloud
+/// would print).
+async fn apply_gcp(State(gcp): State<GcpFake>, Json(body): Json<Value>) -> Response {
+    let text = body
+        .get("config")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let applied = serde_json::from_str::<Value>(text)
+        .map_err(|e| e.to_string())
+        .and_then(|config| gcp.world().apply_config(&config).map_err(|e| e.to_string()));
+    match applied {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": error })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /gcp/grant {project, role, member}`: `gcloud projects
+/// add-iam-policy-binding` as the customer runs step 4's fix; 204.
+async fn grant_gcp(State(gcp): State<GcpFake>, Json(body): Json<Value>) -> StatusCode {
+    let text = |key: &str| body.get(key).and_then(Value::as_str).unwrap_or_default();
+    gcp.grant_project_role(text("project"), text("role"), text("member"));
+    StatusCode::NO_CONTENT
+}
+
+/// `POST /mint {link, account_id?, drop_keys?, expires_in_days?}`: the
+/// customer opens the wizard's dashboard link, unticks `drop_keys`, sets
+/// an expiry and creates the token; answers `{id, value}` (the value is
+/// shown once, as Cloudflare does) or 422 `{error}`.
+async fn cloudflare_mint(
+    State(cloudflare): State<CloudflareFake>,
+    Json(body): Json<Value>,
+) -> Response {
+    let options = MintOptions {
+        account_id: body["account_id"].as_str().map(str::to_owned),
+        drop_keys: body["drop_keys"]
+            .as_array()
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(|k| Some(k.as_str()?.to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        expires_on: body["expires_in_days"]
+            .as_i64()
+            .map(|days| time::OffsetDateTime::now_utc() + time::Duration::days(days)),
+        ..MintOptions::default()
+    };
+    match cloudflare.mint_from_link(body["link"].as_str().unwrap_or_default(), options) {
+        Ok(token) => Json(json!({ "id": token.id, "value": token.value })).into_response(),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": e.to_string() })),
+        )
+            .into_response(),
+    }
+}
+
+/// `POST /add-group {token_id, group_id}`: the customer edits the token in
+/// the dashboard (its value stays the same).
+async fn cloudflare_add_group(
+    State(cloudflare): State<CloudflareFake>,
+    Json(body): Json<Value>,
+) -> StatusCode {
+    let field = |key: &str| body[key].as_str().unwrap_or_default();
+    if cloudflare.add_group(field("token_id"), field("group_id")) {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
+}
+
+/// The Cloudflare fake and its control listener.
+async fn start_cloudflare() -> (RunningCloudflare, Running) {
+    let cloudflare = CloudflareFake::new()
+        .start()
+        .await
+        .expect("the Cloudflare fake starts");
+    let control = axum::Router::new()
+        .route("/mint", post(cloudflare_mint))
+        .route("/add-group", post(cloudflare_add_group))
+        .with_state(cloudflare.fake.clone());
+    let control = serve(control, 0)
+        .await
+        .expect("the Cloudflare control listener starts");
+    (cloudflare, control)
+}
+
+/// The HuggingFace and Docker Hub fakes, each with its one user.
+#[derive(Clone)]
+struct Accounts {
+    hf: HuggingFace,
+    docker: DockerHub,
+}
+
+const HF_USER: &str = "alice";
+const DOCKER_USER: &str = "acmeops";
+
+/// `POST /accounts/{product}/issue` answers `{token}` (a new token of the
+/// product's user); `…/revoke {token}` revokes one.
+async fn account_token(
+    State(accounts): State<Accounts>,
+    Path((product, action)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> Response {
+    let token = body
+        .as_ref()
+        .and_then(|b| b.get("token"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match (product.as_str(), action.as_str()) {
+        ("huggingface", "issue") => {
+            Json(json!({ "token": accounts.hf.issue_token(HF_USER, TokenRole::Read) }))
+                .into_response()
+        }
+        ("dockerhub", "issue") => {
+            Json(json!({ "token": accounts.docker.issue_pat(DOCKER_USER, PatScope::Read) }))
+                .into_response()
+        }
+        ("huggingface", "revoke") => {
+            accounts.hf.revoke(token);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        ("dockerhub", "revoke") => {
+            accounts.docker.revoke(token);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Both account fakes and their control routes.
+async fn start_accounts() -> (Running, Running, axum::Router) {
+    let accounts = Accounts {
+        hf: HuggingFace::new(),
+        docker: DockerHub::new(),
+    };
+    accounts.hf.add_user(HF_USER, Some("alice@acme.example"));
+    accounts.hf.add_org("acme-quant", &[(HF_USER, "admin")]);
+    accounts
+        .docker
+        .add_user(DOCKER_USER, "ops@acme.example", None);
+    accounts.docker.add_org("acme", &[DOCKER_USER]);
+    accounts.docker.add_repository(DOCKER_USER, "tools", true);
+    accounts.docker.add_repository("acme", "models", true);
+    let hf = accounts
+        .hf
+        .start()
+        .await
+        .expect("the HuggingFace fake starts");
+    let docker = accounts
+        .docker
+        .start()
+        .await
+        .expect("the Docker Hub fake starts");
+    let control = axum::Router::new()
+        .route("/accounts/{product}/{action}", post(account_token))
+        .with_state(accounts);
+    (hf, docker, control)
+}
+
+/// The Azure fake, the issuer front and the control listener (Azure's
+/// routes and GCP's).
+async fn start_azure(
+    proxy: ProxyUrl,
+    gcp: GcpFake,
+    accounts: axum::Router,
+) -> (Arc<AzureFake>, Running, Running) {
     let azure = AzureFake::start().await.expect("the Azure fake starts");
     for (tenant, subscription, name) in AZ_TENANTS {
         azure.add_subscription(tenant, subscription, name);
@@ -145,7 +345,14 @@ async fn start_azure(proxy: ProxyUrl) -> (Arc<AzureFake>, Running, Running) {
     let control = axum::Router::new()
         .route("/az", post(run_az))
         .route("/admin-consent", post(admin_consent))
-        .with_state(azure.clone());
+        .with_state(azure.clone())
+        .merge(
+            axum::Router::new()
+                .route("/gcp/apply", post(apply_gcp))
+                .route("/gcp/grant", post(grant_gcp))
+                .with_state(gcp),
+        )
+        .merge(accounts);
     let front = serve(front, 0).await.expect("the issuer front starts");
     let control = serve(control, 0)
         .await
@@ -166,8 +373,17 @@ async fn main() {
         .state()
         .create_user(CUSTOMER_ACCOUNT, "e2e-customer-admin", ALLOW_EVERYTHING)
         .expect("customer administrator");
+    let gcp = GcpFake::new();
+    gcp.allow_loopback_issuers();
+    for (id, number) in GCP_PROJECTS {
+        gcp.add_project(id, number);
+    }
+    let gcp_server = gcp.serve().await.expect("the GCP fake starts on loopback");
     let proxy_url: ProxyUrl = Arc::default();
-    let (azure, issuer_front, azure_control) = start_azure(proxy_url.clone()).await;
+    let (huggingface, dockerhub, accounts_control) = start_accounts().await;
+    let (azure, issuer_front, azure_control) =
+        start_azure(proxy_url.clone(), gcp, accounts_control).await;
+    let (cloudflare, cloudflare_control) = start_cloudflare().await;
     let env = serde_json::json!({
         "aws_url": aws.url(),
         "partner_account_id": PARTNER_ACCOUNT,
@@ -176,13 +392,24 @@ async fn main() {
         "platform_secret_access_key": platform.secret_access_key,
         "customer_access_key_id": admin.access_key_id,
         "customer_secret_access_key": admin.secret_access_key,
-        "azure_issuer": format!("{}/oidc/", issuer_front.url()),
+        // The proxy's issuer, as Entra and the GCP fake fetch it.
+        "federation_issuer": format!("{}/oidc/", issuer_front.url()),
         "azure_login_url": azure.login_url(),
         "azure_arm_url": azure.arm_url(),
         "azure_control_url": azure_control.url(),
+        "accounts_control_url": azure_control.url(),
         "azure_app_client_id": AZ_APP_CLIENT_ID,
         "azure_app_object_id": AZ_APP_OBJECT_ID,
+        "huggingface_url": huggingface.url(),
+        "dockerhub_url": dockerhub.url(),
         "azure_tenants": AZ_TENANTS.iter().map(|(t, s, n)| json!({ "tenant": t, "subscription": s, "name": n })).collect::<Vec<_>>(),
+        "cloudflare_api_url": cloudflare.api_url(),
+        "cloudflare_control_url": cloudflare_control.url(),
+        "cloudflare_account_id": cloudflare.fake.account_id(),
+        "gcp_url": gcp_server.url(),
+        // The same control listener serves GCP's /gcp/apply.
+        "gcp_control_url": azure_control.url(),
+        "gcp_projects": GCP_PROJECTS.iter().map(|(id, number)| json!({ "id": id, "number": number })).collect::<Vec<_>>(),
     });
     println!("{env}");
 
@@ -204,6 +431,8 @@ async fn main() {
         _ = tokio::signal::ctrl_c() => {}
     }
     // Dropping them stops the fakes.
-    drop((issuer_front, azure_control, azure));
+    drop((issuer_front, azure_control, azure, gcp_server));
+    drop((cloudflare_control, cloudflare));
+    drop((huggingface, dockerhub));
     drop(aws);
 }

@@ -3,20 +3,32 @@
 use crate::accounts::AccountProvider;
 use crate::accounts::dockerhub::{DockerHubClient, DockerHubProvider};
 use crate::accounts::huggingface::{HuggingFaceClient, HuggingFaceProvider};
-use crate::audit::{AuditError, AuditSigner, AuditSink, FileAuditSink, SinkOptions};
+use crate::audit::{AuditError, AuditSigner, AuditSink};
+use crate::auth::limiter::BackoffPolicy;
 use crate::auth::{AttemptGuard, Authenticator, Enrollment, LocalAuth, OidcAuth};
 use crate::aws::{AwsApi, AwsError, Clock, QueryClient, TokioClock};
 use crate::azure::{AzureApi, RestClient};
 use crate::cloudflare::HttpCloudflare;
 use crate::config::{self, Config, Secret};
+use crate::credentials::integration::ProxyIntegrationSecrets;
+use crate::credentials::{Credentials, OwnSecretSource};
+use crate::db::audit::{DbAuditSink, DbSinkOptions};
+use crate::db::file_era::{self, FileSources, ImportError};
+use crate::db::guards::{AuthGuards, DbAttemptBudget};
+use crate::db::keys::DbKeyStore;
+use crate::db::store::DbIntegrationStore;
+use crate::db::{Database, DbError, OpenOptions};
 use crate::federation::FederationIssuer;
-use crate::federation::store::KeyStoreError;
+use crate::federation::store::{KeyStoreError, SigningKeyStore};
 use crate::providers::CloudProvider;
 use crate::providers::aws::{AwsProvider, AwsSettings};
 use crate::providers::azure::AzureProvider;
 use crate::providers::cloudflare::CloudflareProvider;
 use crate::providers::gcp::GcpProvider;
-use crate::store::{FernetFileStore, IntegrationStore, StoreError};
+use crate::store::{IntegrationStore, StoreError};
+use alphaswarm_resolver::CredentialResolver;
+use alphaswarm_resolver::clock::SystemClock;
+use alphaswarm_resolver::config::PRIORITY_INTEGRATION_STORE;
 use std::collections::BTreeMap;
 use std::ops::Deref;
 use std::path::Path;
@@ -33,6 +45,8 @@ pub struct Inner {
     pub limiter: AttemptGuard,
     pub audit: Arc<dyn AuditSink>,
     pub store: Arc<dyn IntegrationStore>,
+    /// The database behind the store and the audit chain.
+    pub database: Database,
     /// Keyed by URL segment (`aws`, ...).
     pub providers: BTreeMap<&'static str, Arc<dyn CloudProvider>>,
     /// AlphaSwarm's OIDC issuer: discovery, JWKS, minting.
@@ -41,6 +55,10 @@ pub struct Inner {
     pub accounts: BTreeMap<&'static str, Arc<dyn AccountProvider>>,
     /// The simulated clouds, in sandbox mode.
     pub sandbox: Option<Arc<crate::sandbox::Sandbox>>,
+    /// The CredentialResolver chain, this proxy's store as `integration_store` in it.
+    pub credentials: Arc<CredentialResolver>,
+    /// Which store answered each of the proxy's own secrets (describe).
+    pub own_secrets: Vec<OwnSecretSource>,
 }
 
 #[derive(Clone)]
@@ -70,11 +88,62 @@ pub enum StartError {
     FederationKeys(#[from] KeyStoreError),
     #[error("the HTTP client for HuggingFace and Docker Hub cannot be built: {0}")]
     Http(#[from] reqwest::Error),
+    /// The resolver chain's settings (each names its variable, never a value).
+    #[error("the credential resolver is misconfigured:\n{0}")]
+    Resolver(String),
+    /// One of the proxy's own secrets (names the key, the store, the field).
+    #[error("{0}")]
+    OwnSecret(String),
     #[error("the state directory {path} cannot be used: {source}")]
     StateDir {
         path: String,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Database(#[from] DbError),
+    #[error("{0}")]
+    Import(#[from] ImportError),
+}
+
+impl StartError {
+    /// A stable code for the operator's runbook.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StartError::Config(_) => "invalid_configuration",
+            StartError::Store(e) => e.code(),
+            StartError::Aws(_) => "aws_client_unavailable",
+            StartError::Cloudflare(_) => "cloudflare_client_unavailable",
+            StartError::Audit(_) => "audit_log_unusable",
+            StartError::FederationKeys(KeyStoreError::Database(e)) => e.code(),
+            StartError::FederationKeys(_) => "federation_keys_unusable",
+            StartError::Http(_) => "http_client_unavailable",
+            StartError::StateDir { .. } => "state_dir_unusable",
+            StartError::Database(e) => e.code(),
+            StartError::Import(e) => e.code(),
+            StartError::Resolver(_) => "credential_resolver_misconfigured",
+            StartError::OwnSecret(_) => "own_secret_unavailable",
+        }
+    }
+
+    /// The setting to look at.
+    pub fn var(&self) -> &'static str {
+        match self {
+            StartError::Config(e) => e.var(),
+            StartError::Store(StoreError::Database(e))
+            | StartError::FederationKeys(KeyStoreError::Database(e))
+            | StartError::Database(e) => e.var(),
+            StartError::Store(_) | StartError::FederationKeys(_) => config::INTEGRATIONS_KEY,
+            StartError::Aws(_) => "AWS_REGION",
+            StartError::Cloudflare(_) => config::CLOUDFLARE_ENDPOINT_URL,
+            StartError::Audit(_) => config::AUDIT_PATH,
+            StartError::Http(_) => "HTTPS_PROXY",
+            StartError::StateDir { .. } => config::STATE_DIR,
+            StartError::Import(e) => e.var(),
+            // Both messages name their settings, keys and stores themselves.
+            StartError::Resolver(_) => "the resolver settings named above",
+            StartError::OwnSecret(_) => "the key and store named above",
+        }
+    }
 }
 
 /// What start-up tells the operator once (printed by main, not logged).
@@ -145,29 +214,34 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Builds the state from the configuration and the AWS client to use; the
-/// Azure client is the real one, at the configured (or overridden) endpoints.
-pub fn build_state(
+/// Builds the state from the configuration and the AWS client to use: opens
+/// and migrates the database, checks the store key against it and imports
+/// the file era's state on the first start that finds it. The Azure client
+/// is the real one, at the configured (or overridden) endpoints.
+pub async fn build_state(
     config: Config,
+    credentials: Credentials,
     aws: Arc<dyn AwsApi>,
 ) -> Result<(AppState, StartNotes), StartError> {
-    build_state_with_clock(config, aws, Arc::new(TokioClock))
+    build_state_with_clock(config, credentials, aws, Arc::new(TokioClock)).await
 }
 
 /// [`build_state`] with the clock that times step 3's retries while IAM
 /// settles (tests pass a virtual one and count attempts, never wall time).
-pub fn build_state_with_clock(
+pub async fn build_state_with_clock(
     config: Config,
+    credentials: Credentials,
     aws: Arc<dyn AwsApi>,
     clock: Arc<dyn Clock>,
 ) -> Result<(AppState, StartNotes), StartError> {
-    build_state_in(config, aws, clock, None)
+    build_state_in(config, credentials, aws, clock, None).await
 }
 
 /// [`build_state`] over the simulated clouds of `sandbox` (the config's
 /// endpoints must already point at them: [`crate::sandbox::Sandbox::settings`]).
-pub fn build_state_in(
+pub async fn build_state_in(
     config: Config,
+    credentials: Credentials,
     aws: Arc<dyn AwsApi>,
     clock: Arc<dyn Clock>,
     sandbox: Option<Arc<crate::sandbox::Sandbox>>,
@@ -193,29 +267,32 @@ pub fn build_state_in(
         Some(secret) => secret.clone(),
         None => dev_external_id_secret(&config.state_dir, &mut notes)?,
     };
-    let key = match &config.integrations_key {
-        Some(key) => key.expose().to_owned(),
-        None => {
-            notes.warnings.push(format!(
-                "No {} set: using an EPHEMERAL store key for this process; connections will not be readable after a restart.",
-                config::INTEGRATIONS_KEY
-            ));
-            FernetFileStore::generate_key()
-        }
+    // One key encrypts the stored connections and the federation signing
+    // keys; without ALPHASWARM_ADMIN_INTEGRATIONS_KEY a development key is
+    // minted once in the state dir.
+    let (key, warning) =
+        crate::federation::encryption_key(config.integrations_key.as_ref(), &config.state_dir)
+            .map_err(|source| StartError::StateDir {
+                path: config.state_dir.display().to_string(),
+                source,
+            })?;
+    notes.warnings.extend(warning);
+    let db = Database::open(
+        &config.database,
+        OpenOptions {
+            connect_timeout: Duration::from_secs(config.database_connect_timeout_seconds),
+            ..OpenOptions::default()
+        },
+    )
+    .await?;
+    let store = DbIntegrationStore::open(db.clone(), key.expose()).await?;
+    let sources = FileSources {
+        store: config.integrations_path.clone(),
+        audit: config.audit_path.clone(),
     };
-    let store = if config.integrations_key.is_none() {
-        // An ephemeral key can never read an earlier file, and must not
-        // overwrite a real store: it gets its own file, reset at each start.
-        let path = config.integrations_path.with_extension("ephemeral.json");
-        let _ = std::fs::remove_file(&path);
-        notes.warnings.push(format!(
-            "This process stores connections in {} (unreadable after a restart).",
-            path.display()
-        ));
-        FernetFileStore::open(path, &key)?
-    } else {
-        FernetFileStore::open(config.integrations_path.clone(), &key)?
-    };
+    if let Some(report) = file_era::import_once(&db, key.expose(), &sources).await? {
+        notes.warnings.push(report.to_string());
+    }
     let auth = match &config.oidc {
         Some(oidc) => Authenticator::Oidc(OidcAuth::new(oidc.clone())),
         None => {
@@ -227,7 +304,11 @@ pub fn build_state_in(
                     }
                 })?;
             notes.enrollment = enrollment;
-            Authenticator::Local(local)
+            // Replicas share the "code accepted once" guard in the database.
+            let scope = local.replay_scope();
+            Authenticator::Local(
+                local.with_replay_guard(Arc::new(AuthGuards::new(db.clone(), scope))),
+            )
         }
     };
     let aws_provider = AwsProvider::new(
@@ -244,8 +325,22 @@ pub fn build_state_in(
     let cloudflare = HttpCloudflare::new(&config.cloudflare_endpoint, CLOUDFLARE_TIMEOUT)
         .map_err(|e| StartError::Cloudflare(e.to_string()))?;
     let cloudflare_provider = CloudflareProvider::new(Arc::new(cloudflare));
+    let store_location = db.site().to_string();
     let store: Arc<dyn IntegrationStore> = Arc::new(store);
-    let federation = Arc::new(federation_issuer(&config, &mut notes)?);
+    let Credentials {
+        resolver: mut chain,
+        own: own_secrets,
+        warnings,
+    } = credentials;
+    notes.warnings.extend(warnings);
+    chain.push(
+        PRIORITY_INTEGRATION_STORE,
+        Arc::new(alphaswarm_resolver::stores::IntegrationStore::new(
+            Arc::new(ProxyIntegrationSecrets::new(store.clone(), store_location)),
+            Arc::new(SystemClock),
+        )),
+    );
+    let federation = Arc::new(federation_issuer(&config, &db, &key, &mut notes).await?);
     let azure_provider = AzureProvider::new(
         azure,
         federation.clone(),
@@ -268,45 +363,78 @@ pub fn build_state_in(
     let accounts = account_providers(&config)?;
     let (signer, key_created) =
         AuditSigner::load_or_create(&config.state_dir).map_err(state_err)?;
-    let (audit, audit_notes) = FileAuditSink::open(
-        config.audit_path.clone(),
-        SinkOptions {
+    // Every replica signs checkpoints with the one key the database holds.
+    let (signer, signer_notes) = crate::db::audit::shared_signer(
+        &db,
+        key.expose(),
+        signer,
+        key_created,
+        &config.state_dir.join(crate::audit::SIGNING_KEY_FILE),
+    )
+    .await?;
+    notes.warnings.extend(signer_notes);
+    let (audit, audit_notes) = DbAuditSink::open(
+        db.clone(),
+        DbSinkOptions {
             signer: Arc::new(signer),
-            key_created,
             checkpoint_every_rows: config.audit_checkpoints.every_rows,
         },
-    )?;
+    )
+    .await?;
     notes.warnings.extend(audit_notes);
     let audit: Arc<dyn AuditSink> = Arc::new(audit);
     let state = AppState(Arc::new(Inner {
         config,
         auth,
-        limiter: AttemptGuard::in_memory(),
+        // The attempt budgets live in the database: every replica counts
+        // against the same ones.
+        limiter: AttemptGuard::with_budget(Arc::new(DbAttemptBudget::new(
+            db.clone(),
+            BackoffPolicy::default(),
+        ))),
         audit,
         store,
+        database: db,
         providers,
         federation,
         accounts,
         sandbox,
+        credentials: Arc::new(chain),
+        own_secrets,
     }));
     Ok((state, notes))
 }
 
-/// The issuer over the default key store (the key file in the state dir,
-/// encrypted with the integrations key or a development key). Keys are
-/// generated on first use; `serve` generates them at start.
-fn federation_issuer(
+/// The issuer over the keys in the database (encrypted with the
+/// integrations key or the development key), shared by every replica. A
+/// file-era key file is imported once, when the database has no keys yet,
+/// and left in place. Keys are generated on first use; `serve` generates
+/// them at start.
+pub async fn federation_issuer(
     config: &Config,
+    db: &Database,
+    key: &Secret,
     notes: &mut StartNotes,
 ) -> Result<FederationIssuer, StartError> {
-    let (key, warning) =
-        crate::federation::encryption_key(config.integrations_key.as_ref(), &config.state_dir)
-            .map_err(|source| StartError::StateDir {
-                path: config.state_dir.display().to_string(),
-                source,
-            })?;
-    notes.warnings.extend(warning);
-    let store = crate::federation::file_key_store(&config.state_dir, &key)?;
+    let store = DbKeyStore::new(db.clone(), key.expose())?;
+    let file = crate::federation::keys_path(&config.state_dir);
+    if store.load().await?.is_none() && file.exists() {
+        let ring = crate::federation::file_key_store(&config.state_dir, key)?
+            .load()
+            .await?;
+        if let Some(ring) = ring {
+            match store.save(&ring).await {
+                // Another replica imported (or generated) first: theirs stands.
+                Ok(()) | Err(KeyStoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            notes.warnings.push(format!(
+                "Imported {} federation signing key(s) from {} into the database (the file is left as it was).",
+                ring.keys.len(),
+                file.display()
+            ));
+        }
+    }
     Ok(FederationIssuer::new(
         config.federation.clone(),
         Arc::new(store),

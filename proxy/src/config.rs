@@ -25,6 +25,9 @@ pub const EXTERNAL_ID_SECRET: &str = "ALPHASWARM_ADMIN_CLOUD_AWS_EXTERNAL_ID_SEC
 pub const ROLE_NAME_PATTERN: &str = "ALPHASWARM_ADMIN_AWS_ROLE_NAME_PATTERN";
 pub const INTEGRATIONS_PATH: &str = "ALPHASWARM_ADMIN_INTEGRATIONS_PATH";
 pub const INTEGRATIONS_KEY: &str = "ALPHASWARM_ADMIN_INTEGRATIONS_KEY";
+/// PostgreSQL for several replicas; unset: SQLite at `<state dir>/alphaswarm.db`.
+pub const DATABASE_URL: &str = "ALPHASWARM_ADMIN_DATABASE_URL";
+pub const DATABASE_CONNECT_TIMEOUT: &str = "ALPHASWARM_ADMIN_DATABASE_CONNECT_TIMEOUT_SECONDS";
 pub const OIDC_ISSUER: &str = "ALPHASWARM_ADMIN_OIDC_ISSUER";
 pub const OIDC_JWKS_URL: &str = "ALPHASWARM_ADMIN_OIDC_JWKS_URL";
 pub const OIDC_AUDIENCE: &str = "ALPHASWARM_ADMIN_OIDC_AUDIENCE";
@@ -133,9 +136,13 @@ pub struct Config {
     pub external_id_secret: Option<Secret>,
     pub role_name_pattern: RoleNamePattern,
     pub aws_template_url: Option<TemplateUrl>,
+    /// The file era's store: imported into the database once, then only read.
     pub integrations_path: PathBuf,
-    /// `None` in development: an ephemeral key is minted per process.
+    /// `None` in development: a key is minted once in the state dir.
     pub integrations_key: Option<Secret>,
+    /// Where the shared state lives (store, audit chain, import record).
+    pub database: crate::db::Target,
+    pub database_connect_timeout_seconds: u64,
     pub oidc: Option<OidcConfig>,
     pub step_up_max_age_seconds: u64,
     /// Endpoints, region and the platform's own credentials (AWS_ACCESS_KEY_ID, ...).
@@ -174,6 +181,12 @@ pub enum ConfigError {
         var: &'static str,
         other: &'static str,
     },
+    #[error("{var} is required when {with} is set: {why}")]
+    RequiredWith {
+        var: &'static str,
+        with: &'static str,
+        why: &'static str,
+    },
 }
 
 impl ConfigError {
@@ -181,7 +194,8 @@ impl ConfigError {
         match self {
             ConfigError::RequiredInProduction { var, .. }
             | ConfigError::Invalid { var, .. }
-            | ConfigError::Incomplete { var, .. } => var,
+            | ConfigError::Incomplete { var, .. }
+            | ConfigError::RequiredWith { var, .. } => var,
         }
     }
 }
@@ -263,6 +277,27 @@ impl Config {
                 why: "an ephemeral key would make the store unreadable after a restart",
             });
         }
+        let database = match get(DATABASE_URL) {
+            Some(url) => crate::db::Target::postgres(&url)?,
+            None => crate::db::Target::Sqlite(state_dir.join(crate::db::DATABASE_FILE)),
+        };
+        if matches!(database, crate::db::Target::Postgres(_)) {
+            // Replicas must agree on these; a per-process default would differ.
+            for (var, missing) in [
+                (INTEGRATIONS_KEY, integrations_key.is_none()),
+                (EXTERNAL_ID_SECRET, external_id_secret.is_none()),
+            ] {
+                if missing {
+                    return Err(ConfigError::RequiredWith {
+                        var,
+                        with: DATABASE_URL,
+                        why: "replicas sharing a database must share it too",
+                    });
+                }
+            }
+        }
+        let database_connect_timeout_seconds =
+            parse_number(&get, DATABASE_CONNECT_TIMEOUT, 10, 1..=300, "seconds")?;
         let role_name_pattern = get(ROLE_NAME_PATTERN)
             .map(|p| {
                 RoleNamePattern::parse(p.trim()).map_err(|e| ConfigError::Invalid {
@@ -379,6 +414,8 @@ impl Config {
             aws_template_url,
             integrations_path,
             integrations_key,
+            database,
+            database_connect_timeout_seconds,
             oidc,
             step_up_max_age_seconds,
             aws,
@@ -659,7 +696,10 @@ mod tests {
     #[test]
     fn every_default_path_is_under_the_state_dir() {
         let config = parse(&[(STATE_DIR, "/srv/alphaswarm")]).unwrap();
-        for path in [&config.integrations_path, &config.audit_path] {
+        let crate::db::Target::Sqlite(database) = &config.database else {
+            panic!("SQLite is the default database");
+        };
+        for path in [database, &config.integrations_path, &config.audit_path] {
             assert!(path.starts_with("/srv/alphaswarm"), "{}", path.display());
         }
     }

@@ -212,7 +212,7 @@ async fn check_health(
     .await;
     match outcome {
         Ok((verdict, updated, checked_at)) => {
-            run.finish(&state, verdict.error_code()).await;
+            run.finish(&state, verdict.error_code()).await?;
             Ok(Json(json!({
                 "audit_run_id": audit_run_id,
                 "integration": updated.masked(),
@@ -220,7 +220,7 @@ async fn check_health(
             })))
         }
         Err(e) => {
-            run.finish(&state, Some(&e.code)).await;
+            run.finish(&state, Some(&e.code)).await?;
             Err(e.with_audit_run_id(audit_run_id))
         }
     }

@@ -28,6 +28,11 @@ pub mod azure;
 /// The Cloudflare API client behind a trait.
 pub mod cloudflare;
 pub mod config;
+/// The proxy's own secrets through the CredentialResolver chain, its
+/// integration store as `integration_store`, describe and minting.
+pub mod credentials;
+/// Shared state in SQLite (default) or PostgreSQL: store, audit chain, imports.
+pub mod db;
 pub mod edge;
 pub mod error;
 /// The proxy as AlphaSwarm's OIDC issuer (discovery, JWKS, signing keys, minting).

@@ -1,29 +1,44 @@
 //! `alphaswarm-proxy [serve]` runs the wizard's backend;
-//! `alphaswarm-proxy verify-audit <path> [--public-key <pem>]` checks an
-//! audit trail's hash chain and signed checkpoints;
+//! `alphaswarm-proxy verify-audit` checks the audit chain in the configured
+//! database; `alphaswarm-proxy verify-audit <path> [--public-key <pem>]`
+//! checks a JSON-lines trail file's hash chain and signed checkpoints;
 //! `alphaswarm-proxy audit-public-key` prints the key that signs them;
+//! `alphaswarm-proxy export <path> [--force]` writes the store out in the
+//! file era's encrypted JSON format;
 //! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
 //! issuer's signing keys.
 
-use alphaswarm_proxy::app::{StartNotes, aws_client, build_state_in};
-use alphaswarm_proxy::audit::{AuditSigner, SIGNING_KEY_FILE, public_key_from_pem, verify_files};
+use alphaswarm_proxy::app::{StartError, StartNotes, aws_client, build_state_in};
+use alphaswarm_proxy::audit::{
+    AuditSigner, AuditSink, SIGNING_KEY_FILE, VerifyReport, public_key_from_pem, verify_files,
+};
 use alphaswarm_proxy::aws::TokioClock;
 use alphaswarm_proxy::config::{self, Config};
-use alphaswarm_proxy::sandbox::{self, Sandbox};
+use alphaswarm_proxy::credentials::Credentials;
+use alphaswarm_proxy::db::audit::DbAuditSink;
+use alphaswarm_proxy::db::store::DbIntegrationStore;
+use alphaswarm_proxy::db::{Database, OpenOptions, file_era};
+use alphaswarm_proxy::sandbox::Sandbox;
+use alphaswarm_resolver::Environment;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 fn usage() -> String {
     format!(
         "usage: alphaswarm-proxy [serve]
+       alphaswarm-proxy verify-audit [--public-key <pem file>]
        alphaswarm-proxy verify-audit <audit file> [--public-key <pem file>]
        alphaswarm-proxy audit-public-key
+       alphaswarm-proxy export <path> [--force]
 {}
 
 verify-audit exits 0 when the trail is intact, 1 when it is not (tampered,
 re-hashed, truncated, emptied, missing, unsigned), 2 when it cannot be
-checked (unreadable file, no key). Without --public-key it uses the key in
-the state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).",
+checked (unreadable file or database, no key). Without a path it checks the
+chain in the database (ALPHASWARM_ADMIN_DATABASE_URL, default the state
+directory's alphaswarm.db). Without --public-key it uses the key in the
+state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).",
         alphaswarm_proxy::federation::cli::USAGE
     )
 }
@@ -37,10 +52,18 @@ fn main() -> ExitCode {
         .as_slice()
     {
         [] | ["serve"] => serve(),
+        ["verify-audit"] => with_database(|_, db| verify_database(db, None)),
+        ["verify-audit", "--public-key", key] => {
+            with_database(|_, db| verify_database(db, Some(key)))
+        }
         ["verify-audit", path] => verify(path, None),
         ["verify-audit", path, "--public-key", key]
         | ["verify-audit", "--public-key", key, path] => verify(path, Some(key)),
         ["audit-public-key"] => export_public_key(),
+        ["export", path] => with_database(|config, db| export(config, db, path, false)),
+        ["export", path, "--force"] | ["export", "--force", path] => {
+            with_database(|config, db| export(config, db, path, true))
+        }
         ["federation-keys", "rotate", rest @ ..] => alphaswarm_proxy::federation::cli::rotate(rest),
         ["federation-keys", "export-jwks", file] => {
             alphaswarm_proxy::federation::cli::export_jwks(file)
@@ -87,7 +110,17 @@ fn verify(path: &str, pem_file: Option<&str>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match verify_files(std::path::Path::new(path), &key) {
+    report_verification(verify_files(std::path::Path::new(path), &key), || {
+        format!("cannot read {path}")
+    })
+}
+
+/// Prints a trail check: exit 0 intact, 1 broken, 2 unreadable.
+fn report_verification<E: std::fmt::Display>(
+    verified: Result<VerifyReport, E>,
+    unreadable: impl FnOnce() -> String,
+) -> ExitCode {
+    match verified {
         Ok(report) => {
             println!(
                 "{}",
@@ -100,7 +133,83 @@ fn verify(path: &str, pem_file: Option<&str>) -> ExitCode {
             }
         }
         Err(e) => {
-            eprintln!("cannot read {path}: {e}");
+            eprintln!("{}: {e}", unreadable());
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Reads the configuration, opens (and migrates) the database and runs `work` on it.
+fn with_database<F, Fut>(work: F) -> ExitCode
+where
+    F: FnOnce(Config, Database) -> Fut,
+    Fut: Future<Output = ExitCode>,
+{
+    alphaswarm_proxy::aws::ensure_tls_provider();
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => return config_error(&e),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let options = OpenOptions {
+            connect_timeout: Duration::from_secs(config.database_connect_timeout_seconds),
+            max_connections: 2,
+        };
+        match Database::open(&config.database, options).await {
+            Ok(db) => {
+                let code = work(config, db.clone()).await;
+                db.close().await;
+                code
+            }
+            Err(e) => start_error(e.code(), &e, e.var()),
+        }
+    })
+}
+
+async fn verify_database(db: Database, pem_file: Option<&str>) -> ExitCode {
+    let key = match checkpoint_key(pem_file) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    report_verification(
+        DbAuditSink::verifier(db.clone(), key).verify().await,
+        || format!("cannot read the audit chain in {}", db.site()),
+    )
+}
+
+async fn export(config: Config, db: Database, path: &str, replace: bool) -> ExitCode {
+    let Some(key) = config.integrations_key.as_ref() else {
+        eprintln!(
+            "{} is not set: the export is encrypted with the store's key, so set it to that key",
+            config::INTEGRATIONS_KEY
+        );
+        return ExitCode::from(2);
+    };
+    let store = match DbIntegrationStore::open(db, key.expose()).await {
+        Ok(store) => store,
+        Err(e) => return start_error(e.code(), &e, config::INTEGRATIONS_KEY),
+    };
+    match file_era::export(&store, std::path::Path::new(path), replace).await {
+        Ok(count) => {
+            println!(
+                "exported {count} integrations to {path} (format {}, encrypted with {})",
+                alphaswarm_proxy::store::FORMAT,
+                config::INTEGRATIONS_KEY
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("export failed: {e}");
             ExitCode::from(2)
         }
     }
@@ -123,20 +232,24 @@ fn export_public_key() -> ExitCode {
     }
 }
 
+fn config_error(e: &config::ConfigError) -> ExitCode {
+    eprintln!(
+        "configuration error: {e}\n(set {} and start again)",
+        e.var()
+    );
+    ExitCode::from(2)
+}
+
+/// A coded start-up failure: what, where, and which setting to look at.
+fn start_error(code: &str, error: &dyn std::fmt::Display, var: &str) -> ExitCode {
+    eprintln!("cannot start [{code}]: {error}\n(check {var} and start again)");
+    ExitCode::from(2)
+}
+
 fn serve() -> ExitCode {
     // Before any reqwest client exists (they panic without a TLS provider).
     alphaswarm_proxy::aws::ensure_tls_provider();
     init_logging();
-    let config = match Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!(
-                "configuration error: {e}\n(set {} and start again)",
-                e.var()
-            );
-            return ExitCode::from(2);
-        }
-    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -144,7 +257,7 @@ fn serve() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(config))
+    runtime.block_on(run())
 }
 
 /// Plain text (colours only on a terminal), or one JSON object per line
@@ -170,7 +283,7 @@ fn init_logging() {
 /// re-reads the configuration with their endpoints laid over it.
 async fn sandboxed(
     config: Config,
-) -> Result<(Config, Arc<Sandbox>, tokio::net::TcpListener), String> {
+) -> Result<(Config, Credentials, Arc<Sandbox>, tokio::net::TcpListener), String> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| {
@@ -184,23 +297,45 @@ async fn sandboxed(
     let sandbox = Sandbox::start(address)
         .await
         .map_err(|e| format!("the simulated clouds cannot start: {e}"))?;
-    let get = sandbox::overlay(sandbox.settings(), |name: &str| std::env::var(name).ok());
-    let mut config = Config::from_lookup(get).map_err(|e| format!("configuration error: {e}"))?;
+    let (mut config, credentials) = alphaswarm_proxy::credentials::load_laid_over(
+        Environment::from_process(),
+        &sandbox.settings(),
+    )
+    .await
+    .map_err(|e| format!("configuration error: {e}"))?;
     config.bind = address;
-    Ok((config, Arc::new(sandbox), listener))
+    Ok((config, credentials, Arc::new(sandbox), listener))
 }
 
-async fn run(config: Config) -> ExitCode {
-    let (config, sandbox, listener) = if config.sandbox {
+async fn run() -> ExitCode {
+    // The proxy's own secrets resolve through the CredentialResolver chain
+    // (env last, as the safety net) before anything else is read.
+    let (config, credentials) = match alphaswarm_proxy::credentials::load_from_process().await {
+        Ok(loaded) => loaded,
+        Err(StartError::Config(e)) => {
+            eprintln!(
+                "configuration error: {e}\n(set {} and start again)",
+                e.var()
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (config, credentials, sandbox, listener) = if config.sandbox {
         match sandboxed(config).await {
-            Ok((config, sandbox, listener)) => (config, Some(sandbox), Some(listener)),
+            Ok((config, credentials, sandbox, listener)) => {
+                (config, credentials, Some(sandbox), Some(listener))
+            }
             Err(e) => {
                 eprintln!("cannot start: {e}");
                 return ExitCode::from(2);
             }
         }
     } else {
-        (config, None, None)
+        (config, credentials, None, None)
     };
     let (aws, aws_warnings) = match aws_client(&config) {
         Ok(built) => built,
@@ -216,13 +351,11 @@ async fn run(config: Config) -> ExitCode {
     let state_dir = config.state_dir.clone();
     let partner_missing = config.partner_account_id.is_none();
     let in_sandbox = sandbox.is_some();
-    let (state, notes) = match build_state_in(config, aws, Arc::new(TokioClock), sandbox) {
-        Ok(built) => built,
-        Err(e) => {
-            eprintln!("cannot start: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let (state, notes) =
+        match build_state_in(config, credentials, aws, Arc::new(TokioClock), sandbox).await {
+            Ok(built) => built,
+            Err(e) => return start_error(e.code(), &e, e.var()),
+        };
     // The issuer's first signing key is generated now, not on the first request.
     match state
         .federation
@@ -260,6 +393,7 @@ async fn run(config: Config) -> ExitCode {
             "SANDBOX: every cloud (AWS, Azure, Google Cloud, Cloudflare, HuggingFace, Docker Hub) is simulated on this machine; nothing reaches a real cloud. Use \"Apply in the sandbox\" at step 2."
         );
     }
+    let database = state.database.clone();
     let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
     let shutdown = async move {
         shutdown_signal().await;
@@ -268,6 +402,7 @@ async fn run(config: Config) -> ExitCode {
         drop(sweeper);
     };
     let served = alphaswarm_proxy::serve::serve(listener, state, shutdown).await;
+    database.close().await;
     match served {
         Ok(()) => {
             tracing::info!("stopped");

@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/clouds", get(list_clouds))
         .merge(crate::integration_routes::router())
         .merge(crate::sandbox::apply::router())
+        .merge(crate::credentials::routes::router())
         .merge(crate::tools::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .route(
@@ -199,7 +200,7 @@ async fn session(
 
 // ------------------------------------------------------------ wizard
 
-fn org_and_provider(
+pub(crate) fn org_and_provider(
     state: &AppState,
     org_id: &str,
     cloud: &str,
@@ -327,7 +328,7 @@ impl AuditRun {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "audit_unavailable",
                 "The audit log cannot be written, so the step was not run.",
-                "Fix the audit log path (ALPHASWARM_ADMIN_AUDIT_PATH: permissions, disk space) and retry.",
+                "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log, then retry.",
             ));
         }
         Ok(AuditRun { event })
@@ -338,7 +339,13 @@ impl AuditRun {
     }
 
     /// Writes the result row: `succeeded`, or `failed` with `error_code`.
-    pub(crate) async fn finish(mut self, state: &AppState, error_code: Option<&str>) {
+    /// An answer is only given once its row is written: when it cannot be,
+    /// the caller answers with this error instead of the step's result.
+    pub(crate) async fn finish(
+        mut self,
+        state: &AppState,
+        error_code: Option<&str>,
+    ) -> Result<(), ApiError> {
         self.event.finished_at = Some(timestamp());
         self.event.phase = if error_code.is_some() {
             Phase::Failed
@@ -350,7 +357,15 @@ impl AuditRun {
         if let Err(e) = state.audit.append(self.event).await {
             // The step already ran; the pending row without a result shows that.
             tracing::error!(error = %e, audit_run_id, "result audit row not written");
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "The step ran, but its result could not be written to the audit log, so it is not shown. Check the log's storage, then run the step again.",
+                "The pending row of this audit_run_id records the start; check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
+            )
+            .with_audit_run_id(audit_run_id));
         }
+        Ok(())
     }
 }
 
@@ -372,7 +387,7 @@ where
     let audit_run_id = run.id().to_owned();
     let outcome = action().await;
     run.finish(state, outcome.as_ref().err().map(|e| e.code.as_str()))
-        .await;
+        .await?;
     tracing::info!(audit_run_id, step, org = %org, ok = outcome.is_ok(), "wizard step");
     match outcome {
         Ok(Value::Object(mut map)) => {
@@ -486,11 +501,21 @@ pub(crate) fn new_connection(org: &OrgId, kind: &str) -> Result<StoredIntegratio
 
 pub(crate) fn store_error(e: crate::store::StoreError) -> ApiError {
     tracing::error!(error = %e, "integrations store failed");
+    use crate::db::DbError;
+    use crate::store::StoreError;
+    // A failed query or a lost connection is the store being unavailable,
+    // whichever backend holds it; the database's own codes are start-up's.
+    let code = match &e {
+        StoreError::Database(DbError::Query { .. } | DbError::Unreachable { .. }) => {
+            "store_unavailable"
+        }
+        other => other.code(),
+    };
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        e.code(),
+        code,
         "The integrations store could not be written.",
-        "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH (permissions, disk space) and the proxy's log.",
+        "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
     )
 }
 
@@ -553,7 +578,12 @@ async fn list_integrations(
         .list_org(org.as_str())
         .await
         .map_err(store_error)?;
-    let integrations: Vec<Value> = records.iter().map(StoredIntegration::masked).collect();
+    // Minted credentials are not connections (their answer is the mint's).
+    let integrations: Vec<Value> = records
+        .iter()
+        .filter(|r| r.kind != crate::credentials::routes::MINTED_KIND)
+        .map(StoredIntegration::masked)
+        .collect();
     Ok(Json(json!({ "integrations": integrations })))
 }
 
@@ -579,7 +609,7 @@ async fn verify_audit(
             StatusCode::SERVICE_UNAVAILABLE,
             "audit_unavailable",
             "The audit log cannot be read.",
-            "Check ALPHASWARM_ADMIN_AUDIT_PATH.",
+            "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
         )
     })?;
     Ok(Json(report).into_response())

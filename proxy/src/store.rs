@@ -16,8 +16,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use tokio::sync::Mutex;
 
-const FORMAT: &str = "alphaswarm-integrations/1";
-const KEY_CHECK_PLAINTEXT: &[u8] = b"alphaswarm-integrations-key-check";
+/// The file's `format` (also what `alphaswarm-proxy export` writes).
+pub const FORMAT: &str = "alphaswarm-integrations/1";
+/// What `key_check` decrypts to under the right key (the database keeps one too).
+pub const KEY_CHECK_PLAINTEXT: &[u8] = b"alphaswarm-integrations-key-check";
 
 /// One connection as stored (encrypted at rest). `Debug` names the
 /// sensitive values and secrets but never shows them.
@@ -186,6 +188,8 @@ pub enum StoreError {
     WrongKey { path: PathBuf },
     #[error("ALPHASWARM_ADMIN_INTEGRATIONS_KEY is not a Fernet key (32 bytes, URL-safe base64)")]
     BadKey,
+    #[error(transparent)]
+    Database(#[from] crate::db::DbError),
 }
 
 impl StoreError {
@@ -195,6 +199,7 @@ impl StoreError {
             StoreError::Corrupt { .. } => "store_corrupt",
             StoreError::WrongKey { .. } => "store_wrong_key",
             StoreError::BadKey => "invalid_integrations_key",
+            StoreError::Database(e) => e.code(),
         }
     }
 }
@@ -232,11 +237,12 @@ pub trait IntegrationStore: Send + Sync {
     }
 }
 
+/// The file as JSON: every record a Fernet token under its credential key.
 #[derive(Debug, Serialize, Deserialize)]
-struct StoreFile {
-    format: String,
-    key_check: String,
-    records: BTreeMap<String, String>,
+pub struct StoreFile {
+    pub format: String,
+    pub key_check: String,
+    pub records: BTreeMap<String, String>,
 }
 
 /// The default store: one Fernet-encrypted record per key in a JSON file.

@@ -38,7 +38,7 @@ async fn refused(
         .unwrap()
         .integration_kind();
     assert_run(
-        &proxy.audit_rows(),
+        &proxy.audit_rows().await,
         &run_id(&answer),
         "connect",
         kind,
@@ -80,7 +80,7 @@ async fn huggingface_connects_with_and_without_a_namespace_and_reconnect_replace
     assert_eq!(shown["metadata"]["token_role"], "read");
     assert!(!body.to_string().contains(&first));
     assert_run(
-        &proxy.audit_rows(),
+        &proxy.audit_rows().await,
         &run_id(&body),
         "connect",
         "huggingface",
@@ -264,7 +264,7 @@ async fn docker_hub_connects_user_and_org_namespaces_under_both_spellings() {
     assert_eq!(shown["metadata"]["repositories"], "1");
     assert!(!body.to_string().contains(&pat));
     assert_run(
-        &proxy.audit_rows(),
+        &proxy.audit_rows().await,
         &run_id(&body),
         "connect",
         "docker_hub",
@@ -459,7 +459,7 @@ async fn disconnect_drops_the_record_and_says_what_to_revoke_upstream() {
         let cleanup = body["vendor_cleanup"].to_string();
         assert!(cleanup.contains(guidance), "{cleanup}");
         assert_run(
-            &proxy.audit_rows(),
+            &proxy.audit_rows().await,
             &run_id(&body),
             "disconnect",
             kind,
@@ -557,7 +557,10 @@ async fn every_integration_route_needs_a_fresh_step_up_before_any_audit_or_call(
             }
         }
     }
-    assert!(proxy.audit_rows().is_empty(), "no audit row was written");
+    assert!(
+        proxy.audit_rows().await.is_empty(),
+        "no audit row was written"
+    );
     assert_eq!(fakes.requests(), before, "no upstream call was made");
 }
 
@@ -708,8 +711,8 @@ async fn tokens_appear_in_no_response_log_audit_row_or_unencrypted_file() {
         "debug logs were captured"
     );
     let files = files_under(&dir);
-    assert!(files.iter().any(|(p, _)| p.ends_with("integrations.json")));
-    assert!(files.iter().any(|(p, _)| p.ends_with("audit.jsonl")));
+    // The database holds the store and the audit trail (its WAL the latest writes).
+    assert!(files.iter().any(|(p, _)| p.ends_with("alphaswarm.db")));
     for canary in canaries {
         for body in &bodies {
             assert!(!body.contains(canary), "a token in a response body: {body}");

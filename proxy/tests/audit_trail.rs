@@ -1,8 +1,10 @@
 //! The audit trail an attacker cannot rewrite (issue 8, findings 3, 4, 10
 //! and 11): `verify-audit` and an independent Python script (exported
 //! public key, `cryptography`) both catch re-hashed, truncated, emptied and
-//! deleted trails and forged checkpoints; a full disk never tears a row;
-//! an audit path on a device is refused before anything reads it.
+//! deleted trails and forged checkpoints (the database's trail, exported in
+//! the file format, is judged exactly as the file sink's); a full disk never
+//! loses or tears a row; a file-era audit path on a device is refused
+//! before anything reads it.
 
 mod common;
 
@@ -118,7 +120,7 @@ async fn verify_audit_and_an_offline_script_catch_every_rewrite() {
         assert_eq!(status, 200, "{body}");
     }
     let state = proxy.dir.join("state");
-    let audit = proxy.audit_path();
+    let audit = proxy.audit_export().await;
 
     // Intact: 30 rows, checkpoints at start (0), 10, 20 and 30.
     let (code, report) = verify_cli(&state, &audit);
@@ -299,7 +301,7 @@ impl TinyTmpfs {
     fn mount() -> Option<TinyTmpfs> {
         let dir = temp_dir("tmpfs");
         let mounted = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs"])
+            .args(["-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs"])
             .arg(&dir)
             .output()
             .is_ok_and(|o| o.status.success());
@@ -324,16 +326,17 @@ impl Drop for TinyTmpfs {
 }
 
 #[tokio::test]
-async fn a_full_disk_leaves_a_verifiable_trail_and_the_next_row_on_its_own_line() {
+async fn a_full_disk_refuses_the_step_and_leaves_a_verifiable_chain() {
     let Some(tmpfs) = TinyTmpfs::mount() else {
         eprintln!(
-            "SKIPPED: mounting a tmpfs needs root; the injected-writer unit test (audit::file) covers the same"
+            "SKIPPED: mounting a tmpfs needs root; the injected-writer unit test (audit::file) covers the file sink"
         );
         return;
     };
-    let audit = tmpfs.0.join("audit.jsonl");
+    // The database (and the rest of the state) on a file system about to fill.
+    let state = tmpfs.0.join("state");
     let proxy =
-        TestProxy::start_with("diskfull", &[(config::AUDIT_PATH, audit.to_str().unwrap())]).await;
+        TestProxy::start_with("diskfull", &[(config::STATE_DIR, state.to_str().unwrap())]).await;
     let token = proxy.stepped_up().await;
     let arn = role_arn(CUSTOMER, "alphaswarm-broker-acme");
     let path = step("acme", "validate-identity");
@@ -345,52 +348,54 @@ async fn a_full_disk_leaves_a_verifiable_trail_and_the_next_row_on_its_own_line(
     );
     let filler = tmpfs.fill();
     let mut refused = None;
-    for _ in 0..64 {
+    let mut answered = Vec::new();
+    for _ in 0..256 {
         let (status, body) = call().await;
         if status == 503 {
             refused = Some(body);
             break;
         }
+        answered.push(body["audit_run_id"].as_str().unwrap().to_owned());
     }
     let refused = refused.expect("the full disk refused a step");
     assert_eq!(refused["code"], "audit_unavailable");
-    let text = std::fs::read_to_string(&audit).unwrap();
-    // The refused row did not fit in the file's last page: the kernel wrote
-    // what fitted (a torn row), and the proxy cut it back off.
-    let longest = text.lines().map(str::len).max().unwrap();
-    let page_left = text.len().next_multiple_of(4096) - text.len();
-    assert!(
-        page_left <= longest,
-        "{page_left} bytes were left in the page, enough for a row"
-    );
-    assert!(text.ends_with('\n'), "no partial row is left at the end");
-    let verify = || alphaswarm_proxy::audit::verify_files(&audit, &proxy.audit_key()).unwrap();
-    let report = verify();
+    let report = proxy.verify_audit().await;
     assert!(report.ok, "{report:?}");
 
     std::fs::remove_file(filler).unwrap();
-    let (status, _) = call().await;
-    assert_eq!(
-        status, 422,
-        "the step runs again (the fake knows no such role)"
-    );
-    let after = verify();
-    assert!(after.ok && after.rows == report.rows + 2, "{after:?}");
-    let last: AuditRow = serde_json::from_str(
-        std::fs::read_to_string(&audit)
-            .unwrap()
-            .lines()
-            .last()
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(last.seq, after.rows, "the next row landed on its own line");
+    // Every connection of the pool is used again (SQLite rolled some of
+    // their transactions back itself): each step writes both rows.
+    for round in 1..=4 {
+        let (status, body) = call().await;
+        assert_eq!(
+            status, 422,
+            "the step runs again (the fake knows no such role): {body}"
+        );
+        answered.push(body["audit_run_id"].as_str().unwrap().to_owned());
+        let after = proxy.verify_audit().await;
+        assert!(
+            after.ok && after.rows == report.rows + 2 * round,
+            "{after:?}"
+        );
+    }
+    // An answer is only given once its result row is written.
+    let rows = proxy.audit_rows().await;
+    for id in &answered {
+        assert!(
+            rows.iter()
+                .any(|r| r["audit_run_id"] == id.as_str() && r["phase"] == "failed"),
+            "the answered step {id} has its result row"
+        );
+    }
 }
 
-fn checkpoints_of(audit: &Path) -> Vec<alphaswarm_proxy::audit::Checkpoint> {
-    std::fs::read_to_string(checkpoints_path(audit))
-        .unwrap_or_default()
-        .lines()
+/// The checkpoints a binary proxy in `dir` has signed into its database.
+async fn checkpoints_of(dir: &Path) -> Vec<alphaswarm_proxy::audit::Checkpoint> {
+    let db = binary_database(dir).await;
+    let lines = checkpoint_lines(&db).await;
+    db.close().await;
+    lines
+        .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
@@ -400,7 +405,6 @@ async fn timed_and_shutdown_checkpoints_sign_the_latest_rows() {
     use alphaswarm_proxy::audit::CheckpointReason;
     let dir = temp_dir("timed");
     let key = alphaswarm_proxy::store::FernetFileStore::generate_key();
-    let audit = dir.join("audit.jsonl");
     let aws = LoopbackAws::start().await;
     aws.role(
         "acme",
@@ -432,14 +436,15 @@ async fn timed_and_shutdown_checkpoints_sign_the_latest_rows() {
     let token = first.stepped_up(&http, &password, &totp).await;
     audited_step(&first, &token).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !checkpoints_of(&audit)
+    while !checkpoints_of(&dir)
+        .await
         .iter()
         .any(|c| c.reason == CheckpointReason::Interval && c.rows == 4)
     {
         assert!(
             std::time::Instant::now() < deadline,
             "{:?}",
-            checkpoints_of(&audit)
+            checkpoints_of(&dir).await
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
@@ -457,19 +462,23 @@ async fn timed_and_shutdown_checkpoints_sign_the_latest_rows() {
         .unwrap();
     assert!(stopped.success());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while checkpoints_of(&audit).last().map(|c| c.reason) != Some(CheckpointReason::Shutdown) {
+    while checkpoints_of(&dir).await.last().map(|c| c.reason) != Some(CheckpointReason::Shutdown) {
         assert!(
             std::time::Instant::now() < deadline,
             "{:?}",
-            checkpoints_of(&audit)
+            checkpoints_of(&dir).await
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     // Each start: a login, a step-up and a step's two rows.
-    assert_eq!(checkpoints_of(&audit).last().unwrap().rows, 8);
-    let (code, report) = verify_cli(&dir.join("state"), &audit);
+    assert_eq!(checkpoints_of(&dir).await.last().unwrap().rows, 8);
+    let output = cli(&dir.join("state"), &["verify-audit"]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
     assert_eq!(
-        (code, report["rows_after_last_checkpoint"].as_u64()),
+        (
+            output.status.code().unwrap(),
+            report["rows_after_last_checkpoint"].as_u64()
+        ),
         (0, Some(0)),
         "{report}"
     );

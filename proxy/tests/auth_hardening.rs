@@ -220,8 +220,9 @@ async fn a_totp_code_used_before_a_restart_is_refused_after_it() {
         (StatusCode::UNAUTHORIZED, "invalid_totp_code".to_owned()),
         "the code was accepted once, before the restart"
     );
+    // The accepted step is kept in the database, which is private.
     let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(dir.join("state/totp_replay.json"))
+        &std::fs::metadata(dir.join("state").join(alphaswarm_proxy::db::DATABASE_FILE))
             .unwrap()
             .permissions(),
     );

@@ -145,12 +145,16 @@ async fn signing_keys_assertions_and_tokens_never_leave_the_proxy() {
 
     let mut haystack = bodies.join("\n");
     haystack.push_str(&proxy.logs());
-    haystack.push_str(&std::fs::read_to_string(dir.join("audit.jsonl")).unwrap());
+    let db = binary_database(&dir).await;
+    for row in audit_rows(&db).await {
+        haystack.push_str(&row.to_string());
+    }
+    db.close().await;
     assert!(
         haystack.contains("validate_identity"),
         "the logs and audit rows were read"
     );
-    assert_signing_keys_never_leaked(&dir, &key, &haystack);
+    assert_signing_keys_never_leaked(&dir, &key, &haystack).await;
     let seen = fake.seen_assertions();
     assert!(seen.len() >= 10);
     for assertion in &seen {

@@ -38,7 +38,7 @@ async fn managed_identity_end_to_end() {
     let discovery = w.public("/oidc/.well-known/openid-configuration").await;
     assert_eq!(discovery["issuer"], w.issuer);
     assert!(
-        w.proxy.audit_rows().is_empty(),
+        w.proxy.audit_rows().await.is_empty(),
         "bootstrap writes no action rows (its single result row aside)"
     );
 
@@ -140,7 +140,7 @@ async fn managed_identity_end_to_end() {
     );
 
     // Audit: pending + succeeded per step, in order.
-    let rows = w.proxy.audit_rows();
+    let rows = w.proxy.audit_rows().await;
     assert_eq!(rows.len(), 8);
     common::assert_steps_audited(&rows, "azure", ORG, &common::AUDITED_STEPS);
 
@@ -692,7 +692,7 @@ async fn steps_need_a_fresh_step_up_and_failed_steps_are_audited() {
     let (status, _) = w.disconnect(&session, ORG).await;
     assert_eq!(status, 403);
     assert!(
-        w.proxy.audit_rows().is_empty(),
+        w.proxy.audit_rows().await.is_empty(),
         "refused before any audit row"
     );
     assert!(
@@ -704,10 +704,149 @@ async fn steps_need_a_fresh_step_up_and_failed_steps_are_audited() {
     let token = w.proxy.stepped_up().await;
     let (status, error) = w.step(&token, ORG, "validate-identity", request).await;
     assert_error(status, &error, 422, "identity_not_found", Some("client_id"));
-    let rows = w.proxy.audit_rows();
+    let rows = w.proxy.audit_rows().await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["phase"], "pending");
     assert_eq!(rows[1]["phase"], "failed");
     assert_eq!(rows[1]["error_code"], "identity_not_found");
     assert_eq!(rows[1]["audit_run_id"], error["audit_run_id"]);
+}
+
+/// `POST …/integrations/cloud_azure/health` with a stepped-up `token`.
+async fn azure_health(w: &AzureWorld, token: &str) -> Value {
+    let (status, answer) = w
+        .proxy
+        .post(
+            &format!("/admin/accounts/{ORG}/integrations/cloud_azure/health"),
+            token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+#[tokio::test]
+async fn health_sees_a_removed_federated_credential_and_a_removed_role() {
+    let w = AzureWorld::start("az-health").await;
+    let client_id = w.onboard_identity(ORG, TENANT_A, SUB_A, json!({})).await;
+    let token = w.proxy.stepped_up().await;
+    let (status, five) = w.step(&token, ORG, "connect", mi(&client_id)).await;
+    assert_eq!(status, 200, "{five}");
+    assert!(five["integration"]["last_health_at"].is_null());
+
+    let healthy = azure_health(&w, &token).await;
+    assert_eq!(healthy["health"]["status"], "healthy", "{healthy}");
+    assert!(healthy["health"]["error"].is_null());
+    assert_eq!(healthy["integration"]["last_health_status"], "healthy");
+    assert!(healthy["integration"]["last_health_at"].is_string());
+
+    // The customer deletes the federated credential (the clean-up's own
+    // command): Entra finds no credential for the assertion's issuer left
+    // on the identity (AADSTS700211).
+    let credential = w.fake.identity_credentials(&client_id)[0].0.clone();
+    let customer_login = customer(TENANT_A, SUB_A);
+    let delete = format!(
+        "az identity federated-credential delete --name {credential} --identity-name alphaswarm-acme --resource-group alphaswarm-broker --yes"
+    );
+    w.fake.az(&customer_login, &delete).unwrap();
+    assert!(w.fake.az(&customer_login, &delete).is_err(), "gone already");
+    let failed = azure_health(&w, &token).await;
+    let health = &failed["health"];
+    assert_eq!(health["status"], "failed", "{failed}");
+    assert_eq!(health["previous_status"], "healthy");
+    assert_eq!(health["changed"], true);
+    assert_eq!(health["error"]["code"], "federated_issuer_mismatch");
+    assert_eq!(health["error"]["field"], "client_id");
+    // The reason names the identity and the exact issuer to restore.
+    assert!(
+        health["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&client_id)
+    );
+    assert!(
+        health["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&w.issuer)
+    );
+    let record = &failed["integration"];
+    assert_eq!(record["last_health_status"], "failed");
+    assert_eq!(record["error"], "federated_issuer_mismatch");
+    assert!(!record["error_hint"].as_str().unwrap().is_empty());
+    // One exchange only: a vanished credential is not waited for.
+    let refused = w
+        .fake
+        .seen_assertions()
+        .iter()
+        .filter(|a| a.refused_with == Some(700211))
+        .count();
+    assert_eq!(refused, 1);
+
+    // Restored (the bundle's create command again): healthy again.
+    let restore = format!(
+        "az identity federated-credential create --name {credential} --identity-name alphaswarm-acme --resource-group alphaswarm-broker --issuer {} --subject org:acme --audiences api://AzureADTokenExchange",
+        w.issuer
+    );
+    w.fake.az(&customer_login, &restore).unwrap();
+    let restored = azure_health(&w, &token).await;
+    assert_eq!(restored["health"]["status"], "healthy", "{restored}");
+    assert_eq!(restored["health"]["previous_status"], "failed");
+    assert!(restored["integration"]["error"].is_null());
+
+    // The role assignment removed: the exchange works, ARM refuses the read.
+    let principal = five["integration"]["metadata"]["principal_object_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    w.fake
+        .az(
+            &customer_login,
+            &format!(
+                "az role assignment delete --assignee {principal} --scope /subscriptions/{SUB_A}"
+            ),
+        )
+        .unwrap();
+    let no_role = azure_health(&w, &token).await;
+    assert_eq!(no_role["health"]["status"], "failed", "{no_role}");
+    // ARM's 403 AuthorizationFailed on the subscription read.
+    let code = "arm_authorization_failed";
+    assert_eq!(no_role["health"]["error"]["code"], code, "{no_role}");
+    assert_eq!(no_role["health"]["error"]["field"], "subscription_id");
+    assert!(
+        no_role["health"]["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("az role assignment create")
+    );
+
+    // Each check is audited: a pending row, then succeeded or failed with the code.
+    let rows: Vec<Value> = w
+        .proxy
+        .audit_rows()
+        .await
+        .into_iter()
+        .filter(|r| r["step"] == "health")
+        .collect();
+    let results: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| r["phase"] != "pending")
+        .map(|r| {
+            (
+                r["phase"].as_str().unwrap().to_owned(),
+                r["error_code"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 8, "{rows:?}");
+    assert_eq!(
+        results,
+        [
+            ("succeeded".to_owned(), "-".to_owned()),
+            ("failed".to_owned(), "federated_issuer_mismatch".to_owned()),
+            ("succeeded".to_owned(), "-".to_owned()),
+            ("failed".to_owned(), code.to_owned()),
+        ]
+    );
 }

@@ -182,7 +182,17 @@ async fn canary_secrets_never_leave_the_proxy() {
         logs.contains("wizard step"),
         "debug logs were captured: {logs}"
     );
-    let audit = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+    // Every file the proxy wrote (its database with WAL, keys, enrolment), as bytes.
+    let files = all_files(&dir.join("state"));
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("alphaswarm.db")),
+        "{:?}",
+        files.iter().map(|(p, _)| p).collect::<Vec<_>>()
+    );
+    let audit = files
+        .iter()
+        .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+        .collect::<String>();
     for (name, canary) in [
         ("external-id secret", secret_canary),
         ("integrations key", key_canary.as_str()),
@@ -193,7 +203,10 @@ async fn canary_secrets_never_leave_the_proxy() {
             assert!(!body.contains(canary), "{name} in a response body: {body}");
         }
         assert!(!logs.contains(canary), "{name} in the logs");
-        assert!(!audit.contains(canary), "{name} in the audit log");
+        assert!(
+            !audit.contains(canary),
+            "{name} in a state file (database, audit)"
+        );
     }
     // Nor do the temporary credentials the proxy assumed (read back from moto).
     let issued: serde_json::Value = http
@@ -361,7 +374,8 @@ async fn cloudflare_tokens_never_leave_the_proxy() {
     let logs = proxy.logs();
     assert!(logs.contains("wizard step"), "debug logs were captured");
     let files = all_files(&dir);
-    assert!(files.iter().any(|(p, _)| p.ends_with("audit.jsonl")));
+    // The database holds the store and the audit trail (its WAL the latest writes).
+    assert!(files.iter().any(|(p, _)| p.ends_with("alphaswarm.db")));
     for (name, secret) in [
         ("user token", user.value.as_str()),
         ("account token", owned.value.as_str()),

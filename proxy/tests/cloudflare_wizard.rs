@@ -13,7 +13,7 @@ use alphaswarm_fakes::cloudflare::{
 };
 use alphaswarm_fakes::traffic::Fault;
 use alphaswarm_proxy::config::CLOUDFLARE_ENDPOINT_URL;
-use alphaswarm_proxy::store::{FernetFileStore, IntegrationStore};
+use alphaswarm_proxy::store::IntegrationStore;
 use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -250,7 +250,7 @@ async fn a_global_api_key_is_refused_in_every_step_without_any_call() {
         0,
         "nothing was sent to Cloudflare"
     );
-    let rows = cf.proxy.audit_rows();
+    let rows = cf.proxy.audit_rows().await;
     assert_eq!(rows.len(), 16, "pending + failed for each of 8 refusals");
     assert!(
         rows.iter()
@@ -669,13 +669,12 @@ async fn reconnecting_replaces_the_stored_token_in_place() {
         "10 days left is amber"
     );
 
-    let path = cf.proxy.dir.join("integrations.json");
-    let raw = std::fs::read_to_string(&path).unwrap();
+    let raw = binary_database_bytes(&cf.proxy.dir);
     assert!(
         !raw.contains(&first.value) && !raw.contains(&second.value),
         "encrypted at rest"
     );
-    let store = FernetFileStore::open(path, &cf.proxy.integrations_key).unwrap();
+    let store = cf.proxy.store().await;
     assert_eq!(store.count().await.unwrap(), 1);
     let record = store
         .get("cloud_cloudflare:org:acme")
@@ -835,7 +834,7 @@ async fn steps_need_a_fresh_step_up_and_write_audit_rows() {
     }
     assert_eq!(cf.fake().request_count(), 0, "no call before step-up");
     assert!(
-        cf.proxy.audit_rows().is_empty(),
+        cf.proxy.audit_rows().await.is_empty(),
         "no audit row before step-up"
     );
 
@@ -854,7 +853,7 @@ async fn steps_need_a_fresh_step_up_and_write_audit_rows() {
             .await;
         assert_eq!(status, 200, "{step}: {reply}");
     }
-    let rows = cf.proxy.audit_rows();
+    let rows = cf.proxy.audit_rows().await;
     let steps: Vec<(&str, &str)> = rows
         .iter()
         .map(|r| (r["step"].as_str().unwrap(), r["phase"].as_str().unwrap()))
@@ -876,7 +875,7 @@ async fn steps_need_a_fresh_step_up_and_write_audit_rows() {
         rows.iter()
             .all(|r| r["cloud"] == "cloudflare" && r["org_id"] == "acme")
     );
-    let audit = std::fs::read_to_string(cf.proxy.audit_path()).unwrap();
+    let audit: String = rows.iter().map(Value::to_string).collect();
     assert!(!audit.contains(&token.value) && !audit.contains(&token.value[..8]));
 }
 

@@ -1,11 +1,14 @@
-//! kill -9 the real proxy binary while many connects run in parallel:
-//! after a restart every acknowledged (200) connection is still there, the
-//! store decrypts, and the audit chain still verifies up to the crash. Once
-//! for AWS (in-process fake) and once for Cloudflare tokens (loopback fake).
+//! kill -9 the real proxy binary while many connects run in parallel
+//! (SQLite, the embedded default): after a restart every acknowledged (200)
+//! connection is still there, the store decrypts, and the audit chain
+//! verifies. Once for AWS (in-process fake) and once for Cloudflare tokens
+//! (loopback fake).
 
 mod common;
 
-use alphaswarm_proxy::audit::{AuditSigner, SIGNING_KEY_FILE, TrailStatus, verify_files};
+use alphaswarm_proxy::audit::{AuditSigner, AuditSink, SIGNING_KEY_FILE};
+use alphaswarm_proxy::db::audit::DbAuditSink;
+use alphaswarm_proxy::db::store::DbIntegrationStore;
 use alphaswarm_proxy::store::{FernetFileStore, IntegrationStore};
 use common::*;
 use serde_json::{Value, json};
@@ -121,8 +124,9 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
         .map(|e| e.file_name())
         .collect();
 
-    // The file on disk decrypts and holds every acknowledged connection.
-    let store = FernetFileStore::open(dir.join("integrations.json"), &key).unwrap();
+    // The database on disk decrypts and holds every acknowledged connection.
+    let db = binary_database(&dir).await;
+    let store = DbIntegrationStore::open(db.clone(), &key).await.unwrap();
     for i in &acknowledged {
         assert!(
             store
@@ -136,13 +140,17 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
     let key = AuditSigner::load(&dir.join("state").join(SIGNING_KEY_FILE))
         .unwrap()
         .verifying_key();
-    let audit = verify_files(&dir.join("audit.jsonl"), &key).unwrap();
+    // Each row is committed with the head it moves: a kill cannot tear one.
+    let audit = DbAuditSink::verifier(db.clone(), key)
+        .verify()
+        .await
+        .unwrap();
+    assert!(audit.ok, "{audit:?}");
     assert!(
-        audit.ok
-            || (audit.status == TrailStatus::TornTail
-                && audit.first_bad_row == Some(audit.rows + 1)),
-        "only a torn last line may fail: {audit:?}"
+        audit.rows >= 2 * acknowledged.len() as u64,
+        "a pending and a result row per acknowledged connect: {audit:?}"
     );
+    db.close().await;
 
     // Restart: the proxy reads the same store, and the API lists them.
     let restarted = BinaryProxy::spawn(&dir, "second", &env);
@@ -150,8 +158,13 @@ async fn acknowledged_connections_survive_kill_dash_nine() {
         !restarted.stdout().contains("password:"),
         "no re-enrolment on restart"
     );
-    // The restart cut off any torn line and signed the rows the crash left unsigned.
-    let audit = verify_files(&dir.join("audit.jsonl"), &key).unwrap();
+    // The restart signed the rows the crash left unsigned.
+    let db = binary_database(&dir).await;
+    let audit = DbAuditSink::verifier(db.clone(), key)
+        .verify()
+        .await
+        .unwrap();
+    db.close().await;
     assert!(
         audit.ok && audit.rows_after_last_checkpoint == 0,
         "{audit:?}"
@@ -217,7 +230,8 @@ async fn acknowledged_cloudflare_tokens_survive_kill_dash_nine() {
         )
     })
     .await;
-    let store = FernetFileStore::open(dir.join("integrations.json"), &key).unwrap();
+    let db = binary_database(&dir).await;
+    let store = DbIntegrationStore::open(db.clone(), &key).await.unwrap();
     for &i in &acknowledged {
         let record = store
             .get(&format!("cloud_cloudflare:org:cf-{i}"))
@@ -229,7 +243,8 @@ async fn acknowledged_cloudflare_tokens_survive_kill_dash_nine() {
             "cf-{i} holds its own token"
         );
     }
-    let raw = std::fs::read_to_string(dir.join("integrations.json")).unwrap();
+    db.close().await;
+    let raw = binary_database_bytes(&dir);
     assert!(tokens.iter().all(|t| !raw.contains(t.as_str())));
 
     let restarted = BinaryProxy::spawn(&dir, "second", &env);

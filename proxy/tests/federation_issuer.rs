@@ -246,12 +246,12 @@ async fn the_cli_rotates_beside_a_running_proxy_and_exports_the_jwks() {
     );
     assert_eq!(out.status.code(), Some(2));
 
-    // Encrypted at rest: the key file shows neither private nor public parts.
-    let on_disk = std::fs::read_to_string(dir.join("state/federation_keys.json")).unwrap();
+    // Encrypted at rest: the database shows neither private nor public parts.
+    let on_disk = stored_key_ring(&dir).await;
     assert!(!on_disk.contains(second["keys"][0]["n"].as_str().unwrap()));
     assert!(!on_disk.to_ascii_uppercase().contains("PRIVATE"));
 
-    // Another key cannot read it, and says which file, never the key.
+    // Another key cannot read it, and says which variable, never the key.
     let wrong = alphaswarm_proxy::store::FernetFileStore::generate_key();
     let mut wrong_env = env.clone();
     wrong_env.retain(|(k, _)| *k != "ALPHASWARM_ADMIN_INTEGRATIONS_KEY");
@@ -260,7 +260,8 @@ async fn the_cli_rotates_beside_a_running_proxy_and_exports_the_jwks() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr.contains("federation_keys.json") && stderr.contains("different key"),
+        stderr.contains("[store_wrong_key]")
+            && stderr.contains("different key than ALPHASWARM_ADMIN_INTEGRATIONS_KEY"),
         "{stderr}"
     );
     assert!(!stderr.contains(&wrong) && !stderr.contains(&key));

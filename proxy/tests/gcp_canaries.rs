@@ -149,12 +149,16 @@ async fn signing_keys_and_google_tokens_never_leave_the_proxy() {
 
     let mut haystack = bodies.join("\n");
     haystack.push_str(&proxy.logs());
-    haystack.push_str(&std::fs::read_to_string(dir.join("audit.jsonl")).unwrap());
+    let db = binary_database(&dir).await;
+    for row in audit_rows(&db).await {
+        haystack.push_str(&row.to_string());
+    }
+    db.close().await;
     assert!(
         haystack.contains("validate_identity") && haystack.contains("impersonation_denied"),
         "the logs and audit rows were read"
     );
-    assert_signing_keys_never_leaked(&dir, &key, &haystack);
+    assert_signing_keys_never_leaked(&dir, &key, &haystack).await;
     let tokens = fake.issued_tokens();
     // STS and generateAccessToken, for every successful chain (four steps
     // and the health check at least).

@@ -39,7 +39,7 @@ async fn happy_path_end_to_end_with_health_and_clean_up() {
     assert_eq!(boot["principal"], principal(ORG, NUMBER));
     assert_eq!(boot["service_account_created"], true);
     assert!(
-        w.proxy.audit_rows().is_empty(),
+        w.proxy.audit_rows().await.is_empty(),
         "bootstrap writes no action rows (its single result row aside)"
     );
     w.onboard(ORG, PROJECT, NUMBER).await;
@@ -146,7 +146,12 @@ async fn happy_path_end_to_end_with_health_and_clean_up() {
     assert_eq!(health["integration"]["error"], "wif_provider_unavailable");
 
     // Audit: pending + succeeded per step, in order, then the health rows.
-    common::assert_steps_audited(&w.proxy.audit_rows(), "gcp", ORG, &common::AUDITED_STEPS);
+    common::assert_steps_audited(
+        &w.proxy.audit_rows().await,
+        "gcp",
+        ORG,
+        &common::AUDITED_STEPS,
+    );
 
     let (status, gone) = w.disconnect(&token, ORG).await;
     assert_eq!(status, 200, "{gone}");
@@ -601,7 +606,7 @@ async fn steps_need_a_fresh_step_up_and_failed_steps_are_audited() {
     let (status, _) = w.disconnect(&session, ORG).await;
     assert_eq!(status, 403);
     assert!(
-        w.proxy.audit_rows().is_empty(),
+        w.proxy.audit_rows().await.is_empty(),
         "refused before any audit row"
     );
     assert_eq!(w.fake_requests(), 0, "and before any cloud call");
@@ -616,7 +621,7 @@ async fn steps_need_a_fresh_step_up_and_failed_steps_are_audited() {
         "wif_provider_unavailable",
         Some("project_number"),
     );
-    let rows = w.proxy.audit_rows();
+    let rows = w.proxy.audit_rows().await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["phase"], "pending");
     assert_eq!(rows[1]["phase"], "failed");

@@ -47,7 +47,7 @@ async fn recheck_puts_the_verdict_on_the_record_and_audits_it() {
     assert_eq!(shown["last_health_status"], "healthy");
     assert!(shown["last_health_at"].is_string());
     assert_run(
-        &proxy.audit_rows(),
+        &proxy.audit_rows().await,
         &run_id(&body),
         "health",
         "huggingface",
@@ -63,7 +63,7 @@ async fn recheck_puts_the_verdict_on_the_record_and_audits_it() {
     assert_eq!(body["health"]["changed"], true);
     assert_eq!(body["health"]["error"]["code"], "huggingface_token_refused");
     assert_run(
-        &proxy.audit_rows(),
+        &proxy.audit_rows().await,
         &run_id(&body),
         "health",
         "huggingface",
@@ -159,7 +159,7 @@ async fn aws_recheck_assumes_the_role_with_the_external_id() {
             "{body}"
         );
         assert_run(
-            &proxy.audit_rows(),
+            &proxy.audit_rows().await,
             &run_id(&body),
             "health",
             "aws",
@@ -281,9 +281,10 @@ async fn until(
     }
 }
 
-fn sweep_rows(proxy: &TestProxy) -> Vec<Value> {
+async fn sweep_rows(proxy: &TestProxy) -> Vec<Value> {
     proxy
         .audit_rows()
+        .await
         .into_iter()
         .filter(|r| r["actor"] == "system:health-sweep")
         .collect()
@@ -330,7 +331,7 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
     })
     .await;
     assert!(
-        sweep_rows(&proxy).is_empty(),
+        sweep_rows(&proxy).await.is_empty(),
         "healthy at connect and at the check: no change"
     );
 
@@ -353,7 +354,7 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
     assert_eq!(listed["huggingface"]["error"], "huggingface_token_refused");
     assert_eq!(listed["docker_hub"]["error"], "docker_hub_login_refused");
     assert_eq!(listed["cloud_aws"]["error"], "assume_role_access_denied");
-    let rows = sweep_rows(&proxy);
+    let rows = sweep_rows(&proxy).await;
     let changes: Vec<(&str, &str, &str)> = rows
         .iter()
         .map(|r| {
@@ -396,7 +397,7 @@ async fn the_background_sweep_sees_a_revoked_token_and_its_restoration() {
     .await;
     let listed = integrations(&proxy, &token).await;
     assert_eq!(listed["huggingface"]["error"], Value::Null);
-    let rows = sweep_rows(&proxy);
+    let rows = sweep_rows(&proxy).await;
     assert_eq!(rows.len(), 6, "three changes each way: {rows:?}");
     assert_eq!(rows.iter().filter(|r| r["phase"] == "succeeded").count(), 3);
     let (status, verify) = proxy

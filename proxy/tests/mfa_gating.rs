@@ -92,7 +92,10 @@ async fn step_up_routes_refuse_every_inadequate_session() {
         }
     }
     assert_eq!(proxy.aws.calls(), 0, "no cloud call was made");
-    assert!(proxy.audit_rows().is_empty(), "no audit row was written");
+    assert!(
+        proxy.audit_rows().await.is_empty(),
+        "no audit row was written"
+    );
 
     // The same routes work with a fresh step-up (the gate is not closed for everyone).
     let token = proxy.stepped_up().await;

@@ -8,7 +8,7 @@
 mod common;
 
 use alphaswarm_proxy::app::{aws_client, build_state};
-use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::config;
 use base64::Engine;
 use common::*;
 use p256::ecdsa::SigningKey;
@@ -102,9 +102,9 @@ async fn identity_provider_tokens_are_verified_against_its_jwks() {
         (config::OIDC_LEEWAY, "30".to_owned()),
     ]);
     vars.extend(aws.env());
-    let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let (config, credentials) = common::load_config(&vars).await;
     let (client, _) = aws_client(&config).unwrap();
-    let (state, notes) = build_state(config, client).unwrap();
+    let (state, notes) = build_state(config, credentials, client).await.unwrap();
     assert!(notes.enrollment.is_none(), "no local operator in OIDC mode");
     assert!(!dir.join("state/operator.json").exists());
     let base = serve_in_background(state).await;

@@ -32,6 +32,7 @@ async fn delete_with_nothing_stored_is_audited_and_says_nothing_was_removed() {
     let run = body["audit_run_id"].as_str().unwrap();
     let phases: Vec<Value> = proxy
         .audit_run(run)
+        .await
         .into_iter()
         .map(|r| json!([r["step"], r["phase"], r["error_code"]]))
         .collect();
@@ -59,9 +60,12 @@ async fn a_store_that_cannot_be_written_is_store_unavailable_and_audited() {
         Grant::Baseline,
     );
     let token = proxy.stepped_up().await;
-    // The store's path becomes a non-empty directory: its atomic rename fails.
-    let store = proxy.dir.join("integrations.json");
-    std::fs::create_dir_all(store.join("occupied")).unwrap();
+    // The database refuses every store write (as a full disk or a revoked grant would).
+    exec_sql(
+        &proxy.database,
+        "CREATE TRIGGER refuse_store BEFORE INSERT ON integrations BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .await;
     let (status, body) = proxy.role_step(&token, "acme", "connect", &arn).await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -69,16 +73,13 @@ async fn a_store_that_cannot_be_written_is_store_unavailable_and_audited() {
         "{body}"
     );
     let hint = body["hint"].as_str().unwrap();
-    assert!(
-        hint.contains("ALPHASWARM_ADMIN_INTEGRATIONS_PATH"),
-        "{hint}"
-    );
+    assert!(hint.contains("ALPHASWARM_ADMIN_DATABASE_URL"), "{hint}");
     assert!(
         !body.to_string().contains(&external_id_for("acme")),
         "{body}"
     );
     let run = body["audit_run_id"].as_str().unwrap();
-    let result = proxy.audit_run(run).pop().unwrap();
+    let result = proxy.audit_run(run).await.pop().unwrap();
     assert_eq!(
         (result["phase"].as_str(), result["error_code"].as_str()),
         (Some("failed"), Some("store_unavailable"))
@@ -93,12 +94,14 @@ async fn a_store_that_cannot_be_written_is_store_unavailable_and_audited() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
-/// `verify-audit` with the proxy's state dir (where its checkpoint key is).
+/// `verify-audit` with the proxy's state dir (its checkpoint key).
 fn verify_audit(
     state: &std::path::Path,
     args: &[&std::ffi::OsStr],
 ) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
+        .env_clear()
+        .env("HOME", state)
         .env(alphaswarm_proxy::config::STATE_DIR, state)
         .arg("verify-audit")
         .args(args)
@@ -126,11 +129,10 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
             .await;
         assert_eq!(status, 200);
     }
-    let path = proxy.audit_path();
+    let path = proxy.audit_export().await;
     let state = proxy.dir.join("state");
-    let verify_audit = |args: &[&std::ffi::OsStr]| verify_audit(&state, args);
 
-    let (code, stdout, _) = verify_audit(&[path.as_os_str()]);
+    let (code, stdout, _) = verify_audit(&state, &[path.as_os_str()]);
     assert_eq!(code, Some(0), "{stdout}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
@@ -139,9 +141,9 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
         "a login, a step-up and two disconnects' two rows each"
     );
 
-    // A missing file is not an intact trail (status `missing`).
+    // A missing file is not an intact trail (checkpoints: `missing`).
     let missing = proxy.dir.join("no-such-audit.jsonl");
-    let (code, stdout, _) = verify_audit(&[missing.as_os_str()]);
+    let (code, stdout, _) = verify_audit(&state, &[missing.as_os_str()]);
     assert_eq!(code, Some(1), "{stdout}");
 
     // One row deleted: broken at the row after it.
@@ -159,7 +161,7 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
         alphaswarm_proxy::audit::checkpoints_path(&broken),
     )
     .unwrap();
-    let (code, stdout, _) = verify_audit(&[broken.as_os_str()]);
+    let (code, stdout, _) = verify_audit(&state, &[broken.as_os_str()]);
     assert_eq!(code, Some(1), "{stdout}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
@@ -168,13 +170,16 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
     );
 
     // Unreadable: a directory where the file should be.
-    let (code, _, stderr) = verify_audit(&[proxy.dir.as_os_str()]);
+    let (code, _, stderr) = verify_audit(&state, &[proxy.dir.as_os_str()]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("cannot read"), "{stderr}");
-    // No path, or too many: usage, also 2.
-    let (code, _, stderr) = verify_audit(&[]);
+    // No path: the configured database (here the state dir's SQLite file),
+    // intact; too many paths: usage, 2.
+    let (code, stdout, stderr) = verify_audit(&state, &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["rows"], json!(4), "{report}");
+    let (code, _, stderr) = verify_audit(&state, &[path.as_os_str(), path.as_os_str()]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("usage"), "{stderr}");
-    let (code, _, _) = verify_audit(&[path.as_os_str(), path.as_os_str()]);
-    assert_eq!(code, Some(2));
 }

@@ -145,8 +145,8 @@ async fn the_sandbox_binary_writes_only_private_files_in_the_state_dir_and_plain
         .await
         .unwrap();
     assert_eq!(health["sandbox"], true);
-    // A login writes an audit row (so the trail exists), a bootstrap uses
-    // the sandbox's partner account.
+    // A login writes an audit row to the database, a bootstrap uses the
+    // sandbox's partner account.
     let login: serde_json::Value = http
         .post(format!("http://{address}/auth/login"))
         .json(&serde_json::json!({ "username": "admin", "password": password(&dir) }))
@@ -180,7 +180,8 @@ async fn the_sandbox_binary_writes_only_private_files_in_the_state_dir_and_plain
         .iter()
         .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for expected in ["audit.jsonl", "operator.json"] {
+    // The database (its WAL beside it) holds the store and the trail.
+    for expected in ["alphaswarm.db", "operator.json"] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} in {names:?}"

@@ -1,9 +1,9 @@
-//! Concurrent connects are serialised by the store: none is lost, and the
-//! file decrypts with the key afterwards.
+//! Concurrent connects: none is lost, every record decrypts with the key
+//! afterwards, and the audit chain holds both rows of each.
 
 mod common;
 
-use alphaswarm_proxy::store::{FernetFileStore, IntegrationStore};
+use alphaswarm_proxy::store::IntegrationStore;
 use common::*;
 use serde_json::json;
 use std::sync::Arc;
@@ -39,8 +39,7 @@ async fn fifty_parallel_connects_are_all_persisted() {
         let (status, body) = task.await.unwrap();
         assert_eq!(status, 200, "{body}");
     }
-    let store = FernetFileStore::open(proxy.dir.join("integrations.json"), &proxy.integrations_key)
-        .unwrap();
+    let store = proxy.store().await;
     assert_eq!(store.count().await.unwrap(), 50);
     for org in &orgs {
         let record = store
@@ -56,7 +55,7 @@ async fn fifty_parallel_connects_are_all_persisted() {
     }
     // A login, a step-up and 50 connects → 102 chained audit rows (a
     // checkpoint signed at the 100th).
-    let audit = proxy.verify_audit();
+    let audit = proxy.verify_audit().await;
     assert_eq!(
         (audit.ok, audit.rows, audit.signed_rows),
         (true, 102, 100),

@@ -7,6 +7,7 @@ mod common;
 
 use alphaswarm_core::aws::{BASELINE_POLICY_FILE, BASELINE_POLICY_NAME, simulate_statement_text};
 use alphaswarm_core::baseline::AWS_REQUIRED_ACTIONS;
+use alphaswarm_proxy::store::IntegrationStore;
 use common::*;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -65,7 +66,7 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
     );
     assert_eq!(proxy.aws.calls(), 0, "bootstrap calls no cloud");
     assert!(
-        proxy.audit_rows().is_empty(),
+        proxy.audit_rows().await.is_empty(),
         "bootstrap writes no action rows (its single result row aside)"
     );
 
@@ -200,7 +201,7 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
     assert!(body["vendor_cleanup"][0].as_str().unwrap().contains(&arn));
 
     // Five protected calls: a pending and a succeeded row each, chained.
-    let rows = proxy.audit_rows();
+    let rows = proxy.audit_rows().await;
     let steps: Vec<(String, String)> = rows
         .iter()
         .map(|r| {
@@ -247,15 +248,16 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
     );
     // The independent oracle, from API.md's formula, agrees.
     assert_eq!(
-        audit_oracle(&proxy.audit_path()),
+        audit_oracle(&proxy.audit_rows_file().await),
         (0, json!({"ok": true, "rows": 14, "first_bad_row": null}))
     );
 
-    // Editing one row breaks the chain exactly there, for both.
-    let text = std::fs::read_to_string(proxy.audit_path()).unwrap();
-    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    lines[3] = lines[3].replace("\"phase\":\"succeeded\"", "\"phase\":\"failed\"");
-    std::fs::write(proxy.audit_path(), lines.join("\n") + "\n").unwrap();
+    // Editing one row breaks the chain exactly there.
+    exec_sql(
+        &proxy.database,
+        "UPDATE audit_rows SET line = REPLACE(line, '\"phase\":\"succeeded\"', '\"phase\":\"failed\"') WHERE seq = 4",
+    )
+    .await;
     let (_, body) = proxy
         .send(
             reqwest::Method::GET,
@@ -269,12 +271,14 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
         (json!(false), json!(4))
     );
     assert_eq!(
-        audit_oracle(&proxy.audit_path()),
+        audit_oracle(&proxy.audit_rows_file().await),
         (1, json!({"ok": false, "rows": 3, "first_bad_row": 4}))
     );
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_alphaswarm-proxy"))
+        .arg("verify-audit")
+        .env_clear()
+        .env("HOME", &proxy.dir)
         .env(alphaswarm_proxy::config::STATE_DIR, proxy.dir.join("state"))
-        .args(["verify-audit", proxy.audit_path().to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(cli.status.code(), Some(1));
@@ -348,7 +352,7 @@ async fn refusals_are_classified_as_aws_refuses_them_with_hints_and_failed_audit
         assert_eq!(body["field"], "role_arn");
         assert!(!body["hint"].as_str().unwrap().is_empty());
         let run = body["audit_run_id"].as_str().unwrap();
-        let rows: Vec<_> = proxy.audit_run(run);
+        let rows: Vec<_> = proxy.audit_run(run).await;
         assert_eq!(rows.len(), 2);
         assert_eq!(
             (rows[0]["phase"].as_str(), rows[1]["phase"].as_str()),
@@ -441,7 +445,7 @@ async fn step_4_needs_permission_to_simulate_and_says_exactly_what_to_add() {
         );
         assert!(hint.contains(BASELINE_POLICY_FILE), "{hint}");
         let run = body["audit_run_id"].as_str().unwrap();
-        let result = proxy.audit_run(run).pop().unwrap();
+        let result = proxy.audit_run(run).await.pop().unwrap();
         assert_eq!(result["error_code"], "simulate_denied");
     }
     let refused = aws
@@ -608,9 +612,12 @@ async fn bootstrap_without_partner_account_names_the_env_var() {
 #[tokio::test]
 async fn an_unwritable_audit_log_stops_the_step_before_any_cloud_call() {
     let proxy = TestProxy::start("unwritable").await;
-    // A directory appears where the audit file should be (start-up would
-    // refuse it; at run time every append fails).
-    std::fs::create_dir_all(proxy.audit_path()).unwrap();
+    // The database refuses every audit row (as a full disk or a revoked grant would).
+    exec_sql(
+        &proxy.database,
+        "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_rows BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    .await;
     let arn = proxy.aws.role(
         "acme",
         "alphaswarm-broker-acme",
@@ -643,8 +650,9 @@ async fn an_unwritable_audit_log_stops_the_step_before_any_cloud_call() {
         .await;
     assert_eq!(status, 503);
     assert_eq!(proxy.aws.calls(), 0, "no cloud call without an audit row");
-    assert!(
-        !proxy.dir.join("integrations.json").exists(),
+    assert_eq!(
+        proxy.store().await.count().await.unwrap(),
+        0,
         "nothing stored"
     );
 }

@@ -23,9 +23,8 @@ use alphaswarm_core::baseline::AWS_REQUIRED_ACTIONS;
 use alphaswarm_fakes::aws::AwsFake;
 use alphaswarm_proxy::app::{aws_client, build_state_with_clock};
 use alphaswarm_proxy::aws::VirtualClock;
-use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::config;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::sync::Arc;
 use support::moto::{
     CUSTOMER_ACCOUNT, Moto, PARTNER_ACCOUNT, RoleSpec, baseline, baseline_without, trust_policy,
@@ -38,7 +37,7 @@ const EXTERNAL_ID_SECRET: &str = "moto-test-external-id-secret-0123456789abcdef"
 struct Wizard {
     base: String,
     http: reqwest::Client,
-    dir: PathBuf,
+    database: alphaswarm_proxy::db::Database,
     password: String,
     totp: totp_rs::TOTP,
     /// Times step 3's retries in virtual time.
@@ -54,10 +53,13 @@ impl Wizard {
         let mut env =
             common::in_process_env(&dir, &integrations_key, PARTNER_ACCOUNT, EXTERNAL_ID_SECRET);
         env.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-        let config = Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+        let (config, credentials) = common::load_config(&env).await;
         let (aws, _) = aws_client(&config).unwrap();
         let clock = Arc::new(VirtualClock::new());
-        let (state, notes) = build_state_with_clock(config, aws, clock.clone()).unwrap();
+        let (state, notes) = build_state_with_clock(config, credentials, aws, clock.clone())
+            .await
+            .unwrap();
+        let database = state.database.clone();
         let password = notes.enrollment.expect("first start enrols").password;
         // The second factor as an authenticator app computes it, from the
         // secret enrolled in the state dir.
@@ -79,7 +81,7 @@ impl Wizard {
         Wizard {
             base,
             http: common::http_client(),
-            dir,
+            database,
             password,
             totp,
             clock,
@@ -159,19 +161,25 @@ impl Wizard {
 
     /// The rows of audited actions (the single rows of logins, step-ups
     /// and bootstraps left out).
-    fn audit_rows(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.dir.join("audit.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    async fn audit_rows(&self) -> Vec<Value> {
+        common::audit_rows(&self.database)
+            .await
+            .into_iter()
             .filter(|r| r["cloud"] != "auth" && r["step"] != "bootstrap")
             .collect()
     }
 
     /// The audit run's rows: exactly a pending row, then the result row.
-    fn assert_audited(&self, run_id: &str, step: &str, phase: &str, error_code: Option<&str>) {
+    async fn assert_audited(
+        &self,
+        run_id: &str,
+        step: &str,
+        phase: &str,
+        error_code: Option<&str>,
+    ) {
         let rows: Vec<Value> = self
             .audit_rows()
+            .await
             .into_iter()
             .filter(|r| r["audit_run_id"] == run_id)
             .collect();
@@ -265,7 +273,9 @@ async fn the_bootstrapped_least_privilege_role_walks_every_step_in_moto() {
             )),
         "{identity}"
     );
-    wizard.assert_audited(&run_id(&identity), "validate_identity", "succeeded", None);
+    wizard
+        .assert_audited(&run_id(&identity), "validate_identity", "succeeded", None)
+        .await;
 
     // Step 4: the role simulates its own policies (signed with moto's keys,
     // authorised and decided from its policies in moto): all granted.
@@ -281,12 +291,14 @@ async fn the_bootstrapped_least_privilege_role_walks_every_step_in_moto() {
         [(200, None)],
         "one signed, authorised simulation"
     );
-    wizard.assert_audited(
-        &run_id(&permissions),
-        "validate_permissions",
-        "succeeded",
-        None,
-    );
+    wizard
+        .assert_audited(
+            &run_id(&permissions),
+            "validate_permissions",
+            "succeeded",
+            None,
+        )
+        .await;
 
     // Step 4*.
     let (status, resources) = wizard
@@ -296,12 +308,14 @@ async fn the_bootstrapped_least_privilege_role_walks_every_step_in_moto() {
     let regions = resources["regions"].as_array().unwrap();
     assert!(regions.len() > 10, "{resources}");
     assert!(regions.iter().any(|r| r["name"] == "eu-west-1"));
-    wizard.assert_audited(
-        &run_id(&resources),
-        "enumerate_resources",
-        "succeeded",
-        None,
-    );
+    wizard
+        .assert_audited(
+            &run_id(&resources),
+            "enumerate_resources",
+            "succeeded",
+            None,
+        )
+        .await;
 
     // Step 5 and the masked listing.
     let (status, connected) = wizard.step(&token, "connect", role.clone()).await;
@@ -314,7 +328,9 @@ async fn the_bootstrapped_least_privilege_role_walks_every_step_in_moto() {
         connected["integration"]["credential_key"],
         format!("cloud_aws:org:{ORG}")
     );
-    wizard.assert_audited(&run_id(&connected), "connect", "succeeded", None);
+    wizard
+        .assert_audited(&run_id(&connected), "connect", "succeeded", None)
+        .await;
 
     let (status, listed) = wizard
         .send(
@@ -348,7 +364,9 @@ async fn the_bootstrapped_least_privilege_role_walks_every_step_in_moto() {
         gone["vendor_cleanup"][0].as_str().unwrap().contains(&arn),
         "{gone}"
     );
-    wizard.assert_audited(&run_id(&gone), "disconnect", "succeeded", None);
+    wizard
+        .assert_audited(&run_id(&gone), "disconnect", "succeeded", None)
+        .await;
 
     let (status, verify) = wizard
         .send(
@@ -430,12 +448,14 @@ async fn moto_refusals_are_classified_and_audited() {
             body["hint"].as_str().unwrap().contains(hint_mentions),
             "{role}: {body}"
         );
-        wizard.assert_audited(
-            &run_id(&body),
-            "validate_identity",
-            "failed",
-            Some(want_code),
-        );
+        wizard
+            .assert_audited(
+                &run_id(&body),
+                "validate_identity",
+                "failed",
+                Some(want_code),
+            )
+            .await;
     }
     // The refused AssumeRoles were retried until the window's end, in
     // virtual time: 1 s, then the 2 s left, for each of the two refusals.
@@ -445,7 +465,7 @@ async fn moto_refusals_are_classified_and_audited() {
         std::time::Duration::from_secs(6),
         "{pauses:?}"
     );
-    let rows = wizard.audit_rows();
+    let rows = wizard.audit_rows().await;
     assert_eq!(rows.len(), 6);
     assert_eq!(iam.state().call_count(), 0, "no step got as far as IAM");
 }
@@ -494,12 +514,14 @@ async fn without_permission_to_simulate_step_4_is_simulate_denied_in_moto_too() 
             .unwrap()
             .contains(&simulate_statement_text())
     );
-    wizard.assert_audited(
-        &run_id(&body),
-        "validate_permissions",
-        "failed",
-        Some("simulate_denied"),
-    );
+    wizard
+        .assert_audited(
+            &run_id(&body),
+            "validate_permissions",
+            "failed",
+            Some("simulate_denied"),
+        )
+        .await;
     assert_eq!(simulations(&iam), [(403, Some("AccessDenied".to_owned()))]);
 
     // Allowed to simulate, not to list regions: a red badge, and moto's EC2
@@ -547,12 +569,14 @@ async fn without_platform_credentials_steps_answer_503_and_never_call_aws() {
             "{step}: {body}"
         );
         assert!(body["hint"].as_str().unwrap().contains("AWS_ACCESS_KEY_ID"));
-        wizard.assert_audited(
-            &run_id(&body),
-            &step.replace('-', "_"),
-            "failed",
-            Some("platform_credentials_missing"),
-        );
+        wizard
+            .assert_audited(
+                &run_id(&body),
+                &step.replace('-', "_"),
+                "failed",
+                Some("platform_credentials_missing"),
+            )
+            .await;
     }
 }
 
@@ -592,7 +616,9 @@ async fn the_health_check_sees_the_role_deleted_in_moto() {
         (200, Some("healthy")),
         "{body}"
     );
-    wizard.assert_audited(&run_id(&body), "health", "succeeded", None);
+    wizard
+        .assert_audited(&run_id(&body), "health", "succeeded", None)
+        .await;
 
     moto.delete_role(GOOD_ROLE).await;
     let (status, body) = recheck().await;
@@ -607,10 +633,12 @@ async fn the_health_check_sees_the_role_deleted_in_moto() {
             .contains("does not exist"),
         "{body}"
     );
-    wizard.assert_audited(
-        &run_id(&body),
-        "health",
-        "failed",
-        Some("assume_role_access_denied"),
-    );
+    wizard
+        .assert_audited(
+            &run_id(&body),
+            "health",
+            "failed",
+            Some("assume_role_access_denied"),
+        )
+        .await;
 }

@@ -1,6 +1,7 @@
 //! Settings → Workload identity through the proxy: the core's Kubernetes
 //! wiring and diagnosis behind an admin session, strict bodies, coded
-//! errors, and pasted manifests never written to the log or the audit file.
+//! errors, and pasted manifests never written to the log, the audit rows or the
+//! database.
 
 mod common;
 
@@ -81,10 +82,19 @@ async fn render_and_diagnose_answer_an_admin_session_only() {
         .collect();
     assert_eq!(codes, ["aks_pod_label_missing"]);
 
-    let audit = std::fs::read_to_string(proxy.audit_path()).unwrap_or_default();
+    let audit: String = proxy
+        .audit_rows()
+        .await
+        .iter()
+        .map(|row| row.to_string())
+        .collect();
     assert!(
         !audit.contains(canary),
-        "pasted manifests never reach the audit file"
+        "pasted manifests never reach the audit rows"
+    );
+    assert!(
+        !binary_database_bytes(&proxy.dir).contains(canary),
+        "nor the database's files"
     );
     for entry in std::fs::read_dir(&proxy.dir).unwrap() {
         let text = std::fs::read(entry.unwrap().path()).unwrap_or_default();

@@ -1,6 +1,7 @@
 //! The embedded default: the binary with (almost) no environment enrols
-//! an operator, mints a per-install external-id secret kept 0600, and gives
-//! the same external id after a restart. Bad settings stop it with the
+//! an operator, mints a per-install external-id secret and store key kept
+//! 0600, creates its SQLite database 0600, and gives the same external id
+//! after a restart. Bad settings stop it with the
 //! variable named and the value never printed.
 
 mod common;
@@ -44,8 +45,11 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
         "{}",
         first.logs()
     );
-    assert!(first.logs().contains("EPHEMERAL store key"));
-    assert!(first.logs().contains("integrations.ephemeral.json"));
+    assert!(
+        first.logs().contains("DEVELOPMENT store key"),
+        "{}",
+        first.logs()
+    );
     let external_id = bootstrap_external_id(&first, &http, &password).await;
     assert!(
         external_id.as_str().is_some_and(|s| s.len() >= 16),
@@ -73,14 +77,11 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
         .collect();
     files.sort();
     for file in [
-        "audit.checkpoints.jsonl",
-        "audit.jsonl",
+        "alphaswarm.db",
         "audit_signing_key.pem",
         "external_id_secret",
-        "federation_keys.fernet",
-        "federation_keys.json",
+        alphaswarm_proxy::federation::DEV_KEY_FILE,
         "operator.json",
-        "totp_replay.json",
     ] {
         assert!(files.iter().any(|f| f == file), "{file} not in {files:?}");
     }
@@ -104,6 +105,11 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
 
     let second = BinaryProxy::spawn(&dir, "second", &env);
     assert!(!second.stdout().contains("password:"));
+    assert!(
+        !second.logs().contains("DEVELOPMENT store key"),
+        "the development key is minted once: {}",
+        second.logs()
+    );
     assert!(second.stdout().contains("Log in as admin"));
     assert_eq!(
         bootstrap_external_id(&second, &http, &password).await,

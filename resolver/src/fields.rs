@@ -70,6 +70,14 @@ pub const FIELD_MAPS: &[FieldMap] = &[
         required: &[&["session_token"]],
         m2m: true,
     },
+    // The proxy's own AWS platform credentials (it signs AssumeRole with them).
+    FieldMap {
+        service: "alphaswarm_admin",
+        purpose: "aws_platform",
+        fields: &["access_key_id", "secret_access_key", "session_token"],
+        required: &[&["access_key_id"], &["secret_access_key"]],
+        m2m: false,
+    },
     FieldMap {
         service: "neo4j",
         purpose: "basic",

@@ -15,9 +15,8 @@
 // subscription, name}], two of them). scripts/test-web.sh sets them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { installAxe, launch, logIn, requireEnv, tabTo, watchCsp, wizardHelpers } from './lib.mjs';
+import { DEVELOPER_WORDS as HTTP_WORDS, logIn, openPage, requireEnv, tabTo, wizardHelpers } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -28,30 +27,25 @@ const USERNAME = process.env.E2E_USERNAME || 'admin';
 const SHOTS = path.join(path.dirname(new URL(import.meta.url).pathname), 'screenshots');
 const RUN = Date.now().toString(36);
 const STEP_TIMEOUT = 60_000;
-// What an operator must never read in an error: HTTP verbs and statuses,
-// header names, the API's field names, character positions.
-const DEVELOPER_WORDS = /\b(GET|POST|PUT|DELETE|HTTP|Authorization|Bearer|Content-Type|tenant_id|subscription_id|client_id|managed_identity|shared_app)\b|position \d/;
+// What an operator must never read in an error: lib.mjs's words and the
+// API's field names.
+const DEVELOPER_WORDS = new RegExp(String.raw`\b(${HTTP_WORDS}|tenant_id|subscription_id|client_id|managed_identity|shared_app)\b|position \d`);
 
 let browser, page;
 const pageErrors = [];
 const cspViolations = [];
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await installAxe(context);
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  watchCsp(page, cspViolations);
+  ({ browser, page } = await openPage({ shots: SHOTS, timeout: STEP_TIMEOUT, pageErrors, cspViolations }));
 });
 
 after(async () => {
   await browser?.close();
 });
 
-const { checkpoint, step, next, stepUpIfAsked } = wizardHelpers(() => page, { shots: SHOTS, totpSecret: TOTP_SECRET });
+const { checkpoint, step, next, stepUpIfAsked, errorShownOnce, openWizard } = wizardHelpers(() => page, {
+  shots: SHOTS, totpSecret: TOTP_SECRET, developerWords: DEVELOPER_WORDS,
+});
 const shot = (name) => checkpoint(`azure-${name}`);
 
 /** One rendered bash `az` command, run by the fake as `who`. */
@@ -79,28 +73,6 @@ async function press(selector, key = 'Enter') {
 async function nextByKeyboard() {
   await press('.step-nav button.primary:not([disabled])');
   await stepUpIfAsked();
-}
-
-/** The error `code`, shown once, next to `field`'s input, in an
- * operator's words (links aside: a consent URL is there to be opened). */
-async function errorShownOnce(code, field) {
-  const where = `#${field}-error .field-error[data-code=${code}]`;
-  await page.locator(where).waitFor({ timeout: STEP_TIMEOUT });
-  assert.equal(await page.locator(`[data-code=${code}]`).count(), 1, `${code} shows once`);
-  assert.equal(await page.locator('.banner.error').count(), 0, `${code} is not in the banner too`);
-  assert.equal(await page.getAttribute(`#${field}`, 'aria-invalid'), 'true');
-  const words = await page.textContent(where);
-  assert.doesNotMatch(words.replace(/https?:\/\/\S+/g, ''), DEVELOPER_WORDS, `${code}: ${words}`);
-  return words;
-}
-
-async function openWizard(org) {
-  await page.click('nav[aria-label=Main] >> text=Organisations');
-  await page.fill('#org_id', org);
-  await page.keyboard.press('Enter');
-  await page.locator('[data-empty=integrations]').waitFor();
-  await page.click('button:has-text("Connect a cloud account")');
-  await step('choose').waitFor();
 }
 
 test('log in', async () => {

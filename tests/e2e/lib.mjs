@@ -1,6 +1,6 @@
 // Shared helpers of the end-to-end test and the benchmark.
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -62,6 +62,21 @@ export async function installAxe(context) {
   await context.addInitScript({ content: AXE_SOURCE });
 }
 
+/** A 1280 px page with axe-core, its timeout `timeout` ms, collecting
+ * uncaught errors into `pageErrors` and CSP violations into `cspViolations`
+ * (each e2e file checks both are empty at its end); `shots` is created. */
+export async function openPage({ shots, timeout, pageErrors, cspViolations }) {
+  mkdirSync(shots, { recursive: true });
+  const browser = await launch();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await installAxe(context);
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  watchCsp(page, cspViolations);
+  return { browser, page };
+}
+
 /** Collects Content-Security-Policy violations Chromium reports on `page`. */
 export function watchCsp(page, into) {
   page.on('console', (message) => {
@@ -102,11 +117,17 @@ export async function checkpoint(page, dir, name) {
   assert.deepEqual(await seriousViolations(page), [], `${name}: axe found serious/critical violations`);
 }
 
+/** What an operator must never read in an error: HTTP verbs and statuses,
+ * header names, character positions (each e2e adds its API's field names). */
+export const DEVELOPER_WORDS = String.raw`GET|POST|PUT|DELETE|HTTP|Authorization|Bearer|Content-Type`;
+
 /** The wizard's page helpers shared by the e2e files: the step-up prompt
- * (TOTP from `totpSecret`), Next, a step's section and checkpoints into
- * `shots` (the prompt itself as `stepUpShot`, when given). `pageOf()` gives
- * the page (made in the test's `before`). */
-export function wizardHelpers(pageOf, { shots, totpSecret, stepUpShot }) {
+ * (TOTP from `totpSecret`), Next, a step's section, checkpoints into
+ * `shots` (the prompt itself as `stepUpShot`, when given), opening the
+ * wizard for an organisation and an error's placement and wording
+ * (`developerWords`: a regex no error may match). `pageOf()` gives the
+ * page (made in the test's `before`). */
+export function wizardHelpers(pageOf, { shots, totpSecret, stepUpShot, developerWords }) {
   const checkpointHere = (name) => checkpoint(pageOf(), shots, name);
 
   /** Event-driven, no fixed window: until the step-up prompt shows or the
@@ -142,9 +163,36 @@ export function wizardHelpers(pageOf, { shots, totpSecret, stepUpShot }) {
     throw new Error('the step-up prompt did not accept the TOTP code');
   }
 
+  /** The error `code`, shown once, next to `field`'s input, in an
+   * operator's words (links aside: a consent URL is there to be opened). */
+  async function errorShownOnce(code, field) {
+    const page = pageOf();
+    const where = `#${field}-error .field-error[data-code=${code}]`;
+    await page.locator(where).waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator(`[data-code=${code}]`).count(), 1, `${code} shows once`);
+    assert.equal(await page.locator('.banner.error').count(), 0, `${code} is not in the banner too`);
+    assert.equal(await page.getAttribute(`#${field}`, 'aria-invalid'), 'true');
+    const words = await page.textContent(where);
+    assert.doesNotMatch(words.replace(/https?:\/\/\S+/g, ''), developerWords, `${code}: ${words}`);
+    return words;
+  }
+
+  /** Organisations -> `org` -> "Connect a cloud account": step 1. */
+  async function openWizard(org) {
+    const page = pageOf();
+    await page.click('nav[aria-label=Main] >> text=Organisations');
+    await page.fill('#org_id', org);
+    await page.keyboard.press('Enter');
+    await page.locator('[data-empty=integrations]').waitFor();
+    await page.click('button:has-text("Connect a cloud account")');
+    await page.locator('[data-step=choose]').waitFor();
+  }
+
   return {
     checkpoint: checkpointHere,
     stepUpIfAsked,
+    errorShownOnce,
+    openWizard,
     step: (slug) => pageOf().locator(`[data-step=${slug}]`),
     async next() {
       await pageOf().click('.step-nav button.primary');

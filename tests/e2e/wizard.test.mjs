@@ -192,7 +192,7 @@ test('step 1: choose AWS', async () => {
   await step('choose').waitFor();
   assert.ok(await page.isChecked('#cloud-aws'));
   // No dead ends: a cloud is offered only when this proxy has its provider
-  // (and the UI its wizard); GCP and Cloudflare have no wizard yet.
+  // (and the UI its wizard); every cloud has one now.
   const offered = await page.evaluate(async () => {
     const r = await fetch('/admin/clouds', { headers: { authorization: 'Bearer ' + sessionStorage.getItem('alphaswarm.token') } });
     return (await r.json()).clouds;
@@ -200,7 +200,7 @@ test('step 1: choose AWS', async () => {
   assert.ok(offered.includes('aws'), `the proxy offers ${offered}`);
   await page.locator('#cloud-aws:not([disabled])').waitFor();
   for (const cloud of ['azure', 'gcp', 'cloudflare']) {
-    const open = cloud === 'azure' && offered.includes('azure');
+    const open = offered.includes(cloud);
     assert.equal(await page.isDisabled(`#cloud-${cloud}`), !open, cloud);
     if (!open) assert.equal(await page.textContent(`label[for=cloud-${cloud}] [data-status=unavailable]`), 'Coming soon');
   }

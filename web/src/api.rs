@@ -10,6 +10,7 @@ use crate::json::{
     self, FromJson, Missing, any, flag, list, maybe_text, object, text, text_or_empty,
 };
 use crate::model::Step;
+use alphaswarm_core::accounts::AccountKind;
 use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
 use gloo_net::http::{Request, RequestBuilder};
 use serde::Serialize;
@@ -107,8 +108,16 @@ pub struct Integration {
     pub status: String,
     pub connected_at: Value,
     pub last_health_at: Value,
+    /// `healthy` | `degraded` | `failed`; `None` until a check ran.
+    pub last_health_status: Option<String>,
+    /// The last check's problem (code, operator message, hint).
     pub error: Option<String>,
+    pub error_message: Option<String>,
+    pub error_hint: Option<String>,
+    /// HuggingFace and Docker Hub only.
+    pub namespace: Option<String>,
     pub metadata: serde_json::Map<String, Value>,
+    pub rotation: Option<Rotation>,
 }
 
 impl FromJson for Integration {
@@ -120,17 +129,41 @@ impl FromJson for Integration {
             status: text(v, "status")?,
             connected_at: any(v, "connected_at"),
             last_health_at: any(v, "last_health_at"),
+            last_health_status: maybe_text(v, "last_health_status"),
             error: maybe_text(v, "error"),
+            error_message: maybe_text(v, "error_message"),
+            error_hint: maybe_text(v, "error_hint"),
+            namespace: maybe_text(v, "namespace"),
             metadata: v
                 .get("metadata")
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default(),
+            rotation: v.get("rotation").and_then(|r| Rotation::from_json(r).ok()),
         })
     }
 }
 
-/// Step 5's answer, for every cloud.
+/// A token's rotation reminder (core `rotation::RotationReminder`): on
+/// listed integrations whose credential is a token AlphaSwarm keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rotation {
+    /// `ok`, `due_soon` or `overdue`.
+    pub state: String,
+    pub message: String,
+}
+
+impl FromJson for Rotation {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(Rotation {
+            state: text(v, "state")?,
+            message: text(v, "message")?,
+        })
+    }
+}
+
+/// Step 5's answer, for every cloud; also the answer of an account's
+/// connect and of a health check (both carry the updated record).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConnectResponse {
     pub integration: Integration,
@@ -265,6 +298,34 @@ pub async fn disconnect(
     cloud: CloudKind,
 ) -> Result<DisconnectResponse, ApiError> {
     send_read(authed(Request::delete(&cloud_path(org, cloud)), token).build()).await
+}
+
+/// `…/integrations/{kind}`: an account kind's connect, any kind's health.
+fn integration_path(org: &OrgId, kind: &str) -> String {
+    format!("/admin/accounts/{}/integrations/{kind}", org.as_str())
+}
+
+/// Connects a HuggingFace or Docker Hub account; `body` carries the token,
+/// which the answer never does.
+pub async fn connect_account(
+    token: &str,
+    org: &OrgId,
+    kind: AccountKind,
+    body: &Value,
+) -> Result<ConnectResponse, ApiError> {
+    let url = integration_path(org, kind.integration_kind());
+    send_read(authed(Request::post(&url), token).json(body)).await
+}
+
+/// Re-checks one stored connection of any kind (`cloud_aws`, `docker_hub`…).
+pub async fn check_health(
+    token: &str,
+    org: &OrgId,
+    kind: &str,
+) -> Result<ConnectResponse, ApiError> {
+    let url = format!("{}/health", integration_path(org, kind));
+    let empty = Value::Object(serde_json::Map::new());
+    send_read(authed(Request::post(&url), token).json(&empty)).await
 }
 
 pub async fn integrations(token: &str, org: &OrgId) -> Result<IntegrationsResponse, ApiError> {

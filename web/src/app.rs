@@ -4,6 +4,7 @@
 //! same place: `#/orgs`, `#/orgs/<org>`, `#/orgs/<org>/connect/<cloud>`,
 //! `#/settings`, `#/settings/connect/<cloud>`, `#/settings/workload-identity`.
 
+use crate::accounts::AccountIntegrations;
 use crate::auth::{Auth, Login, StepUp};
 use crate::integrations::Integrations;
 use crate::org::OrgPicker;
@@ -109,7 +110,8 @@ pub fn App() -> impl IntoView {
                         <p><button type="button" class="link" on:click=move |_| view.set(View::Orgs)>"← Organisations"</button></p>
                         <h1 id="org-title">{title}</h1>
                         <h2>"Cloud accounts"</h2>
-                        <Integrations auth org on_connect=Callback::new(move |()| open(View::Wizard(connect_org.clone(), CloudKind::Aws)))/>
+                        <Integrations auth org=org.clone() on_connect=Callback::new(move |()| open(View::Wizard(connect_org.clone(), CloudKind::Aws)))/>
+                        <AccountIntegrations auth org/>
                     </section>
                 }.into_any()
             }

@@ -1,24 +1,71 @@
-//! An organisation's integrations (masked metadata and status) and the
-//! disconnect flow: confirm, remove, then the vendor-side clean-up list.
+//! An organisation's integrations (masked metadata, status and health) with
+//! a Re-check per connection, and the disconnect flow: confirm, remove,
+//! then the vendor-side clean-up list.
 
-use crate::api::{self, ApiError, DisconnectResponse, Integration};
+use crate::api::{self, ApiError, DisconnectResponse, Integration, Rotation};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
-use crate::ui::ErrorBanner;
-use alphaswarm_core::{CloudKind, OrgId};
+use crate::ui::{ErrorBanner, ErrorText};
+use alphaswarm_core::accounts::AccountKind;
+use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+/// Which of the org's connections a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Listing {
+    /// AWS, Azure, GCP, Cloudflare (the wizard's).
+    #[default]
+    Clouds,
+    /// HuggingFace and Docker Hub.
+    Accounts,
+}
+
+impl Listing {
+    fn shows(self, kind: &str) -> bool {
+        let account = AccountKind::from_segment(kind).is_some();
+        account == (self == Listing::Accounts)
+    }
+}
+
 #[component]
-pub fn Integrations(auth: Auth, org: OrgId, on_connect: Callback<()>) -> impl IntoView {
+pub fn Integrations(
+    auth: Auth,
+    org: OrgId,
+    /// The "Connect a cloud account" button (absent: no button).
+    #[prop(optional)]
+    on_connect: Option<Callback<()>>,
+    #[prop(optional)] listing: Listing,
+    /// Notified when the list must be read again (a connection was added).
+    #[prop(optional)]
+    reload: Option<Trigger>,
+) -> impl IntoView {
     let org = StoredValue::new(org);
     let list = RwSignal::new(None::<Vec<Integration>>);
     let error = RwSignal::new(None::<ApiError>);
     let cleanup = RwSignal::new(None::<DisconnectResponse>);
-    let load = Callback::new(move |()| load(auth, org, list, error));
-    load.run(());
-    let disconnect =
-        Callback::new(move |cloud: CloudKind| disconnect(auth, org, cloud, list, error, cleanup));
+    let load = Callback::new(move |()| load(auth, org, listing, list, error));
+    Effect::new(move || {
+        if let Some(r) = reload {
+            r.track();
+        }
+        load.run(());
+    });
+    let disconnect = Callback::new(move |cloud: CloudKind| {
+        disconnect(auth, org, cloud, listing, list, error, cleanup)
+    });
+    let (empty, label, empty_name) = match listing {
+        Listing::Clouds => (
+            "No cloud account is connected yet.",
+            "Connected cloud accounts",
+            "integrations",
+        ),
+        Listing::Accounts => (
+            "No HuggingFace or Docker Hub account is connected yet.",
+            "Connected accounts",
+            "accounts",
+        ),
+    };
     view! {
         <div class="integrations" data-view="integrations">
             <ErrorBanner error=error.into() fields=&[] on_retry=load/>
@@ -26,15 +73,15 @@ pub fn Integrations(auth: Auth, org: OrgId, on_connect: Callback<()>) -> impl In
             {move || match list.get() {
                 None => view! { <p class="progress" role="status">"Loading integrations…"</p> }.into_any(),
                 Some(items) if items.is_empty() => view! {
-                    <p class="muted" data-empty="integrations">"No cloud account is connected yet."</p>
+                    <p class="muted" data-empty=empty_name>{empty}</p>
                 }.into_any(),
                 Some(items) => view! {
-                    <ul class="cards" aria-label="Connected cloud accounts">
+                    <ul class="cards" aria-label=label>
                         {items.into_iter().map(|integration| {
                             let cloud = integration.kind.parse::<CloudKind>().ok();
                             view! {
                                 <li>
-                                    <IntegrationCard integration/>
+                                    <IntegrationRow auth org integration/>
                                     {cloud.map(|cloud| view! {
                                         <DisconnectButton card=card(cloud) on_confirm=Callback::new(move |()| disconnect.run(cloud))/>
                                     })}
@@ -44,7 +91,9 @@ pub fn Integrations(auth: Auth, org: OrgId, on_connect: Callback<()>) -> impl In
                     </ul>
                 }.into_any(),
             }}
-            <button type="button" class="primary" on:click=move |_| on_connect.run(())>"Connect a cloud account"</button>
+            {on_connect.map(|c| view! {
+                <button type="button" class="primary" on:click=move |_| c.run(())>"Connect a cloud account"</button>
+            })}
         </div>
     }
 }
@@ -52,6 +101,7 @@ pub fn Integrations(auth: Auth, org: OrgId, on_connect: Callback<()>) -> impl In
 fn load(
     auth: Auth,
     org: StoredValue<OrgId>,
+    listing: Listing,
     list: RwSignal<Option<Vec<Integration>>>,
     error: RwSignal<Option<ApiError>>,
 ) {
@@ -60,10 +110,14 @@ fn load(
         let result = api::integrations(&auth.token(), &org.get_value()).await;
         match result {
             Ok(r) => {
-                list.try_set(Some(r.integrations));
+                let mine = r
+                    .integrations
+                    .into_iter()
+                    .filter(|i| listing.shows(&i.kind));
+                list.try_set(Some(mine.collect()));
             }
             Err(e) => {
-                if !auth.handle(&e, move || load(auth, org, list, error)) {
+                if !auth.handle(&e, move || load(auth, org, listing, list, error)) {
                     error.try_set(Some(e));
                 }
             }
@@ -75,6 +129,7 @@ fn disconnect(
     auth: Auth,
     org: StoredValue<OrgId>,
     cloud: CloudKind,
+    listing: Listing,
     list: RwSignal<Option<Vec<Integration>>>,
     error: RwSignal<Option<ApiError>>,
     cleanup: RwSignal<Option<DisconnectResponse>>,
@@ -85,11 +140,11 @@ fn disconnect(
             match api::disconnect(&auth.token(), &org.get_value(), cloud).await {
                 Ok(r) => {
                     cleanup.try_set(Some(r));
-                    load(auth, org, list, error);
+                    load(auth, org, listing, list, error);
                 }
                 Err(e) => {
                     if !auth.handle(&e, move || {
-                        disconnect(auth, org, cloud, list, error, cleanup)
+                        disconnect(auth, org, cloud, listing, list, error, cleanup)
                     }) {
                         error.try_set(Some(e));
                     }
@@ -100,26 +155,128 @@ fn disconnect(
     auth.with_step_up(run);
 }
 
+/// One connection: its card, which a Re-check replaces with the record the
+/// check answered (through the step-up prompt when it is not fresh).
+#[component]
+fn IntegrationRow(auth: Auth, org: StoredValue<OrgId>, integration: Integration) -> impl IntoView {
+    let kind = StoredValue::new(integration.kind.clone());
+    let label = kind_label(&integration.kind);
+    let current = RwSignal::new(integration);
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<ApiError>);
+    let recheck = move || recheck(auth, org, kind, current, busy, error);
+    view! {
+        {move || view! { <IntegrationCard integration=current.get()/> }}
+        <div class="actions" aria-busy=move || busy.get().to_string()>
+            <button type="button" disabled=move || busy.get()
+                on:click=move |_| { error.set(None); auth.with_step_up(recheck); }>
+                "Re-check"<span class="visually-hidden">{format!(" {label}")}</span>
+            </button>
+            {move || busy.get().then(|| view! { <span class="progress" role="status">"Checking…"</span> })}
+        </div>
+        <ErrorBanner error=error.into() fields=&[]/>
+    }
+}
+
+fn recheck(
+    auth: Auth,
+    org: StoredValue<OrgId>,
+    kind: StoredValue<String>,
+    current: RwSignal<Integration>,
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<ApiError>>,
+) {
+    busy.set(true);
+    spawn_local(async move {
+        let result = api::check_health(&auth.token(), &org.get_value(), &kind.get_value()).await;
+        busy.try_set(false);
+        match result {
+            Ok(r) => {
+                current.try_set(r.integration);
+            }
+            Err(e) => {
+                if !auth.handle(&e, move || recheck(auth, org, kind, current, busy, error)) {
+                    error.try_set(Some(e));
+                }
+            }
+        }
+    });
+}
+
 #[component]
 pub fn IntegrationCard(integration: Integration) -> impl IntoView {
-    let status = integration.status.clone();
     let metadata = integration.metadata.clone();
+    let namespace = integration.namespace.clone();
     view! {
-        <article class="card" data-kind=integration.kind.clone() aria-label=format!("{} integration", integration.kind)>
-            <header>
-                <h3>{kind_label(&integration.kind)}</h3>
-                <span class=format!("badge status-{status}") data-status=status.clone()>{status.clone()}</span>
-            </header>
+        <article class="card" data-kind=integration.kind.clone() aria-label=format!("{} integration", kind_label(&integration.kind))>
+            <h3>{kind_label(&integration.kind)}</h3>
+            <Health integration=integration.clone()/>
             <dl class="values">
+                {namespace.map(|n| view! {
+                    <div class="value-row" data-meta="namespace"><dt>"Namespace"</dt><dd><code>{n}</code></dd></div>
+                })}
                 {metadata.into_iter().map(|(k, v)| view! {
                     <div class="value-row" data-meta=k.clone()><dt>{meta_label(&k)}</dt><dd><code>{meta_value(&k, &v)}</code></dd></div>
                 }).collect_view()}
                 <div class="value-row"><dt>"Credential key"</dt><dd><code>{integration.credential_key}</code></dd></div>
                 <div class="value-row"><dt>"Connected"</dt><dd>{plain(&integration.connected_at)}</dd></div>
-                <div class="value-row"><dt>"Last health check"</dt><dd>{plain(&integration.last_health_at)}</dd></div>
             </dl>
-            {integration.error.map(|e| view! { <p class="field-error">{e}</p> })}
+            {integration.rotation.map(|rotation| view! { <RotationNote rotation/> })}
         </article>
+    }
+}
+
+/// The rotation reminder: green, amber 14 days before the due date, red
+/// after it (the core computes it, with "now" the proxy's).
+#[component]
+pub fn RotationNote(rotation: Rotation) -> impl IntoView {
+    let label = match rotation.state.as_str() {
+        "ok" => "Rotation on track",
+        "due_soon" => "Rotate soon",
+        _ => "Rotation overdue",
+    };
+    view! {
+        <p class="rotation" data-rotation=rotation.state.clone()>
+            <span class=format!("badge rotation-{}", rotation.state)>{label}</span>" "{rotation.message}
+        </p>
+    }
+}
+
+/// The health badge (never checked / healthy / needs attention /
+/// unhealthy), when it was checked, and the last problem in the proxy's
+/// operator wording (its message and what to do), never the bare code.
+#[component]
+fn Health(integration: Integration) -> impl IntoView {
+    let checked_at = match &integration.last_health_at {
+        serde_json::Value::Null => None,
+        at => Some(plain(at)),
+    };
+    let status = checked_at
+        .as_ref()
+        .and(integration.last_health_status.clone())
+        .unwrap_or_else(|| "never".to_owned());
+    let label = match status.as_str() {
+        "never" => "Never checked",
+        "healthy" => "Healthy",
+        "degraded" => "Needs attention",
+        "failed" => "Unhealthy",
+        _ => "Unknown",
+    };
+    // The proxy's wording, shown as every other error is.
+    let problem = (status != "healthy" && status != "never").then(|| {
+        ApiError::local(ErrorBody {
+            code: integration.error.clone().unwrap_or_default(),
+            message: integration.error_message.clone().unwrap_or_default(),
+            field: None,
+            hint: integration.error_hint.clone().unwrap_or_default(),
+        })
+    });
+    view! {
+        <div class="health" data-health=status.clone()>
+            <span class=format!("badge health-{status}")>{label}</span>
+            {checked_at.map(|at| view! { <span class="muted small">" Checked " <time datetime=at.clone()>{at.clone()}</time></span> })}
+            {problem.map(|error| view! { <ErrorText error/> })}
+        </div>
     }
 }
 
@@ -169,7 +326,8 @@ fn kind_label(kind: &str) -> String {
         "cloud_azure" => "Azure".to_owned(),
         "cloud_gcp" => "Google Cloud".to_owned(),
         "cloud_cloudflare" => "Cloudflare".to_owned(),
-        other => other.to_owned(),
+        other => AccountKind::from_segment(other)
+            .map_or_else(|| other.to_owned(), |k| k.display_name().to_owned()),
     }
 }
 
@@ -186,6 +344,8 @@ fn meta_label(key: &str) -> String {
         "issuer" => "Issuer".to_owned(),
         "subject" => "Subject".to_owned(),
         "mode" => "Set-up".to_owned(),
+        "expires_on" => "Token expires".to_owned(),
+        "not_before" => "Token valid from".to_owned(),
         other => other.replace('_', " "),
     }
 }

@@ -3,8 +3,9 @@
 //! `api` is the only module that speaks HTTP; `model` is the core's step
 //! model with the UI-only views of it; `steps` is the wizard every cloud
 //! shares and `clouds` holds one module per cloud (its inputs, bodies,
-//! answers and result views).
+//! answers and result views); `accounts` the HuggingFace and Docker Hub forms.
 
+pub mod accounts;
 pub mod api;
 pub mod app;
 pub mod auth;

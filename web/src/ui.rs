@@ -139,6 +139,33 @@ pub fn field_error(field: &'static str, label: &str, e: &IdError) -> ApiError {
 /// How an input's value is checked as it is typed (the core's parser).
 pub type Check = fn(&str) -> Result<(), IdError>;
 
+/// The trimmed value, or `None` when blank; a value that does not parse
+/// is an error at its field (`label` names it).
+pub fn optional(
+    value: RwSignal<String>,
+    field: &'static str,
+    label: &str,
+    check: Check,
+) -> Result<Option<String>, ApiError> {
+    let v = value.get_untracked().trim().to_owned();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    check(&v).map_err(|e| field_error(field, label, &e))?;
+    Ok(Some(v))
+}
+
+/// A required input left blank: `message` says what needs it, `hint`
+/// where to find the value.
+pub fn missing_input(field: &'static str, message: String, hint: &str) -> ApiError {
+    ApiError::local(ErrorBody {
+        code: "missing_field".to_owned(),
+        message,
+        field: Some(field.to_owned()),
+        hint: hint.to_owned(),
+    })
+}
+
 /// A text input checked as you type by the core (`check`; a blank value is
 /// not checked, so optional inputs may stay empty). One error shows under
 /// it: the local one while the value does not parse, else the step's error
@@ -158,6 +185,9 @@ pub fn TextField(
     /// against the old one) instead of setting `value` directly.
     #[prop(optional)]
     on_input: Option<Callback<String>>,
+    /// A token: a password input (never shown as typed).
+    #[prop(optional)]
+    secret: bool,
 ) -> impl IntoView {
     let local = move || {
         let check = check?;
@@ -171,6 +201,7 @@ pub fn TextField(
     };
     let shown = Signal::derive(move || local().or_else(|| error.get()));
     let invalid = move || shown.with(|e| e.as_ref().is_some_and(|e| e.field() == Some(field)));
+    let input_type = if secret { "password" } else { "text" };
     let described = match help {
         Some(_) => format!("{field}-help {field}-error"),
         None => format!("{field}-error"),
@@ -180,6 +211,7 @@ pub fn TextField(
             <label for=field>{label}</label>
             {help.map(|h| view! { <p id=format!("{field}-help") class="muted small">{h}</p> })}
             <input id=field name=field spellcheck="false" autocomplete="off" placeholder=placeholder
+                type=input_type
                 aria-describedby=described
                 aria-invalid=move || invalid().to_string()
                 prop:value=move || value.get()
@@ -225,7 +257,7 @@ pub fn ErrorBanner(
 }
 
 #[component]
-fn ErrorText(error: ApiError) -> impl IntoView {
+pub fn ErrorText(error: ApiError) -> impl IntoView {
     let explanation = explain(error.code());
     let hint = error.hint().to_owned();
     let code = error.code().to_owned();

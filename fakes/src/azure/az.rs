@@ -144,6 +144,25 @@ impl AzureState {
             ),
             [
                 "az",
+                "identity",
+                "federated-credential",
+                "delete",
+                rest @ ..,
+            ] => self.identity_credential_delete(
+                login,
+                &Options::parse(
+                    &owned(rest),
+                    &[
+                        "--name",
+                        "--identity-name",
+                        "--resource-group",
+                        "--subscription",
+                        "--yes",
+                    ],
+                )?,
+            ),
+            [
+                "az",
                 "ad",
                 "app",
                 "federated-credential",
@@ -310,6 +329,29 @@ impl AzureState {
             audiences,
         )?;
         add_credential(&mut self.identities[index].credentials, credential)
+    }
+
+    /// As az: a credential that is not there is an error; `--yes` (skip
+    /// the prompt) takes no value.
+    fn identity_credential_delete(
+        &mut self,
+        login: &AzLogin,
+        options: &Options,
+    ) -> Result<String, AzError> {
+        if options.values.get("--yes").is_some_and(|v| !v.is_empty()) {
+            return fail("argument --yes: ignored explicit argument");
+        }
+        let index = self.identity_index(login, options, "--identity-name")?;
+        let name = options.required("--name")?;
+        let credentials = &mut self.identities[index].credentials;
+        let before = credentials.len();
+        credentials.retain(|c| c.name != name);
+        if credentials.len() == before {
+            return fail(format!(
+                "(NotFound) Federated identity credential '{name}' was not found."
+            ));
+        }
+        Ok(String::new())
     }
 
     fn app_credential_create(

@@ -144,7 +144,7 @@ fn upstream_error(error: UpstreamError) -> ApiError {
         UpstreamError::Refused => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "huggingface_token_refused",
-            "HuggingFace refused the token (Invalid credentials in Authorization header).",
+            "HuggingFace refused the token: it is not a valid access token (any more).",
             format!(
                 "The token may have been revoked, have expired or be mistyped: create a new one at {} and connect again.",
                 KIND.tokens_page()

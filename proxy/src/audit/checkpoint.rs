@@ -138,13 +138,28 @@ impl AuditSigner {
 
     pub fn load(path: &Path) -> std::io::Result<AuditSigner> {
         let pem = std::fs::read_to_string(path)?;
-        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|_| {
+        Self::from_private_pem(&pem).ok_or_else(|| {
             std::io::Error::other(format!(
                 "{} is not a PKCS#8 Ed25519 private key",
                 path.display()
             ))
-        })?;
-        Ok(AuditSigner { key })
+        })
+    }
+
+    /// Reads a key written by [`AuditSigner::private_key_pem`].
+    pub fn from_private_pem(pem: &str) -> Option<AuditSigner> {
+        SigningKey::from_pkcs8_pem(pem)
+            .ok()
+            .map(|key| AuditSigner { key })
+    }
+
+    /// The private key as PKCS#8 PEM (what the key file holds); shared
+    /// with other replicas only encrypted.
+    pub fn private_key_pem(&self) -> Option<String> {
+        self.key
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .ok()
+            .map(|pem| pem.to_string())
     }
 
     pub fn verifying_key(&self) -> VerifyingKey {

@@ -151,7 +151,7 @@ impl Trail {
     }
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
@@ -346,16 +346,8 @@ fn admit(path: &Path, scanned: &Scan, key_created: bool) -> std::io::Result<Vec<
             report.rows
         )]),
         _ => Err(std::io::Error::other(format!(
-            "the trail is not intact ({}: {}{}); run `alphaswarm-proxy verify-audit {}`, keep the files as evidence and move {} and {} aside to start a new trail",
-            serde_json::to_value(report.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            report.reason.as_deref().unwrap_or("unknown"),
-            report
-                .first_bad_row
-                .map(|r| format!(", first bad row {r}"))
-                .unwrap_or_default(),
+            "the trail is not intact ({}); run `alphaswarm-proxy verify-audit {}`, keep the files as evidence and move {} and {} aside to start a new trail",
+            report.problem(),
             path.display(),
             path.display(),
             checkpoints_path(path).display()

@@ -25,8 +25,10 @@ mod verify;
 pub use checkpoint::{
     AuditSigner, Checkpoint, CheckpointReason, SIGNING_KEY_FILE, key_id, public_key_from_pem,
 };
+pub(crate) use file::now_rfc3339;
 pub use file::{FileAuditSink, SinkOptions, checkpoints_path};
 pub use verify::{MAX_LINE_BYTES, TrailStatus, VerifyReport, verify_files};
+pub(crate) use verify::{check_row, scan_readers};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

@@ -63,8 +63,25 @@ pub struct VerifyReport {
     pub key_id: String,
 }
 
+impl VerifyReport {
+    /// `<status>: <reason>[, first bad row N]`, for start-up's refusal.
+    pub fn problem(&self) -> String {
+        format!(
+            "{}: {}{}",
+            serde_json::to_value(self.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            self.reason.as_deref().unwrap_or("unknown"),
+            self.first_bad_row
+                .map(|r| format!(", first bad row {r}"))
+                .unwrap_or_default(),
+        )
+    }
+}
+
 /// A report plus what the writer needs to continue the trail.
-pub(super) struct Scan {
+pub(crate) struct Scan {
     pub report: VerifyReport,
     /// Hash of the last good row (the genesis hash for none).
     pub head: String,
@@ -187,7 +204,7 @@ fn check_checkpoint(
     Ok(checkpoint)
 }
 
-fn check_row(bytes: &[u8], number: u64, prev: &str) -> Result<AuditRow, &'static str> {
+pub(crate) fn check_row(bytes: &[u8], number: u64, prev: &str) -> Result<AuditRow, &'static str> {
     let row = serde_json::from_slice::<AuditRow>(bytes)
         .map_err(|_| "the row is not a well-formed audit row")?;
     if row.seq != number {
@@ -207,12 +224,25 @@ pub(super) fn scan(
     checkpoints_path: &Path,
     key: &VerifyingKey,
 ) -> std::io::Result<Scan> {
+    scan_readers(
+        open_regular(rows_path)?,
+        open_regular(checkpoints_path)?,
+        key,
+    )
+}
+
+/// [`scan`] over any source of JSON lines (the files, or rows read out of
+/// the database); `None` for a source that does not exist.
+pub(crate) fn scan_readers(
+    rows_file: Option<impl Read>,
+    checkpoints_file: Option<impl Read>,
+    key: &VerifyingKey,
+) -> std::io::Result<Scan> {
     let mut problem: Option<Problem> = None;
 
     let mut checkpoints: Vec<Checkpoint> = Vec::new();
     let mut checkpoints_len = 0u64;
     let mut checkpoints_torn = false;
-    let checkpoints_file = open_regular(checkpoints_path)?;
     let checkpoints_present = checkpoints_file.is_some();
     if let Some(file) = checkpoints_file {
         let mut reader = BufReader::new(file);
@@ -255,7 +285,6 @@ pub(super) fn scan(
     let mut rows_len = 0u64;
     let mut pending = checkpoints.iter().filter(|c| c.rows > 0).peekable();
     let mut last_matched = 0u64;
-    let rows_file = open_regular(rows_path)?;
     let rows_present = rows_file.is_some();
     if let Some(file) = rows_file {
         let mut reader = BufReader::new(file);

@@ -109,7 +109,16 @@ pub struct AttemptTicket {
 }
 
 impl AttemptTicket {
-    fn keys(&self) -> [BudgetKey; 2] {
+    pub fn new(kind: AttemptKind, client: ClientKey, account: &str) -> Self {
+        AttemptTicket {
+            kind,
+            client,
+            account: account.to_owned(),
+        }
+    }
+
+    /// The client's budget, then the account's.
+    pub fn keys(&self) -> [BudgetKey; 2] {
         [
             BudgetKey::Client(self.kind, self.client),
             BudgetKey::Account(self.kind, self.account.clone()),
@@ -117,10 +126,39 @@ impl AttemptTicket {
     }
 }
 
+impl BudgetKey {
+    /// A stable name for the budget (the shared backend's row key).
+    pub fn name(&self) -> String {
+        let kind = |k: &AttemptKind| match k {
+            AttemptKind::Login => "login",
+            AttemptKind::Totp => "totp",
+        };
+        match self {
+            BudgetKey::Client(k, ClientKey(ip)) => format!("{}/client/{ip}", kind(k)),
+            BudgetKey::Account(k, account) => format!("{}/account/{account}", kind(k)),
+        }
+    }
+}
+
 /// A closed budget: try again after `retry_after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Blocked {
     pub retry_after: Duration,
+}
+
+/// Why an attempt was not counted, so not checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Blocked(Blocked),
+    /// The shared budgets could not be read or written: the attempt is
+    /// refused rather than checked uncounted.
+    Unavailable,
+}
+
+impl From<Blocked> for Refusal {
+    fn from(blocked: Blocked) -> Self {
+        Refusal::Blocked(blocked)
+    }
 }
 
 #[async_trait]
@@ -133,7 +171,7 @@ pub trait AttemptBudget: Send + Sync {
         kind: AttemptKind,
         client: ClientKey,
         account: &str,
-    ) -> Result<AttemptTicket, Blocked>;
+    ) -> Result<AttemptTicket, Refusal>;
     /// The attempt was right: its count is given back and the client's
     /// record cleared.
     async fn succeeded(&self, ticket: AttemptTicket);
@@ -141,27 +179,111 @@ pub trait AttemptBudget: Send + Sync {
     async fn cancelled(&self, ticket: AttemptTicket);
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Count {
-    failures: u32,
-    last_failure: Instant,
-    closed_until: Option<Instant>,
+/// One budget's record; times are milliseconds on the backend's clock
+/// (a process-local monotonic one in memory, Unix time in a database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub failures: u32,
+    pub last_failure_ms: u64,
+    pub closed_until_ms: Option<u64>,
 }
 
 impl Count {
-    fn open_at(&self, now: Instant) -> Result<(), Blocked> {
-        match self.closed_until {
-            Some(until) if until > now => Err(Blocked {
-                retry_after: until - now,
+    fn open_at(&self, now_ms: u64) -> Result<(), Blocked> {
+        match self.closed_until_ms {
+            Some(until) if until > now_ms => Err(Blocked {
+                retry_after: Duration::from_millis(until - now_ms),
             }),
             _ => Ok(()),
         }
     }
 }
 
-/// The in-process default (one replica).
+/// The rules every backend applies to the records it holds: a backend
+/// only loads the two records of a ticket, calls these under its lock,
+/// and stores what they return (`None`: no record).
+impl BackoffPolicy {
+    fn forgotten(&self, count: &Count, now_ms: u64) -> bool {
+        count.open_at(now_ms).is_ok()
+            && now_ms.saturating_sub(count.last_failure_ms) >= self.forget_after.as_millis() as u64
+    }
+
+    /// A record as it stands at `now_ms` (`None` once forgotten).
+    pub fn current(&self, count: Option<Count>, now_ms: u64) -> Option<Count> {
+        count.filter(|c| !self.forgotten(c, now_ms))
+    }
+
+    /// [`AttemptBudget::reserve`] on the client's and the account's records:
+    /// their new values, or `Blocked` (and nothing changes).
+    pub fn reserve(
+        &self,
+        keys: &[BudgetKey; 2],
+        records: [Option<Count>; 2],
+        now_ms: u64,
+    ) -> Result<[Option<Count>; 2], Blocked> {
+        let [client, account] = records.map(|c| self.current(c, now_ms));
+        if let Some(count) = client {
+            count.open_at(now_ms)?;
+            if count.failures > 0
+                && let Some(account) = account
+            {
+                account.open_at(now_ms)?;
+            }
+        }
+        let count = |key: &BudgetKey, previous: Option<Count>| {
+            let failures = previous.map_or(0, |c| c.failures).saturating_add(1);
+            Count {
+                failures,
+                last_failure_ms: now_ms,
+                closed_until_ms: self
+                    .backoff(failures, self.free(key))
+                    .map(|d| now_ms + d.as_millis() as u64),
+            }
+        };
+        Ok([
+            Some(count(&keys[0], client)),
+            Some(count(&keys[1], account)),
+        ])
+    }
+
+    /// Gives one count back (and opens the budget once under its free failures).
+    pub fn refund(&self, key: &BudgetKey, count: Option<Count>) -> Option<Count> {
+        let mut count = count?;
+        count.failures = count.failures.saturating_sub(1);
+        if count.failures < self.free(key) {
+            count.closed_until_ms = None;
+        }
+        (count.failures > 0).then_some(count)
+    }
+
+    /// [`AttemptBudget::succeeded`]: the client's record is cleared; the
+    /// account keeps the others' failures (the flood goes on).
+    pub fn succeeded(
+        &self,
+        keys: &[BudgetKey; 2],
+        records: [Option<Count>; 2],
+    ) -> [Option<Count>; 2] {
+        [None, self.refund(&keys[1], records[1])]
+    }
+
+    /// [`AttemptBudget::cancelled`]: both counts are given back.
+    pub fn cancelled(
+        &self,
+        keys: &[BudgetKey; 2],
+        records: [Option<Count>; 2],
+    ) -> [Option<Count>; 2] {
+        [
+            self.refund(&keys[0], records[0]),
+            self.refund(&keys[1], records[1]),
+        ]
+    }
+}
+
+/// The in-process budgets (tests and tools; the proxy keeps its budgets
+/// in the database, shared by every replica).
 pub struct MemoryAttemptBudget {
     policy: BackoffPolicy,
+    epoch: Instant,
     counts: Mutex<HashMap<BudgetKey, Count>>,
 }
 
@@ -172,36 +294,35 @@ impl MemoryAttemptBudget {
     pub fn new(policy: BackoffPolicy) -> Self {
         MemoryAttemptBudget {
             policy,
+            epoch: Instant::now(),
             counts: Mutex::new(HashMap::new()),
         }
     }
 
-    fn forgotten(&self, count: &Count, now: Instant) -> bool {
-        count.open_at(now).is_ok()
-            && now.duration_since(count.last_failure) >= self.policy.forget_after
+    fn now_ms(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
     }
 
-    fn current(
+    /// Applies `change` to the ticket's two records under the lock.
+    fn update<T>(
         &self,
-        counts: &HashMap<BudgetKey, Count>,
-        key: &BudgetKey,
-        now: Instant,
-    ) -> Option<Count> {
-        counts.get(key).copied().filter(|c| !self.forgotten(c, now))
-    }
-
-    /// Gives one count back (and opens the budget once under its free failures).
-    fn refund(&self, counts: &mut HashMap<BudgetKey, Count>, key: &BudgetKey) {
-        let free = self.policy.free(key);
-        if let Some(count) = counts.get_mut(key) {
-            count.failures = count.failures.saturating_sub(1);
-            if count.failures < free {
-                count.closed_until = None;
-            }
-            if count.failures == 0 {
-                counts.remove(key);
-            }
+        keys: &[BudgetKey; 2],
+        change: impl FnOnce([Option<Count>; 2]) -> Result<([Option<Count>; 2], T), Blocked>,
+    ) -> Result<T, Blocked> {
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let now = self.now_ms();
+        if counts.len() > SWEEP_ABOVE {
+            counts.retain(|_, c| !self.policy.forgotten(c, now));
         }
+        let records = [counts.get(&keys[0]).copied(), counts.get(&keys[1]).copied()];
+        let (records, out) = change(records)?;
+        for (key, record) in keys.iter().zip(records) {
+            match record {
+                Some(count) => counts.insert(key.clone(), count),
+                None => counts.remove(key),
+            };
+        }
+        Ok(out)
     }
 }
 
@@ -212,59 +333,28 @@ impl AttemptBudget for MemoryAttemptBudget {
         kind: AttemptKind,
         client: ClientKey,
         account: &str,
-    ) -> Result<AttemptTicket, Blocked> {
-        let now = Instant::now();
-        let ticket = AttemptTicket {
-            kind,
-            client,
-            account: account.to_owned(),
-        };
-        let [client_key, account_key] = ticket.keys();
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        if counts.len() > SWEEP_ABOVE {
-            counts.retain(|_, c| !self.forgotten(c, now));
-        }
-        let client_count = self.current(&counts, &client_key, now);
-        if let Some(count) = client_count {
-            count.open_at(now)?;
-            if count.failures > 0
-                && let Some(account_count) = self.current(&counts, &account_key, now)
-            {
-                account_count.open_at(now)?;
-            }
-        }
-        for key in [client_key, account_key] {
-            let previous = self.current(&counts, &key, now).map_or(0, |c| c.failures);
-            let failures = previous.saturating_add(1);
-            let closed_until = self
-                .policy
-                .backoff(failures, self.policy.free(&key))
-                .map(|d| now + d);
-            counts.insert(
-                key,
-                Count {
-                    failures,
-                    last_failure: now,
-                    closed_until,
-                },
-            );
-        }
+    ) -> Result<AttemptTicket, Refusal> {
+        let ticket = AttemptTicket::new(kind, client, account);
+        let keys = ticket.keys();
+        let now = self.now_ms();
+        self.update(&keys, |records| {
+            Ok((self.policy.reserve(&keys, records, now)?, ()))
+        })?;
         Ok(ticket)
     }
 
     async fn succeeded(&self, ticket: AttemptTicket) {
-        let [client_key, account_key] = ticket.keys();
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        counts.remove(&client_key);
-        // The account keeps the others' failures: the flood goes on.
-        self.refund(&mut counts, &account_key);
+        let keys = ticket.keys();
+        let _ = self.update(&keys, |records| {
+            Ok((self.policy.succeeded(&keys, records), ()))
+        });
     }
 
     async fn cancelled(&self, ticket: AttemptTicket) {
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        for key in ticket.keys() {
-            self.refund(&mut counts, &key);
-        }
+        let keys = ticket.keys();
+        let _ = self.update(&keys, |records| {
+            Ok((self.policy.cancelled(&keys, records), ()))
+        });
     }
 }
 
@@ -296,8 +386,13 @@ pub struct AttemptGuard {
 
 impl AttemptGuard {
     pub fn in_memory() -> Self {
+        Self::with_budget(Arc::new(MemoryAttemptBudget::new(BackoffPolicy::default())))
+    }
+
+    /// With the budgets of `budget` (the database's, shared by replicas).
+    pub fn with_budget(budget: Arc<dyn AttemptBudget>) -> Self {
         AttemptGuard {
-            budget: Arc::new(MemoryAttemptBudget::new(BackoffPolicy::default())),
+            budget,
             hashes: HashGate::per_core(),
         }
     }
@@ -337,10 +432,11 @@ mod tests {
             tickets.push(budget.reserve(AttemptKind::Login, client(2), "admin").await);
         }
         assert!(tickets.iter().all(Result::is_ok));
-        let refused = budget
-            .reserve(AttemptKind::Login, client(2), "admin")
-            .await
-            .unwrap_err();
+        let Err(Refusal::Blocked(refused)) =
+            budget.reserve(AttemptKind::Login, client(2), "admin").await
+        else {
+            panic!("the fourth reservation is refused");
+        };
         assert!(
             refused.retry_after > Duration::ZERO && refused.retry_after <= Duration::from_secs(1)
         );

@@ -117,6 +117,21 @@ impl LocalAuth {
         ))
     }
 
+    /// Replaces the state directory's replay file with a shared guard (the
+    /// database, so every replica refuses a code another one accepted).
+    pub fn with_replay_guard(self, replay: Arc<dyn TotpReplayGuard>) -> Self {
+        LocalAuth { replay, ..self }
+    }
+
+    /// Names this operator in a shared replay guard: a digest of the TOTP
+    /// secret, never the secret (replicas of one operator share it, test
+    /// proxies with their own operators do not).
+    pub fn replay_scope(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(&self.totp.secret);
+        hex::encode(&digest[..8])
+    }
+
     pub fn operator_file(state_dir: &Path) -> PathBuf {
         state_dir.join("operator.json")
     }

@@ -27,7 +27,7 @@ use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use limiter::{AttemptKind, Blocked, ClientKey};
+use limiter::{AttemptKind, ClientKey, Refusal};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -131,9 +131,9 @@ impl Authenticator {
         }
     }
 
-    /// Password login: a session without the second factor. The attempt
-    /// is counted before the hash runs, and the hash waits for no one: when
-    /// the gate is full the answer is 429 at once.
+    /// Password login: a session without the second factor. The hash
+    /// waits for no one: when the gate is full the answer is 429 at once;
+    /// otherwise the attempt is counted before the hash runs.
     pub async fn login(
         &self,
         guard: &AttemptGuard,
@@ -144,13 +144,10 @@ impl Authenticator {
         let local = self.local()?;
         let known = username == OPERATOR_USERNAME;
         let account = if known { username } else { UNKNOWN_ACCOUNT };
-        let ticket = guard
-            .budget
-            .reserve(AttemptKind::Login, ClientKey::of(client), account)
-            .await
-            .map_err(too_many_attempts)?;
+        // The gate first: a login it cannot take now is refused at once,
+        // unchecked and uncounted, without a write to the shared budgets
+        // (which would let a burst trickle through to the hashes).
         let Some(permit) = guard.hashes.try_enter() else {
-            guard.budget.cancelled(ticket).await;
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "sign_in_busy",
@@ -159,6 +156,11 @@ impl Authenticator {
             )
             .with_retry_after(1));
         };
+        let ticket = guard
+            .budget
+            .reserve(AttemptKind::Login, ClientKey::of(client), account)
+            .await
+            .map_err(too_many_attempts)?;
         let ok = known && local.check_password(password).await;
         drop(permit);
         if !ok {
@@ -214,7 +216,19 @@ impl Authenticator {
     }
 }
 
-fn too_many_attempts(blocked: Blocked) -> ApiError {
+fn too_many_attempts(refusal: Refusal) -> ApiError {
+    let blocked = match refusal {
+        Refusal::Blocked(blocked) => blocked,
+        Refusal::Unavailable => {
+            return ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "attempt_budget_unavailable",
+                "Sign-in attempts cannot be counted right now, so none are checked. Try again shortly.",
+                "The proxy could not read or write its attempt counters: check its database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space in ALPHASWARM_ADMIN_STATE_DIR).",
+            )
+            .with_retry_after(1);
+        }
+    };
     let seconds = blocked.retry_after.as_secs_f64().ceil().max(1.0) as u64;
     ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,

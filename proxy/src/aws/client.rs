@@ -20,7 +20,7 @@ const STS_VERSION: &str = "2011-06-15";
 const IAM_VERSION: &str = "2010-05-08";
 const EC2_VERSION: &str = "2016-11-15";
 /// The shortest session STS grants; validation needs the role for seconds.
-const SESSION_SECONDS: &str = "900";
+const SESSION_SECONDS: u32 = 900;
 /// SimulatePrincipalPolicy pages; the baseline fits in one, this only bounds a
 /// misbehaving server.
 const MAX_SIMULATION_PAGES: usize = 20;
@@ -230,6 +230,18 @@ impl AwsApi for QueryClient {
         external_id: Option<&str>,
         session_name: &str,
     ) -> Result<AssumedCredentials, AwsError> {
+        self.assume_role_for(role_arn, external_id, session_name, SESSION_SECONDS)
+            .await
+    }
+
+    async fn assume_role_for(
+        &self,
+        role_arn: &str,
+        external_id: Option<&str>,
+        session_name: &str,
+        duration_seconds: u32,
+    ) -> Result<AssumedCredentials, AwsError> {
+        let duration = duration_seconds.to_string();
         let platform = self
             .config
             .platform
@@ -245,7 +257,7 @@ impl AwsApi for QueryClient {
         let mut params = vec![
             ("RoleArn", role_arn),
             ("RoleSessionName", session_name),
-            ("DurationSeconds", SESSION_SECONDS),
+            ("DurationSeconds", duration.as_str()),
         ];
         if let Some(external_id) = external_id {
             params.push(("ExternalId", external_id));

@@ -51,6 +51,16 @@ pub trait AwsApi: Send + Sync {
         session_name: &str,
     ) -> Result<AssumedCredentials, AwsError>;
 
+    /// `sts:AssumeRole` for `duration_seconds` (credential minting; the
+    /// wizard's calls use the 15-minute minimum).
+    async fn assume_role_for(
+        &self,
+        role_arn: &str,
+        external_id: Option<&str>,
+        session_name: &str,
+        duration_seconds: u32,
+    ) -> Result<AssumedCredentials, AwsError>;
+
     /// `sts:GetCallerIdentity` as the assumed role.
     async fn caller_identity(&self, creds: &AssumedCredentials)
     -> Result<CallerIdentity, AwsError>;

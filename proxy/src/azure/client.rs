@@ -226,6 +226,8 @@ impl AzureApi for RestClient {
             #[derive(Deserialize)]
             struct Success {
                 access_token: String,
+                #[serde(default)]
+                expires_in: Option<u64>,
             }
             let unexpected = |detail: &str| AzureError::Unexpected {
                 service: Service::Entra,
@@ -235,7 +237,8 @@ impl AzureApi for RestClient {
                 .map_err(|_| unexpected("the token answer is not the expected JSON"))?;
             let (oid, tid, app_id) = token_claims(&success.access_token)
                 .ok_or_else(|| unexpected("the access token carries no oid/tid claims"))?;
-            return Ok(ArmToken::new(success.access_token, oid, tid, app_id));
+            return Ok(ArmToken::new(success.access_token, oid, tid, app_id)
+                .with_expires_in(success.expires_in));
         }
         #[derive(Deserialize)]
         struct Failure {

@@ -148,6 +148,8 @@ pub struct ArmToken {
     pub tenant_id: String,
     /// `appid` (v1 tokens) or `azp` (v2): the client id the token is for.
     pub app_id: Option<String>,
+    /// Entra's `expires_in`: seconds the token lives (it decides, 60-90 min).
+    pub expires_in: Option<u64>,
 }
 
 impl ArmToken {
@@ -162,7 +164,13 @@ impl ArmToken {
             object_id,
             tenant_id,
             app_id,
+            expires_in: None,
         }
+    }
+
+    pub fn with_expires_in(mut self, seconds: Option<u64>) -> Self {
+        self.expires_in = seconds;
+        self
     }
     pub fn bearer(&self) -> &str {
         &self.access_token

@@ -1,14 +1,15 @@
 //! `alphaswarm-proxy federation-keys rotate [--overlap <duration>]` and
 //! `alphaswarm-proxy federation-keys export-jwks <file>`: key operations run
-//! beside (or without) a serving proxy, on the same state directory and
-//! configuration. A serving proxy picks a rotation up on its next request.
+//! beside (or without) a serving proxy, on the same configuration and so the
+//! same database. A serving proxy (every replica) picks a rotation up on its
+//! next request.
 //! Nothing printed here carries key material: kids and times only.
 
 use super::keys::DEFAULT_OVERLAP_SECONDS;
-use super::{FederationIssuer, encryption_key, file_key_store, now};
-use crate::config::Config;
+use super::{FederationIssuer, encryption_key, now};
+use crate::app::{StartNotes, federation_issuer};
+use crate::db::{Database, OpenOptions};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 pub const USAGE: &str = "       alphaswarm-proxy federation-keys rotate [--overlap <duration, e.g. 24h, 90m, 0 for an emergency switch>]\n       alphaswarm-proxy federation-keys export-jwks <file>";
 
@@ -30,8 +31,13 @@ pub fn parse_duration(text: &str) -> Option<i64> {
     number.checked_mul(factor).filter(|s| *s <= 365 * 86_400)
 }
 
-fn issuer_from_env() -> Result<FederationIssuer, String> {
-    let config = Config::from_env().map_err(|e| format!("configuration error: {e}"))?;
+/// The issuer over the configured database (as `serve` opens it), with
+/// the runtime to drive it.
+fn issuer_from_env() -> Result<(FederationIssuer, tokio::runtime::Runtime), String> {
+    // The integrations key may live in any store of the chain, as for serve.
+    let (config, _) = runtime()?
+        .block_on(crate::credentials::load_from_process())
+        .map_err(|e| format!("configuration error: {e}"))?;
     crate::app::create_private_dir(&config.state_dir)
         .map_err(|e| format!("cannot use {}: {e}", config.state_dir.display()))?;
     let (key, warning) = encryption_key(config.integrations_key.as_ref(), &config.state_dir)
@@ -39,8 +45,21 @@ fn issuer_from_env() -> Result<FederationIssuer, String> {
     if let Some(warning) = warning {
         eprintln!("{warning}");
     }
-    let store = file_key_store(&config.state_dir, &key).map_err(|e| e.to_string())?;
-    Ok(FederationIssuer::new(config.federation, Arc::new(store)))
+    let runtime = runtime()?;
+    let issuer = runtime.block_on(async {
+        let db = Database::open(&config.database, OpenOptions::default())
+            .await
+            .map_err(|e| format!("[{}] {e}", e.code()))?;
+        let mut notes = StartNotes::default();
+        let issuer = federation_issuer(&config, &db, &key, &mut notes)
+            .await
+            .map_err(|e| format!("[{}] {e}", e.code()))?;
+        for warning in notes.warnings {
+            eprintln!("{warning}");
+        }
+        Ok::<_, String>(issuer)
+    })?;
+    Ok((issuer, runtime))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
@@ -82,8 +101,8 @@ pub fn rotate(args: &[&str]) -> ExitCode {
         return ExitCode::from(2);
     };
     finish((|| {
-        let issuer = issuer_from_env()?;
-        let rotation = runtime()?
+        let (issuer, runtime) = issuer_from_env()?;
+        let rotation = runtime
             .block_on(issuer.rotate_at(now(), overlap))
             .map_err(|e| e.to_string())?;
         println!(
@@ -112,8 +131,7 @@ pub fn rotate(args: &[&str]) -> ExitCode {
 /// `--jwk-json-path` when the issuer is not publicly reachable.
 pub fn export_jwks(file: &str) -> ExitCode {
     finish((|| {
-        let issuer = issuer_from_env()?;
-        let runtime = runtime()?;
+        let (issuer, runtime) = issuer_from_env()?;
         runtime
             .block_on(issuer.ensure_key(now()))
             .map_err(|e| e.to_string())?;

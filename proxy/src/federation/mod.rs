@@ -213,9 +213,14 @@ impl FederationIssuer {
     }
 
     /// First start: generates and saves the first key when there is none.
-    /// Returns its kid when one was generated.
+    /// Returns its kid when one was generated. When another replica saved
+    /// the ring meanwhile, its ring is read again and used.
     pub async fn ensure_key(&self, now: i64) -> Result<Option<String>, FederationError> {
         let _guard = self.write.lock().await;
+        retry_on_conflict(|| self.ensure_key_once(now)).await
+    }
+
+    async fn ensure_key_once(&self, now: i64) -> Result<Option<String>, FederationError> {
         if let Some(mut ring) = self.keys.load().await? {
             if ring.signer(now).is_some() {
                 // Keys that left the JWKS are deleted, private parts included.
@@ -307,12 +312,31 @@ impl FederationIssuer {
         overlap_seconds: i64,
     ) -> Result<Rotation, FederationError> {
         let _guard = self.write.lock().await;
-        let mut ring = self.keys.load().await?.unwrap_or_default();
-        ring.prune(now);
-        let next = generate(now, now + overlap_seconds).await?;
-        let rotation = ring.rotate(now, overlap_seconds, next);
-        self.keys.save(&ring).await?;
-        Ok(rotation)
+        retry_on_conflict(|| async {
+            let mut ring = self.keys.load().await?.unwrap_or_default();
+            ring.prune(now);
+            let next = generate(now, now + overlap_seconds).await?;
+            let rotation = ring.rotate(now, overlap_seconds, next);
+            self.keys.save(&ring).await?;
+            Ok(rotation)
+        })
+        .await
+    }
+}
+
+/// Runs a read-modify-save of the ring again while another replica keeps
+/// winning the race to save (a few times: replicas do not rotate in a loop).
+async fn retry_on_conflict<T, F, Fut>(mut attempt: F) -> Result<T, FederationError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, FederationError>>,
+{
+    let mut left = 5;
+    loop {
+        match attempt().await {
+            Err(FederationError::Store(KeyStoreError::Conflict)) if left > 0 => left -= 1,
+            other => return other,
+        }
     }
 }
 
@@ -342,7 +366,7 @@ pub fn encryption_key(
             Ok((
                 Secret::new(key),
                 Some(format!(
-                    "DEVELOPMENT key for the federation signing keys minted at {} — set {} in production.",
+                    "DEVELOPMENT store key (stored connections and federation signing keys) minted at {} — set {} in production.",
                     path.display(),
                     crate::config::INTEGRATIONS_KEY
                 )),

@@ -30,6 +30,11 @@ pub enum KeyStoreError {
     WrongKey { path: PathBuf },
     #[error("the key that encrypts the federation signing keys is not a Fernet key")]
     BadKey,
+    #[error("the federation signing keys in the database cannot be used: {0}")]
+    Database(#[from] crate::db::DbError),
+    /// Another replica saved the ring since this one read it: read again.
+    #[error("the federation signing keys were changed by another replica meanwhile")]
+    Conflict,
 }
 
 /// The issuer's key ring behind a trait, so several replicas can later share

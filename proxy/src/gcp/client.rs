@@ -12,7 +12,7 @@ const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 /// The service account's token lives as long as one wizard step needs.
-const IMPERSONATION_LIFETIME: &str = "600s";
+const IMPERSONATION_LIFETIME_SECONDS: u32 = 600;
 /// A list is followed for at most this many pages.
 const MAX_PAGES: usize = 20;
 
@@ -164,10 +164,23 @@ impl GcpApi for RestClient {
         federated: &AccessToken,
         service_account: &str,
     ) -> Result<AccessToken, GcpError> {
+        self.impersonate_for(federated, service_account, IMPERSONATION_LIFETIME_SECONDS)
+            .await
+            .map(|(token, _)| token)
+    }
+
+    async fn impersonate_for(
+        &self,
+        federated: &AccessToken,
+        service_account: &str,
+        lifetime_seconds: u32,
+    ) -> Result<(AccessToken, String), GcpError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Success {
             access_token: String,
+            #[serde(default)]
+            expire_time: String,
         }
         // The email is validated (letters, digits, - . @ only): safe in a path.
         let url = format!(
@@ -180,11 +193,11 @@ impl GcpApi for RestClient {
             .bearer_auth(federated.bearer())
             .json(&json!({
                 "scope": [CLOUD_PLATFORM_SCOPE],
-                "lifetime": IMPERSONATION_LIFETIME,
+                "lifetime": format!("{lifetime_seconds}s"),
                 "delegates": [],
             }));
         let success: Success = self.google(request, GcpService::IamCredentials).await?;
-        Ok(AccessToken::new(success.access_token))
+        Ok((AccessToken::new(success.access_token), success.expire_time))
     }
 
     async fn project(&self, token: &AccessToken, project_id: &str) -> Result<Project, GcpError> {

@@ -244,7 +244,7 @@ impl GcpError {
                         ctx.provider, ctx.project_number
                     ),
                     format!(
-                        "Check that {} is project {}'s number, then run the bootstrap's pool and provider commands (gcloud iam workload-identity-pools providers describe {} --workload-identity-pool={} --location=global --project={}). A disabled one is re-enabled with gcloud iam workload-identity-pools undelete / providers undelete within 30 days of deletion; a deleted id stays reserved for 30 days, so a new pool needs another id (pool_id).",
+                        "Check that {} is project {}'s number, then run the bootstrap's pool and provider commands (gcloud iam workload-identity-pools providers describe {} --workload-identity-pool={} --location=global --project={}). A disabled one is re-enabled with gcloud iam workload-identity-pools undelete / providers undelete within 30 days of deletion; a deleted id stays reserved for 30 days, so a pool made again needs another pool id.",
                         ctx.project_number, ctx.project_id, ctx.provider_id, ctx.pool_id, ctx.project_id
                     ),
                 )
@@ -344,6 +344,14 @@ impl GcpError {
                         ),
                     )
                     .with_field("service_account_email"),
+                    // The proxy's only variable input there is the lifetime
+                    // a mint asks for (the wizard's is fixed and allowed).
+                    (GcpService::IamCredentials, 400) => ApiError::bad_request(
+                        "token_lifetime_refused",
+                        "Google refused the access token's lifetime: at most 3600 s unless an organization policy allows up to 12 h.",
+                        "Ask for 3600 seconds or less, or allow longer ones for this service account with the constraints/iam.allowServiceAccountCredentialLifetimeExtension policy.",
+                    )
+                    .with_field("duration_seconds"),
                     (GcpService::ResourceManager, 403 | 404) => refused(
                         "project_not_readable",
                         format!(

@@ -140,6 +140,15 @@ pub trait GcpApi: Send + Sync {
         service_account: &str,
     ) -> Result<AccessToken, GcpError>;
 
+    /// `generateAccessToken` for `lifetime_seconds` (credential minting):
+    /// the token and its `expireTime` as Google sent it.
+    async fn impersonate_for(
+        &self,
+        federated: &AccessToken,
+        service_account: &str,
+        lifetime_seconds: u32,
+    ) -> Result<(AccessToken, String), GcpError>;
+
     /// Resource Manager v1 `projects.get`.
     async fn project(&self, token: &AccessToken, project_id: &str) -> Result<Project, GcpError>;
 

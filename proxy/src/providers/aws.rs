@@ -5,7 +5,7 @@
 //! the baseline); the calls go through [`crate::aws::AwsApi`], the real
 //! SigV4 client (tests point it at moto or at the loopback AWS fake).
 
-use super::{CloudProvider, Connection};
+use super::{CloudProvider, Connection, Minted};
 use crate::aws::{
     AssumedCredentials, AwsApi, AwsError, CallerIdentity, Clock, retry_while_settling,
 };
@@ -351,6 +351,51 @@ impl CloudProvider for AwsProvider {
         Some(match verdict.await {
             Ok(()) => HealthCheck::healthy(),
             Err(problem) => HealthCheck::from_error(problem),
+        })
+    }
+
+    /// AssumeRole on the connected role with the org's external id, for
+    /// `duration_seconds`, once (the role is settled since connect).
+    async fn mint(
+        &self,
+        org: &OrgId,
+        record: &StoredIntegration,
+        duration_seconds: u32,
+    ) -> Result<Minted, ApiError> {
+        let RoleRequest { arn, region } = Self::role_request(json!({
+            "role_arn": record.metadata.get("role_arn"),
+            "region": record.metadata.get("region"),
+        }))?;
+        let aws = self.regional(&region)?;
+        let external_id = self.external_id(org)?;
+        let creds = aws
+            .assume_role_for(
+                &arn.to_string(),
+                Some(external_id.as_str()),
+                &Self::session_name(org, "mint"),
+                duration_seconds,
+            )
+            .await
+            .map_err(aws_error)?;
+        let expires_at = super::expiry_text(&creds.expiration, duration_seconds);
+        Ok(Minted {
+            secrets: BTreeMap::from([
+                ("access_key_id".to_owned(), creds.access_key_id.clone()),
+                (
+                    "secret_access_key".to_owned(),
+                    creds.secret_access_key().to_owned(),
+                ),
+                ("session_token".to_owned(), creds.session_token().to_owned()),
+            ]),
+            expires_at,
+            metadata: BTreeMap::from([
+                ("role_arn".to_owned(), arn.to_string()),
+                (
+                    "assumed_role_arn".to_owned(),
+                    creds.assumed_role_arn.clone(),
+                ),
+                ("region".to_owned(), region.to_string()),
+            ]),
         })
     }
 

@@ -10,13 +10,16 @@
 //! the baseline and the fix commands come from the core; the calls go
 //! through [`AzureApi`].
 
-use super::{Attempt, CloudProvider, Connection, federation_error, refuse_if_connected_elsewhere};
+use super::{
+    Attempt, CloudProvider, Connection, Minted, federation_error, refuse_if_connected_elsewhere,
+};
 use crate::aws::{TokioClock, retry_while_settling};
 use crate::azure::{
     APP_CLIENT_ID, ArmToken, AzureApi, AzureConfig, AzureError, ExchangeContext, Subscription,
 };
 use crate::error::{ApiError, parse_body};
 use crate::federation::FederationIssuer;
+use crate::health::HealthCheck;
 use crate::store::{IntegrationStore, StoredIntegration};
 use alphaswarm_core::RenderError;
 use alphaswarm_core::azure::{
@@ -211,31 +214,27 @@ impl AzureProvider {
         Ok((outcome, assertion.kid.clone()))
     }
 
-    /// The exchange for the org's subject (retried while the credential
-    /// propagates), then the subscription read.
+    /// The exchange for the org's subject (retried for `settle` while the
+    /// credential propagates), then the subscription read.
     async fn authenticate(
         &self,
         org: &OrgId,
         request: &Request,
+        settle: Duration,
     ) -> Result<Authenticated, ApiError> {
         let subject = core_azure::subject(org);
         let last_kid = std::sync::Mutex::new(None::<String>);
-        let settled = retry_while_settling(
-            &TokioClock,
-            self.config.settle,
-            SETTLE_INITIAL_BACKOFF,
-            || {
-                let (last_kid, subject) = (&last_kid, &subject);
-                async move {
-                    let (outcome, kid) = self
-                        .exchange(request, subject)
-                        .await
-                        .map_err(Attempt::Stop)?;
-                    *last_kid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kid);
-                    outcome.map_err(Attempt::Cloud)
-                }
-            },
-        )
+        let settled = retry_while_settling(&TokioClock, settle, SETTLE_INITIAL_BACKOFF, || {
+            let (last_kid, subject) = (&last_kid, &subject);
+            async move {
+                let (outcome, kid) = self
+                    .exchange(request, subject)
+                    .await
+                    .map_err(Attempt::Stop)?;
+                *last_kid.lock().unwrap_or_else(|p| p.into_inner()) = Some(kid);
+                outcome.map_err(Attempt::Cloud)
+            }
+        })
         .await;
         let attempts = settled.attempts;
         let last_kid = last_kid.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -250,7 +249,7 @@ impl AzureProvider {
                     error.hint = format!(
                         "{} (Tried {attempts} times over {} s while a new credential could still be propagating.)",
                         error.hint,
-                        self.config.settle.as_secs()
+                        settle.as_secs()
                     );
                 }
                 return Err(error);
@@ -350,9 +349,10 @@ impl AzureProvider {
         &self,
         org: &OrgId,
         body: Value,
+        settle: Duration,
     ) -> Result<(Request, Authenticated), ApiError> {
         let request = self.request(body)?;
-        let authenticated = self.authenticate(org, &request).await?;
+        let authenticated = self.authenticate(org, &request, settle).await?;
         self.isolation(org, &request).await?;
         Ok((request, authenticated))
     }
@@ -435,7 +435,7 @@ impl CloudProvider for AzureProvider {
 
     async fn validate_identity(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
         let request = self.request(body)?;
-        let authenticated = self.authenticate(org, &request).await?;
+        let authenticated = self.authenticate(org, &request, self.config.settle).await?;
         let isolation = self.isolation(org, &request).await?;
         let c = &request.connection;
         Ok(json!({
@@ -457,7 +457,7 @@ impl CloudProvider for AzureProvider {
     }
 
     async fn validate_permissions(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let (request, auth) = self.checked(org, body).await?;
+        let (request, auth) = self.checked(org, body, self.config.settle).await?;
         let subscription = &request.connection.subscription_id;
         let to_api = self.arm_errors(&request, &auth);
         let assignments = self
@@ -532,7 +532,7 @@ impl CloudProvider for AzureProvider {
     }
 
     async fn enumerate_resources(&self, org: &OrgId, body: Value) -> Result<Value, ApiError> {
-        let (request, auth) = self.checked(org, body).await?;
+        let (request, auth) = self.checked(org, body, self.config.settle).await?;
         let subscription = &request.connection.subscription_id;
         let to_api = self.arm_errors(&request, &auth);
         let groups = self
@@ -549,7 +549,7 @@ impl CloudProvider for AzureProvider {
     }
 
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError> {
-        let (request, auth) = self.checked(org, body).await?;
+        let (request, auth) = self.checked(org, body, self.config.settle).await?;
         let c = &request.connection;
         refuse_if_connected_elsewhere(
             self.store.as_ref(),
@@ -587,6 +587,58 @@ impl CloudProvider for AzureProvider {
             ]),
             // Nothing secret exists in a federated connection.
             ..Connection::default()
+        })
+    }
+
+    /// The exchange once more for the org's subject (and the subscription
+    /// read): an ARM access token. Entra decides its lifetime (60-90 min);
+    /// `duration_seconds` caps how long the chain hands it out.
+    async fn mint(
+        &self,
+        org: &OrgId,
+        record: &StoredIntegration,
+        duration_seconds: u32,
+    ) -> Result<Minted, ApiError> {
+        let meta = |name: &str| record.metadata.get(name).cloned();
+        let request = self.request(json!({
+            "mode": meta("mode"),
+            "tenant_id": meta("tenant_id").unwrap_or_default(),
+            "subscription_id": meta("subscription_id").unwrap_or_default(),
+            "client_id": meta("client_id"),
+        }))?;
+        let auth = self.authenticate(org, &request, Duration::ZERO).await?;
+        let lifetime = auth.token.expires_in.map_or(duration_seconds, |entra| {
+            duration_seconds.min(u32::try_from(entra).unwrap_or(u32::MAX))
+        });
+        let c = &request.connection;
+        Ok(Minted {
+            secrets: BTreeMap::from([("access_token".to_owned(), auth.token.bearer().to_owned())]),
+            expires_at: super::expiry_after(lifetime),
+            metadata: BTreeMap::from([
+                ("tenant_id".to_owned(), c.tenant_id.to_string()),
+                ("subscription_id".to_owned(), c.subscription_id.to_string()),
+                ("client_id".to_owned(), request.client_id.to_string()),
+                ("scope".to_owned(), "Azure Resource Manager".to_owned()),
+            ]),
+        })
+    }
+
+    /// Step 5's proof again from the stored record, once (a credential that
+    /// disappeared is not waited for): the exchange, the subscription read
+    /// (`Microsoft.Resources/subscriptions/read`, which Reader allows) and,
+    /// with a managed identity, the isolation probe. Entra's and ARM's
+    /// refusals are 422 (failed), their throttling and outages 502 (degraded).
+    async fn health(&self, org: &OrgId, record: &StoredIntegration) -> Option<HealthCheck> {
+        let meta = |name: &str| record.metadata.get(name).cloned();
+        let body = json!({
+            "mode": meta("mode"),
+            "tenant_id": meta("tenant_id").unwrap_or_default(),
+            "subscription_id": meta("subscription_id").unwrap_or_default(),
+            "client_id": meta("client_id"),
+        });
+        Some(match self.checked(org, body, Duration::ZERO).await {
+            Ok(_) => HealthCheck::healthy(),
+            Err(problem) => HealthCheck::from_error(problem),
         })
     }
 

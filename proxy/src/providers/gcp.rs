@@ -11,7 +11,9 @@
 //! Bundles, ids, the baseline and the fix commands come from the core; the
 //! calls go through [`GcpApi`].
 
-use super::{Attempt, CloudProvider, Connection, federation_error, refuse_if_connected_elsewhere};
+use super::{
+    Attempt, CloudProvider, Connection, Minted, federation_error, refuse_if_connected_elsewhere,
+};
 use crate::aws::{TokioClock, retry_while_settling};
 use crate::error::{ApiError, parse_body};
 use crate::federation::FederationIssuer;
@@ -229,20 +231,40 @@ impl GcpProvider {
         request: &Request,
         subject: &str,
     ) -> Result<AccessToken, Attempt<GcpError>> {
+        let federated = self.federated(request, subject).await?;
+        self.gcp
+            .impersonate(&federated, request.v.service_account.email.as_str())
+            .await
+            .map_err(Attempt::Cloud)
+    }
+
+    /// A fresh assertion for `subject`, exchanged at STS for a federated token.
+    async fn federated(
+        &self,
+        request: &Request,
+        subject: &str,
+    ) -> Result<AccessToken, Attempt<GcpError>> {
         let assertion = self
             .federation
             .mint(subject, &request.v.allowed_audience)
             .await
             .map_err(|e| Attempt::Stop(federation_error(e)))?;
-        let federated = self
-            .gcp
+        self.gcp
             .exchange(&request.provider, assertion.token())
             .await
-            .map_err(Attempt::Cloud)?;
-        self.gcp
-            .impersonate(&federated, request.v.service_account.email.as_str())
-            .await
             .map_err(Attempt::Cloud)
+    }
+
+    /// The stored connection's step body (health and minting re-run the chain from it).
+    fn stored_body(record: &StoredIntegration) -> Value {
+        let meta = |name: &str| record.metadata.get(name).cloned();
+        json!({
+            "project_id": meta("project_id").unwrap_or_default(),
+            "project_number": meta("project_number").unwrap_or_default(),
+            "service_account_email": meta("service_account_email"),
+            "pool_id": meta("pool_id"),
+            "provider_id": meta("provider_id"),
+        })
     }
 
     /// The chain for the org's subject (retried for up to `settle` while a
@@ -578,17 +600,42 @@ impl CloudProvider for GcpProvider {
     }
 
     async fn health(&self, org: &OrgId, record: &StoredIntegration) -> Option<HealthCheck> {
-        let meta = |name: &str| record.metadata.get(name).cloned();
-        let body = json!({
-            "project_id": meta("project_id").unwrap_or_default(),
-            "project_number": meta("project_number").unwrap_or_default(),
-            "service_account_email": meta("service_account_email"),
-            "pool_id": meta("pool_id"),
-            "provider_id": meta("provider_id"),
-        });
+        let body = Self::stored_body(record);
         Some(match self.checked(org, body, Duration::ZERO).await {
             Ok(_) => HealthCheck::healthy(),
             Err(problem) => HealthCheck::from_error(problem),
+        })
+    }
+
+    /// The chain once more (a fresh assertion, STS), then an access token
+    /// of the connected service account for `duration_seconds` (Google
+    /// allows 3600 s unless an organization policy allows up to 12 h).
+    async fn mint(
+        &self,
+        org: &OrgId,
+        record: &StoredIntegration,
+        duration_seconds: u32,
+    ) -> Result<Minted, ApiError> {
+        let request = self.request(org, Self::stored_body(record))?;
+        let cloud_error = |e: GcpError| e.to_api_error(&request.context());
+        let federated = match self.federated(&request, &request.subject).await {
+            Ok(token) => token,
+            Err(Attempt::Stop(error)) => return Err(error),
+            Err(Attempt::Cloud(e)) => return Err(cloud_error(e)),
+        };
+        let account = request.v.service_account.email.as_str();
+        let (token, expire_time) = self
+            .gcp
+            .impersonate_for(&federated, account, duration_seconds)
+            .await
+            .map_err(cloud_error)?;
+        Ok(Minted {
+            secrets: BTreeMap::from([("access_token".to_owned(), token.bearer().to_owned())]),
+            expires_at: super::expiry_text(&expire_time, duration_seconds),
+            metadata: BTreeMap::from([
+                ("service_account_email".to_owned(), account.to_owned()),
+                ("project_id".to_owned(), request.v.project_id.to_string()),
+            ]),
         })
     }
 

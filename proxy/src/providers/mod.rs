@@ -13,6 +13,7 @@ pub mod cloudflare;
 pub mod gcp;
 
 use crate::aws::Settling;
+pub use crate::credentials::routes::Minted;
 use crate::error::ApiError;
 use crate::health::HealthCheck;
 use crate::store::{IntegrationStore, StoredIntegration};
@@ -92,6 +93,43 @@ pub trait CloudProvider: Send + Sync {
     async fn health(&self, _org: &OrgId, _record: &StoredIntegration) -> Option<HealthCheck> {
         None
     }
+    /// Mints a short-lived credential from the stored connection `record`
+    /// (seed 000's last section), valid for `duration_seconds`. The default
+    /// answers `mint_not_supported`.
+    async fn mint(
+        &self,
+        _org: &OrgId,
+        _record: &StoredIntegration,
+        _duration_seconds: u32,
+    ) -> Result<Minted, ApiError> {
+        Err(ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "mint_not_supported",
+            format!(
+                "This proxy cannot mint short-lived credentials for {} yet.",
+                self.cloud()
+            ),
+            "Mint from an AWS, Azure or GCP connection.",
+        )
+        .with_field("cloud_kind"))
+    }
+}
+
+/// A minted credential's expiry as RFC 3339: what the cloud said, or, when
+/// its text is unreadable, now plus the requested duration (the bound).
+pub fn expiry_text(cloud_said: &str, duration_seconds: u32) -> String {
+    use time::format_description::well_known::Rfc3339;
+    match time::OffsetDateTime::parse(cloud_said, &Rfc3339) {
+        Ok(at) => at.format(&Rfc3339).unwrap_or_default(),
+        Err(_) => expiry_after(duration_seconds),
+    }
+}
+
+/// Now plus `seconds`, as RFC 3339.
+pub fn expiry_after(seconds: u32) -> String {
+    (time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds.into()))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Refuses a connect when another org already holds a connection of this

@@ -9,8 +9,12 @@
 use alphaswarm_core::aws::{self as core_aws, AwsBootstrapRequest};
 use alphaswarm_fakes::aws::{AccessKey, AwsFake, AwsFakeConfig, AwsState};
 use alphaswarm_proxy::app::{AppState, aws_client, build_state_in};
+use alphaswarm_proxy::audit::{AuditSink, VerifyReport};
 use alphaswarm_proxy::aws::VirtualClock;
 use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::db::audit::DbAuditSink;
+use alphaswarm_proxy::db::store::DbIntegrationStore;
+use alphaswarm_proxy::db::{Database, Pool};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -190,6 +194,8 @@ pub struct TestProxy {
     pub password: String,
     pub totp: totp_rs::TOTP,
     pub integrations_key: String,
+    /// The proxy's database (SQLite in its state dir unless the test set a URL).
+    pub database: Database,
     signing_key: Vec<u8>,
 }
 
@@ -197,6 +203,17 @@ pub struct TestProxy {
 pub fn http_client() -> reqwest::Client {
     alphaswarm_proxy::aws::ensure_tls_provider();
     reqwest::Client::new()
+}
+
+/// The proxy's configuration from `vars`, its own secrets resolved
+/// through the CredentialResolver chain built from the same variables.
+pub async fn load_config<K: ToString>(
+    vars: &HashMap<K, String>,
+) -> (Config, alphaswarm_proxy::credentials::Credentials) {
+    let env = alphaswarm_resolver::Environment::from_pairs(
+        vars.iter().map(|(k, v)| (k.to_string(), v.clone())),
+    );
+    alphaswarm_proxy::credentials::load(env).await.unwrap()
 }
 
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -235,6 +252,8 @@ pub fn in_process_env(
         (config::STATE_DIR.into(), under("state")),
         (config::INTEGRATIONS_PATH.into(), under("integrations.json")),
         (config::INTEGRATIONS_KEY.into(), integrations_key.to_owned()),
+        // The resolver's file store, private to this test.
+        ("ALPHASWARM_BOOTSTRAP_STATE_DIR".into(), under("bootstrap")),
         (config::AUDIT_PATH.into(), under("audit.jsonl")),
         (config::WEB_DIR.into(), under("web")),
         (config::PARTNER_ACCOUNT_ID.into(), partner.to_owned()),
@@ -285,7 +304,8 @@ impl TestProxy {
         extra: &[(&str, String)],
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
     ) -> TestProxy {
-        Self::start_full(name, listener, extra, records, None).await
+        let aws = LoopbackAws::start().await;
+        Self::start_full(name, listener, aws, extra, records, None).await
     }
 
     /// In sandbox mode: every cloud is the sandbox's fakes (its settings
@@ -296,9 +316,11 @@ impl TestProxy {
             .await
             .unwrap();
         let settings = sandbox.settings();
+        let aws = LoopbackAws::start().await;
         Self::start_full(
             name,
             listener,
+            aws,
             &settings,
             Vec::new(),
             Some(Arc::new(sandbox)),
@@ -306,15 +328,26 @@ impl TestProxy {
         .await
     }
 
+    /// As [`Self::start_with`], against an AWS fake the caller started
+    /// (whose platform key it may have stored somewhere first).
+    pub async fn start_with_aws(
+        name: &str,
+        aws: LoopbackAws,
+        extra: &[(&str, String)],
+    ) -> TestProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_full(name, listener, aws, extra, Vec::new(), None).await
+    }
+
     async fn start_full(
         name: &str,
         listener: tokio::net::TcpListener,
+        aws: LoopbackAws,
         extra: &[(&str, String)],
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
         sandbox: Option<Arc<alphaswarm_proxy::sandbox::Sandbox>>,
     ) -> TestProxy {
         let dir = temp_dir(name);
-        let aws = LoopbackAws::start().await;
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
         if !records.is_empty() {
             alphaswarm_proxy::store::FernetFileStore::open(
@@ -335,14 +368,18 @@ impl TestProxy {
                 vars.insert((*k).to_owned(), (*v).to_owned());
             }
         }
-        let config = Config::from_lookup(|k| vars.get(k).cloned()).unwrap();
+        let (config, credentials) = load_config(&vars).await;
+        let state_dir = config.state_dir.clone();
         let (client, _) = aws_client(&config).unwrap();
         let clock = Arc::new(VirtualClock::new());
-        let (state, notes) = build_state_in(config, client, clock.clone(), sandbox).unwrap();
+        let (state, notes) = build_state_in(config, credentials, client, clock.clone(), sandbox)
+            .await
+            .unwrap();
+        let database = state.database.clone();
         let enrollment = notes.enrollment.expect("first start enrols the operator");
         let totp = totp_rs::TOTP::from_url(&enrollment.otpauth_uri).unwrap();
         let operator: Value =
-            serde_json::from_slice(&std::fs::read(dir.join("state/operator.json")).unwrap())
+            serde_json::from_slice(&std::fs::read(state_dir.join("operator.json")).unwrap())
                 .unwrap();
         let signing_key = base64::engine::general_purpose::STANDARD
             .decode(operator["token_signing_key"].as_str().unwrap())
@@ -360,6 +397,7 @@ impl TestProxy {
             password: enrollment.password,
             totp,
             integrations_key,
+            database,
             signing_key,
         }
     }
@@ -368,20 +406,41 @@ impl TestProxy {
         format!("{}{path}", self.base)
     }
 
-    pub fn audit_path(&self) -> PathBuf {
-        self.dir.join("audit.jsonl")
+    /// The chain's rows as stored (each line byte for byte) in a JSON-lines
+    /// file, for checkers that read the file format (the Python oracle).
+    pub async fn audit_rows_file(&self) -> PathBuf {
+        let path = self.dir.join("audit-rows-export.jsonl");
+        write_lines(&path, &audit_lines(&self.database).await);
+        path
     }
 
-    /// `verify-audit` on this proxy's trail, with its checkpoint key.
-    pub fn verify_audit(&self) -> alphaswarm_proxy::audit::VerifyReport {
-        alphaswarm_proxy::audit::verify_files(&self.audit_path(), &self.audit_key()).unwrap()
+    /// The whole trail, rows and signed checkpoints, exported from the
+    /// database to the file format (`<path>` and its checkpoints file), for
+    /// `verify-audit <path>` and the offline script.
+    pub async fn audit_export(&self) -> PathBuf {
+        let path = self.dir.join("audit-export.jsonl");
+        write_lines(&path, &audit_lines(&self.database).await);
+        write_lines(
+            &alphaswarm_proxy::audit::checkpoints_path(&path),
+            &checkpoint_lines(&self.database).await,
+        );
+        path
+    }
+
+    /// `verify-audit` on this proxy's chain, with its checkpoint key.
+    pub async fn verify_audit(&self) -> VerifyReport {
+        DbAuditSink::verifier(self.database.clone(), self.audit_key())
+            .verify()
+            .await
+            .unwrap()
     }
 
     pub fn audit_key(&self) -> ed25519_dalek::VerifyingKey {
         alphaswarm_proxy::audit::AuditSigner::load(
             &self
-                .dir
-                .join("state")
+                .state
+                .config
+                .state_dir
                 .join(alphaswarm_proxy::audit::SIGNING_KEY_FILE),
         )
         .unwrap()
@@ -391,20 +450,24 @@ impl TestProxy {
     /// The rows of audited actions (wizard steps, connects, health checks):
     /// the single rows of logins, step-ups and step-2 bootstraps are left
     /// out (see [`Self::all_audit_rows`]).
-    pub fn audit_rows(&self) -> Vec<Value> {
+    pub async fn audit_rows(&self) -> Vec<Value> {
         self.all_audit_rows()
+            .await
             .into_iter()
             .filter(|r| r["cloud"] != "auth" && r["step"] != "bootstrap")
             .collect()
     }
 
-    /// Every row of the trail, in order.
-    pub fn all_audit_rows(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.audit_path())
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+    /// Every row of the trail, in order, as JSON.
+    pub async fn all_audit_rows(&self) -> Vec<Value> {
+        audit_rows(&self.database).await
+    }
+
+    /// The proxy's store, opened beside it (as another process would).
+    pub async fn store(&self) -> DbIntegrationStore {
+        DbIntegrationStore::open(self.database.clone(), &self.integrations_key)
+            .await
+            .unwrap()
     }
 
     pub async fn login(&self) -> String {
@@ -503,13 +566,152 @@ impl TestProxy {
             .await
     }
 
+    /// Connects `org`'s AWS role (the rendered trust policy and baseline)
+    /// with a stepped-up `token`, asserting 200.
+    pub async fn connect_aws(&self, token: &str, org: &str) -> Value {
+        let name = format!("alphaswarm-broker-{org}");
+        let arn = self.aws.role(org, &name, Trust::Rendered, Grant::Baseline);
+        let (status, body) = self.role_step(token, org, "connect", &arn).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// `POST /admin/accounts/{org}/cloud/{cloud}/mint`.
+    pub async fn mint(
+        &self,
+        token: &str,
+        org: &str,
+        cloud: &str,
+        credential_key: &str,
+        duration_seconds: u32,
+    ) -> (u16, Value) {
+        self.post(
+            &format!("/admin/accounts/{org}/cloud/{cloud}/mint"),
+            token,
+            json!({ "credential_key": credential_key, "duration_seconds": duration_seconds }),
+        )
+        .await
+    }
+
+    /// What every successful mint must show: 200 with `fields` (names
+    /// only), an expiry `lifetime` seconds away (±60 s), a pending and a
+    /// succeeded `mint` row for `cloud`, and the credential resolving
+    /// through the chain as `integration_store`; no value of it in the
+    /// answer or the audit trail. Returns the resolved credential.
+    pub async fn assert_minted(
+        &self,
+        answer: &(u16, Value),
+        cloud: &str,
+        fields: &[&str],
+        lifetime: i64,
+    ) -> alphaswarm_resolver::Credential {
+        let (status, body) = answer;
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body["source"], "integration_store");
+        assert_eq!(body["fields"], json!(fields));
+        let left = seconds_until(&body["expires_at"]);
+        assert!(
+            (lifetime - 60..=lifetime + 1).contains(&left),
+            "expires in {left} s, not {lifetime}"
+        );
+        let run = self.audit_run(body["audit_run_id"].as_str().unwrap()).await;
+        let rows: Vec<_> = run
+            .iter()
+            .map(|r| (r["step"].as_str(), r["cloud"].as_str(), r["phase"].as_str()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some("mint"), Some(cloud), Some("pending")),
+                (Some("mint"), Some(cloud), Some("succeeded"))
+            ]
+        );
+        let key = body["credential_key"].as_str().unwrap().parse().unwrap();
+        let credential = self.state.credentials.resolve(&key).await.unwrap();
+        assert_eq!(
+            credential.source(),
+            alphaswarm_resolver::Source::IntegrationStore
+        );
+        let trail = audit_lines(&self.database).await.join("\n");
+        for field in fields {
+            let value = credential.require(field).unwrap();
+            let piece = &value[value.len().saturating_sub(12)..];
+            assert!(!body.to_string().contains(piece), "{field} in the answer");
+            assert!(!trail.contains(piece), "{field} in the audit trail");
+        }
+        credential
+    }
+
+    /// `GET /admin/credentials/describe`, asserting 200.
+    pub async fn describe_credentials(&self, token: &str) -> Described {
+        let (status, body) = self
+            .send(
+                reqwest::Method::GET,
+                "/admin/credentials/describe",
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let list = |name: &str| body[name].as_array().cloned().unwrap_or_default();
+        Described {
+            chain: list("chain")
+                .iter()
+                .map(|s| (s["priority"].as_u64().unwrap(), s["source"].to_string()))
+                .collect(),
+            sources: list("proxy_secrets")
+                .iter()
+                .map(|s| (s["credential_key"].to_string(), s["source"].to_string()))
+                .collect(),
+            body,
+        }
+    }
+
     /// The audit rows of one run, in order.
-    pub fn audit_run(&self, run_id: &str) -> Vec<Value> {
+    pub async fn audit_run(&self, run_id: &str) -> Vec<Value> {
         self.audit_rows()
+            .await
             .into_iter()
             .filter(|r| r["audit_run_id"] == run_id)
             .collect()
     }
+}
+
+/// The describe answer: the chain as `(priority, "\"source\"")`, which store
+/// answered each of the proxy's own secrets (JSON text: `"\"env\""`, or
+/// `null` when none did), and the whole body.
+pub struct Described {
+    pub chain: Vec<(u64, String)>,
+    pub sources: std::collections::BTreeMap<String, String>,
+    pub body: Value,
+}
+
+impl Described {
+    /// `chain` and `sources` as plain text, for one comparison.
+    pub fn summary(&self) -> (Vec<String>, Vec<String>) {
+        (
+            self.chain
+                .iter()
+                .map(|(priority, source)| format!("{priority} {}", source.trim_matches('"')))
+                .collect(),
+            self.sources
+                .iter()
+                .map(|(key, source)| {
+                    format!("{} {}", key.trim_matches('"'), source.trim_matches('"'))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Seconds from now until the RFC 3339 time `at`.
+pub fn seconds_until(at: &Value) -> i64 {
+    let at = time::OffsetDateTime::parse(
+        at.as_str().unwrap_or_default(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap_or_else(|_| panic!("{at} is not an RFC 3339 time"));
+    (at - time::OffsetDateTime::now_utc()).whole_seconds()
 }
 
 /// An answer's status and error code, for one-line assertions.
@@ -543,6 +745,82 @@ pub fn serve_on(
 pub fn next_totp_code(totp: &totp_rs::TOTP) -> String {
     let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
     totp.generate(now + 30)
+}
+
+/// Every audit row of a database, in order, as stored.
+pub async fn audit_lines(db: &Database) -> Vec<String> {
+    let sql = "SELECT line FROM audit_rows ORDER BY seq";
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+    }
+    .unwrap()
+}
+
+/// Every signed checkpoint of a database, in order, as stored.
+pub async fn checkpoint_lines(db: &Database) -> Vec<String> {
+    let sql = "SELECT line FROM audit_checkpoints ORDER BY seq";
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+        Pool::Postgres(p) => sqlx::query_scalar(sql).fetch_all(p).await,
+    }
+    .unwrap()
+}
+
+fn write_lines(path: &std::path::Path, lines: &[String]) {
+    std::fs::write(
+        path,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+}
+
+/// Every audit row of a database, in order, as JSON.
+pub async fn audit_rows(db: &Database) -> Vec<Value> {
+    audit_lines(db)
+        .await
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The SQLite database of a binary proxy started with [`binary_env`] in
+/// `dir`, opened beside it.
+pub async fn binary_database(dir: &std::path::Path) -> Database {
+    let target = alphaswarm_proxy::db::Target::Sqlite(
+        dir.join("state").join(alphaswarm_proxy::db::DATABASE_FILE),
+    );
+    Database::open(&target, alphaswarm_proxy::db::OpenOptions::default())
+        .await
+        .unwrap()
+}
+
+/// Every byte of that database's files, as text (to search for leaks).
+pub fn binary_database_bytes(dir: &std::path::Path) -> String {
+    let file = dir.join("state").join(alphaswarm_proxy::db::DATABASE_FILE);
+    ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::read(format!("{}{suffix}", file.display())).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .collect()
+}
+
+/// The federation key ring as stored (a Fernet token) in that database.
+pub async fn stored_key_ring(dir: &std::path::Path) -> String {
+    let db = binary_database(dir).await;
+    let ring = db.meta("federation_key_ring").await.unwrap();
+    db.close().await;
+    ring.expect("the key ring is in the database")
+}
+
+/// Runs SQL on a database behind the proxy's back (to tamper, or to break it).
+pub async fn exec_sql(db: &Database, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db.pool() {
+        Pool::Sqlite(p) => sqlx::raw_sql(sql).execute(p).await.map(drop),
+        Pool::Postgres(p) => sqlx::raw_sql(sql).execute(p).await.map(drop),
+    }
+    .unwrap();
 }
 
 /// Path of a wizard step for `org`.
@@ -708,14 +986,27 @@ impl BinaryProxy {
             .to_owned()
     }
 
+    /// Login + step-up. The current code may already be used (accepted
+    /// codes are remembered in the database, across restarts and
+    /// replicas); then the next step's, which the proxy also accepts.
     pub async fn stepped_up(
         &self,
         http: &reqwest::Client,
         password: &str,
         totp: &totp_rs::TOTP,
     ) -> String {
-        self.stepped_up_with_code(http, password, &totp.generate_current().unwrap())
-            .await
+        let token = self.login(http, password).await;
+        let mut refused = Value::Null;
+        for code in [totp.generate_current().unwrap(), next_totp_code(totp)] {
+            let step = self
+                .post_json(http, "/auth/step-up", Some(&token), json!({"code": code}))
+                .await;
+            match step["token"].as_str() {
+                Some(stepped_up) => return stepped_up.to_owned(),
+                None => refused = step,
+            }
+        }
+        panic!("{refused}")
     }
 
     /// Login + step-up with a given code (a code is accepted once, even
@@ -945,16 +1236,13 @@ fn private_encodings(pkcs1_der_base64: &str) -> Vec<String> {
     out
 }
 
-/// Reads the federation signing keys back from the encrypted key file in
-/// `dir`'s state and asserts that no part of any private key appears in
-/// `haystack` (responses, logs, audit rows) nor unencrypted on disk.
-pub fn assert_signing_keys_never_leaked(dir: &std::path::Path, key: &str, haystack: &str) {
-    let key_file: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("state/federation_keys.json")).unwrap())
-            .unwrap();
+/// Reads the federation signing keys back from the database in `dir`'s
+/// state and asserts that no part of any private key appears in `haystack`
+/// (responses, logs, audit rows) nor unencrypted in the database's files.
+pub async fn assert_signing_keys_never_leaked(dir: &std::path::Path, key: &str, haystack: &str) {
     let ring = fernet::Fernet::new(key)
         .unwrap()
-        .decrypt(key_file["ring"].as_str().unwrap())
+        .decrypt(&stored_key_ring(dir).await)
         .unwrap();
     let ring: Value = serde_json::from_slice(&ring).unwrap();
     let privates: Vec<String> = ring["keys"]
@@ -964,7 +1252,7 @@ pub fn assert_signing_keys_never_leaked(dir: &std::path::Path, key: &str, haysta
         .map(|k| k["private_pkcs1_der"].as_str().unwrap().to_owned())
         .collect();
     assert!(!privates.is_empty() && privates.iter().all(|p| p.len() > 1000));
-    let on_disk = key_file.to_string();
+    let on_disk = binary_database_bytes(dir);
     for private in &privates {
         // The check can fail: a dump of the DER itself would be caught.
         assert!(

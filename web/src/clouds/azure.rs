@@ -13,14 +13,14 @@ use crate::model::Step;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
-use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into};
-use crate::ui::{Check as Checker, FieldError, TextField, field_error};
+use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into, edits};
+use crate::ui::{Check as Checker, FieldError, TextField, missing_input, optional};
+use alphaswarm_core::CloudKind;
 use alphaswarm_core::azure::{
     AzureLocation, AzureMode as Mode, AzureRole, ResourceGroupName, role_assignment_fix,
 };
 use alphaswarm_core::ids::{Guid, IdError};
 use alphaswarm_core::shell::{Commands, Shell};
-use alphaswarm_core::{CloudKind, ErrorBody};
 use leptos::prelude::*;
 use serde_json::{Value, json};
 
@@ -257,22 +257,6 @@ fn check_location(s: &str) -> Result<(), IdError> {
     AzureLocation::parse_normalised(s).map(drop)
 }
 
-/// The trimmed value, or `None` when blank; a value that does not parse
-/// is an error at its field.
-fn optional(
-    value: RwSignal<String>,
-    field: &'static str,
-    label: &str,
-    check: Checker,
-) -> Result<Option<String>, ApiError> {
-    let v = value.get_untracked().trim().to_owned();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    check(&v).map_err(|e| field_error(field, label, &e))?;
-    Ok(Some(v))
-}
-
 fn required_guid(
     value: RwSignal<String>,
     field: &'static str,
@@ -281,13 +265,11 @@ fn required_guid(
     optional(value, field, label, check_guid)?
         .map(|g| g.to_ascii_lowercase())
         .ok_or_else(|| {
-            ApiError::local(ErrorBody {
-                code: "missing_field".to_owned(),
-                message: format!("{label} is needed to check the identity."),
-                field: Some(field.to_owned()),
-                hint: "Copy it from the Azure portal (the identity's or subscription's Overview page)."
-                    .to_owned(),
-            })
+            missing_input(
+                field,
+                format!("{label} is needed to check the identity."),
+                "Copy it from the Azure portal (the identity's or subscription's Overview page).",
+            )
         })
 }
 
@@ -351,13 +333,7 @@ impl CloudWizard for AzureWizard {
         run: Callback<()>,
     ) -> Option<AnyView> {
         let this = *self;
-        let forget = Callback::new(move |(value, v): (RwSignal<String>, String)| {
-            if v != value.get_untracked() {
-                this.forget_checks();
-            }
-            value.set(v);
-        });
-        let edits = move |value: RwSignal<String>| Callback::new(move |v| forget.run((value, v)));
+        let edits = edits(Callback::new(move |()| this.forget_checks()));
         Some(match step {
             Step::Bootstrap => view! {
                 <ModeChoice mode=this.mode on_mode=Callback::new(move |m| { this.set_mode(m); run.run(()); }) error/>

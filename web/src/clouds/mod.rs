@@ -4,6 +4,8 @@
 
 pub mod aws;
 pub mod azure;
+pub mod cloudflare;
+pub mod gcp;
 
 use crate::steps::CloudSlot;
 use alphaswarm_core::CloudKind;
@@ -65,5 +67,7 @@ pub fn all() -> Vec<CloudSlot> {
     vec![
         CloudSlot::new(aws::AwsWizard::new()),
         CloudSlot::new(azure::AzureWizard::new()),
+        CloudSlot::new(gcp::GcpWizard::new()),
+        CloudSlot::new(cloudflare::CloudflareWizard::new()),
     ]
 }

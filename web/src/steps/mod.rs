@@ -200,6 +200,18 @@ where
         .unwrap_or(Ok(()))
 }
 
+/// The `on_input` maker for inputs the cloud's checks were made with: a
+/// changed value first forgets those checks (`forget`), then is kept.
+pub fn edits(forget: Callback<()>) -> impl Fn(RwSignal<String>) -> Callback<String> + Copy {
+    let changed = Callback::new(move |(value, v): (RwSignal<String>, String)| {
+        if v != value.get_untracked() {
+            forget.run(());
+        }
+        value.set(v);
+    });
+    move |value| Callback::new(move |v| changed.run((value, v)))
+}
+
 /// One cloud's part of the wizard (see web/README.md, "Adding a cloud").
 ///
 /// Implemented by a `Copy` struct of signals holding that cloud's inputs
@@ -230,6 +242,14 @@ pub trait CloudWizard: Send + Sync {
     /// Keeps the proxy's answer (its JSON text), read into the cloud's own
     /// type (not called for step 5, whose answer is the same for every cloud).
     fn accept(&self, step: Step, response: &str) -> Result<(), String>;
+    /// An error of this cloud's steps in the operator's words (the code
+    /// and field kept); most clouds' proxy messages already are.
+    fn in_words(&self, error: ApiError) -> ApiError {
+        error
+    }
+    /// Step 5 saved the connection: forget what only the steps needed
+    /// (a secret held for their bodies).
+    fn connected(&self) {}
     /// The step's result view (reactive: read the cloud's signals inside).
     fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView>;
     /// Tracked, so the stepper and Next follow it.
@@ -405,7 +425,7 @@ pub fn run_step(auth: Auth, org: OrgId, slot: CloudSlot, step: Step, run: StepRu
         }
         Ok(body) => body,
         Err(e) => {
-            run.error.set(Some(e));
+            run.error.set(Some(slot.wizard.in_words(e)));
             return;
         }
     };
@@ -426,6 +446,7 @@ pub fn run_step(auth: Auth, org: OrgId, slot: CloudSlot, step: Step, run: StepRu
             let read = if step == Step::Connect {
                 json::parse::<ConnectResponse>(&text).map(|r| {
                     slot.connected.try_set(Some(r.integration));
+                    slot.wizard.connected();
                 })
             } else {
                 slot.wizard.accept(step, &text)
@@ -437,7 +458,7 @@ pub fn run_step(auth: Auth, org: OrgId, slot: CloudSlot, step: Step, run: StepRu
             if !auth.handle(&e, move || {
                 run_step(auth, org.clone(), again.clone(), step, run)
             }) {
-                run.error.try_set(Some(e));
+                run.error.try_set(Some(slot.wizard.in_words(e)));
             }
         }
     });

@@ -15,23 +15,34 @@ pub struct Check {
     pub detail: String,
 }
 
+/// `checks` badged green "Granted" or red "Missing required";
+/// `unverified` (Cloudflare's write groups a probe cannot prove) amber
+/// "Could not be verified", never green on a guess.
 #[component]
-pub fn CheckList(label: &'static str, checks: Vec<Check>) -> impl IntoView {
+pub fn CheckList(
+    label: &'static str,
+    checks: Vec<Check>,
+    #[prop(optional)] unverified: Vec<Check>,
+) -> impl IntoView {
+    let item = |c: Check, verdict: &'static str| {
+        let key = c.name.clone();
+        let (class, word) = match verdict {
+            "true" => ("badge ok", "Granted"),
+            "false" => ("badge missing", "Missing required"),
+            _ => ("badge unverified", "Could not be verified"),
+        };
+        view! {
+            <li data-action=key data-granted=verdict>
+                <code>{c.name}</code>
+                <span class=class>{word}</span>
+                <span class="muted small">{c.detail}</span>
+            </li>
+        }
+    };
     view! {
         <ul class="checks" aria-label=label>
-            {checks.into_iter().map(|c| {
-                let key = c.name.clone();
-                view! {
-                <li data-action=key data-granted=c.granted.to_string()>
-                    <code>{c.name}</code>
-                    {if c.granted {
-                        view! { <span class="badge ok">"Granted"</span> }.into_any()
-                    } else {
-                        view! { <span class="badge missing">"Missing required"</span> }.into_any()
-                    }}
-                    <span class="muted small">{c.detail}</span>
-                </li>
-            }}).collect_view()}
+            {checks.into_iter().map(|c| { let v = if c.granted { "true" } else { "false" }; item(c, v) }).collect_view()}
+            {unverified.into_iter().map(|c| item(c, "unverified")).collect_view()}
         </ul>
     }
 }

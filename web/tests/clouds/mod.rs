@@ -3,6 +3,9 @@
 //! step of any cloud, and Azure's views (mode choice, GUIDs checked as you
 //! type, isolation result, role badges with their fix, resources).
 
+mod cloudflare;
+mod gcp;
+
 use crate::support::*;
 use alphaswarm_core::azure::AzureMode as Mode;
 use alphaswarm_core::shell::Shell;
@@ -145,7 +148,7 @@ async fn switching_cloud_keeps_each_cloud_s_inputs_to_itself() {
     .await;
     assert!(
         one(&m.root, "#cloud-gcp").has_attribute("disabled"),
-        "no UI for GCP yet"
+        "the proxy does not offer GCP here"
     );
 
     // AWS as far as step 3, with an ARN typed.
