@@ -41,6 +41,9 @@ pub const DEFAULT_ROLE_NAME_PATTERN: &str = "alphaswarm-broker-{org_id}";
 pub const DEFAULT_MANAGED_POLICY: &str = "ReadOnlyAccess";
 /// Where the quick-create link's `param_ExternalId` lands.
 pub const EXTERNAL_ID_PARAMETER: &str = "ExternalId";
+/// The documentation's example account id, used by trials and tests; a
+/// proxy configured with it is flagged at start-up and in the wizard.
+pub const PLACEHOLDER_PARTNER_ACCOUNT_ID: &str = "111122223333";
 /// The placeholder a role name pattern must hold exactly once.
 pub const ORG_ID_PLACEHOLDER: &str = "{org_id}";
 /// Longest literal part of a role name pattern: leaves room for the
@@ -1150,7 +1153,7 @@ impl AwsBootstrap {
             None => warnings.push(Notice::new(
                 "template_url_missing",
                 format!(
-                    "No template URL was given, so there is no quick-create link. Host {ROLE_TEMPLATE_FILE} once (it is the same for every organisation), e.g. upload it to an S3 bucket the customer's console can read (aws s3 cp {ROLE_TEMPLATE_FILE} s3://<bucket>/{ROLE_TEMPLATE_FILE}), and pass its https URL as templateUrl."
+                    "No template URL was given, so there is no quick-create link. Host {ROLE_TEMPLATE_FILE} once (it is the same for every organisation), e.g. upload it to an S3 bucket the customer's console can read (aws s3 cp {ROLE_TEMPLATE_FILE} s3://<bucket>/{ROLE_TEMPLATE_FILE}), and set its https URL as ALPHASWARM_ADMIN_AWS_TEMPLATE_URL on the proxy."
                 ),
             )),
         }

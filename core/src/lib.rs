@@ -16,6 +16,7 @@ pub mod timestamp;
 pub mod baseline;
 pub mod external_id;
 pub mod keys;
+pub mod operator;
 pub mod rotation;
 pub mod secret;
 pub mod wizard;

@@ -42,6 +42,7 @@ pub mod gcp;
 /// Connection health: checks, verdicts and the background re-check.
 pub mod health;
 pub mod integration_routes;
+pub mod overview;
 pub mod providers;
 pub mod routes;
 /// Sandbox mode: every cloud simulated on loopback, and "Apply in the sandbox".

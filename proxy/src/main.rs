@@ -347,6 +347,15 @@ async fn run() -> ExitCode {
     for warning in aws_warnings {
         tracing::warn!("{warning}");
     }
+    if config.partner_account_id.as_ref().map(|id| id.as_str())
+        == Some(alphaswarm_core::aws::PLACEHOLDER_PARTNER_ACCOUNT_ID)
+    {
+        tracing::warn!(
+            "{} is the placeholder {}: trust policies will name an account that is not AlphaSwarm's; set the real partner account id before a customer applies them",
+            config::PARTNER_ACCOUNT_ID,
+            alphaswarm_core::aws::PLACEHOLDER_PARTNER_ACCOUNT_ID
+        );
+    }
     let bind = config.bind;
     let state_dir = config.state_dir.clone();
     let partner_missing = config.partner_account_id.is_none();

@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::integration_routes::router())
         .merge(crate::sandbox::apply::router())
         .merge(crate::credentials::routes::router())
+        .merge(crate::overview::router())
         .merge(crate::tools::router())
         .layer(axum::extract::DefaultBodyLimit::max(1 << 20))
         .route(

@@ -728,3 +728,78 @@ async fn tokens_appear_in_no_response_log_audit_row_or_unencrypted_file() {
         }
     }
 }
+
+/// `GET /admin/accounts`: every organisation with connections, each
+/// connection's kind, status and last check; AlphaSwarm's own accounts
+/// are not an organisation; nothing sensitive appears; sign-in required.
+#[tokio::test]
+async fn the_overview_lists_organisations_with_their_connections() {
+    use alphaswarm_proxy::store::StoredIntegration;
+    const CANARY: &str = "hf_overviewCanary0123456789";
+    let record = |org: &str, kind: &str, status: &str, checked: Option<&str>| StoredIntegration {
+        org_id: org.to_owned(),
+        kind: kind.to_owned(),
+        credential_key: format!("{kind}:org:{org}"),
+        status: status.to_owned(),
+        connected_at: "2026-11-01T10:00:00Z".to_owned(),
+        last_health_at: checked.map(str::to_owned),
+        last_health_status: checked.map(|_| status.to_owned()),
+        sensitive: [("token".to_owned(), CANARY.to_owned())].into(),
+        secrets: [("token".to_owned(), CANARY.to_owned())].into(),
+        ..StoredIntegration::default()
+    };
+    let records = vec![
+        record(
+            "zeta",
+            "huggingface",
+            "failed",
+            Some("2026-11-02T09:00:00Z"),
+        ),
+        record(
+            "acme",
+            "huggingface",
+            "healthy",
+            Some("2026-11-03T08:00:00Z"),
+        ),
+        record("acme", "cloud_aws", "healthy", None),
+        record("__platform__", "cloud_aws", "healthy", None),
+    ];
+    let proxy = TestProxy::start_seeded("overview", &[], records).await;
+
+    let (status, body) = proxy.send(Method::GET, "/admin/accounts", None, None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+
+    let token = proxy.login().await;
+    let (status, body) = proxy
+        .send(Method::GET, "/admin/accounts", Some(&token), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let orgs = body["organisations"].as_array().unwrap();
+    let ids: Vec<&str> = orgs.iter().map(|o| o["org_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["acme", "zeta"], "sorted, without AlphaSwarm's own");
+    let acme = &orgs[0];
+    assert_eq!(
+        acme["last_health_at"], "2026-11-03T08:00:00Z",
+        "the latest check"
+    );
+    let kinds: Vec<&str> = acme["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["cloud_aws", "huggingface"]);
+    assert_eq!(acme["connections"][0]["status"], "healthy");
+    assert_eq!(
+        acme["connections"][0]["last_health_at"],
+        Value::Null,
+        "never checked"
+    );
+    assert_eq!(orgs[1]["connections"][0]["status"], "failed");
+    assert_eq!(orgs[1]["connections"][0]["last_health_status"], "failed");
+    let text = body.to_string();
+    assert!(!text.contains(CANARY) && !text.contains("hf_ov"), "{text}");
+}

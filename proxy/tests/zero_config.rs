@@ -50,6 +50,12 @@ async fn zero_config_enrols_once_and_keeps_external_ids_stable() {
         "{}",
         first.logs()
     );
+    // The example partner account is flagged, not taken for AlphaSwarm's.
+    assert!(
+        first.logs().contains("is the placeholder 111122223333"),
+        "{}",
+        first.logs()
+    );
     let external_id = bootstrap_external_id(&first, &http, &password).await;
     assert!(
         external_id.as_str().is_some_and(|s| s.len() >= 16),

@@ -105,16 +105,73 @@ export async function seriousViolations(page) {
     .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }
 
+/**
+ * Text cut off on screen: an element wider than its box that does not
+ * scroll (nor ellipsize on purpose), or text past the page's edge. Hidden
+ * and screen-reader-only elements (1 px boxes) are skipped.
+ */
+export async function overflowingText(page) {
+  return page.evaluate(() => {
+    const found = [];
+    const edge = document.documentElement.clientWidth;
+    const name = (el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '') +
+      (el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : '');
+    // Inside a box that scrolls sideways (a wide table), text is reachable, not cut.
+    const inScroller = (el) => {
+      for (let p = el.parentElement; p; p = p.parentElement) {
+        if (/auto|scroll/.test(getComputedStyle(p).overflowX)) return true;
+      }
+      return false;
+    };
+    for (const el of document.querySelectorAll('body *')) {
+      // Form controls scroll their own text.
+      if (el.matches('input, textarea, select, option, script, style')) continue;
+      const box = el.getBoundingClientRect();
+      if (box.width <= 1 || box.height <= 1) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden') continue;
+      const text = [...el.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim());
+      // Crossing an edge, not wholly outside it (a skip link waits off screen on purpose).
+      const crosses = (box.left < edge && box.right > edge + 1) || (box.left < -1 && box.right > 0);
+      if (text && crosses && !inScroller(el)) {
+        found.push(`${name(el)} reaches past the page's edge: ${el.textContent.trim().slice(0, 60)}`);
+      }
+      const scrolls = /auto|scroll/.test(style.overflowX);
+      if (!scrolls && style.textOverflow !== 'ellipsis' && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
+        found.push(`${name(el)} is ${el.scrollWidth - el.clientWidth} px wider than its box: ${el.textContent.trim().slice(0, 60)}`);
+      }
+    }
+    return found;
+  });
+}
+
 /** Screenshots of `page` at 1280 px and 390 px wide into `dir`, no sideways
- * scrolling at 390 px, then axe without serious or critical violations. */
+ * scrolling and no text cut off at either width, then axe without serious
+ * or critical violations. */
 export async function checkpoint(page, dir, name) {
   await page.screenshot({ path: path.join(dir, `${name}-1280.png`), fullPage: true });
+  const wide = await overflowingText(page);
   await page.setViewportSize({ width: 390, height: 844 });
   await page.screenshot({ path: path.join(dir, `${name}-390.png`), fullPage: true });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const narrow = await overflowingText(page);
   await page.setViewportSize({ width: 1280, height: 900 });
   assert.ok(overflow <= 0, `${name}: the page scrolls sideways at 390 px by ${overflow} px`);
+  assert.deepEqual(wide, [], `${name}: text overflows its box at 1280 px`);
+  assert.deepEqual(narrow, [], `${name}: text overflows its box at 390 px`);
   assert.deepEqual(await seriousViolations(page), [], `${name}: axe found serious/critical violations`);
+}
+
+/** Why `text` would be developer wording for an operator (core::operator's rule, in short). */
+export function developerWording(text) {
+  const rules = [
+    [/\b(GET|POST|PUT|PATCH|DELETE) \//, 'an HTTP method and route'],
+    [/\/auth\/|\/admin\//, 'a route'],
+    [/\bBearer\b|\bAuthorization\b/, 'a header'],
+    [/position \d/, 'a character position'],
+    [/(^|[\s(])[a-z]+_[a-z0-9_]+\b(?!\.json)/, 'a field name written as code'],
+  ];
+  return rules.find(([re]) => re.test(text))?.[1] ?? null;
 }
 
 /** What an operator must never read in an error: HTTP verbs and statuses,

@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkpoint as shoot, installAxe, launch, provokedApiRefusal, requireEnv, seriousViolations, totp, watchCsp } from './lib.mjs';
+import { checkpoint as shoot, developerWording, installAxe, launch, provokedApiRefusal, requireEnv, seriousViolations, totp, watchCsp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -163,6 +163,10 @@ test('org picker validates as you type', async () => {
   await page.fill('#org_id', 'Acme Corp');
   await assert.doesNotReject(page.locator('#org_id-error .field-error').waitFor());
   assert.equal(await page.getAttribute('#org_id', 'aria-invalid'), 'true');
+  // In the operator's words: the field's label and the character, not its position.
+  const said = await page.textContent('#org_id-error .field-error');
+  assert.match(said, /^Organisation id .*"A"/, said);
+  assert.equal(developerWording(said), null, said);
   assert.ok(await page.locator('[data-view=orgs] button[type=submit]').isDisabled());
   await page.fill('#org_id', ORG);
   assert.equal(await page.locator('#org_id-error .field-error').count(), 0);
@@ -241,6 +245,28 @@ test('step 2: bootstrap artifacts, copy and shell toggle', async () => {
   await page.click('[data-file="trust_policy.json"] .download-button');
   assert.equal((await download).suggestedFilename(), 'trust_policy.json');
   await checkpoint('02-bootstrap');
+  // One tab per way of doing it, each complete: CloudFormation carries its
+  // create-stack commands with copy buttons, in bash and PowerShell.
+  const ways = await page.locator('[role=tab]').evaluateAll((tabs) => tabs.map((t) => t.dataset.way));
+  assert.deepEqual(ways, ['cli', 'terraform', 'cloudformation']);
+  await page.click('[data-way=terraform]');
+  await page.locator('[data-way-panel=terraform] [data-file="main.tf"] .copy-button').waitFor();
+  await checkpoint('02b-bootstrap-terraform');
+  await page.click('[data-way=cloudformation]');
+  const cfn = page.locator('[data-way-panel=cloudformation]');
+  const createStack = cfn.locator('.alt-commands li', { hasText: 'create-stack' }).first();
+  await createStack.locator('.copy-button').waitFor();
+  await cfn.locator('[data-shell=bash]').click();
+  assert.match(await createStack.locator('pre').textContent(), /aws cloudformation create-stack \\\n/);
+  await cfn.locator('[data-shell=PowerShell]').click();
+  assert.match(await createStack.locator('pre').textContent(), /aws cloudformation create-stack `\n/);
+  await cfn.locator('[data-shell=bash]').click();
+  // The template starts as a preview and opens in place.
+  const template = cfn.locator('[data-file="alphaswarm-broker-role.cfn.json"]');
+  await template.locator('button[aria-expanded=false]').click();
+  await template.locator('button[aria-expanded=true]').waitFor();
+  await checkpoint('02c-bootstrap-cloudformation');
+  await page.click('[data-way=cli]');
   await page.click('[data-shell=bash]');
   externalIdShown = externalId;
   baselineShown = baselinePolicy;
@@ -258,6 +284,10 @@ test('step 3: wrong external id is explained next to the ARN field', async () =>
   await error.waitFor({ timeout: STEP_TIMEOUT });
   assert.match(await error.textContent(), /AccessDenied/);
   assert.match(await error.textContent(), /external id/i);
+  // Once, next to its field: no banner repeats it.
+  assert.equal(await step('identity').locator('.banner.error').count(), 0);
+  assert.equal(await page.locator('[data-code=assume_role_access_denied]').count(), 1);
+  assert.equal(developerWording(await error.textContent()), null);
   await checkpoint('03b-identity-access-denied');
 });
 
@@ -302,6 +332,20 @@ test('step 5: save, then the connection is listed', async () => {
   assert.ok(text.includes(roles.good), 'the role ARN is listed');
   assert.ok(!text.includes(externalIdShown), 'the external id is masked in the list');
   await checkpoint('06-integrations');
+});
+
+test('the organisations page lists the org with its connection, searchable, one click away', async () => {
+  await page.click('nav[aria-label=Main] >> text=Organisations');
+  const row = page.locator(`.org-row[data-org="${ORG}"]`);
+  await row.waitFor();
+  assert.match(await row.locator('[data-kind=cloud_aws]').textContent(), /^AWS · /);
+  await page.fill('#org_search', 'no-such-organisation');
+  await row.waitFor({ state: 'detached' });
+  await page.fill('#org_search', ORG);
+  await row.waitFor();
+  await checkpoint('06b-organisations');
+  await row.locator('button.org-open').click();
+  await page.locator('[data-view=integrations] .card[data-kind=cloud_aws]').waitFor();
 });
 
 test('disconnect asks, then lists the vendor-side clean-up', async () => {

@@ -226,6 +226,55 @@ impl CloudsResponse {
     }
 }
 
+/// One connection in the organisations overview.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionSummary {
+    pub kind: String,
+    pub status: String,
+    pub last_health_at: Option<String>,
+}
+
+impl FromJson for ConnectionSummary {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(ConnectionSummary {
+            kind: text(v, "kind")?,
+            status: text(v, "status")?,
+            last_health_at: maybe_text(v, "last_health_at"),
+        })
+    }
+}
+
+/// An organisation with connections (`GET /admin/accounts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrgSummary {
+    pub org_id: String,
+    pub last_health_at: Option<String>,
+    pub connections: Vec<ConnectionSummary>,
+}
+
+impl FromJson for OrgSummary {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(OrgSummary {
+            org_id: text(v, "org_id")?,
+            last_health_at: maybe_text(v, "last_health_at"),
+            connections: list(v, "connections")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrganisationsResponse {
+    pub organisations: Vec<OrgSummary>,
+}
+
+impl FromJson for OrganisationsResponse {
+    fn from_json(v: &Value) -> Result<Self, Missing> {
+        Ok(OrganisationsResponse {
+            organisations: list(v, "organisations")?,
+        })
+    }
+}
+
 // ------------------------------------------------------------------ calls
 
 pub async fn login(username: &str, password: &str) -> Result<TokenResponse, ApiError> {
@@ -326,6 +375,10 @@ pub async fn check_health(
     let url = format!("{}/health", integration_path(org, kind));
     let empty = Value::Object(serde_json::Map::new());
     send_read(authed(Request::post(&url), token).json(&empty)).await
+}
+
+pub async fn organisations(token: &str) -> Result<OrganisationsResponse, ApiError> {
+    send_read(authed(Request::get("/admin/accounts"), token).build()).await
 }
 
 pub async fn integrations(token: &str, org: &OrgId) -> Result<IntegrationsResponse, ApiError> {

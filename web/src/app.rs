@@ -70,7 +70,6 @@ pub fn App() -> impl IntoView {
     crate::sandbox::provide();
     let hash = window().location().hash().unwrap_or_default();
     let view = RwSignal::new(View::from_hash(&hash));
-    let recent = RwSignal::new(Vec::<OrgId>::new());
     Effect::new(move || {
         let h = view.with(View::to_hash);
         if window().location().hash().unwrap_or_default() != h {
@@ -83,13 +82,6 @@ pub fn App() -> impl IntoView {
             View::Org(org) if org.is_platform() => View::Settings,
             other => other,
         };
-        if let View::Org(org) | View::Wizard(org, _) = &v {
-            recent.update(|r| {
-                r.retain(|o| o != org);
-                r.insert(0, org.clone());
-                r.truncate(6);
-            });
-        }
         view.set(v);
     };
     // A memo, so a new token (after the step-up) does not rebuild the views.
@@ -100,7 +92,7 @@ pub fn App() -> impl IntoView {
         }
         match view.get() {
             View::Orgs => view! {
-                <OrgPicker recent on_pick=Callback::new(move |org| open(View::Org(org)))/>
+                <OrgPicker auth on_pick=Callback::new(move |org| open(View::Org(org)))/>
             }.into_any(),
             View::Org(org) => {
                 let title = format!("Organisation {}", org.as_str());

@@ -320,7 +320,7 @@ fn Cleanup(result: DisconnectResponse) -> impl IntoView {
     }
 }
 
-fn kind_label(kind: &str) -> String {
+pub(crate) fn kind_label(kind: &str) -> String {
     match kind {
         "cloud_aws" => "AWS".to_owned(),
         "cloud_azure" => "Azure".to_owned(),

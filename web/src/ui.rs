@@ -2,7 +2,7 @@
 //! type, errors next to fields.
 
 use crate::api::ApiError;
-use alphaswarm_core::rule::Reason;
+use alphaswarm_core::operator;
 use alphaswarm_core::{ErrorBody, IdError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -117,20 +117,9 @@ pub fn FieldError(field: &'static str, error: Signal<Option<ApiError>>) -> impl 
 /// A core validation error in an operator's words: the input's label, not
 /// its wire name, and the offending character rather than its position.
 pub fn field_error(field: &'static str, label: &str, e: &IdError) -> ApiError {
-    let reason = match &e.reason {
-        Reason::ForbiddenChar { ch, allowed, .. } => {
-            let ch = match ch {
-                ' ' => "a space".to_owned(),
-                c if c.is_whitespace() || c.is_control() => "an invisible character".to_owned(),
-                c => format!("\"{c}\""),
-            };
-            format!("it contains {ch}, which is not allowed (allowed: {allowed})")
-        }
-        other => other.to_string(),
-    };
     ApiError::local(ErrorBody {
         code: e.kind.code().to_owned(),
-        message: format!("{label} is not a valid {}: {reason}.", e.kind.what()),
+        message: operator::id_error_message(label, e),
         field: Some(field.to_owned()),
         hint: e.kind.hint().to_owned(),
     })
@@ -258,10 +247,10 @@ pub fn ErrorBanner(
 
 #[component]
 pub fn ErrorText(error: ApiError) -> impl IntoView {
-    let explanation = explain(error.code());
-    let hint = error.hint().to_owned();
+    // The operator's words, not the API's (core::operator).
+    let explanation = operator::explanation(error.code());
+    let (message, hint) = operator::for_operator(error.code(), error.message(), error.hint());
     let code = error.code().to_owned();
-    let message = error.message().to_owned();
     view! {
         <p class="field-error" data-code=code>
             <strong>{message}</strong>
@@ -269,31 +258,4 @@ pub fn ErrorText(error: ApiError) -> impl IntoView {
             {(!hint.is_empty()).then(|| view! { <span class="hint">{hint}</span> })}
         </p>
     }
-}
-
-/// What a known failure means for the operator, in plain words.
-pub fn explain(code: &str) -> Option<&'static str> {
-    Some(match code {
-        "assume_role_access_denied" => {
-            "AWS refused sts:AssumeRole (AccessDenied): the role's trust policy does not let AlphaSwarm in. Either the trust policy from step 2 is not attached to this role, or its sts:ExternalId differs from the external id shown in step 2, or the role does not exist (AWS does not say which)."
-        }
-        "role_not_found" => {
-            "AWS says no such role exists: check the account id and role name in the ARN, or create the role with the step 2 commands."
-        }
-        "region_disabled" => {
-            "STS is disabled in that region for this account: enable the region or pick another one."
-        }
-        "account_mismatch" => {
-            "The identity AWS returned belongs to a different account than the ARN names."
-        }
-        "trust_policy_unsafe" => {
-            "The role trusts AlphaSwarm without requiring the external id, so anyone using AlphaSwarm could reach it (confused deputy). Use the trust policy from step 2."
-        }
-        "simulate_denied" => {
-            "AWS refused step 4's own check: the role may not read its own permissions (iam:SimulatePrincipalPolicy), so none of them could be checked. Put the least-privilege policy below on the role and check again."
-        }
-        "step_up_required" => "Your second-factor confirmation is missing or too old.",
-        "network_error" => "The request did not reach the proxy; nothing was changed.",
-        _ => return None,
-    })
 }

@@ -299,12 +299,15 @@ async fn account_id_is_derived_from_the_pasted_arn() {
     arn.set("arn:aws:iam::123:role/x".into());
     tick().await;
     assert_eq!(all(&root, "[data-derived=account_id]").len(), 0);
-    // The core's RoleArn says what is wrong with the account id part.
-    let derived = text(&root, "#role_arn-derived");
+    // The core's RoleArn says what is wrong with the account id part, once,
+    // in the field's error slot, with the field's label.
+    let said = text(&root, "#role_arn-error");
     assert!(
-        derived.contains("3 digits") && derived.contains("12"),
-        "{derived}"
+        said.contains("3 digits") && said.contains("12") && said.starts_with("Role ARN"),
+        "{said}"
     );
+    assert!(!text(&root, "#role_arn-derived").contains("digits"));
+    assert_eq!(all(&root, ".field-error").len(), 1);
 }
 
 #[wasm_bindgen_test]

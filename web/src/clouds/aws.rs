@@ -364,7 +364,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl In
         NamedValue::new("external_id", "External id", data.more.external_id),
         NamedValue::new("role_name", "Role name", data.more.role_name),
     ];
-    view! { <BundleView bundle=data.bundle shell lead links_title="CloudFormation"/> }
+    view! { <BundleView bundle=data.bundle shell lead links_title="Console"/> }
 }
 
 /// Step 3's input: the role ARN, with the account id read from it as you type.
@@ -374,28 +374,38 @@ pub fn RoleArnField(
     on_arn: Callback<String>,
     error: Signal<Option<ApiError>>,
 ) -> impl IntoView {
-    let parsed = move || role_arn.with(|a| RoleArn::parse(a));
+    let parsed = move || role_arn.with(|a| RoleArn::parse(a.trim()));
     let account = move || parsed().ok().map(|a| a.account_id.as_str().to_owned());
+    // One error, under the input: the ARN's own while it does not parse,
+    // else the step's answer for this field.
+    let shown = Signal::derive(move || {
+        let typed = role_arn.with(|a| !a.trim().is_empty());
+        let local = typed
+            .then(|| parsed().err().map(|e| ApiError::local(e.to_body())))
+            .flatten();
+        local.or_else(|| error.get())
+    });
     view! {
         <div class="field">
-            <label for="role_arn">"Role ARN"</label>
+            <label for="role_arn">{ROLE_ARN_LABEL}</label>
             <input id="role_arn" name="role_arn" spellcheck="false" autocomplete="off"
                 placeholder="arn:aws:iam::123456789012:role/alphaswarm-broker-acme"
                 aria-describedby="role_arn-derived role_arn-error"
-                aria-invalid=move || error.with(|e| e.as_ref().is_some_and(|e| e.field() == Some("role_arn"))).to_string()
+                aria-invalid=move || shown.with(|e| e.as_ref().is_some_and(|e| e.field() == Some("role_arn"))).to_string()
                 prop:value=move || role_arn.get()
                 on:input=move |ev| on_arn.run(event_target_value(&ev))/>
             <p id="role_arn-derived" class="derived" aria-live="polite">
-                {move || match (account(), role_arn.with(|a| a.trim().is_empty())) {
-                    (Some(id), _) => view! { "Account id (from the ARN): " <code data-derived="account_id">{id}</code> }.into_any(),
-                    (None, true) => view! { "The account id is read from the ARN." }.into_any(),
-                    (None, false) => view! { <span class="warn-text">{parsed().err().map(|e| e.to_body().message)}</span> }.into_any(),
+                {move || match account() {
+                    Some(id) => view! { "Account id (from the ARN): " <code data-derived="account_id">{id}</code> }.into_any(),
+                    None => view! { "The account id is read from the ARN." }.into_any(),
                 }}
             </p>
-            <FieldError field="role_arn" error/>
+            <FieldError field="role_arn" error=shown/>
         </div>
     }
 }
+
+const ROLE_ARN_LABEL: &str = "Role ARN";
 
 /// The proxy's code for a role that may not call iam:SimulatePrincipalPolicy.
 const SIMULATE_DENIED: &str = "simulate_denied";

@@ -472,6 +472,7 @@ pub fn Wizard(auth: Auth, state: WizardState, on_done: Callback<()>) -> impl Int
     } else {
         org.as_str().to_owned()
     };
+    provide_context(ForPlatform(org.is_platform()));
     choose::load_offered(auth, state);
     // Each step's view is rebuilt when the step or the cloud changes; the
     // cloud's inputs and results live in its slot, not in the view.
@@ -526,6 +527,9 @@ fn Stepper(auth: Auth, state: WizardState) -> impl IntoView {
                     }
                 }).collect_view()}
             </ol>
+            {move || state.steps().contains(&Step::EnumerateResources).then(|| view! {
+                <p class="muted small" data-note="optional-step">"4* is optional: it lists what the connection can see, read-only, and changes nothing."</p>
+            })}
         </nav>
     }
 }
@@ -633,6 +637,26 @@ pub fn StepHeading(step: Step, #[prop(into)] intro: String) -> impl IntoView {
         <h2 id=format!("step-{}-title", step.slug()) tabindex="-1" node_ref=heading>
             {format!("Step {} · {}", step.number(), step.title())}
         </h2>
-        <p class="muted">{intro}</p>
+        <p class="muted">{in_org_words(&intro)}</p>
     }
+}
+
+/// Whether the wizard connects AlphaSwarm's own accounts (Settings → Cloud
+/// connections) rather than a customer's; provided by [`Wizard`].
+#[derive(Debug, Clone, Copy)]
+pub struct ForPlatform(pub bool);
+
+/// `text` as the open wizard should say it: in the Settings wizard the
+/// accounts are AlphaSwarm's own, not a customer's.
+pub fn in_org_words(text: &str) -> String {
+    let platform = use_context::<ForPlatform>().is_some_and(|p| p.0);
+    if !platform {
+        return text.to_owned();
+    }
+    text.replace("the customer's administrator", "your cloud administrator")
+        .replace("The customer's administrator", "Your cloud administrator")
+        .replace("the customer's", "AlphaSwarm's own")
+        .replace("The customer's", "AlphaSwarm's own")
+        .replace("the customer", "AlphaSwarm")
+        .replace("The customer", "AlphaSwarm")
 }
