@@ -215,12 +215,11 @@ test('step 5: saved; the list shows the expiry and the rotation reminder, never 
 test('canaries: the token and the Global API keys are in no file the proxy or the peers wrote', () => {
   const files = filesUnder(SCAN_DIR);
   const texts = files.map((f) => [f, readFileSync(f).toString('latin1')]);
-  // The scan can fail: it reads the audit with this organisation's rows,
-  // the integrations store the token was saved in, and the proxy's log.
-  // (Without a store key the proxy writes integrations.ephemeral.json.)
+  // The scan can fail: it reads the database (the audit rows with this
+  // organisation, the store the token was saved in; its WAL beside it) and
+  // the proxy's log.
   const named = (prefix) => texts.filter(([f]) => path.basename(f).startsWith(prefix)).map(([, t]) => t).join('');
-  assert.ok(named('audit.jsonl').includes(ORG), 'the audit file has this run');
-  assert.ok(named('integrations.').length > 0, 'the integrations store was written');
+  assert.ok(named('alphaswarm.db').includes(ORG), 'the database has this run');
   assert.ok(named('proxy.out').includes('listening on'), "the proxy's log is read");
   for (const secret of [token.value, ...GLOBAL_KEYS]) {
     const leaks = texts.filter(([, t]) => t.includes(secret)).map(([f]) => path.relative(SCAN_DIR, f));

@@ -189,11 +189,10 @@ test('no token is in the page or in anything the proxy and the peers wrote', asy
   };
   walk(WORK_DIR);
   const names = files.map((f) => path.basename(f));
-  for (const expected of ['audit.jsonl', 'proxy.out', 'proxy.err', 'peers.err']) {
+  // The database holds the store and the audit trail (its WAL the latest writes).
+  for (const expected of ['alphaswarm.db', 'proxy.out', 'proxy.err', 'peers.err']) {
     assert.ok(names.includes(expected), `${expected} is among the scanned files: ${names}`);
   }
-  // The store (integrations.json, or integrations.ephemeral.json without a key).
-  assert.ok(names.some((n) => /^integrations.*\.json$/.test(n)), `the store is among the scanned files: ${names}`);
   for (const token of canaries) {
     assert.ok(!html.includes(token), 'a token is in the page');
     assert.ok(!values.includes(token), 'a token is in an input');
