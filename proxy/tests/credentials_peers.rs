@@ -102,7 +102,6 @@ async fn the_proxy_resolves_its_secrets_from_openbao_and_secrets_manager() {
     let stepped = proxy.stepped_up().await;
     let connected = proxy.connect_aws(&stepped, "acme").await;
     // ... and the store is encrypted with the key from Secrets Manager.
-    // (Opening the database's store checks the key against its records.)
     let reopened = alphaswarm_proxy::db::store::DbIntegrationStore::open(
         proxy.database.clone(),
         &integrations_key,

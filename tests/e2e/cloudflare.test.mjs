@@ -215,8 +215,8 @@ test('step 5: saved; the list shows the expiry and the rotation reminder, never 
 test('canaries: the token and the Global API keys are in no file the proxy or the peers wrote', () => {
   const files = filesUnder(SCAN_DIR);
   const texts = files.map((f) => [f, readFileSync(f).toString('latin1')]);
-  // The scan can fail: it reads the database (the audit rows with this
-  // organisation, the store the token was saved in; its WAL beside it) and
+  // The scan can fail: it reads the database (and its journal) with this
+  // organisation's audit rows and the store the token was saved in, and
   // the proxy's log.
   const named = (prefix) => texts.filter(([f]) => path.basename(f).startsWith(prefix)).map(([, t]) => t).join('');
   assert.ok(named('alphaswarm.db').includes(ORG), 'the database has this run');

@@ -189,7 +189,7 @@ test('no token is in the page or in anything the proxy and the peers wrote', asy
   };
   walk(WORK_DIR);
   const names = files.map((f) => path.basename(f));
-  // The database holds the store and the audit trail (its WAL the latest writes).
+  // The database holds the audit trail and the store.
   for (const expected of ['alphaswarm.db', 'proxy.out', 'proxy.err', 'peers.err']) {
     assert.ok(names.includes(expected), `${expected} is among the scanned files: ${names}`);
   }
