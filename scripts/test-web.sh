@@ -66,20 +66,20 @@ else
 
   E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/alphaswarm-e2e.XXXXXX")
   chmod 700 "$E2E_TMP"
-  PEERS_PID="" PROXY_PID=""
+  PEERS_PID="" PROXY_PID="" SANDBOX_PID=""
   stop_e2e() {
     local status=$?
     # A failed run shows what the proxy and the peers said before their
     # temp dir goes (the e2e's own output says only what the page showed).
     if [ "$status" -ne 0 ]; then
-      for log in proxy.out proxy.err peers.err; do
+      for log in proxy.out proxy.err peers.err sandbox.out sandbox.err; do
         [ -s "$E2E_TMP/$log" ] && { echo "--- last lines of $log"; tail -n 40 "$E2E_TMP/$log"; }
       done
     fi
     # Closing fd 3 ends the peers' stdin (they stop on that even if this
     # shell is killed); TERM then for both, by their own ids.
     exec 3>&- 2>/dev/null || true
-    for pid in "$PROXY_PID" "$PEERS_PID"; do
+    for pid in "$PROXY_PID" "$SANDBOX_PID" "$PEERS_PID"; do
       if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -203,11 +203,32 @@ else
   # The issuer's discovery document through the front, as Entra reads it.
   curl -fsS --max-time 5 "$(peer federation_issuer).well-known/openid-configuration" >/dev/null
   echo "proxy at $E2E_BASE_URL, AWS fake at $E2E_AWS_URL, Azure and GCP fake control at $E2E_AZURE_CONTROL_URL"
+
+  step "start a sandbox proxy (as scripts/run.sh starts it without cloud configuration)"
+  (
+    umask 077
+    # A clean environment but for PATH and HOME, as a fresh clone has.
+    exec env -i PATH="$PATH" HOME="$E2E_TMP/sandbox-home" \
+      ALPHASWARM_ADMIN_SANDBOX=1 \
+      ALPHASWARM_ADMIN_BIND=127.0.0.1:0 \
+      ALPHASWARM_ADMIN_WEB_DIR="$ROOT/web/dist" \
+      ALPHASWARM_ADMIN_STATE_DIR="$E2E_TMP/sandbox-state" \
+      "$ROOT/target/debug/alphaswarm-proxy" serve >"$E2E_TMP/sandbox.out" 2>"$E2E_TMP/sandbox.err"
+  ) &
+  SANDBOX_PID=$!
+  wait_for_line "$E2E_TMP/sandbox.out" '^  totp uri:' 60 "$SANDBOX_PID"
+  E2E_SANDBOX_URL=$(sed -n 's|^AlphaSwarm proxy listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' "$E2E_TMP/sandbox.out")
+  E2E_SANDBOX_PASSWORD=$(sed -n 's/^  password: //p' "$E2E_TMP/sandbox.out")
+  E2E_SANDBOX_TOTP_SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret_base32"])' "$E2E_TMP/sandbox-state/operator.json")
+  export E2E_SANDBOX_URL E2E_SANDBOX_PASSWORD E2E_SANDBOX_TOTP_SECRET
+  echo "sandbox proxy at $E2E_SANDBOX_URL"
 fi
+SANDBOX_E2E=()
+[ -n "${E2E_SANDBOX_URL:-}" ] && SANDBOX_E2E=(sandbox.test.mjs)
 
 step "end-to-end (playwright-core + axe-core, Chromium)"
 e2e_started=$(date +%s)
-(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs gcp.test.mjs cloudflare.test.mjs integrations.test.mjs workload_identity.test.mjs)
+(cd "$E2E_DIR" && timeout 900 node --test --test-concurrency=1 wizard.test.mjs azure.test.mjs gcp.test.mjs cloudflare.test.mjs integrations.test.mjs workload_identity.test.mjs "${SANDBOX_E2E[@]}")
 echo "end-to-end took $(( $(date +%s) - e2e_started ))s"
 step "benchmark"
 (cd "$E2E_DIR" && timeout 300 node bench.mjs)

@@ -119,6 +119,11 @@ pub fn operator_words(code: &str) -> Option<OperatorWords> {
             "HuggingFace refused the token.",
             "The token may have been revoked, have expired or be mistyped: create a new one in your HuggingFace settings and connect again.",
         ),
+        // Sandbox mode. Its hint lists the wire names of the breakages
+        // (`wrong_external_id`), built at run time.
+        "invalid_break" => {
+            hint("Choose one of the offered ways to break the set-up, or none, and apply again.")
+        }
         // Minting a short-lived credential.
         "credential_key_reserved" => hint(
             "Pick a credential name of your own: this one belongs to a connection or to AlphaSwarm itself.",
@@ -129,7 +134,7 @@ pub fn operator_words(code: &str) -> Option<OperatorWords> {
         // AWS.
         "platform_credentials_missing" => both(
             "AlphaSwarm's own AWS credentials are not set up on this proxy, so it cannot check the customer's role.",
-            "Ask whoever runs AlphaSwarm to give the proxy AWS credentials of the partner account.",
+            "Ask whoever runs AlphaSwarm to give the proxy AWS credentials of the partner account, or to start it in sandbox mode.",
         ),
         "platform_credentials_invalid" => {
             hint("Ask whoever runs AlphaSwarm to renew the proxy's AWS credentials.")

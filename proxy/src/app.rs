@@ -53,6 +53,8 @@ pub struct Inner {
     pub federation: Arc<FederationIssuer>,
     /// Keyed by integration kind (`huggingface`, `docker_hub`).
     pub accounts: BTreeMap<&'static str, Arc<dyn AccountProvider>>,
+    /// The simulated clouds, in sandbox mode.
+    pub sandbox: Option<Arc<crate::sandbox::Sandbox>>,
     /// The CredentialResolver chain, this proxy's store as `integration_store` in it.
     pub credentials: Arc<CredentialResolver>,
     /// Which store answered each of the proxy's own secrets (describe).
@@ -232,6 +234,18 @@ pub async fn build_state_with_clock(
     aws: Arc<dyn AwsApi>,
     clock: Arc<dyn Clock>,
 ) -> Result<(AppState, StartNotes), StartError> {
+    build_state_in(config, credentials, aws, clock, None).await
+}
+
+/// [`build_state`] over the simulated clouds of `sandbox` (the config's
+/// endpoints must already point at them: [`crate::sandbox::Sandbox::settings`]).
+pub async fn build_state_in(
+    config: Config,
+    credentials: Credentials,
+    aws: Arc<dyn AwsApi>,
+    clock: Arc<dyn Clock>,
+    sandbox: Option<Arc<crate::sandbox::Sandbox>>,
+) -> Result<(AppState, StartNotes), StartError> {
     // reqwest (OIDC's JWKS client below, the AWS client) panics without a
     // process-wide TLS provider.
     crate::aws::ensure_tls_provider();
@@ -384,6 +398,7 @@ pub async fn build_state_with_clock(
         providers,
         federation,
         accounts,
+        sandbox,
         credentials: Arc::new(chain),
         own_secrets,
     }));

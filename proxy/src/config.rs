@@ -64,6 +64,11 @@ pub const HEALTH_CONCURRENCY: &str = "ALPHASWARM_ADMIN_HEALTH_CONCURRENCY";
 /// The Cloudflare API base (tests point it at the loopback fake).
 pub const CLOUDFLARE_ENDPOINT_URL: &str = "ALPHASWARM_ADMIN_CLOUDFLARE_ENDPOINT_URL";
 
+/// `json` for one JSON object per log line; plain text otherwise.
+pub const LOG_FORMAT: &str = "ALPHASWARM_ADMIN_LOG_FORMAT";
+/// Every cloud simulated on loopback ([`crate::sandbox`]).
+pub const SANDBOX: &str = crate::sandbox::SANDBOX_VAR;
+
 pub const DEFAULT_BIND: &str = "127.0.0.1:8787";
 
 /// A secret value: never printed by `Debug`.
@@ -158,6 +163,8 @@ pub struct Config {
     pub health: HealthSettings,
     /// The Cloudflare API root, without a trailing slash.
     pub cloudflare_endpoint: String,
+    /// Sandbox mode: the clouds are the loopback fakes (never in production).
+    pub sandbox: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -213,6 +220,13 @@ impl Config {
             }
         };
         let production = environment == Environment::Production;
+        let sandbox = crate::sandbox::requested(&get);
+        if production && sandbox {
+            return Err(ConfigError::Invalid {
+                var: SANDBOX,
+                why: "production never simulates clouds: unset it, or leave ALPHASWARM_ENV unset to try the sandbox".into(),
+            });
+        }
         let bind = get(BIND)
             .unwrap_or_else(|| DEFAULT_BIND.to_owned())
             .parse::<SocketAddr>()
@@ -227,7 +241,7 @@ impl Config {
             .unwrap_or_else(|| state_dir.join("audit.jsonl"));
         let integrations_path = get(INTEGRATIONS_PATH)
             .map(|p| expand_home(&p, &home))
-            .unwrap_or_else(|| home.join(".alphaswarm").join("integrations.json"));
+            .unwrap_or_else(|| state_dir.join("integrations.json"));
         let web_dir = get(WEB_DIR)
             .map(|p| expand_home(&p, &home))
             .unwrap_or_else(|| PathBuf::from("web/dist"));
@@ -414,6 +428,7 @@ impl Config {
             accounts,
             health,
             cloudflare_endpoint,
+            sandbox,
         })
     }
 
@@ -659,6 +674,34 @@ mod tests {
             parse(&plain_http).unwrap_err().var(),
             CLOUDFLARE_ENDPOINT_URL
         );
+    }
+
+    #[test]
+    fn production_refuses_the_sandbox_and_development_takes_it() {
+        let secret = "s".repeat(40);
+        let key = "k".repeat(44);
+        let mut production = complete_production(&secret, &key);
+        production.push((SANDBOX, "1"));
+        let err = parse(&production).unwrap_err();
+        assert_eq!(err.var(), SANDBOX);
+        assert!(
+            err.to_string()
+                .contains("production never simulates clouds")
+        );
+        assert!(parse(&[(SANDBOX, "1")]).unwrap().sandbox);
+        assert!(!parse(&[(SANDBOX, "0")]).unwrap().sandbox);
+        assert!(!parse(&[]).unwrap().sandbox);
+    }
+
+    #[test]
+    fn every_default_path_is_under_the_state_dir() {
+        let config = parse(&[(STATE_DIR, "/srv/alphaswarm")]).unwrap();
+        let crate::db::Target::Sqlite(database) = &config.database else {
+            panic!("SQLite is the default database");
+        };
+        for path in [database, &config.integrations_path, &config.audit_path] {
+            assert!(path.starts_with("/srv/alphaswarm"), "{}", path.display());
+        }
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub struct ErrorDetail {
     pub hint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub audit_run_id: Option<String>,
+    /// `already_connected` (409): the connection that would be replaced,
+    /// masked as the integrations list shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub existing: Option<serde_json::Value>,
     /// Seconds for a `Retry-After` header (429s).
     #[serde(skip)]
     pub retry_after: Option<u64>,
@@ -56,6 +60,7 @@ impl ApiError {
             field: None,
             hint: hint.into(),
             audit_run_id: None,
+            existing: None,
             retry_after: None,
         }))
     }
@@ -85,6 +90,7 @@ impl ApiError {
             field: body.field,
             hint: body.hint,
             audit_run_id: None,
+            existing: None,
             retry_after: None,
         }))
     }

@@ -20,7 +20,7 @@ use crate::error::{ApiError, JsonBody, path_rejection};
 use crate::health::{KindProvider, log_change, previous_status};
 use crate::providers::Step;
 use crate::routes::{
-    AuditRun, audited, new_connection, remove_integration, store_error, timestamp,
+    AuditRun, audited, new_connection, refuse_overwrite, remove_integration, store_error, timestamp,
 };
 use crate::store::StoredIntegration;
 use alphaswarm_core::OrgId;
@@ -112,8 +112,9 @@ async fn connect(
         kind,
         Step::Connect.audit_name(),
         || async {
+            let body = refuse_overwrite(&state, &org, kind, body).await?;
             let connection = provider.connect(&org, body).await?;
-            // Re-connecting replaces the record, token and health included.
+            // Re-connecting (with replace: true) replaces the record, token and health included.
             let record = StoredIntegration {
                 namespace: Some(connection.namespace),
                 metadata: connection.metadata,

@@ -12,7 +12,8 @@
 //! errors, settle retry), `azure` (Entra and ARM behind `AzureApi`), `gcp`
 //! (STS, IAM Credentials, Resource Manager and Compute behind `GcpApi`),
 //! `cloudflare` (the Cloudflare calls behind `CloudflareApi`), `federation`
-//! (the OIDC issuer: documents, signing keys, minting, the key CLI), `error`
+//! (the OIDC issuer: documents, signing keys, minting, the key CLI), `sandbox`
+//! (the loopback fakes as the clouds, and applying step 2 to them), `error`
 //! (the JSON error).
 
 /// HuggingFace and Docker Hub: token-based account integrations.
@@ -44,6 +45,8 @@ pub mod integration_routes;
 pub mod overview;
 pub mod providers;
 pub mod routes;
+/// Sandbox mode: every cloud simulated on loopback, and "Apply in the sandbox".
+pub mod sandbox;
 pub mod serve;
 pub mod store;
 pub mod tools;

@@ -1,5 +1,4 @@
 //! `alphaswarm-proxy [serve]` runs the wizard's backend;
-//! `alphaswarm-proxy [serve]` runs the wizard's backend;
 //! `alphaswarm-proxy verify-audit` checks the audit chain in the configured
 //! database; `alphaswarm-proxy verify-audit <path> [--public-key <pem>]`
 //! checks a JSON-lines trail file's hash chain and signed checkpoints;
@@ -9,15 +8,20 @@
 //! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
 //! issuer's signing keys.
 
-use alphaswarm_proxy::app::{StartError, StartNotes, aws_client, build_state};
+use alphaswarm_proxy::app::{StartError, StartNotes, aws_client, build_state_in};
 use alphaswarm_proxy::audit::{
     AuditSigner, AuditSink, SIGNING_KEY_FILE, VerifyReport, public_key_from_pem, verify_files,
 };
+use alphaswarm_proxy::aws::TokioClock;
 use alphaswarm_proxy::config::{self, Config};
+use alphaswarm_proxy::credentials::Credentials;
 use alphaswarm_proxy::db::audit::DbAuditSink;
 use alphaswarm_proxy::db::store::DbIntegrationStore;
 use alphaswarm_proxy::db::{Database, OpenOptions, file_era};
+use alphaswarm_proxy::sandbox::Sandbox;
+use alphaswarm_resolver::Environment;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 fn usage() -> String {
@@ -245,13 +249,7 @@ fn start_error(code: &str, error: &dyn std::fmt::Display, var: &str) -> ExitCode
 fn serve() -> ExitCode {
     // Before any reqwest client exists (they panic without a TLS provider).
     alphaswarm_proxy::aws::ensure_tls_provider();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -260,6 +258,53 @@ fn serve() -> ExitCode {
         }
     };
     runtime.block_on(run())
+}
+
+/// Plain text (colours only on a terminal), or one JSON object per line
+/// with `ALPHASWARM_ADMIN_LOG_FORMAT=json`; on stderr either way.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let json =
+        std::env::var(config::LOG_FORMAT).is_ok_and(|v| v.trim().eq_ignore_ascii_case("json"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
+/// In sandbox mode: listens first (the simulated Entra and Google fetch the
+/// issuer's keys from the proxy's own address), starts the fakes and
+/// re-reads the configuration with their endpoints laid over it.
+async fn sandboxed(
+    config: Config,
+) -> Result<(Config, Credentials, Arc<Sandbox>, tokio::net::TcpListener), String> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot listen on {}: {e} (set {} to another address)",
+                config.bind,
+                config::BIND
+            )
+        })?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let sandbox = Sandbox::start(address)
+        .await
+        .map_err(|e| format!("the simulated clouds cannot start: {e}"))?;
+    let (mut config, credentials) = alphaswarm_proxy::credentials::load_laid_over(
+        Environment::from_process(),
+        &sandbox.settings(),
+    )
+    .await
+    .map_err(|e| format!("configuration error: {e}"))?;
+    config.bind = address;
+    Ok((config, credentials, Arc::new(sandbox), listener))
 }
 
 async fn run() -> ExitCode {
@@ -278,6 +323,19 @@ async fn run() -> ExitCode {
             eprintln!("configuration error: {e}");
             return ExitCode::from(2);
         }
+    };
+    let (config, credentials, sandbox, listener) = if config.sandbox {
+        match sandboxed(config).await {
+            Ok((config, credentials, sandbox, listener)) => {
+                (config, credentials, Some(sandbox), Some(listener))
+            }
+            Err(e) => {
+                eprintln!("cannot start: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        (config, credentials, None, None)
     };
     let (aws, aws_warnings) = match aws_client(&config) {
         Ok(built) => built,
@@ -301,10 +359,12 @@ async fn run() -> ExitCode {
     let bind = config.bind;
     let state_dir = config.state_dir.clone();
     let partner_missing = config.partner_account_id.is_none();
-    let (state, notes) = match build_state(config, credentials, aws).await {
-        Ok(built) => built,
-        Err(e) => return start_error(e.code(), &e, e.var()),
-    };
+    let in_sandbox = sandbox.is_some();
+    let (state, notes) =
+        match build_state_in(config, credentials, aws, Arc::new(TokioClock), sandbox).await {
+            Ok(built) => built,
+            Err(e) => return start_error(e.code(), &e, e.var()),
+        };
     // The issuer's first signing key is generated now, not on the first request.
     match state
         .federation
@@ -319,21 +379,29 @@ async fn run() -> ExitCode {
         }
     }
     let mode = state.auth.mode();
-    let listener = match tokio::net::TcpListener::bind(bind).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!(
-                "cannot listen on {bind}: {e} (set {} to another address)",
-                config::BIND
-            );
-            return ExitCode::from(2);
-        }
+    let listener = match listener {
+        Some(listener) => listener,
+        None => match tokio::net::TcpListener::bind(bind).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!(
+                    "cannot listen on {bind}: {e} (set {} to another address)",
+                    config::BIND
+                );
+                return ExitCode::from(2);
+            }
+        },
     };
     let address = listener
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|_| bind.to_string());
     print_banner(&address, mode, &state_dir, partner_missing, notes);
+    if in_sandbox {
+        println!(
+            "SANDBOX: every cloud (AWS, Azure, Google Cloud, Cloudflare, HuggingFace, Docker Hub) is simulated on this machine; nothing reaches a real cloud. Use \"Apply in the sandbox\" at step 2."
+        );
+    }
     let database = state.database.clone();
     let sweeper = alphaswarm_proxy::health::sweep::spawn(state.clone());
     let shutdown = async move {

@@ -24,7 +24,7 @@ use time::format_description::well_known::Rfc3339;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/healthz", get(|| async { Json(json!({ "ok": true })) }))
+        .route("/healthz", get(healthz))
         .route("/auth/login", post(login))
         .route("/auth/step-up", post(step_up))
         .route("/auth/session", get(session))
@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/audit/verify", get(verify_audit))
         .route("/admin/clouds", get(list_clouds))
         .merge(crate::integration_routes::router())
+        .merge(crate::sandbox::apply::router())
         .merge(crate::credentials::routes::router())
         .merge(crate::overview::router())
         .merge(crate::tools::router())
@@ -93,6 +94,12 @@ pub fn router(state: AppState) -> Router {
     .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 
+/// Readiness, and whether the clouds are simulated (the UI's banner shows
+/// before anyone logs in).
+async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "ok": true, "sandbox": state.sandbox.is_some() }))
+}
+
 fn api_not_found() -> ApiError {
     ApiError::not_found("not_found", "No such route.")
 }
@@ -124,10 +131,19 @@ async fn login(
     ClientAddr(client): ClientAddr,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (token, exp) = state
+    let outcome = state
         .auth
         .login(&state.limiter, client, &body.username, &body.password)
-        .await?;
+        .await;
+    // The typed name is recorded only when it is the operator's: anything
+    // else may be a password typed into the wrong box.
+    let actor = if body.username == crate::auth::OPERATOR_USERNAME {
+        crate::auth::OPERATOR_USERNAME
+    } else {
+        "unknown_user"
+    };
+    audit_session_event(&state, actor, "", "login", outcome.as_ref().err()).await;
+    let (token, exp) = outcome?;
     tracing::info!(user = %crate::auth::OPERATOR_USERNAME, "operator logged in");
     Ok(Json(
         json!({ "token": token, "expires_at": rfc3339(exp), "step_up_until": null }),
@@ -146,10 +162,19 @@ async fn step_up(
     AdminSession(session): AdminSession,
     JsonBody(body): JsonBody<StepUpBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let (token, exp, auth_time) = state
+    let outcome = state
         .auth
         .step_up(&state.limiter, client, &session, body.code.trim())
-        .await?;
+        .await;
+    audit_session_event(
+        &state,
+        &session.subject,
+        "",
+        "step_up",
+        outcome.as_ref().err(),
+    )
+    .await;
+    let (token, exp, auth_time) = outcome?;
     tracing::info!(user = %session.subject, "operator stepped up");
     let until = auth_time + state.config.step_up_max_age_seconds as i64;
     Ok(Json(
@@ -202,7 +227,7 @@ pub(crate) fn org_and_provider(
 
 async fn bootstrap(
     State(state): State<AppState>,
-    AdminSession(_session): AdminSession,
+    AdminSession(session): AdminSession,
     path: Result<Path<(String, String)>, PathRejection>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -220,7 +245,56 @@ async fn bootstrap(
             )
         })?
     };
-    Ok(Json(provider.bootstrap(&org, body).await?))
+    let outcome = provider.bootstrap(&org, body).await;
+    audit_session_event(
+        &state,
+        &session.subject,
+        org.as_str(),
+        &format!("{}:bootstrap", provider.cloud()),
+        outcome.as_ref().err(),
+    )
+    .await;
+    Ok(Json(outcome?))
+}
+
+/// One result row for an action that is not a wizard step run (a login, a
+/// step-up, a bootstrap): `succeeded`, or `failed` with the error's code.
+/// Never a secret: the actor, the org, what was done and the code only.
+/// A refusal by the attempt budget is not recorded (see below).
+/// A row that cannot be written is logged; the action's answer stands.
+async fn audit_session_event(
+    state: &AppState,
+    actor: &str,
+    org_id: &str,
+    action: &str,
+    error: Option<&ApiError>,
+) {
+    // Refused by the attempt budget (429): nothing was checked. Not audited,
+    // so a flood cannot grow the trail (or queue on its fsync) beyond the
+    // attempts the budget lets through.
+    if error.is_some_and(|e| e.status == StatusCode::TOO_MANY_REQUESTS) {
+        return;
+    }
+    let (cloud, step) = action.split_once(':').unwrap_or(("auth", action));
+    let now = timestamp();
+    let event = AuditEvent {
+        audit_run_id: uuid::Uuid::new_v4().to_string(),
+        phase: if error.is_some() {
+            Phase::Failed
+        } else {
+            Phase::Succeeded
+        },
+        actor: actor.to_owned(),
+        org_id: org_id.to_owned(),
+        cloud: cloud.to_owned(),
+        step: step.to_owned(),
+        error_code: error.map(|e| e.code.clone()),
+        started_at: now.clone(),
+        finished_at: Some(now),
+    };
+    if let Err(e) = state.audit.append(event).await {
+        tracing::error!(error = %e, action, "audit row not written");
+    }
 }
 
 /// An audit run: its pending row is written; [`AuditRun::finish`] writes
@@ -349,6 +423,8 @@ async fn wizard_step(
             Step::ValidatePermissions => provider.validate_permissions(&org, body).await,
             Step::EnumerateResources => provider.enumerate_resources(&org, body).await,
             Step::Connect => {
+                let body =
+                    refuse_overwrite(&state, &org, provider.integration_kind(), body).await?;
                 let connection = provider.connect(&org, body).await?;
                 let kind = provider.integration_kind();
                 let record = StoredIntegration {
@@ -366,14 +442,59 @@ async fn wizard_step(
     .await
 }
 
-/// A record connected now: `healthy` (connect just proved it), never
-/// checked since, under `CredentialKey(kind, "org:<org_id>")`.
+/// Takes `replace` out of a connect body; when `org` already has a
+/// connection of `kind` and the body did not say `replace: true`, refuses
+/// with 409 `already_connected` carrying that connection, masked (nothing
+/// is overwritten silently). Answers the body the provider parses.
+pub(crate) async fn refuse_overwrite(
+    state: &AppState,
+    org: &OrgId,
+    kind: &str,
+    mut body: Value,
+) -> Result<Value, ApiError> {
+    let replace = match body.as_object_mut().and_then(|b| b.remove("replace")) {
+        None | Some(Value::Bool(false)) => false,
+        Some(Value::Bool(true)) => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "replace must be true or false.",
+                "Send replace: true to replace the existing connection.",
+            )
+            .with_field("replace"));
+        }
+    };
+    if replace {
+        return Ok(body);
+    }
+    let key = CredentialKey::for_integration(kind, org)?.to_string();
+    match state.store.get(&key).await.map_err(store_error)? {
+        None => Ok(body),
+        Some(existing) => {
+            let mut refusal = ApiError::new(
+                StatusCode::CONFLICT,
+                "already_connected",
+                "This organisation is already connected to this service; connecting again would replace that connection.",
+                "Confirm that the existing connection should be replaced, or disconnect it first.",
+            );
+            refusal.existing = Some(existing.masked());
+            Err(refusal)
+        }
+    }
+}
+
+/// The status of a record connected now, until a health check has run.
+pub const NEVER_CHECKED: &str = "never_checked";
+
+/// A record connected now: `never_checked` until a health check runs (the
+/// connect proved it once, but nothing has re-checked it), under
+/// `CredentialKey(kind, "org:<org_id>")`.
 pub(crate) fn new_connection(org: &OrgId, kind: &str) -> Result<StoredIntegration, ApiError> {
     Ok(StoredIntegration {
         org_id: org.to_string(),
         kind: kind.to_owned(),
         credential_key: CredentialKey::for_integration(kind, org)?.to_string(),
-        status: "healthy".to_owned(),
+        status: NEVER_CHECKED.to_owned(),
         connected_at: timestamp(),
         ..StoredIntegration::default()
     })
@@ -468,13 +589,15 @@ async fn list_integrations(
 }
 
 /// The clouds this proxy has a provider for, so the wizard offers no
-/// cloud that would dead-end at step 2.
+/// cloud that would dead-end at step 2; in sandbox mode also the simulated
+/// customer's ids (`sandbox`, null otherwise).
 async fn list_clouds(
     State(state): State<AppState>,
     AdminSession(_session): AdminSession,
 ) -> Json<Value> {
     let clouds: Vec<&str> = state.providers.keys().copied().collect();
-    Json(json!({ "clouds": clouds }))
+    let sandbox = state.sandbox.as_ref().map(|s| s.describe());
+    Json(json!({ "clouds": clouds, "sandbox": sandbox }))
 }
 
 async fn verify_audit(

@@ -70,7 +70,7 @@ async fn huggingface_connects_with_and_without_a_namespace_and_reconnect_replace
     assert_eq!(shown["kind"], "huggingface");
     assert_eq!(shown["credential_key"], "huggingface:org:acme");
     assert_eq!(shown["namespace"], "alice");
-    assert_eq!(shown["status"], "healthy");
+    assert_eq!(shown["status"], "never_checked");
     assert!(shown["connected_at"].is_string());
     assert_eq!(shown["last_health_at"], Value::Null, "never checked yet");
     assert_eq!(shown["error"], Value::Null);
@@ -94,7 +94,7 @@ async fn huggingface_connects_with_and_without_a_namespace_and_reconnect_replace
         .post(
             &integration("huggingface"),
             &token,
-            json!({"token": second, "namespace": "ACME-Quant"}),
+            json!({"token": second, "namespace": "ACME-Quant", "replace": true}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -276,7 +276,7 @@ async fn docker_hub_connects_user_and_org_namespaces_under_both_spellings() {
         .post(
             &integration("docker_hub"),
             &token,
-            json!({"username": "acmeops", "pat": pat, "namespace": "acme"}),
+            json!({"username": "acmeops", "pat": pat, "namespace": "acme", "replace": true}),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -643,7 +643,12 @@ async fn tokens_appear_in_no_response_log_audit_row_or_unencrypted_file() {
     );
     // Re-connect with a new token; the old one is revoked upstream.
     assert_eq!(
-        call(Method::POST, &hf_path, Some(json!({"token": hf_next}))).await,
+        call(
+            Method::POST,
+            &hf_path,
+            Some(json!({"token": hf_next, "replace": true}))
+        )
+        .await,
         200
     );
     fakes.hf.revoke(&hf);
@@ -651,7 +656,7 @@ async fn tokens_appear_in_no_response_log_audit_row_or_unencrypted_file() {
         call(
             Method::POST,
             &dh_path,
-            Some(json!({"username": "acme", "pat": oat}))
+            Some(json!({"username": "acme", "pat": oat, "replace": true}))
         )
         .await,
         200

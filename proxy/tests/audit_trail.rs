@@ -108,7 +108,8 @@ async fn verify_audit_and_an_offline_script_catch_every_rewrite() {
         Grant::Baseline,
     );
     let token = proxy.stepped_up().await;
-    for _ in 0..15 {
+    // The login and the step-up are a row each; 14 runs of 2 rows make 30.
+    for _ in 0..14 {
         let (status, body) = proxy
             .post(
                 &step("acme", "validate-identity"),
@@ -438,7 +439,7 @@ async fn timed_and_shutdown_checkpoints_sign_the_latest_rows() {
     while !checkpoints_of(&dir)
         .await
         .iter()
-        .any(|c| c.reason == CheckpointReason::Interval && c.rows == 2)
+        .any(|c| c.reason == CheckpointReason::Interval && c.rows == 4)
     {
         assert!(
             std::time::Instant::now() < deadline,
@@ -469,7 +470,8 @@ async fn timed_and_shutdown_checkpoints_sign_the_latest_rows() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(checkpoints_of(&dir).await.last().unwrap().rows, 4);
+    // Each start: a login, a step-up and a step's two rows.
+    assert_eq!(checkpoints_of(&dir).await.last().unwrap().rows, 8);
     let output = cli(&dir.join("state"), &["verify-audit"]);
     let report: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
     assert_eq!(

@@ -39,7 +39,7 @@ async fn managed_identity_end_to_end() {
     assert_eq!(discovery["issuer"], w.issuer);
     assert!(
         w.proxy.audit_rows().await.is_empty(),
-        "bootstrap writes no audit row"
+        "bootstrap writes no action rows (its single result row aside)"
     );
 
     let client_id = w.onboard_identity(ORG, TENANT_A, SUB_A, json!({})).await;
@@ -207,8 +207,11 @@ async fn shared_app_end_to_end_reports_no_isolation_and_claims_the_subscription(
         Some("subscription_id"),
     );
     assert!(conflict["message"].as_str().unwrap().contains("acme"));
-    // The same org may reconnect (idempotent), and a free subscription works.
-    let (status, again) = w.step(&token, ORG, "connect", shared).await;
+    // The same org may reconnect (confirming the replacement), and a free
+    // subscription works.
+    let mut again = shared.clone();
+    again["replace"] = json!(true);
+    let (status, again) = w.step(&token, ORG, "connect", again).await;
     assert_eq!(status, 200, "{again}");
     let (status, cleanup) = w.disconnect(&token, ORG).await;
     assert_eq!(status, 200);

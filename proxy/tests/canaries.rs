@@ -316,7 +316,12 @@ async fn cloudflare_tokens_never_leave_the_proxy() {
     ];
     for (token, account_id) in [(&user.value, None), (&owned.value, Some(&account))] {
         for s in steps {
-            let body = json!({"token": token, "account_id": account_id, "template": "dns_edit"});
+            let mut body =
+                json!({"token": token, "account_id": account_id, "template": "dns_edit"});
+            if s == "connect" {
+                // The second token replaces the first's connection, confirmed.
+                body["replace"] = json!(true);
+            }
             assert_eq!(call(Method::POST, &step(s), Some(body)).await, 200, "{s}");
         }
     }
@@ -329,7 +334,7 @@ async fn cloudflare_tokens_never_leave_the_proxy() {
         call(
             Method::POST,
             &step("connect"),
-            Some(json!({"token": lacking.value, "template": "dns_edit"}))
+            Some(json!({"token": lacking.value, "template": "dns_edit", "replace": true}))
         )
         .await,
         422

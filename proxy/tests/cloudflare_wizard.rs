@@ -73,6 +73,12 @@ fn body(token: &str, template: CloudflareTemplate) -> Value {
     json!({"token": token, "template": template.as_str()})
 }
 
+/// A connect body that confirms replacing the org's existing connection.
+fn replacing(mut body: Value) -> Value {
+    body["replace"] = json!(true);
+    body
+}
+
 fn in_days(days: i64) -> Option<OffsetDateTime> {
     Some(OffsetDateTime::now_utc() + Duration::days(days))
 }
@@ -342,7 +348,7 @@ async fn account_owned_tokens_are_verified_at_their_account() {
             resources["accounts"],
             json!([{"id": account, "name": null}])
         );
-        let (status, connected) = cf.step("acme", "connect", with_account).await;
+        let (status, connected) = cf.step("acme", "connect", replacing(with_account)).await;
         assert_eq!(status, 200, "{connected}");
         assert_eq!(connected["integration"]["metadata"]["owner"], "account");
         assert_eq!(connected["integration"]["metadata"]["account_id"], account);
@@ -650,7 +656,7 @@ async fn reconnecting_replaces_the_stored_token_in_place() {
             .step(
                 "acme",
                 "connect",
-                body(&token.value, CloudflareTemplate::R2),
+                replacing(body(&token.value, CloudflareTemplate::R2)),
             )
             .await;
         assert_eq!(status, 200, "{body}");
@@ -881,7 +887,7 @@ async fn health_re_verifies_the_stored_token_and_its_groups() {
             .step(
                 "acme",
                 "connect",
-                body(&token.value, CloudflareTemplate::DnsEdit),
+                replacing(body(&token.value, CloudflareTemplate::DnsEdit)),
             )
             .await;
         assert_eq!(status, 200, "{body}");

@@ -40,7 +40,7 @@ async fn happy_path_end_to_end_with_health_and_clean_up() {
     assert_eq!(boot["service_account_created"], true);
     assert!(
         w.proxy.audit_rows().await.is_empty(),
-        "bootstrap is not audited"
+        "bootstrap writes no action rows (its single result row aside)"
     );
     w.onboard(ORG, PROJECT, NUMBER).await;
     assert_eq!(

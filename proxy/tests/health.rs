@@ -99,7 +99,7 @@ async fn recheck_puts_the_verdict_on_the_record_and_audits_it() {
         .post(
             &integration("huggingface"),
             &token,
-            json!({"token": hf, "namespace": "acme-quant"}),
+            json!({"token": hf, "namespace": "acme-quant", "replace": true}),
         )
         .await;
     assert_eq!(status, 200);
@@ -124,7 +124,7 @@ async fn recheck_puts_the_verdict_on_the_record_and_audits_it() {
         .post(
             &integration("huggingface"),
             &token,
-            json!({"token": expiring}),
+            json!({"token": expiring, "replace": true}),
         )
         .await;
     assert_eq!(status, 200);

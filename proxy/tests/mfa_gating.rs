@@ -157,7 +157,7 @@ async fn session_routes_need_a_session_with_the_admin_scope() {
         (status, body),
         (
             200,
-            json!({"clouds": ["aws", "azure", "cloudflare", "gcp"]})
+            json!({"clouds": ["aws", "azure", "cloudflare", "gcp"], "sandbox": null})
         )
     );
     let stepped = proxy.stepped_up().await;

@@ -137,7 +137,8 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         (report["ok"].clone(), report["rows"].clone()),
-        (json!(true), json!(4))
+        (json!(true), json!(6)),
+        "a login, a step-up and two disconnects' two rows each"
     );
 
     // A missing file is not an intact trail (checkpoints: `missing`).
@@ -177,7 +178,11 @@ async fn verify_audit_exits_0_intact_1_broken_2_unreadable() {
     let (code, stdout, stderr) = verify_audit(&state, &[]);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(report["rows"], json!(4), "{report}");
+    assert_eq!(
+        report["rows"],
+        json!(6),
+        "a login, a step-up and two disconnects: {report}"
+    );
     let (code, _, stderr) = verify_audit(&state, &[path.as_os_str(), path.as_os_str()]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("usage"), "{stderr}");

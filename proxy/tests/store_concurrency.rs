@@ -53,11 +53,12 @@ async fn fifty_parallel_connects_are_all_persisted() {
         );
         assert_eq!(record.sensitive["external_id"], external_id_for(org));
     }
-    // 50 connects → 100 chained audit rows (a checkpoint signed at the 100th).
+    // A login, a step-up and 50 connects → 102 chained audit rows (a
+    // checkpoint signed at the 100th).
     let audit = proxy.verify_audit().await;
     assert_eq!(
         (audit.ok, audit.rows, audit.signed_rows),
-        (true, 100, 100),
+        (true, 102, 100),
         "{audit:?}"
     );
 }

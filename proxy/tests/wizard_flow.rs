@@ -67,7 +67,7 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
     assert_eq!(proxy.aws.calls(), 0, "bootstrap calls no cloud");
     assert!(
         proxy.audit_rows().await.is_empty(),
-        "bootstrap writes no audit row"
+        "bootstrap writes no action rows (its single result row aside)"
     );
 
     // The customer applies exactly those two files, nothing else.
@@ -177,7 +177,7 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["integrations"].as_array().unwrap().len(), 1);
-    assert_eq!(body["integrations"][0]["status"], "healthy");
+    assert_eq!(body["integrations"][0]["status"], "never_checked");
     let (_, other) = proxy
         .send(
             reqwest::Method::GET,
@@ -243,12 +243,13 @@ async fn a_least_privilege_role_from_the_bootstrap_walks_every_step_and_is_audit
         .await;
     assert_eq!(
         (status, body["ok"].clone(), body["rows"].clone()),
-        (200, json!(true), json!(10))
+        (200, json!(true), json!(14)),
+        "the steps' 10 rows, two logins, a step-up and the bootstrap"
     );
     // The independent oracle, from API.md's formula, agrees.
     assert_eq!(
         audit_oracle(&proxy.audit_rows_file().await),
-        (0, json!({"ok": true, "rows": 10, "first_bad_row": null}))
+        (0, json!({"ok": true, "rows": 14, "first_bad_row": null}))
     );
 
     // Editing one row breaks the chain exactly there.

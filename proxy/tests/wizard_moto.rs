@@ -159,8 +159,14 @@ impl Wizard {
         step_up["token"].as_str().unwrap().to_owned()
     }
 
+    /// The rows of audited actions (the single rows of logins, step-ups
+    /// and bootstraps left out).
     async fn audit_rows(&self) -> Vec<Value> {
-        common::audit_rows(&self.database).await
+        common::audit_rows(&self.database)
+            .await
+            .into_iter()
+            .filter(|r| r["cloud"] != "auth" && r["step"] != "bootstrap")
+            .collect()
     }
 
     /// The audit run's rows: exactly a pending row, then the result row.
@@ -375,7 +381,10 @@ async fn the_bootstrapped_least_privilege_role_walks_every_step_in_moto() {
         (200, json!(true)),
         "{verify}"
     );
-    assert_eq!(verify["rows"], 10);
+    assert_eq!(
+        verify["rows"], 13,
+        "the steps' 10 rows, a login, a step-up and the bootstrap"
+    );
 }
 
 #[tokio::test]

@@ -291,6 +291,26 @@ pub async fn clouds(token: &str) -> Result<CloudsResponse, ApiError> {
     send_read(authed(Request::get("/admin/clouds"), token).build()).await
 }
 
+/// Whether the proxy simulates every cloud (`GET /healthz`, no session).
+pub async fn sandbox_mode() -> Result<bool, ApiError> {
+    let (_, text) = send(Request::get("/healthz").build()).await?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| unexpected(200, &e.to_string()))?;
+    Ok(v["sandbox"].as_bool().unwrap_or(false))
+}
+
+/// Step 2 applied to the simulated cloud (sandbox mode only); the answer's
+/// JSON text (`applied`, `fields`).
+pub async fn sandbox_apply(
+    token: &str,
+    org: &OrgId,
+    cloud: CloudKind,
+    body: &Value,
+) -> Result<String, ApiError> {
+    let url = format!("{}/sandbox-apply", cloud_path(org, cloud));
+    let (_, text) = send(authed(Request::post(&url), token).json(body)).await?;
+    Ok(text)
+}
+
 /// `/admin/accounts/{org}/cloud/{cloud}`, the base of every wizard route.
 pub fn cloud_path(org: &OrgId, cloud: CloudKind) -> String {
     format!("/admin/accounts/{}/cloud/{}", org.as_str(), cloud.as_str())

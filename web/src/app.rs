@@ -8,6 +8,7 @@ use crate::accounts::AccountIntegrations;
 use crate::auth::{Auth, Login, StepUp};
 use crate::integrations::Integrations;
 use crate::org::OrgPicker;
+use crate::sandbox::SandboxBanner;
 use crate::steps::{Wizard, WizardState};
 use crate::workload_identity::WorkloadIdentity;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -66,6 +67,7 @@ fn cloud_or_aws(segment: &str) -> CloudKind {
 #[component]
 pub fn App() -> impl IntoView {
     let auth = Auth::new();
+    crate::sandbox::provide();
     let hash = window().location().hash().unwrap_or_default();
     let view = RwSignal::new(View::from_hash(&hash));
     Effect::new(move || {
@@ -151,6 +153,7 @@ pub fn App() -> impl IntoView {
                 </nav>
             })}
         </header>
+        <SandboxBanner/>
         <main id="main" tabindex="-1">
             {move || auth.step_up_wanted.get().then(|| view! { <StepUp auth/> })}
             // Hidden, not unmounted, during the step-up prompt: the action it

@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod json;
 pub mod model;
 pub mod org;
+pub mod sandbox;
 pub mod steps;
 pub mod ui;
 pub mod workload_identity;

@@ -95,6 +95,16 @@ pub struct Credentials {
 /// through the default chain built from the same variables. Errors name
 /// the key, the store and the field, never a value.
 pub async fn load(env: Environment) -> Result<(Config, Credentials), StartError> {
+    load_laid_over(env, &[]).await
+}
+
+/// [`load`] with `over` laid over everything the chain and `env` answer:
+/// sandbox mode points every client at the simulated clouds, whatever a
+/// store holds (the platform key must be the simulated account's).
+pub async fn load_laid_over(
+    env: Environment,
+    over: &[(&'static str, String)],
+) -> Result<(Config, Credentials), StartError> {
     let resolver = CredentialResolver::from_env(&env)
         .map_err(|errors| StartError::Resolver(errors.to_string()))?;
     let mut overlay: HashMap<&'static str, String> = HashMap::new();
@@ -135,9 +145,10 @@ pub async fn load(env: Environment) -> Result<(Config, Credentials), StartError>
         });
     }
     let config = Config::from_lookup(|name| {
-        overlay
-            .get(name)
-            .cloned()
+        over.iter()
+            .find(|(var, _)| *var == name)
+            .map(|(_, value)| value.clone())
+            .or_else(|| overlay.get(name).cloned())
             .or_else(|| env.get(name).map(str::to_owned))
     })
     .map_err(|error| {

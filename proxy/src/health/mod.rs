@@ -137,13 +137,15 @@ impl HealthCheck {
     }
 }
 
-/// The record's standing before a check: its last verdict, or the status
-/// it was connected with when it was never checked.
+/// The record's standing before a check: its last verdict, or, when it
+/// was never checked, what connect proved (connect makes the same proof as
+/// a check, so a first healthy check is no change).
 pub fn previous_status(record: &StoredIntegration) -> &str {
-    record
-        .last_health_status
-        .as_deref()
-        .unwrap_or(record.status.as_str())
+    match record.last_health_status.as_deref() {
+        Some(last) => last,
+        None if record.status == crate::routes::NEVER_CHECKED => HealthStatus::Healthy.as_str(),
+        None => record.status.as_str(),
+    }
 }
 
 /// The provider of one stored kind: a cloud's (the wizard) or an

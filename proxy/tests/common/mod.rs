@@ -8,7 +8,7 @@
 
 use alphaswarm_core::aws::{self as core_aws, AwsBootstrapRequest};
 use alphaswarm_fakes::aws::{AccessKey, AwsFake, AwsFakeConfig, AwsState};
-use alphaswarm_proxy::app::{AppState, aws_client, build_state_with_clock};
+use alphaswarm_proxy::app::{AppState, aws_client, build_state_in};
 use alphaswarm_proxy::audit::{AuditSink, VerifyReport};
 use alphaswarm_proxy::aws::VirtualClock;
 use alphaswarm_proxy::config::{self, Config};
@@ -305,7 +305,27 @@ impl TestProxy {
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
     ) -> TestProxy {
         let aws = LoopbackAws::start().await;
-        Self::start_full(name, listener, aws, extra, records).await
+        Self::start_full(name, listener, aws, extra, records, None).await
+    }
+
+    /// In sandbox mode: every cloud is the sandbox's fakes (its settings
+    /// laid over the defaults), and "Apply in the sandbox" is served.
+    pub async fn start_sandbox(name: &str) -> TestProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let sandbox = alphaswarm_proxy::sandbox::Sandbox::start(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let settings = sandbox.settings();
+        let aws = LoopbackAws::start().await;
+        Self::start_full(
+            name,
+            listener,
+            aws,
+            &settings,
+            Vec::new(),
+            Some(Arc::new(sandbox)),
+        )
+        .await
     }
 
     /// As [`Self::start_with`], against an AWS fake the caller started
@@ -316,7 +336,7 @@ impl TestProxy {
         extra: &[(&str, String)],
     ) -> TestProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::start_full(name, listener, aws, extra, Vec::new()).await
+        Self::start_full(name, listener, aws, extra, Vec::new(), None).await
     }
 
     async fn start_full(
@@ -325,6 +345,7 @@ impl TestProxy {
         aws: LoopbackAws,
         extra: &[(&str, String)],
         records: Vec<alphaswarm_proxy::store::StoredIntegration>,
+        sandbox: Option<Arc<alphaswarm_proxy::sandbox::Sandbox>>,
     ) -> TestProxy {
         let dir = temp_dir(name);
         let integrations_key = alphaswarm_proxy::store::FernetFileStore::generate_key();
@@ -351,7 +372,7 @@ impl TestProxy {
         let state_dir = config.state_dir.clone();
         let (client, _) = aws_client(&config).unwrap();
         let clock = Arc::new(VirtualClock::new());
-        let (state, notes) = build_state_with_clock(config, credentials, client, clock.clone())
+        let (state, notes) = build_state_in(config, credentials, client, clock.clone(), sandbox)
             .await
             .unwrap();
         let database = state.database.clone();
@@ -383,11 +404,6 @@ impl TestProxy {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
-    }
-
-    /// Every audit row, in order, as JSON.
-    pub async fn audit_rows(&self) -> Vec<Value> {
-        audit_rows(&self.database).await
     }
 
     /// The chain's rows as stored (each line byte for byte) in a JSON-lines
@@ -429,6 +445,22 @@ impl TestProxy {
         )
         .unwrap()
         .verifying_key()
+    }
+
+    /// The rows of audited actions (wizard steps, connects, health checks):
+    /// the single rows of logins, step-ups and step-2 bootstraps are left
+    /// out (see [`Self::all_audit_rows`]).
+    pub async fn audit_rows(&self) -> Vec<Value> {
+        self.all_audit_rows()
+            .await
+            .into_iter()
+            .filter(|r| r["cloud"] != "auth" && r["step"] != "bootstrap")
+            .collect()
+    }
+
+    /// Every row of the trail, in order, as JSON.
+    pub async fn all_audit_rows(&self) -> Vec<Value> {
+        audit_rows(&self.database).await
     }
 
     /// The proxy's store, opened beside it (as another process would).

@@ -324,6 +324,12 @@ impl CloudWizard for AwsWizard {
         self.answers
             .with(|a| a.status(step, |i| i.confused_deputy.safe, |p| p.missing.is_empty()))
     }
+
+    fn sandbox_applied(&self, fields: &Value) {
+        if let Some(arn) = fields["role_arn"].as_str() {
+            self.set_role_arn(arn.to_owned());
+        }
+    }
 }
 
 // ------------------------------------------------------------------ views

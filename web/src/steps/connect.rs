@@ -32,6 +32,13 @@ pub fn ConnectStep(
                 {summary}
             </dl>
             <ErrorBanner error fields=spec.fields on_retry=save/>
+            {move || error.with(|e| e.as_ref().is_some_and(|e| e.code() == "already_connected")).then(|| view! {
+                <div class="confirm" data-confirm="replace">
+                    <p>"Saving would replace the connection this organisation already has. Replace it?"</p>
+                    <button type="button" class="danger" data-action="replace" disabled=move || run.busy()
+                        on:click=move |_| { run.replace.set(true); save.run(()); }>"Replace the existing connection"</button>
+                </div>
+            })}
             {move || match connected.get() {
                 None => view! {
                     <button type="button" class="primary" disabled=move || run.busy() on:click=move |_| save.run(())>

@@ -17,6 +17,7 @@ use crate::api::{self, ApiError, ConnectResponse, Integration};
 use crate::auth::Auth;
 use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
+use crate::sandbox::SandboxApply;
 use crate::ui::ErrorBanner;
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
@@ -253,6 +254,9 @@ pub trait CloudWizard: Send + Sync {
     fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView>;
     /// Tracked, so the stepper and Next follow it.
     fn status(&self, step: Step) -> StepStatus;
+    /// The sandbox applied step 2: `fields` holds the next steps' inputs
+    /// by their body field names (e.g. AWS's `role_arn`).
+    fn sandbox_applied(&self, _fields: &Value) {}
 }
 
 /// A cloud's wizard and what the generic steps keep for it.
@@ -387,6 +391,8 @@ pub fn go_to(auth: Auth, state: WizardState, step: Step) {
 pub struct StepRun {
     pub error: RwSignal<Option<ApiError>>,
     pub elapsed: RwSignal<Option<u32>>,
+    /// Step 5: the operator confirmed replacing the existing connection.
+    pub replace: RwSignal<bool>,
 }
 
 impl StepRun {
@@ -394,6 +400,7 @@ impl StepRun {
         StepRun {
             error: RwSignal::new(None),
             elapsed: RwSignal::new(None),
+            replace: RwSignal::new(false),
         }
     }
     pub fn busy(&self) -> bool {
@@ -412,6 +419,10 @@ impl Default for StepRun {
 /// again, for the same cloud, with the inputs as they are by then.
 pub fn run_step(auth: Auth, org: OrgId, slot: CloudSlot, step: Step, run: StepRun) {
     let body = match slot.wizard.body(step) {
+        Ok(mut body) if step == Step::Connect && run.replace.get_untracked() => {
+            body["replace"] = Value::Bool(true);
+            body
+        }
         Ok(body) => body,
         Err(e) => {
             run.error.set(Some(slot.wizard.in_words(e)));
@@ -533,8 +544,12 @@ pub fn CloudStep(auth: Auth, state: WizardState, slot: CloudSlot, step: Step) ->
     if slot.wizard.spec(step).auto && untrack(|| slot.status(step)) == StepStatus::Pending {
         on_run.run(());
     }
+    let sandbox = (step == Step::Bootstrap).then(|| {
+        view! { <SandboxApply auth org=state.org() for_slot=slot.clone()/> }
+    });
     view! {
         <StepView wizard=slot.wizard run shell=state.shell step on_run/>
+        {sandbox}
         <StepNav auth state/>
     }
 }
