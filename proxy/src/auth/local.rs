@@ -6,7 +6,7 @@ use super::replay::{FileReplayGuard, TotpReplayGuard};
 use super::{ADMIN_SCOPE, Claims, OPERATOR_USERNAME, now};
 use crate::error::ApiError;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::Rng;
@@ -139,17 +139,9 @@ impl LocalAuth {
     pub(super) async fn check_password(&self, password: &str) -> bool {
         let hash = self.password_hash.clone();
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    argon2::Argon2::default()
-                        .verify_password(password.as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false)
+        tokio::task::spawn_blocking(move || password_matches(password.as_bytes(), &hash))
+            .await
+            .unwrap_or(false)
     }
 
     /// Time steps (current, one either side) whose code is `code`, oldest first.
@@ -225,4 +217,83 @@ fn build_totp(secret_base32: &str) -> std::io::Result<totp_rs::TOTP> {
         OPERATOR_USERNAME.to_owned(),
     )
     .map_err(|e| std::io::Error::other(format!("operator.json: {e}")))
+}
+
+/// Blocks of argon2 working memory reserved per hash: more than glibc's
+/// largest dynamic mmap threshold (32 MiB on 64-bit), so the buffer is
+/// always mapped for this hash alone and unmapped when it is freed.
+/// Without that, glibc raises its threshold after the first hash and
+/// keeps every later hash's 19 MiB in a thread arena for good (about
+/// 19 MiB of idle RSS per thread that ever checked a password). Only the
+/// blocks the parameters ask for are touched; the rest stays unbacked.
+const ARGON2_RESERVED_BLOCKS: usize = 32 * 1024 + 1;
+
+/// Whether `password` hashes to the PHC string `phc` (what argon2's
+/// `verify_password` decides: its algorithm, version, parameters and
+/// salt; constant-time comparison), with working memory that goes back to
+/// the system afterwards ([`ARGON2_RESERVED_BLOCKS`]).
+fn password_matches(password: &[u8], phc: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let algorithm = argon2::Algorithm::try_from(parsed.algorithm);
+    let version = parsed
+        .version
+        .map_or(Ok(argon2::Version::default()), argon2::Version::try_from);
+    let params = argon2::Params::try_from(&parsed);
+    let (Ok(algorithm), Ok(version), Ok(params)) = (algorithm, version, params) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; argon2::password_hash::Salt::MAX_LENGTH];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let mut memory = Vec::with_capacity(blocks.max(ARGON2_RESERVED_BLOCKS));
+    memory.resize(blocks, argon2::Block::default());
+    let mut computed = vec![0u8; expected.len()];
+    let hashed = argon2::Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password,
+        salt,
+        &mut computed,
+        &mut memory,
+    );
+    hashed.is_ok() && argon2::password_hash::Output::new(&computed).is_ok_and(|c| c == expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use argon2::password_hash::PasswordVerifier;
+    use argon2::{Algorithm as Kind, Argon2, Params, Version};
+
+    #[test]
+    fn the_password_check_decides_as_argon2s_own_verifier() {
+        let salt = SaltString::generate(&mut OsRng);
+        let small = Params::new(64, 1, 1, Some(16)).unwrap();
+        for argon in [
+            Argon2::default(),
+            Argon2::new(Kind::Argon2d, Version::V0x10, small.clone()),
+            Argon2::new(Kind::Argon2i, Version::V0x13, small),
+        ] {
+            let phc = argon.hash_password(b"right", &salt).unwrap().to_string();
+            let parsed = PasswordHash::new(&phc).unwrap();
+            for (password, expected) in [(&b"right"[..], true), (b"wrong", false), (b"", false)] {
+                assert_eq!(password_matches(password, &phc), expected, "{phc}");
+                assert_eq!(argon.verify_password(password, &parsed).is_ok(), expected);
+            }
+            // Another salt or a cut hash is another password's hash.
+            let (head, _) = phc.rsplit_once('$').unwrap();
+            assert!(!password_matches(
+                b"right",
+                &format!("{head}$AAAAAAAAAAAAAAAAAAAAAA")
+            ));
+        }
+        for garbage in ["", "not a hash", "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ"] {
+            assert!(!password_matches(b"right", garbage), "{garbage}");
+        }
+    }
 }
