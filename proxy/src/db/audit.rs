@@ -4,14 +4,19 @@
 //! An append reads the head and moves it in one transaction that holds the
 //! database's lock on it (SQLite's write lock, a PostgreSQL row lock), so
 //! rows of several replicas interleave into ONE linear chain; `seq` is the
-//! primary key besides, so a fork could not even be stored. Each row's
+//! primary key besides, so a fork could not even be stored. On PostgreSQL
+//! an append first tries one statement that writes the row and moves the
+//! head only if the head is still the one this sink last saw (one round
+//! trip; the row lock orders concurrent tries and the loser writes
+//! nothing), and falls back to the locked transaction when it keeps
+//! losing or a checkpoint is due. Each row's
 //! JSON is kept byte for byte (`line`), as the file era wrote it, and the
 //! formula is the file's ([`crate::audit::row_hash`]). Checkpoints are the
 //! file sink's (same signer, same JSON lines), taken under the same lock,
 //! and signed with one key every replica shares ([`shared_signer`]), so
 //! `verify-audit` judges the table exactly as it judges the files.
 
-use super::{Database, DbError, on_pool};
+use super::{Database, DbError, Pool, on_pool};
 use crate::audit::{
     AuditError, AuditEvent, AuditRow, AuditSigner, AuditSink, Checkpoint, CheckpointReason,
     TrailStatus, VerifyReport, now_rfc3339, row_hash, scan_readers,
@@ -23,6 +28,16 @@ use std::sync::Arc;
 
 const HEAD_FOR_UPDATE_SQLITE: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 const HEAD_FOR_UPDATE_POSTGRES: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+/// Stores the row `$1` (hash `$2`, line `$3`) and moves the head to it in
+/// one statement, only while the head is still row `$1 - 1` with hash `$4`:
+/// when another writer moved it first (a row lock orders the two; the
+/// later one re-reads the row), nothing is written.
+const APPEND_IF_HEAD_POSTGRES: &str = "WITH moved AS (\
+     UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1 AND seq = $1 - 1 AND hash = $4 \
+     RETURNING seq) \
+     INSERT INTO audit_rows (seq, hash, line) SELECT seq, $2, $3 FROM moved";
+/// Single-statement attempts before an append takes the head's lock.
+const APPEND_IF_HEAD_TRIES: usize = 3;
 const LAST_CHECKPOINT: &str = "SELECT line FROM audit_checkpoints ORDER BY seq DESC LIMIT 1";
 /// Lines in flight between the database and the verifying scanner.
 const VERIFY_CHANNEL_LINES: usize = 256;
@@ -41,6 +56,10 @@ pub struct DbAuditSink {
     signer: Option<Arc<AuditSigner>>,
     key: VerifyingKey,
     every_rows: u64,
+    /// The head as this sink last wrote or read it (row count, hash): on
+    /// PostgreSQL an append bets on it in one statement (one round trip
+    /// instead of five) and re-reads it when another replica moved it.
+    head: std::sync::Mutex<Option<(i64, String)>>,
 }
 
 /// The checkpoint key every replica signs with: the first replica to start
@@ -96,6 +115,7 @@ impl DbAuditSink {
             key: signer.verifying_key(),
             signer: Some(signer),
             every_rows: every_rows.max(1),
+            head: std::sync::Mutex::new(None),
         }
     }
 
@@ -106,6 +126,7 @@ impl DbAuditSink {
             signer: None,
             key,
             every_rows: u64::MAX,
+            head: std::sync::Mutex::new(None),
         }
     }
 
@@ -215,6 +236,72 @@ impl DbAuditSink {
         self.error(self.db.query_error(&error))
     }
 
+    fn known_head(&self) -> Option<(i64, String)> {
+        self.head.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn remember_head(&self, head: Option<(i64, String)>) {
+        *self.head.lock().unwrap_or_else(|e| e.into_inner()) = head;
+    }
+
+    /// `event` as the row after `head`, and that row's JSON line.
+    fn chained(
+        &self,
+        event: AuditEvent,
+        (count, prev_hash): (i64, String),
+    ) -> Result<(AuditRow, String), AuditError> {
+        let seq = count as u64 + 1;
+        let hash = row_hash(seq, &event, &prev_hash);
+        let row = AuditRow {
+            seq,
+            event,
+            prev_hash,
+            hash,
+        };
+        let line = serde_json::to_string(&row)
+            .map_err(|_| self.error(self.db.corrupt("an audit row could not be encoded")))?;
+        Ok((row, line))
+    }
+
+    /// The append without a transaction on PostgreSQL: the row after the
+    /// head this sink knows, stored only if that is still the head
+    /// ([`APPEND_IF_HEAD_POSTGRES`]). `None` when it lost every try or the
+    /// row is due a checkpoint (those are signed under the head's lock).
+    async fn append_if_head(
+        &self,
+        pool: &sqlx::PgPool,
+        event: &AuditEvent,
+    ) -> Result<Option<AuditRow>, AuditError> {
+        for _ in 0..APPEND_IF_HEAD_TRIES {
+            let head = match self.known_head() {
+                Some(head) => head,
+                None => sqlx::query_as::<_, (i64, String)>(HEAD_FOR_UPDATE_SQLITE)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(|e| self.query_error(e))?,
+            };
+            if (head.0 as u64 + 1).is_multiple_of(self.every_rows) {
+                return Ok(None);
+            }
+            let prev_hash = head.1.clone();
+            let (row, line) = self.chained(event.clone(), head)?;
+            let done = sqlx::query(APPEND_IF_HEAD_POSTGRES)
+                .bind(row.seq as i64)
+                .bind(&row.hash)
+                .bind(line)
+                .bind(prev_hash)
+                .execute(pool)
+                .await
+                .map_err(|e| self.query_error(e))?;
+            if done.rows_affected() == 1 {
+                self.remember_head(Some((row.seq as i64, row.hash.clone())));
+                return Ok(Some(row));
+            }
+            self.remember_head(None);
+        }
+        Ok(None)
+    }
+
     /// The checkpoint after the stored `last` over `rows` rows ending in
     /// `head`, and its line; `None` when `last` already covers every row
     /// (or this sink only verifies). The caller holds the head's lock.
@@ -271,27 +358,25 @@ macro_rules! store_checkpoint {
 #[async_trait]
 impl AuditSink for DbAuditSink {
     async fn append(&self, event: AuditEvent) -> Result<AuditRow, AuditError> {
+        if let Pool::Postgres(pool) = self.db.pool()
+            && let Some(row) = self.append_if_head(pool, &event).await?
+        {
+            return Ok(row);
+        }
+        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             let mut tx = pool
                 .begin_with(dialect.begin_write())
                 .await
                 .map_err(|e| self.query_error(e))?;
-            let (count, prev_hash) = sqlx::query_as::<_, (i64, String)>(
+            let head = sqlx::query_as::<_, (i64, String)>(
                 dialect.pick(HEAD_FOR_UPDATE_SQLITE, HEAD_FOR_UPDATE_POSTGRES),
             )
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| self.query_error(e))?;
-            let seq = count as u64 + 1;
-            let hash = row_hash(seq, &event, &prev_hash);
-            let row = AuditRow {
-                seq,
-                event,
-                prev_hash,
-                hash,
-            };
-            let line = serde_json::to_string(&row)
-                .map_err(|_| self.error(self.db.corrupt("an audit row could not be encoded")))?;
+            let (row, line) = self.chained(event, head)?;
+            let seq = row.seq;
             sqlx::query("INSERT INTO audit_rows (seq, hash, line) VALUES ($1, $2, $3)")
                 .bind(seq as i64)
                 .bind(&row.hash)
@@ -309,6 +394,7 @@ impl AuditSink for DbAuditSink {
                 store_checkpoint!(self, tx, seq, &row.hash, CheckpointReason::Rows);
             }
             tx.commit().await.map_err(|e| self.query_error(e))?;
+            self.remember_head(Some((seq as i64, row.hash.clone())));
             Ok(row)
         })
     }
@@ -317,6 +403,7 @@ impl AuditSink for DbAuditSink {
         if self.signer.is_none() {
             return Ok(None);
         }
+        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             let mut tx = pool
                 .begin_with(dialect.begin_write())

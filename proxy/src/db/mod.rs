@@ -230,6 +230,8 @@ pub fn describe(error: &sqlx::Error) -> String {
 pub struct Database {
     pool: Pool,
     site: Arc<Site>,
+    /// This process's SQLite writers, in turn ([`Database::write_turn`]).
+    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Database {
@@ -264,6 +266,8 @@ impl Database {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
+            // Every connection is pinged on its way back to the pool.
+            .test_before_acquire(false)
             .after_release(|conn, _| {
                 Box::pin(async move {
                     use sqlx::Connection;
@@ -283,6 +287,7 @@ impl Database {
         Ok(Database {
             pool: Pool::Sqlite(pool),
             site: Arc::new(site),
+            writers: Arc::default(),
         })
     }
 
@@ -309,6 +314,11 @@ impl Database {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
+            // No ping before each use (a round trip per query): the pool
+            // already pings every connection it takes back and closes one
+            // that fails; one the server dropped while idle fails its
+            // next query once.
+            .test_before_acquire(false)
             .connect_with(connect)
             .await
             .map_err(|e| DbError::Unreachable {
@@ -318,6 +328,7 @@ impl Database {
         Ok(Database {
             pool: Pool::Postgres(pool),
             site: Arc::new(site),
+            writers: Arc::default(),
         })
     }
 
@@ -334,6 +345,20 @@ impl Database {
 
     pub fn site(&self) -> &Site {
         &self.site
+    }
+
+    /// On SQLite, this process's turn to write, taken before a write
+    /// acquires a connection: SQLite has one writer at a time and makes
+    /// the others retry on timers (its busy handler sleeps up to 100 ms a
+    /// try, so a queue of writers leaves the lock idle and answers late);
+    /// this process's writers queue here in order instead. The database's
+    /// own lock still orders writers of other processes (the busy
+    /// timeout). `None` on PostgreSQL, whose writers wait on row locks.
+    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.pool {
+            Pool::Sqlite(_) => Some(self.writers.lock().await),
+            Pool::Postgres(_) => None,
+        }
     }
 
     /// A query error at this database.
@@ -364,6 +389,7 @@ impl Database {
 
     /// Sets a named value unless one is there; returns the value that is.
     pub async fn meta_insert_once(&self, name: &str, value: &str) -> Result<String, DbError> {
+        let turn = self.write_turn().await;
         on_pool!(self, |pool, dialect| {
             sqlx::query(
                 "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
@@ -374,6 +400,7 @@ impl Database {
             .await
             .map_err(|e| self.query_error(&e))?;
         });
+        drop(turn);
         self.meta(name)
             .await?
             .ok_or_else(|| self.corrupt(format!("the {name} value vanished after it was written")))
@@ -388,6 +415,7 @@ impl Database {
         expected: Option<&str>,
         value: &str,
     ) -> Result<bool, DbError> {
+        let _turn = self.write_turn().await;
         on_pool!(self, |pool, dialect| {
             let done = match expected {
                 None => sqlx::query(
