@@ -515,7 +515,7 @@ pub(crate) fn store_error(e: crate::store::StoreError) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         code,
-        "The integrations store could not be written.",
+        "The integrations store could not be read or written.",
         "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
     )
 }

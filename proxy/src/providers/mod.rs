@@ -143,15 +143,10 @@ pub async fn refuse_if_connected_elsewhere(
     same: &[(&str, &str)],
     conflict: impl FnOnce(&str) -> ApiError,
 ) -> Result<(), ApiError> {
-    let records = store.list_kind(kind).await.map_err(|e| {
-        tracing::error!(error = %e, "integrations store failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            e.code(),
-            "The integrations store could not be read.",
-            "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH and the proxy's log.",
-        )
-    })?;
+    let records = store
+        .list_kind(kind)
+        .await
+        .map_err(crate::routes::store_error)?;
     match records.iter().find(|r| {
         r.org_id != org.as_str()
             && same.iter().all(|(name, value)| {
