@@ -433,7 +433,19 @@ async fn wizard_step(
                     secrets: connection.secrets,
                     ..new_connection(&org, kind)?
                 };
-                state.store.put(record.clone()).await.map_err(store_error)?;
+                match &connection.exclusive {
+                    None => state.store.put(record.clone()).await.map_err(store_error)?,
+                    Some(exclusive) => {
+                        let claimed = state
+                            .store
+                            .put_unless_claimed(record.clone(), &exclusive.same)
+                            .await
+                            .map_err(store_error)?;
+                        if let Some(other) = claimed {
+                            return Err((exclusive.taken)(&other, &record.metadata));
+                        }
+                    }
+                }
                 Ok(json!({ "integration": record.masked() }))
             }
             Step::Disconnect => Err(api_not_found()),

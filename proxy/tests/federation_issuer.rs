@@ -325,7 +325,7 @@ async fn a_file_era_key_file_is_imported_once_with_its_key_ids() {
     };
 
     let proxy = BinaryProxy::spawn(&dir, "import", &env);
-    assert_eq!(published(proxy.base.clone()).await, [old.kid.clone()]);
+    assert_eq!(published(proxy.base.clone()).await, [old.kid.as_str()]);
     assert!(
         proxy
             .logs()
