@@ -190,17 +190,7 @@ async fn the_cli_rotates_beside_a_running_proxy_and_exports_the_jwks() {
     let env = binary_env(&dir, &key, EXTERNAL_ID_SECRET);
     let proxy = BinaryProxy::spawn(&dir, "issuer", &env);
     let http = http_client();
-    let jwks = || async {
-        let set: Value = http
-            .get(format!("{}/oidc/.well-known/jwks.json", proxy.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        set
-    };
+    let jwks = || published_jwks(&http, &proxy.base);
     let first = jwks().await;
     assert_eq!(
         first["keys"].as_array().unwrap().len(),
@@ -309,23 +299,12 @@ async fn a_file_era_key_file_is_imported_once_with_its_key_ids() {
         .unwrap();
     let file = std::fs::read(keys_path(&state)).unwrap();
     let http = http_client();
-    let published = |base: String| {
-        let http = http.clone();
-        async move {
-            let jwks: Value = http
-                .get(format!("{base}/oidc/.well-known/jwks.json"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            kids(&jwks)
-        }
-    };
 
     let proxy = BinaryProxy::spawn(&dir, "import", &env);
-    assert_eq!(published(proxy.base.clone()).await, [old.kid.as_str()]);
+    assert_eq!(
+        kids(&published_jwks(&http, &proxy.base).await),
+        [old.kid.as_str()]
+    );
     assert!(
         proxy
             .logs()
@@ -353,7 +332,7 @@ async fn a_file_era_key_file_is_imported_once_with_its_key_ids() {
         String::from_utf8_lossy(&out.stderr)
     );
     let again = BinaryProxy::spawn(&dir, "again", &env);
-    let after = published(again.base.clone()).await;
+    let after = kids(&published_jwks(&http, &again.base).await);
     assert_eq!(after.len(), 2, "{after:?}");
     assert_eq!(after[0], old.kid);
     assert!(!again.logs().contains("Imported"), "{}", again.logs());
