@@ -363,7 +363,6 @@ impl AuditSink for DbAuditSink {
         {
             return Ok(row);
         }
-        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             let mut tx = pool
                 .begin_with(dialect.begin_write())
@@ -403,7 +402,6 @@ impl AuditSink for DbAuditSink {
         if self.signer.is_none() {
             return Ok(None);
         }
-        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             let mut tx = pool
                 .begin_with(dialect.begin_write())

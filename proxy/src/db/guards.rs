@@ -32,7 +32,6 @@ impl TotpReplayGuard for AuthGuards {
     async fn claim(&self, subject: &str, step: u64) -> std::io::Result<bool> {
         let guard = format!("totp_last_step:{}:{subject}", self.scope);
         let step = i64::try_from(step).unwrap_or(i64::MAX).to_string();
-        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             sqlx::query(
                 "INSERT INTO meta (name, value) VALUES ($1, $2) \
@@ -98,7 +97,6 @@ impl DbAttemptBudget {
             tracing::error!(error = %self.db.query_error(&e), "the attempt budgets could not be used");
             Refusal::Unavailable
         };
-        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             let mut tx = pool
                 .begin_with(dialect.begin_write())

@@ -230,8 +230,6 @@ pub fn describe(error: &sqlx::Error) -> String {
 pub struct Database {
     pool: Pool,
     site: Arc<Site>,
-    /// This process's SQLite writers, in turn ([`Database::write_turn`]).
-    writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Database {
@@ -287,7 +285,6 @@ impl Database {
         Ok(Database {
             pool: Pool::Sqlite(pool),
             site: Arc::new(site),
-            writers: Arc::default(),
         })
     }
 
@@ -328,7 +325,6 @@ impl Database {
         Ok(Database {
             pool: Pool::Postgres(pool),
             site: Arc::new(site),
-            writers: Arc::default(),
         })
     }
 
@@ -345,20 +341,6 @@ impl Database {
 
     pub fn site(&self) -> &Site {
         &self.site
-    }
-
-    /// On SQLite, this process's turn to write, taken before a write
-    /// acquires a connection: SQLite has one writer at a time and makes
-    /// the others retry on timers (its busy handler sleeps up to 100 ms a
-    /// try, so a queue of writers leaves the lock idle and answers late);
-    /// this process's writers queue here in order instead. The database's
-    /// own lock still orders writers of other processes (the busy
-    /// timeout). `None` on PostgreSQL, whose writers wait on row locks.
-    pub async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.pool {
-            Pool::Sqlite(_) => Some(self.writers.lock().await),
-            Pool::Postgres(_) => None,
-        }
     }
 
     /// A query error at this database.
@@ -389,7 +371,6 @@ impl Database {
 
     /// Sets a named value unless one is there; returns the value that is.
     pub async fn meta_insert_once(&self, name: &str, value: &str) -> Result<String, DbError> {
-        let turn = self.write_turn().await;
         on_pool!(self, |pool, dialect| {
             sqlx::query(
                 "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
@@ -400,7 +381,6 @@ impl Database {
             .await
             .map_err(|e| self.query_error(&e))?;
         });
-        drop(turn);
         self.meta(name)
             .await?
             .ok_or_else(|| self.corrupt(format!("the {name} value vanished after it was written")))
@@ -415,7 +395,6 @@ impl Database {
         expected: Option<&str>,
         value: &str,
     ) -> Result<bool, DbError> {
-        let _turn = self.write_turn().await;
         on_pool!(self, |pool, dialect| {
             let done = match expected {
                 None => sqlx::query(

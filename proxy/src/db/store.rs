@@ -102,7 +102,6 @@ impl DbIntegrationStore {
             .iter()
             .map(|r| Ok((r, self.encrypt(r)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             let mut tx = pool
                 .begin_with(dialect.begin_write())
@@ -127,7 +126,6 @@ impl DbIntegrationStore {
 impl IntegrationStore for DbIntegrationStore {
     async fn put(&self, record: StoredIntegration) -> Result<(), StoreError> {
         let token = self.encrypt(&record)?;
-        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             sqlx::query(UPSERT)
                 .bind(&record.credential_key)
@@ -192,7 +190,6 @@ impl IntegrationStore for DbIntegrationStore {
     }
 
     async fn remove(&self, credential_key: &str) -> Result<bool, StoreError> {
-        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             sqlx::query("DELETE FROM integrations WHERE credential_key = $1")
                 .bind(credential_key)
@@ -247,7 +244,6 @@ impl IntegrationStore for DbIntegrationStore {
         if updates.is_empty() {
             return Ok(0);
         }
-        let _turn = self.db.write_turn().await;
         on_pool!(self.db, |pool, dialect| {
             let mut tx = pool
                 .begin_with(dialect.begin_write())
