@@ -299,6 +299,24 @@ async fn two_appenders_keep_one_linear_chain(kind: Kind) {
     let report = b.verify().await.unwrap();
     assert!(report.ok, "{report:?}");
     assert_eq!(report.rows, 60);
+    // Taking turns, each sink's last-seen head is always stale (PostgreSQL
+    // bets on it in one statement, loses, re-reads); rows 100 and 200 are
+    // due a signed checkpoint, taken under the head's lock.
+    for seq in 61..=210u64 {
+        let sink = if seq % 2 == 0 { &a } else { &b };
+        let row = sink
+            .append(event("turns", &format!("step{seq}")))
+            .await
+            .unwrap();
+        assert_eq!(row.seq, seq);
+    }
+    let report = a.verify().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.rows, 210);
+    assert_eq!(
+        report.checkpoints, 3,
+        "start, rows 100, rows 200: {report:?}"
+    );
 }
 
 async fn edited_deleted_cut_and_emptied_rows_are_found(kind: Kind) {
