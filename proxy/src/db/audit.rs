@@ -9,7 +9,8 @@
 //! head only if the head is still the one this sink last saw (one round
 //! trip; the row lock orders concurrent tries and the loser writes
 //! nothing), and falls back to the locked transaction when it keeps
-//! losing or a checkpoint is due. Each row's
+//! losing or a checkpoint is due. A process's own appends take turns
+//! there, so they do not bet against each other. Each row's
 //! JSON is kept byte for byte (`line`), as the file era wrote it, and the
 //! formula is the file's ([`crate::audit::row_hash`]). Checkpoints are the
 //! file sink's (same signer, same JSON lines), taken under the same lock,
@@ -60,6 +61,10 @@ pub struct DbAuditSink {
     /// PostgreSQL an append bets on it in one statement (one round trip
     /// instead of five) and re-reads it when another replica moved it.
     head: std::sync::Mutex<Option<(i64, String)>>,
+    /// This process's PostgreSQL appends, one at a time: concurrent bets
+    /// on one known head would all but one lose and retry. The database's
+    /// row lock still orders the appends of every replica.
+    appending: tokio::sync::Mutex<()>,
 }
 
 /// The checkpoint key every replica signs with: the first replica to start
@@ -116,6 +121,7 @@ impl DbAuditSink {
             signer: Some(signer),
             every_rows: every_rows.max(1),
             head: std::sync::Mutex::new(None),
+            appending: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -127,6 +133,7 @@ impl DbAuditSink {
             key,
             every_rows: u64::MAX,
             head: std::sync::Mutex::new(None),
+            appending: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -358,6 +365,10 @@ macro_rules! store_checkpoint {
 #[async_trait]
 impl AuditSink for DbAuditSink {
     async fn append(&self, event: AuditEvent) -> Result<AuditRow, AuditError> {
+        let _turn = match self.db.pool() {
+            Pool::Postgres(_) => Some(self.appending.lock().await),
+            Pool::Sqlite(_) => None,
+        };
         if let Pool::Postgres(pool) = self.db.pool()
             && let Some(row) = self.append_if_head(pool, &event).await?
         {
