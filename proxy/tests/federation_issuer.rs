@@ -267,3 +267,21 @@ async fn the_cli_rotates_beside_a_running_proxy_and_exports_the_jwks() {
     assert!(!stderr.contains(&wrong) && !stderr.contains(&key));
     assert!(!proxy.logs().contains(&key));
 }
+
+/// The first key is generated on first use and signs from the caller's
+/// time, not from whenever generation finished: a clock read that lands a
+/// second before a slow RSA generation (a loaded machine) must still sign.
+#[tokio::test]
+async fn the_first_key_signs_at_the_time_the_caller_signs_at() {
+    let (proxy, _) = loopback_issuer_proxy("issuer-first-use").await;
+    let federation = &proxy.state.federation;
+    let earlier = alphaswarm_proxy::federation::now() - 5;
+    let first = federation
+        .mint_at("org:acme", &audience(), earlier)
+        .await
+        .expect("the first key signs at the caller's time");
+    assert_eq!(first.issued_at, earlier);
+    let jwks = federation.jwks_at(earlier).await.unwrap();
+    assert_eq!(jwks.keys.len(), 1);
+    assert_eq!(jwks.keys[0].kid, first.kid);
+}

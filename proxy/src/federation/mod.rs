@@ -243,20 +243,24 @@ impl FederationIssuer {
         Ok(Some(kid))
     }
 
-    /// The ring, generating the first key if this is the very first use.
-    async fn ring(&self) -> Result<KeyRing, FederationError> {
+    /// The ring with a key that signs at `now`, generating the first key if
+    /// this is the very first use. The caller's `now` throughout: a second
+    /// ticking between the caller's clock read and this one (a slow RSA key
+    /// generation on a loaded machine) must not leave the new key signing
+    /// only after the time the caller signs at.
+    async fn ring_at(&self, now: i64) -> Result<KeyRing, FederationError> {
         if let Some(ring) = self.keys.load().await?
-            && ring.signer(now()).is_some()
+            && ring.signer(now).is_some()
         {
             return Ok(ring);
         }
-        self.ensure_key(now()).await?;
+        self.ensure_key(now).await?;
         self.keys.load().await?.ok_or(FederationError::NoSigningKey)
     }
 
     /// The public keys relying parties may see at `now`.
     pub async fn jwks_at(&self, now: i64) -> Result<Jwks, FederationError> {
-        Ok(self.ring().await?.jwks(now))
+        Ok(self.ring_at(now).await?.jwks(now))
     }
 
     pub async fn jwks(&self) -> Result<Jwks, FederationError> {
@@ -270,7 +274,7 @@ impl FederationIssuer {
         audience: &Audience,
         now: i64,
     ) -> Result<Assertion, FederationError> {
-        let ring = self.ring().await?;
+        let ring = self.ring_at(now).await?;
         let key = ring.signer(now).ok_or(FederationError::NoSigningKey)?;
         let jti = uuid::Uuid::new_v4().to_string();
         let claims = Claims {
