@@ -371,7 +371,7 @@ impl Drop for TinyTmpfs {
 async fn a_full_disk_refuses_the_step_and_leaves_a_verifiable_chain() {
     let Some(tmpfs) = TinyTmpfs::mount() else {
         eprintln!(
-            "SKIPPED: mounting a tmpfs needs root; the injected-writer unit test (audit::file) covers the file sink"
+            "SKIPPED: mounting a tmpfs needs root; state_backends' a_full_sqlite_database_refuses_the_row_whole_and_the_chain_goes_on covers the database sink without it"
         );
         return;
     };
