@@ -329,7 +329,7 @@ impl AuditRun {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "audit_unavailable",
                 "The audit log cannot be written, so the step was not run.",
-                "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log, then retry.",
+                format!("{} Then retry.", crate::db::CHECK_THE_DATABASE),
             ));
         }
         Ok(AuditRun { event })
@@ -528,7 +528,7 @@ pub(crate) fn store_error(e: crate::store::StoreError) -> ApiError {
         StatusCode::SERVICE_UNAVAILABLE,
         code,
         "The integrations store could not be read or written.",
-        "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
+        crate::db::CHECK_THE_DATABASE,
     )
 }
 
@@ -622,7 +622,7 @@ async fn verify_audit(
             StatusCode::SERVICE_UNAVAILABLE,
             "audit_unavailable",
             "The audit log cannot be read.",
-            "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
+            crate::db::CHECK_THE_DATABASE,
         )
     })?;
     Ok(Json(report).into_response())
