@@ -329,7 +329,7 @@ impl AuditRun {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "audit_unavailable",
                 "The audit log cannot be written, so the step was not run.",
-                "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log, then retry.",
+                format!("{} Then retry.", crate::db::CHECK_THE_DATABASE),
             ));
         }
         Ok(AuditRun { event })
@@ -433,7 +433,19 @@ async fn wizard_step(
                     secrets: connection.secrets,
                     ..new_connection(&org, kind)?
                 };
-                state.store.put(record.clone()).await.map_err(store_error)?;
+                match &connection.exclusive {
+                    None => state.store.put(record.clone()).await.map_err(store_error)?,
+                    Some(exclusive) => {
+                        let claimed = state
+                            .store
+                            .put_unless_claimed(record.clone(), &exclusive.same)
+                            .await
+                            .map_err(store_error)?;
+                        if let Some(other) = claimed {
+                            return Err((exclusive.taken)(&other, &record.metadata));
+                        }
+                    }
+                }
                 Ok(json!({ "integration": record.masked() }))
             }
             Step::Disconnect => Err(api_not_found()),
@@ -515,8 +527,8 @@ pub(crate) fn store_error(e: crate::store::StoreError) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         code,
-        "The integrations store could not be written.",
-        "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
+        "The integrations store could not be read or written.",
+        crate::db::CHECK_THE_DATABASE,
     )
 }
 
@@ -610,7 +622,7 @@ async fn verify_audit(
             StatusCode::SERVICE_UNAVAILABLE,
             "audit_unavailable",
             "The audit log cannot be read.",
-            "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
+            crate::db::CHECK_THE_DATABASE,
         )
     })?;
     Ok(Json(report).into_response())

@@ -230,14 +230,14 @@ impl FederationIssuer {
                 return Ok(None);
             }
             // A ring whose keys all ended (a long-stopped proxy): start over.
-            let key = generate(now, now).await?;
+            let key = generate(now, FIRST_KEY_SIGNS_FROM).await?;
             let kid = key.kid.clone();
             ring.prune(now);
             ring.keys.push(key);
             self.keys.save(&ring).await?;
             return Ok(Some(kid));
         }
-        let key = generate(now, now).await?;
+        let key = generate(now, FIRST_KEY_SIGNS_FROM).await?;
         let kid = key.kid.clone();
         self.keys.save(&KeyRing { keys: vec![key] }).await?;
         Ok(Some(kid))
@@ -343,6 +343,12 @@ where
         }
     }
 }
+
+/// A ring's first key has no predecessor to overlap with, so it signs for
+/// any time: a replica whose clock read came a moment before another
+/// replica saved the first key must find that key signing, not start over
+/// with a second one (two replicas starting together on a loaded machine).
+const FIRST_KEY_SIGNS_FROM: i64 = 0;
 
 async fn generate(now: i64, signs_from: i64) -> Result<SigningKey, FederationError> {
     tokio::task::spawn_blocking(move || SigningKey::generate(now, signs_from))
