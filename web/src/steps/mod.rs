@@ -82,14 +82,14 @@ where
     pub fn accept(&mut self, step: Step, text: &str) -> Result<(), String> {
         match step {
             Step::Bootstrap => {
-                let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+                let v = json::value(text)?;
                 let read = |v: &Value| {
                     Ok(Bootstrap {
                         bundle: json::object(v, "bundle")?,
                         more: X::from_json(v)?,
                     })
                 };
-                self.bootstrap = Some(read(&v).map_err(|m: json::Missing| m.to_string())?);
+                self.bootstrap = Some(read(&v).map_err(json::Missing::into_reason)?);
             }
             Step::ValidateIdentity => self.identity = Some(json::parse(text)?),
             Step::ValidatePermissions => self.permissions = Some(json::parse(text)?),
