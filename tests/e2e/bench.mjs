@@ -2,19 +2,25 @@
 // from navigation to an interactive step 1 in headless Chromium, median of
 // several loads. Sizes come from web/dist; timing needs E2E_BASE_URL (the
 // proxy serving that build) and E2E_PASSWORD for the sign-in.
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { request } from 'node:http';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { launch } from './lib.mjs';
 
 const DIST = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../web/dist');
 const LOADS = Number(process.env.BENCH_LOADS || 9);
 
 function sizes() {
-  // Every file of web/dist, snippets/ included: the budget is the whole transfer.
+  // Every file of web/dist, snippets/ included: the budget is the whole
+  // transfer. A file's gzip size is its precompressed twin FILE.gz (what the
+  // proxy sends; never counted as a file of its own), else gzip -9 of it.
   const rows = readdirSync(DIST, { recursive: true }).filter((f) => /\.(wasm|js|css|html)$/.test(f)).map((file) => {
     const bytes = readFileSync(path.join(DIST, file));
-    return { file, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
+    const twin = path.join(DIST, `${file}.gz`);
+    const gz = existsSync(twin) ? readFileSync(twin) : null;
+    if (gz && !gunzipSync(gz).equals(bytes)) throw new Error(`${file}.gz is not ${file} compressed: rebuild the UI`);
+    return { file, raw: bytes.length, gzip: (gz ?? gzipSync(bytes, { level: 9 })).length, gz };
   });
   const sum = (pick) => rows.filter(pick).reduce((a, r) => ({ raw: a.raw + r.raw, gzip: a.gzip + r.gzip }), { raw: 0, gzip: 0 });
   return { rows, code: sum((r) => /\.(wasm|js)$/.test(r.file)), page: sum(() => true) };
@@ -30,6 +36,32 @@ console.log(`  ${'wasm + js'.padEnd(26)} ${kb(s.code.raw).padStart(10)} raw ${kb
 console.log(`  ${'everything shipped'.padEnd(26)} ${kb(s.page.raw).padStart(10)} raw ${kb(s.page.gzip).padStart(10)} gzip`);
 
 const base = process.env.E2E_BASE_URL?.replace(/\/$/, '');
+
+// What a browser that accepts gzip is actually sent: the bytes on the wire
+// (node:http does not decompress), which must be the .gz files.
+function fetchRaw(url) {
+  return new Promise((resolve, reject) => {
+    request(url, { headers: { 'accept-encoding': 'gzip, deflate, br' } }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject).end();
+  });
+}
+if (base) {
+  let wire = 0;
+  for (const r of s.rows) {
+    const res = await fetchRaw(`${base}/${r.file.split(path.sep).join('/')}`);
+    if (res.status !== 200) throw new Error(`${r.file}: HTTP ${res.status} from the proxy`);
+    if (r.gz && (res.encoding !== 'gzip' || !res.body.equals(r.gz))) {
+      throw new Error(`${r.file}: the proxy did not send its .gz (Content-Encoding ${res.encoding})`);
+    }
+    wire += res.body.length;
+  }
+  console.log(`  ${'sent by the proxy'.padEnd(26)} ${''.padStart(14)} ${kb(wire).padStart(10)} on the wire (Accept-Encoding: gzip)`);
+}
+
 if (!base || !process.env.E2E_PASSWORD) {
   console.log('time to interactive step 1: skipped (set E2E_BASE_URL and E2E_PASSWORD)');
   process.exit(0);
