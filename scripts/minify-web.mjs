@@ -12,9 +12,20 @@ const require = createRequire(path.join(path.resolve(tools), 'package.json'));
 const { minify } = require('terser');
 const csso = require('csso');
 
+// wasm-streams' classes, whose exports scripts/wasm-drop-exports.py took
+// out of the wasm (see scripts/build-web.sh): their glue goes too.
+function withoutStreamClasses(glue) {
+  const out = glue
+    .replace(/^export class (IntoUnderlying\w+) \{\n[\s\S]*?^\}\n(?:if \(Symbol\.dispose\) \1\.prototype\[Symbol\.dispose\] = \1\.prototype\.free;\n)?/gm, '')
+    .replace(/^const IntoUnderlying\w+Finalization = [\s\S]*?\);\n/gm, '');
+  if (/intounderlying/i.test(out)) throw new Error('the glue still names wasm-streams\' classes: update scripts/minify-web.mjs');
+  return out;
+}
+
 for (const file of ['alphaswarm_web.js', 'boot.js']) {
   const target = path.join(dist, file);
-  const out = await minify(readFileSync(target, 'utf8'), {
+  const source = readFileSync(target, 'utf8');
+  const out = await minify(file === 'alphaswarm_web.js' ? withoutStreamClasses(source) : source, {
     module: true,
     ecma: 2020,
     compress: { passes: 2 },

@@ -13,16 +13,21 @@ const LOADS = Number(process.env.BENCH_LOADS || 9);
 
 function sizes() {
   // Every file of web/dist, snippets/ included: the budget is the whole
-  // transfer. A file's gzip size is its precompressed twin FILE.gz (what the
-  // proxy sends; never counted as a file of its own), else gzip -9 of it.
+  // transfer. `gzip` is gzip -9 of the file; `sent` what the proxy sends a
+  // browser that accepts gzip: the precompressed twin FILE.gz (zopfli;
+  // never counted as a file of its own), else the file as it is.
   const rows = readdirSync(DIST, { recursive: true }).filter((f) => /\.(wasm|js|css|html)$/.test(f)).map((file) => {
     const bytes = readFileSync(path.join(DIST, file));
     const twin = path.join(DIST, `${file}.gz`);
     const gz = existsSync(twin) ? readFileSync(twin) : null;
     if (gz && !gunzipSync(gz).equals(bytes)) throw new Error(`${file}.gz is not ${file} compressed: rebuild the UI`);
-    return { file, raw: bytes.length, gzip: (gz ?? gzipSync(bytes, { level: 9 })).length, gz };
+    const gzip = gzipSync(bytes, { level: 9 }).length;
+    return { file, raw: bytes.length, gzip, sent: gz ? gz.length : bytes.length, gz };
   });
-  const sum = (pick) => rows.filter(pick).reduce((a, r) => ({ raw: a.raw + r.raw, gzip: a.gzip + r.gzip }), { raw: 0, gzip: 0 });
+  const sum = (pick) => rows.filter(pick).reduce(
+    (a, r) => ({ raw: a.raw + r.raw, gzip: a.gzip + r.gzip, sent: a.sent + r.sent }),
+    { raw: 0, gzip: 0, sent: 0 },
+  );
   return { rows, code: sum((r) => /\.(wasm|js)$/.test(r.file)), page: sum(() => true) };
 }
 
@@ -31,9 +36,12 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 
 const s = sizes();
 console.log('shipped UI (web/dist):');
-for (const r of s.rows) console.log(`  ${r.file.padEnd(26)} ${kb(r.raw).padStart(10)} raw ${kb(r.gzip).padStart(10)} gzip`);
-console.log(`  ${'wasm + js'.padEnd(26)} ${kb(s.code.raw).padStart(10)} raw ${kb(s.code.gzip).padStart(10)} gzip`);
-console.log(`  ${'everything shipped'.padEnd(26)} ${kb(s.page.raw).padStart(10)} raw ${kb(s.page.gzip).padStart(10)} gzip`);
+const line = (name, r) => console.log(
+  `  ${name.padEnd(26)} ${kb(r.raw).padStart(10)} raw ${kb(r.gzip).padStart(10)} gzip -9 ${kb(r.sent).padStart(10)} sent (.gz)`,
+);
+for (const r of s.rows) line(r.file, r);
+line('wasm + js', s.code);
+line('everything shipped', s.page);
 
 const base = process.env.E2E_BASE_URL?.replace(/\/$/, '');
 
@@ -59,7 +67,7 @@ if (base) {
     }
     wire += res.body.length;
   }
-  console.log(`  ${'sent by the proxy'.padEnd(26)} ${''.padStart(14)} ${kb(wire).padStart(10)} on the wire (Accept-Encoding: gzip)`);
+  console.log(`  ${'sent by the proxy'.padEnd(26)} ${kb(wire).padStart(10)} on the wire (Accept-Encoding: gzip), checked equal to the .gz files`);
 }
 
 if (!base || !process.env.E2E_PASSWORD) {
