@@ -9,7 +9,9 @@ use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_em
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
-use crate::steps::{Answers, Bootstrap, CloudWizard, StepSpec, StepStatus, accept_into};
+use crate::steps::{
+    Answers, AnswersSignal, Bootstrap, CloudWizard, StepSpec, StepStatus, accept_into,
+};
 use crate::ui::{CopyButton, DownloadButton, FieldError};
 use alphaswarm_core::aws::{
     BASELINE_POLICY_FILE, RoleArn, baseline_policy_json, put_baseline_policy_command,
@@ -135,7 +137,7 @@ pub struct AwsWizard {
     pub region: RwSignal<String>,
     pub ous: RwSignal<String>,
     pub role_arn: RwSignal<String>,
-    pub answers: RwSignal<AwsAnswers>,
+    pub answers: AnswersSignal<AwsAnswers>,
 }
 
 impl AwsWizard {
@@ -144,7 +146,7 @@ impl AwsWizard {
             region: RwSignal::new(String::new()),
             ous: RwSignal::new(String::new()),
             role_arn: RwSignal::new(String::new()),
-            answers: RwSignal::new(Answers::default()),
+            answers: AnswersSignal::new(),
         }
     }
 

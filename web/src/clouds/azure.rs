@@ -13,7 +13,7 @@ use crate::model::Step;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
-use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into, edits};
+use crate::steps::{Answers, AnswersSignal, CloudWizard, StepSpec, StepStatus, accept_into, edits};
 use crate::ui::{Check as Checker, FieldError, TextField, missing_input, optional};
 use alphaswarm_core::CloudKind;
 use alphaswarm_core::azure::{
@@ -186,7 +186,7 @@ pub struct AzureWizard {
     pub role: RwSignal<String>,
     pub resource_group: RwSignal<String>,
     pub location: RwSignal<String>,
-    pub answers: RwSignal<AzureAnswers>,
+    pub answers: AnswersSignal<AzureAnswers>,
 }
 
 impl AzureWizard {
@@ -199,7 +199,7 @@ impl AzureWizard {
             role: RwSignal::new(String::new()),
             resource_group: RwSignal::new(String::new()),
             location: RwSignal::new(String::new()),
-            answers: RwSignal::new(Answers::default()),
+            answers: AnswersSignal::new(),
         }
     }
 

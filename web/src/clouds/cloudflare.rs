@@ -17,7 +17,7 @@ use crate::model::Step;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{Fact, FactRows, Facts};
 use crate::steps::permissions::{Check, CheckList};
-use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into, edits};
+use crate::steps::{Answers, AnswersSignal, CloudWizard, StepSpec, StepStatus, accept_into, edits};
 use crate::ui::{FieldError, TextField, field_error};
 use alphaswarm_core::cloudflare::{
     CloudflareAccountId, CloudflareTemplate as Template, TokenOwner, check_token_shape,
@@ -149,7 +149,7 @@ pub struct CloudflareWizard {
     token: StoredValue<String>,
     /// Whether a token is held (what the token field says about it).
     holds_token: RwSignal<bool>,
-    pub answers: RwSignal<CloudflareAnswers>,
+    pub answers: AnswersSignal<CloudflareAnswers>,
 }
 
 impl CloudflareWizard {
@@ -160,7 +160,7 @@ impl CloudflareWizard {
             account_id: RwSignal::new(String::new()),
             token: StoredValue::new(String::new()),
             holds_token: RwSignal::new(false),
-            answers: RwSignal::new(Answers::default()),
+            answers: AnswersSignal::new(),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::model::Step;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
-use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into};
+use crate::steps::{Answers, AnswersSignal, CloudWizard, StepSpec, StepStatus, accept_into};
 use crate::ui::{Check as Checker, TextField, missing_input, optional};
 use alphaswarm_core::CloudKind;
 use alphaswarm_core::gcp::{
@@ -137,7 +137,7 @@ pub struct GcpWizard {
     pub project_id: RwSignal<String>,
     pub project_number: RwSignal<String>,
     pub service_account_email: RwSignal<String>,
-    pub answers: RwSignal<GcpAnswers>,
+    pub answers: AnswersSignal<GcpAnswers>,
 }
 
 impl GcpWizard {
@@ -146,7 +146,7 @@ impl GcpWizard {
             project_id: RwSignal::new(String::new()),
             project_number: RwSignal::new(String::new()),
             service_account_email: RwSignal::new(String::new()),
-            answers: RwSignal::new(Answers::default()),
+            answers: AnswersSignal::new(),
         }
     }
 

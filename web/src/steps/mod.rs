@@ -26,6 +26,8 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
+use std::any::Any;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// Where one step of one cloud stands.
@@ -184,7 +186,7 @@ impl StepSpec {
 /// Keeps `step`'s answer text in a cloud's answers (its
 /// [`CloudWizard::accept`]).
 pub fn accept_into<X, I, P, R>(
-    answers: RwSignal<Answers<X, I, P, R>>,
+    answers: AnswersSignal<Answers<X, I, P, R>>,
     step: Step,
     text: &str,
 ) -> Result<(), String>
@@ -198,6 +200,84 @@ where
     answers
         .try_update(|a| a.accept(step, text))
         .unwrap_or(Ok(()))
+}
+
+/// A cloud's [`Answers`] (`A`) in a signal, read and written with their
+/// own type. The signal itself holds a boxed `Any`, the same type for every
+/// cloud, so the reactive plumbing behind it is compiled once rather than
+/// once per cloud.
+pub struct AnswersSignal<A> {
+    signal: RwSignal<Box<dyn Any + Send + Sync>>,
+    types: PhantomData<fn() -> A>,
+}
+
+impl<A> Clone for AnswersSignal<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A> Copy for AnswersSignal<A> {}
+
+impl<A: Default + Send + Sync + 'static> Default for AnswersSignal<A> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<A: Default + Send + Sync + 'static> AnswersSignal<A> {
+    /// No answers yet.
+    pub fn new() -> Self {
+        AnswersSignal {
+            signal: RwSignal::new(Box::new(A::default())),
+            types: PhantomData,
+        }
+    }
+
+    // Only `new` and `set` put a value in, always an `A`.
+    fn typed(value: &(dyn Any + Send + Sync)) -> &A {
+        value
+            .downcast_ref()
+            .expect("an AnswersSignal holds its own answers type")
+    }
+
+    fn typed_mut(value: &mut (dyn Any + Send + Sync)) -> &mut A {
+        value
+            .downcast_mut()
+            .expect("an AnswersSignal holds its own answers type")
+    }
+
+    /// Reads the answers (tracked).
+    pub fn with<O>(&self, f: impl FnOnce(&A) -> O) -> O {
+        self.signal.with(|v| f(Self::typed(v.as_ref())))
+    }
+
+    /// Reads the answers without tracking them.
+    pub fn with_untracked<O>(&self, f: impl FnOnce(&A) -> O) -> O {
+        self.signal.with_untracked(|v| f(Self::typed(v.as_ref())))
+    }
+
+    /// A copy of the answers, untracked.
+    pub fn get_untracked(&self) -> A
+    where
+        A: Clone,
+    {
+        self.with_untracked(A::clone)
+    }
+
+    /// Changes the answers and notifies their readers.
+    pub fn update(&self, f: impl FnOnce(&mut A)) {
+        self.signal.update(|v| f(Self::typed_mut(v.as_mut())));
+    }
+
+    /// As [`Self::update`]; `None` once the signal is gone.
+    pub fn try_update<O>(&self, f: impl FnOnce(&mut A) -> O) -> Option<O> {
+        self.signal.try_update(|v| f(Self::typed_mut(v.as_mut())))
+    }
+
+    pub fn set(&self, answers: A) {
+        self.signal.set(Box::new(answers));
+    }
 }
 
 /// The `on_input` maker for inputs the cloud's checks were made with: a
