@@ -16,6 +16,7 @@ pub mod json;
 pub mod model;
 pub mod org;
 pub mod sandbox;
+pub mod signal;
 pub mod steps;
 pub mod ui;
 pub mod workload_identity;

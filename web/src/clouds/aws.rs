@@ -6,6 +6,7 @@
 use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
+use crate::signal::BoxedSignal;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
@@ -146,7 +147,7 @@ impl AwsWizard {
             region: RwSignal::new(String::new()),
             ous: RwSignal::new(String::new()),
             role_arn: RwSignal::new(String::new()),
-            answers: AnswersSignal::new(),
+            answers: AnswersSignal::default(),
         }
     }
 
@@ -295,7 +296,7 @@ impl CloudWizard for AwsWizard {
         accept_into(self.answers, step, response)
     }
 
-    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView> {
+    fn result(&self, step: Step, shell: BoxedSignal<Shell>) -> Option<AnyView> {
         Some(match step {
             Step::Bootstrap => {
                 let data = self.answers.with(|a| a.bootstrap.clone())?;
@@ -361,7 +362,7 @@ fn BootstrapOptions(
 
 /// Step 2's artifacts: the external id and role name first.
 #[component]
-pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl IntoView {
+pub fn BootstrapView(data: BootstrapResponse, shell: BoxedSignal<Shell>) -> impl IntoView {
     let lead = vec![
         NamedValue::new("external_id", "External id", data.more.external_id),
         NamedValue::new("role_name", "Role name", data.more.role_name),

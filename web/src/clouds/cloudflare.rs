@@ -14,6 +14,7 @@ use crate::bundle_view::BundleView;
 use crate::integrations::RotationNote;
 use crate::json::{FromJson, Missing, list, maybe_text, text, text_or_empty};
 use crate::model::Step;
+use crate::signal::BoxedSignal;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{Fact, FactRows, Facts};
 use crate::steps::permissions::{Check, CheckList};
@@ -160,7 +161,7 @@ impl CloudflareWizard {
             account_id: RwSignal::new(String::new()),
             token: StoredValue::new(String::new()),
             holds_token: RwSignal::new(false),
-            answers: AnswersSignal::new(),
+            answers: AnswersSignal::default(),
         }
     }
 
@@ -465,7 +466,7 @@ impl CloudWizard for CloudflareWizard {
         self.forget_token();
     }
 
-    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView> {
+    fn result(&self, step: Step, shell: BoxedSignal<Shell>) -> Option<AnyView> {
         Some(match step {
             Step::Bootstrap => {
                 let data = self.answers.with(|a| a.bootstrap.clone())?;

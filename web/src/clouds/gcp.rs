@@ -10,6 +10,7 @@ use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
 use crate::model::Step;
+use crate::signal::BoxedSignal;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
@@ -146,7 +147,7 @@ impl GcpWizard {
             project_id: RwSignal::new(String::new()),
             project_number: RwSignal::new(String::new()),
             service_account_email: RwSignal::new(String::new()),
-            answers: AnswersSignal::new(),
+            answers: AnswersSignal::default(),
         }
     }
 
@@ -325,7 +326,7 @@ impl CloudWizard for GcpWizard {
         accept_into(self.answers, step, response)
     }
 
-    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView> {
+    fn result(&self, step: Step, shell: BoxedSignal<Shell>) -> Option<AnyView> {
         Some(match step {
             Step::Bootstrap => {
                 let data = self.answers.with(|a| a.bootstrap.clone())?;

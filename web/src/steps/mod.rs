@@ -18,6 +18,7 @@ use crate::auth::Auth;
 use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
 use crate::sandbox::SandboxApply;
+use crate::signal::BoxedSignal;
 use crate::ui::ErrorBanner;
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
@@ -26,8 +27,6 @@ use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde_json::Value;
-use std::any::Any;
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 /// Where one step of one cloud stands.
@@ -202,83 +201,8 @@ where
         .unwrap_or(Ok(()))
 }
 
-/// A cloud's [`Answers`] (`A`) in a signal, read and written with their
-/// own type. The signal itself holds a boxed `Any`, the same type for every
-/// cloud, so the reactive plumbing behind it is compiled once rather than
-/// once per cloud.
-pub struct AnswersSignal<A> {
-    signal: RwSignal<Box<dyn Any + Send + Sync>>,
-    types: PhantomData<fn() -> A>,
-}
-
-impl<A> Clone for AnswersSignal<A> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-
-impl<A> Copy for AnswersSignal<A> {}
-
-impl<A: Default + Send + Sync + 'static> Default for AnswersSignal<A> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<A: Default + Send + Sync + 'static> AnswersSignal<A> {
-    /// No answers yet.
-    pub fn new() -> Self {
-        AnswersSignal {
-            signal: RwSignal::new(Box::new(A::default())),
-            types: PhantomData,
-        }
-    }
-
-    // Only `new` and `set` put a value in, always an `A`.
-    fn typed(value: &(dyn Any + Send + Sync)) -> &A {
-        value
-            .downcast_ref()
-            .expect("an AnswersSignal holds its own answers type")
-    }
-
-    fn typed_mut(value: &mut (dyn Any + Send + Sync)) -> &mut A {
-        value
-            .downcast_mut()
-            .expect("an AnswersSignal holds its own answers type")
-    }
-
-    /// Reads the answers (tracked).
-    pub fn with<O>(&self, f: impl FnOnce(&A) -> O) -> O {
-        self.signal.with(|v| f(Self::typed(v.as_ref())))
-    }
-
-    /// Reads the answers without tracking them.
-    pub fn with_untracked<O>(&self, f: impl FnOnce(&A) -> O) -> O {
-        self.signal.with_untracked(|v| f(Self::typed(v.as_ref())))
-    }
-
-    /// A copy of the answers, untracked.
-    pub fn get_untracked(&self) -> A
-    where
-        A: Clone,
-    {
-        self.with_untracked(A::clone)
-    }
-
-    /// Changes the answers and notifies their readers.
-    pub fn update(&self, f: impl FnOnce(&mut A)) {
-        self.signal.update(|v| f(Self::typed_mut(v.as_mut())));
-    }
-
-    /// As [`Self::update`]; `None` once the signal is gone.
-    pub fn try_update<O>(&self, f: impl FnOnce(&mut A) -> O) -> Option<O> {
-        self.signal.try_update(|v| f(Self::typed_mut(v.as_mut())))
-    }
-
-    pub fn set(&self, answers: A) {
-        self.signal.set(Box::new(answers));
-    }
-}
+/// A cloud's [`Answers`] in a signal (one signal type for every cloud).
+pub type AnswersSignal<A> = BoxedSignal<A>;
 
 /// The `on_input` maker for inputs the cloud's checks were made with: a
 /// changed value first forgets those checks (`forget`), then is kept.
@@ -331,7 +255,7 @@ pub trait CloudWizard: Send + Sync {
     /// (a secret held for their bodies).
     fn connected(&self) {}
     /// The step's result view (reactive: read the cloud's signals inside).
-    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView>;
+    fn result(&self, step: Step, shell: BoxedSignal<Shell>) -> Option<AnyView>;
     /// Tracked, so the stepper and Next follow it.
     fn status(&self, step: Step) -> StepStatus;
     /// The sandbox applied step 2: `fields` holds the next steps' inputs
@@ -344,14 +268,14 @@ pub trait CloudWizard: Send + Sync {
 pub struct CloudSlot {
     pub wizard: Arc<dyn CloudWizard>,
     /// Step 5's answer: the same shape for every cloud.
-    pub connected: RwSignal<Option<Integration>>,
+    pub connected: BoxedSignal<Option<Integration>>,
 }
 
 impl CloudSlot {
     pub fn new(wizard: impl CloudWizard + 'static) -> Self {
         CloudSlot {
             wizard: Arc::new(wizard),
-            connected: RwSignal::new(None),
+            connected: BoxedSignal::new(None),
         }
     }
 
@@ -369,12 +293,12 @@ impl CloudSlot {
 #[derive(Clone, Copy)]
 pub struct WizardState {
     pub org: StoredValue<OrgId>,
-    pub step: RwSignal<Step>,
+    pub step: BoxedSignal<Step>,
     /// The chosen cloud; always one that has a slot.
-    pub cloud: RwSignal<CloudKind>,
-    pub shell: RwSignal<Shell>,
+    pub cloud: BoxedSignal<CloudKind>,
+    pub shell: BoxedSignal<Shell>,
     /// The clouds the proxy has a provider for; `None` until it said.
-    pub offered: RwSignal<Option<Vec<CloudKind>>>,
+    pub offered: BoxedSignal<Option<Vec<CloudKind>>>,
     /// Why the proxy could not say which clouds it offers.
     pub offered_error: RwSignal<Option<ApiError>>,
     slots: StoredValue<Vec<CloudSlot>>,
@@ -394,10 +318,10 @@ impl WizardState {
         };
         WizardState {
             org: StoredValue::new(org),
-            step: RwSignal::new(Step::Choose),
-            cloud: RwSignal::new(cloud),
-            shell: RwSignal::new(Shell::Bash),
-            offered: RwSignal::new(None),
+            step: BoxedSignal::new(Step::Choose),
+            cloud: BoxedSignal::new(cloud),
+            shell: BoxedSignal::new(Shell::Bash),
+            offered: BoxedSignal::new(None),
             offered_error: RwSignal::new(None),
             slots: StoredValue::new(slots),
         }
@@ -470,7 +394,7 @@ pub fn go_to(auth: Auth, state: WizardState, step: Step) {
 #[derive(Clone, Copy)]
 pub struct StepRun {
     pub error: RwSignal<Option<ApiError>>,
-    pub elapsed: RwSignal<Option<u32>>,
+    pub elapsed: BoxedSignal<Option<u32>>,
     /// Step 5: the operator confirmed replacing the existing connection.
     pub replace: RwSignal<bool>,
 }
@@ -479,7 +403,7 @@ impl StepRun {
     pub fn new() -> Self {
         StepRun {
             error: RwSignal::new(None),
-            elapsed: RwSignal::new(None),
+            elapsed: BoxedSignal::new(None),
             replace: RwSignal::new(false),
         }
     }
@@ -640,7 +564,7 @@ pub fn StepView(
     wizard: Arc<dyn CloudWizard>,
     step: Step,
     run: StepRun,
-    shell: RwSignal<Shell>,
+    shell: BoxedSignal<Shell>,
     on_run: Callback<()>,
 ) -> impl IntoView {
     let spec = wizard.spec(step);
