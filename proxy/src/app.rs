@@ -341,12 +341,7 @@ pub async fn build_state_in(
         )),
     );
     let federation = Arc::new(federation_issuer(&config, &db, &key, &mut notes).await?);
-    let azure_provider = AzureProvider::new(
-        azure,
-        federation.clone(),
-        config.azure.clone(),
-        store.clone(),
-    );
+    let azure_provider = AzureProvider::new(azure, federation.clone(), config.azure.clone());
     let mut providers: BTreeMap<&'static str, Arc<dyn CloudProvider>> = BTreeMap::new();
     providers.insert(aws_provider.cloud(), Arc::new(aws_provider));
     providers.insert(azure_provider.cloud(), Arc::new(azure_provider));
@@ -357,7 +352,6 @@ pub async fn build_state_in(
         Arc::new(crate::gcp::RestClient::new(&config.gcp)),
         federation.clone(),
         config.gcp.clone(),
-        store.clone(),
     );
     providers.insert(gcp_provider.cloud(), Arc::new(gcp_provider));
     let accounts = account_providers(&config)?;

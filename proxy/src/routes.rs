@@ -454,7 +454,19 @@ async fn wizard_step(
                     secrets: connection.secrets,
                     ..new_connection(&org, kind)?
                 };
-                state.store.put(record.clone()).await.map_err(store_error)?;
+                match &connection.exclusive {
+                    None => state.store.put(record.clone()).await.map_err(store_error)?,
+                    Some(exclusive) => {
+                        let claimed = state
+                            .store
+                            .put_unless_claimed(record.clone(), &exclusive.same)
+                            .await
+                            .map_err(store_error)?;
+                        if let Some(other) = claimed {
+                            return Err((exclusive.taken)(&other, &record.metadata));
+                        }
+                    }
+                }
                 Ok(json!({ "integration": record.masked() }))
             }
             Step::Disconnect => Err(api_not_found()),
@@ -536,7 +548,7 @@ pub(crate) fn store_error(e: crate::store::StoreError) -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         code,
-        "The integrations store could not be written.",
+        "The integrations store could not be read or written.",
         "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
     )
 }

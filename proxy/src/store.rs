@@ -218,6 +218,23 @@ pub trait IntegrationStore: Send + Sync {
     async fn count(&self) -> Result<usize, StoreError>;
     /// Every record (the health sweep).
     async fn list_all(&self) -> Result<Vec<StoredIntegration>, StoreError>;
+    /// Saves `record` unless another org holds a record of its kind whose
+    /// metadata matches every `(name, value)` of `same` (case-insensitively;
+    /// one cloud account serves one org): then nothing is written and that
+    /// org's id is answered. This default reads, then writes; a database
+    /// does both in one transaction, so two orgs racing for one account on
+    /// two replicas cannot both win.
+    async fn put_unless_claimed(
+        &self,
+        record: StoredIntegration,
+        same: &[(String, String)],
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(other) = claimed_by(&self.list_kind(&record.kind).await?, &record, same) {
+            return Ok(Some(other));
+        }
+        self.put(record).await?;
+        Ok(None)
+    }
     /// Writes health results: only the health fields of each record, and
     /// only while it is the record that was checked ([`HealthUpdate::apply`]).
     /// Returns how many were written. This default reads and rewrites each
@@ -235,6 +252,30 @@ pub trait IntegrationStore: Send + Sync {
         }
         Ok(written)
     }
+}
+
+/// The org of another org's record among `records` whose metadata matches
+/// every `(name, value)` of `same`; none when `same` is empty.
+pub fn claimed_by(
+    records: &[StoredIntegration],
+    record: &StoredIntegration,
+    same: &[(String, String)],
+) -> Option<String> {
+    if same.is_empty() {
+        return None;
+    }
+    records
+        .iter()
+        .find(|r| {
+            r.org_id != record.org_id
+                && r.kind == record.kind
+                && same.iter().all(|(name, value)| {
+                    r.metadata
+                        .get(name)
+                        .is_some_and(|v| v.eq_ignore_ascii_case(value))
+                })
+        })
+        .map(|r| r.org_id.clone())
 }
 
 /// The file as JSON: every record a Fernet token under its credential key.

@@ -414,6 +414,72 @@ async fn an_issuer_configured_without_the_trailing_slash_is_exact_too() {
 }
 
 #[tokio::test]
+async fn a_configured_audience_is_rendered_minted_and_checked() {
+    // Not the default: a bundle or an assertion that ignored the setting
+    // would meet a credential with the other audience (AADSTS700212).
+    let custom = "api://AlphaSwarmFederation";
+    let w = AzureWorld::start_with(
+        "az-audience",
+        &[(alphaswarm_proxy::azure::AUDIENCE, custom)],
+    )
+    .await;
+    let client_id = w.onboard_identity(ORG, TENANT_A, SUB_A, json!({})).await;
+    let credentials = w.fake.identity_credentials(&client_id);
+    assert_eq!(
+        credentials[0].3,
+        [custom],
+        "the bundle renders the audience"
+    );
+    let token = w.proxy.stepped_up().await;
+    let (status, three) = w
+        .step(&token, ORG, "validate-identity", mi(&client_id))
+        .await;
+    assert_eq!(status, 200, "{three}");
+    assert_eq!(three["audience"], custom);
+    let seen = w.fake.seen_assertions();
+    assert!(!seen.is_empty() && seen.iter().all(|a| a.aud == custom));
+}
+
+#[tokio::test]
+async fn an_issuer_entra_cannot_reach_is_named_with_its_discovery_url() {
+    // A loopback address nothing listens on: Entra's fetch of the discovery
+    // document fails (AADSTS50166), as for an issuer that is not public.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let issuer = format!("http://{closed}/oidc/");
+    let w = AzureWorld::start_with(
+        "az-unreachable",
+        &[(alphaswarm_proxy::federation::ISSUER_VAR, issuer.as_str())],
+    )
+    .await;
+    let client_id = w.onboard_identity(ORG, TENANT_A, SUB_A, json!({})).await;
+    let token = w.proxy.stepped_up().await;
+    let (status, error) = w
+        .step(&token, ORG, "validate-identity", mi(&client_id))
+        .await;
+    assert_error(status, &error, 422, "issuer_unreachable", None);
+    assert!(
+        error["hint"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{issuer}.well-known/openid-configuration")),
+        "{error}"
+    );
+    assert!(!error.to_string().contains("AADSTS"), "{error}");
+    assert_eq!(
+        w.fake
+            .seen_assertions()
+            .iter()
+            .map(|a| a.refused_with)
+            .collect::<Vec<_>>(),
+        [Some(50166)],
+        "refused once, not retried"
+    );
+}
+
+#[tokio::test]
 async fn consent_missing_then_role_missing_then_connected() {
     let w = AzureWorld::start("az-consent").await;
     let bundle = w.onboard_shared(ORG, TENANT_A, SUB_A, false).await;

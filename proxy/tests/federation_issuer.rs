@@ -190,17 +190,7 @@ async fn the_cli_rotates_beside_a_running_proxy_and_exports_the_jwks() {
     let env = binary_env(&dir, &key, EXTERNAL_ID_SECRET);
     let proxy = BinaryProxy::spawn(&dir, "issuer", &env);
     let http = http_client();
-    let jwks = || async {
-        let set: Value = http
-            .get(format!("{}/oidc/.well-known/jwks.json", proxy.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        set
-    };
+    let jwks = || published_jwks(&http, &proxy.base);
     let first = jwks().await;
     assert_eq!(
         first["keys"].as_array().unwrap().len(),
@@ -217,6 +207,23 @@ async fn the_cli_rotates_beside_a_running_proxy_and_exports_the_jwks() {
     let printed = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         printed.contains("Published key") && printed.contains("leaves the JWKS"),
+        "{printed}"
+    );
+    // Without --overlap the new key signs only a day later (longer than any
+    // relying party's JWKS cache).
+    let signs_from = printed
+        .split("it signs from ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|t| t.trim_end_matches('.'))
+        .and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        })
+        .unwrap_or_else(|| panic!("no signing time in {printed}"))
+        .unix_timestamp();
+    let day_later = alphaswarm_proxy::federation::now() + 24 * 3600;
+    assert!(
+        (day_later - 120..=day_later).contains(&signs_from),
         "{printed}"
     );
     // The serving proxy sees the rotation on its next request, no restart.
@@ -266,4 +273,85 @@ async fn the_cli_rotates_beside_a_running_proxy_and_exports_the_jwks() {
     );
     assert!(!stderr.contains(&wrong) && !stderr.contains(&key));
     assert!(!proxy.logs().contains(&key));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_era_key_file_is_imported_once_with_its_key_ids() {
+    use alphaswarm_proxy::federation::keys::{KeyRing, SigningKey};
+    use alphaswarm_proxy::federation::store::SigningKeyStore;
+    use alphaswarm_proxy::federation::{file_key_store, keys_path};
+    // The release before the database kept the ring in the state
+    // directory. Its key ids are what Entra caches and GCP may have
+    // uploaded: the upgrade must keep publishing and signing with them.
+    let dir = temp_dir("issuer-import");
+    let key = alphaswarm_proxy::store::FernetFileStore::generate_key();
+    let env = binary_env(&dir, &key, EXTERNAL_ID_SECRET);
+    let state = dir.join("state");
+    alphaswarm_proxy::app::create_private_dir(&state).unwrap();
+    let now = alphaswarm_proxy::federation::now();
+    let old = SigningKey::generate(now - 3600, now - 3600).unwrap();
+    file_key_store(&state, &alphaswarm_proxy::config::Secret::new(key.clone()))
+        .unwrap()
+        .save(&KeyRing {
+            keys: vec![old.clone()],
+        })
+        .await
+        .unwrap();
+    let file = std::fs::read(keys_path(&state)).unwrap();
+    let http = http_client();
+
+    let proxy = BinaryProxy::spawn(&dir, "import", &env);
+    assert_eq!(
+        kids(&published_jwks(&http, &proxy.base).await),
+        [old.kid.as_str()]
+    );
+    assert!(
+        proxy
+            .logs()
+            .contains("Imported 1 federation signing key(s)"),
+        "{}",
+        proxy.logs()
+    );
+    assert!(
+        !stored_key_ring(&dir).await.is_empty(),
+        "now in the database"
+    );
+    assert_eq!(
+        std::fs::read(keys_path(&state)).unwrap(),
+        file,
+        "left as it was"
+    );
+    drop(proxy);
+
+    // Once imported, the database is the ring: a rotation there stands
+    // across a restart (the file is not imported over it again).
+    let out = cli(&dir, &env, &["federation-keys", "rotate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = BinaryProxy::spawn(&dir, "again", &env);
+    let after = kids(&published_jwks(&http, &again.base).await);
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert_eq!(after[0], old.kid);
+    assert!(!again.logs().contains("Imported"), "{}", again.logs());
+}
+
+/// The first key is generated on first use and signs from the caller's
+/// time, not from whenever generation finished: a clock read that lands a
+/// second before a slow RSA generation (a loaded machine) must still sign.
+#[tokio::test]
+async fn the_first_key_signs_at_the_time_the_caller_signs_at() {
+    let (proxy, _) = loopback_issuer_proxy("issuer-first-use").await;
+    let federation = &proxy.state.federation;
+    let earlier = alphaswarm_proxy::federation::now() - 5;
+    let first = federation
+        .mint_at("org:acme", &audience(), earlier)
+        .await
+        .expect("the first key signs at the caller's time");
+    assert_eq!(first.issued_at, earlier);
+    let jwks = federation.jwks_at(earlier).await.unwrap();
+    assert_eq!(jwks.keys.len(), 1);
+    assert_eq!(jwks.keys[0].kid, first.kid);
 }

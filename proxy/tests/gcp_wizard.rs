@@ -628,3 +628,36 @@ async fn steps_need_a_fresh_step_up_and_failed_steps_are_audited() {
     assert_eq!(rows[1]["error_code"], "wif_provider_unavailable");
     assert_eq!(rows[1]["audit_run_id"], error["audit_run_id"]);
 }
+
+#[tokio::test]
+async fn one_project_serves_one_org() {
+    let w = GcpWorld::start("gcp-one-project").await;
+    w.onboard(ORG, PROJECT, NUMBER).await;
+    w.onboard("beta", PROJECT, NUMBER).await;
+    let token = w.proxy.stepped_up().await;
+    let (status, five) = w.step(&token, ORG, "connect", acme()).await;
+    assert_eq!(status, 200, "{five}");
+    // Beta's own identity works in the project, but acme holds it.
+    let beta = body("beta", PROJECT, NUMBER);
+    let (status, three) = w
+        .step(&token, "beta", "validate-identity", beta.clone())
+        .await;
+    assert_eq!(status, 200, "{three}");
+    let (status, conflict) = w.step(&token, "beta", "connect", beta.clone()).await;
+    assert_error(
+        status,
+        &conflict,
+        409,
+        "project_already_connected",
+        Some("project_id"),
+    );
+    let message = conflict["message"].as_str().unwrap();
+    assert!(
+        message.contains(PROJECT) && message.contains(ORG),
+        "{conflict}"
+    );
+    let (status, _) = w.disconnect(&token, ORG).await;
+    assert_eq!(status, 200);
+    let (status, now_free) = w.step(&token, "beta", "connect", beta).await;
+    assert_eq!(status, 200, "{now_free}");
+}

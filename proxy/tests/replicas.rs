@@ -268,16 +268,6 @@ async fn two_replicas_share_one_store_and_one_chain_through_a_kill_dash_nine() {
     db.close().await;
 }
 
-async fn published_jwks(http: &reqwest::Client, base: &str) -> Value {
-    http.get(format!("{base}/oidc/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 async fn step_up(http: &reqwest::Client, base: &str, token: &str, code: &str) -> (u16, Value) {
     let response = http
         .post(format!("{base}/auth/step-up"))

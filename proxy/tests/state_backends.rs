@@ -53,6 +53,7 @@ both_backends!(
     a_tampered_file_era_audit_log_is_refused,
     the_export_is_the_file_era_format,
     attempt_budgets_are_one_budget_across_replicas,
+    racing_claims_for_one_account_have_one_winner,
 );
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -789,4 +790,64 @@ async fn attempt_budgets_are_one_budget_across_replicas(kind: Kind) {
         .reserve(AttemptKind::Totp, client, "admin")
         .await;
     assert_eq!(refused.unwrap_err(), Refusal::Unavailable);
+}
+
+/// Two orgs connect one cloud account at the same instant through two
+/// replicas (two pools): exactly one is saved, the other is told who holds
+/// it, round after round; the holder may save its own record again.
+async fn racing_claims_for_one_account_have_one_winner(kind: Kind) {
+    let dir = temp_dir("claims");
+    let key = FernetFileStore::generate_key();
+    let target = target(kind, &dir).await;
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let db = open(&target).await;
+        replicas.push(Arc::new(DbIntegrationStore::open(db, &key).await.unwrap()));
+    }
+    let same = |account: &str| vec![("account_id".to_owned(), account.to_owned())];
+    for round in 0..12 {
+        let account = format!("sub-{round}");
+        let claims: Vec<_> = ["acme", "beta"]
+            .into_iter()
+            .zip(&replicas)
+            .map(|(org, store)| {
+                let (store, record, same) = (
+                    store.clone(),
+                    record(org, "cloud_azure", &account),
+                    same(&account),
+                );
+                tokio::spawn(async move { store.put_unless_claimed(record, &same).await.unwrap() })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for claim in claims {
+            outcomes.push(claim.await.unwrap());
+        }
+        let holders: Vec<String> = replicas[0]
+            .list_kind("cloud_azure")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.metadata["account_id"] == account)
+            .map(|r| r.org_id)
+            .collect();
+        assert_eq!(holders.len(), 1, "round {round}: {outcomes:?}");
+        let refused: Vec<&String> = outcomes.iter().flatten().collect();
+        assert_eq!(refused, [&holders[0]], "round {round}: {outcomes:?}");
+    }
+    let holder = replicas[1]
+        .list_kind("cloud_azure")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.metadata["account_id"] == "sub-11")
+        .unwrap();
+    let again = record(&holder.org_id, "cloud_azure", "sub-11");
+    assert_eq!(
+        replicas[1]
+            .put_unless_claimed(again, &same("sub-11"))
+            .await
+            .unwrap(),
+        None
+    );
 }

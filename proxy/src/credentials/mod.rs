@@ -80,6 +80,9 @@ pub struct OwnSecretSource {
     /// The store that answered; `None` when none held it (the setting is unset).
     pub source: Option<Source>,
     pub fields: Vec<&'static str>,
+    /// Sandbox mode's settings replace whatever the store answered (the
+    /// platform key is the simulated account's), so `source` is not in use.
+    pub laid_over: bool,
 }
 
 /// The resolver chain and where each of the proxy's own secrets came from.
@@ -142,6 +145,11 @@ pub async fn load_laid_over(
             credential_key: key.to_string(),
             source: found.as_ref().map(|c| c.source()),
             fields: secret.fields.iter().map(|(field, _)| *field).collect(),
+            laid_over: secret
+                .required
+                .iter()
+                .filter_map(|required| secret.fields.iter().find(|(field, _)| field == required))
+                .all(|(_, variable)| over.iter().any(|(laid, _)| laid == variable)),
         });
     }
     let config = Config::from_lookup(|name| {
@@ -206,5 +214,38 @@ mod tests {
             store_name(&AWS_PLATFORM.key(), &Store::Env).unwrap().name,
             "ALPHASWARM_ADMIN_AWS_PLATFORM"
         );
+    }
+
+    /// Describe must not name a store as the platform key's source when
+    /// the sandbox replaced the key it answered.
+    #[tokio::test]
+    async fn a_secret_the_sandbox_replaces_is_marked_laid_over() {
+        let env = Environment::from_pairs([
+            (
+                "ALPHASWARM_ADMIN_AWS_PLATFORM_ACCESS_KEY_ID",
+                "AKIAIOSFODNN7EXAMPLE",
+            ),
+            (
+                "ALPHASWARM_ADMIN_AWS_PLATFORM_SECRET_ACCESS_KEY",
+                "canary-not-this",
+            ),
+        ]);
+        let sandbox = [
+            ("AWS_ACCESS_KEY_ID", "AKIASANDBOXEXAMPLE00".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "sandbox".to_owned()),
+        ];
+        let (_, laid) = load_laid_over(env.clone(), &sandbox).await.unwrap();
+        let (_, plain) = load(env).await.unwrap();
+        let platform = |c: &Credentials| {
+            c.own
+                .iter()
+                .find(|o| o.credential_key == AWS_PLATFORM.key().to_string())
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(platform(&laid).source, Some(Source::Env));
+        assert!(platform(&laid).laid_over);
+        assert!(!platform(&plain).laid_over);
+        assert!(laid.own.iter().filter(|o| o.laid_over).count() == 1);
     }
 }

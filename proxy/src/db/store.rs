@@ -139,6 +139,56 @@ impl IntegrationStore for DbIntegrationStore {
         })
     }
 
+    /// One write transaction: the other orgs' records of the kind are read
+    /// and the record saved under a lock every such save takes (SQLite's
+    /// write lock; on PostgreSQL an advisory lock per kind), so of two
+    /// orgs claiming one account at once exactly one wins.
+    async fn put_unless_claimed(
+        &self,
+        record: StoredIntegration,
+        same: &[(String, String)],
+    ) -> Result<Option<String>, StoreError> {
+        let token = self.encrypt(&record)?;
+        on_pool!(self.db, |pool, dialect| {
+            let mut tx = pool
+                .begin_with(dialect.begin_write())
+                .await
+                .map_err(|e| self.query_error(e))?;
+            if dialect == super::Dialect::Postgres {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .bind(format!("claim:{}", record.kind))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| self.query_error(e))?;
+            }
+            let others: Vec<String> = sqlx::query_scalar(
+                "SELECT record FROM integrations WHERE kind = $1 AND org_id <> $2",
+            )
+            .bind(&record.kind)
+            .bind(&record.org_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| self.query_error(e))?;
+            let others = others
+                .iter()
+                .map(|t| self.decrypt(t))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            if let Some(other) = crate::store::claimed_by(&others, &record, same) {
+                return Ok(Some(other));
+            }
+            sqlx::query(UPSERT)
+                .bind(&record.credential_key)
+                .bind(&record.org_id)
+                .bind(&record.kind)
+                .bind(&token)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.query_error(e))?;
+            tx.commit().await.map_err(|e| self.query_error(e))?;
+            Ok(None)
+        })
+    }
+
     async fn remove(&self, credential_key: &str) -> Result<bool, StoreError> {
         on_pool!(self.db, |pool, dialect| {
             sqlx::query("DELETE FROM integrations WHERE credential_key = $1")

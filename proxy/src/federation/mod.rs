@@ -230,33 +230,37 @@ impl FederationIssuer {
                 return Ok(None);
             }
             // A ring whose keys all ended (a long-stopped proxy): start over.
-            let key = generate(now, now).await?;
+            let key = generate(now, FIRST_KEY_SIGNS_FROM).await?;
             let kid = key.kid.clone();
             ring.prune(now);
             ring.keys.push(key);
             self.keys.save(&ring).await?;
             return Ok(Some(kid));
         }
-        let key = generate(now, now).await?;
+        let key = generate(now, FIRST_KEY_SIGNS_FROM).await?;
         let kid = key.kid.clone();
         self.keys.save(&KeyRing { keys: vec![key] }).await?;
         Ok(Some(kid))
     }
 
-    /// The ring, generating the first key if this is the very first use.
-    async fn ring(&self) -> Result<KeyRing, FederationError> {
+    /// The ring with a key that signs at `now`, generating the first key if
+    /// this is the very first use. The caller's `now` throughout: a second
+    /// ticking between the caller's clock read and this one (a slow RSA key
+    /// generation on a loaded machine) must not leave the new key signing
+    /// only after the time the caller signs at.
+    async fn ring_at(&self, now: i64) -> Result<KeyRing, FederationError> {
         if let Some(ring) = self.keys.load().await?
-            && ring.signer(now()).is_some()
+            && ring.signer(now).is_some()
         {
             return Ok(ring);
         }
-        self.ensure_key(now()).await?;
+        self.ensure_key(now).await?;
         self.keys.load().await?.ok_or(FederationError::NoSigningKey)
     }
 
     /// The public keys relying parties may see at `now`.
     pub async fn jwks_at(&self, now: i64) -> Result<Jwks, FederationError> {
-        Ok(self.ring().await?.jwks(now))
+        Ok(self.ring_at(now).await?.jwks(now))
     }
 
     pub async fn jwks(&self) -> Result<Jwks, FederationError> {
@@ -270,7 +274,7 @@ impl FederationIssuer {
         audience: &Audience,
         now: i64,
     ) -> Result<Assertion, FederationError> {
-        let ring = self.ring().await?;
+        let ring = self.ring_at(now).await?;
         let key = ring.signer(now).ok_or(FederationError::NoSigningKey)?;
         let jti = uuid::Uuid::new_v4().to_string();
         let claims = Claims {
@@ -339,6 +343,12 @@ where
         }
     }
 }
+
+/// A ring's first key has no predecessor to overlap with, so it signs for
+/// any time: a replica whose clock read came a moment before another
+/// replica saved the first key must find that key signing, not start over
+/// with a second one (two replicas starting together on a loaded machine).
+const FIRST_KEY_SIGNS_FROM: i64 = 0;
 
 async fn generate(now: i64, signs_from: i64) -> Result<SigningKey, FederationError> {
     tokio::task::spawn_blocking(move || SigningKey::generate(now, signs_from))

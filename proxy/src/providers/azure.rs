@@ -10,9 +10,7 @@
 //! the baseline and the fix commands come from the core; the calls go
 //! through [`AzureApi`].
 
-use super::{
-    Attempt, CloudProvider, Connection, Minted, federation_error, refuse_if_connected_elsewhere,
-};
+use super::{Attempt, CloudProvider, Connection, Exclusive, Minted, federation_error};
 use crate::aws::{TokioClock, retry_while_settling};
 use crate::azure::{
     APP_CLIENT_ID, ArmToken, AzureApi, AzureConfig, AzureError, ExchangeContext, Subscription,
@@ -20,7 +18,7 @@ use crate::azure::{
 use crate::error::{ApiError, parse_body};
 use crate::federation::FederationIssuer;
 use crate::health::HealthCheck;
-use crate::store::{IntegrationStore, StoredIntegration};
+use crate::store::StoredIntegration;
 use alphaswarm_core::RenderError;
 use alphaswarm_core::azure::{
     self as core_azure, AzureBootstrapRequest, AzureConnectionRequest, AzureMode,
@@ -50,8 +48,6 @@ pub struct AzureProvider {
     azure: Arc<dyn AzureApi>,
     federation: Arc<FederationIssuer>,
     config: AzureConfig,
-    /// Read at connect: one tenant + subscription never serves two orgs.
-    store: Arc<dyn IntegrationStore>,
 }
 
 #[derive(Deserialize)]
@@ -109,13 +105,11 @@ impl AzureProvider {
         azure: Arc<dyn AzureApi>,
         federation: Arc<FederationIssuer>,
         config: AzureConfig,
-        store: Arc<dyn IntegrationStore>,
     ) -> Self {
         AzureProvider {
             azure,
             federation,
             config,
-            store,
         }
     }
 
@@ -551,30 +545,6 @@ impl CloudProvider for AzureProvider {
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError> {
         let (request, auth) = self.checked(org, body, self.config.settle).await?;
         let c = &request.connection;
-        refuse_if_connected_elsewhere(
-            self.store.as_ref(),
-            self.integration_kind(),
-            org,
-            &[
-                ("tenant_id", c.tenant_id.as_str()),
-                ("subscription_id", c.subscription_id.as_str()),
-            ],
-            |other| {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    "subscription_already_connected",
-                    format!(
-                        "Subscription {} of tenant {} is already connected under organisation {other}; one subscription never serves two organisations.",
-                        c.subscription_id, c.tenant_id
-                    ),
-                    format!(
-                        "Disconnect it from organisation {other} first (DELETE /admin/accounts/{other}/cloud/azure), or connect another subscription."
-                    ),
-                )
-                .with_field("subscription_id")
-            },
-        )
-        .await?;
         Ok(Connection {
             metadata: BTreeMap::from([
                 ("tenant_id".to_owned(), c.tenant_id.to_string()),
@@ -585,6 +555,13 @@ impl CloudProvider for AzureProvider {
                 ("subject".to_owned(), core_azure::subject(org)),
                 ("mode".to_owned(), c.mode.as_str().to_owned()),
             ]),
+            exclusive: Some(Exclusive {
+                same: vec![
+                    ("tenant_id".to_owned(), c.tenant_id.to_string()),
+                    ("subscription_id".to_owned(), c.subscription_id.to_string()),
+                ],
+                taken: subscription_taken,
+            }),
             // Nothing secret exists in a federated connection.
             ..Connection::default()
         })
@@ -681,6 +658,23 @@ impl CloudProvider for AzureProvider {
         steps.push("AlphaSwarm does not request the permissions to delete principals or role assignments, so this clean-up is yours.".to_owned());
         steps
     }
+}
+
+/// Step 5's 409: the subscription in `metadata` is organisation `other`'s.
+fn subscription_taken(other: &str, metadata: &BTreeMap<String, String>) -> ApiError {
+    let value = |name: &str| metadata.get(name).cloned().unwrap_or_default();
+    let (subscription, tenant) = (value("subscription_id"), value("tenant_id"));
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "subscription_already_connected",
+        format!(
+            "Subscription {subscription} of tenant {tenant} is already connected under organisation {other}; one subscription never serves two organisations."
+        ),
+        format!(
+            "Disconnect it from organisation {other} first (DELETE /admin/accounts/{other}/cloud/azure), or connect another subscription."
+        ),
+    )
+    .with_field("subscription_id")
 }
 
 /// A built-in role's name, else the definition id's GUID.

@@ -11,15 +11,13 @@
 //! Bundles, ids, the baseline and the fix commands come from the core; the
 //! calls go through [`GcpApi`].
 
-use super::{
-    Attempt, CloudProvider, Connection, Minted, federation_error, refuse_if_connected_elsewhere,
-};
+use super::{Attempt, CloudProvider, Connection, Exclusive, Minted, federation_error};
 use crate::aws::{TokioClock, retry_while_settling};
 use crate::error::{ApiError, parse_body};
 use crate::federation::FederationIssuer;
 use crate::gcp::{AccessToken, GcpApi, GcpConfig, GcpError, GcpService, Project, StepContext};
 use crate::health::HealthCheck;
-use crate::store::{IntegrationStore, StoredIntegration};
+use crate::store::StoredIntegration;
 use alphaswarm_core::gcp::{
     self as core_gcp, GcpBootstrapRequest, GcpPoolId, GcpProjectId, GcpProjectNumber,
     ValidatedGcpRequest,
@@ -42,8 +40,6 @@ pub struct GcpProvider {
     gcp: Arc<dyn GcpApi>,
     federation: Arc<FederationIssuer>,
     config: GcpConfig,
-    /// Read at connect: one project never serves two orgs.
-    store: Arc<dyn IntegrationStore>,
 }
 
 #[derive(Deserialize)]
@@ -147,17 +143,11 @@ fn pool_id_field(value: Option<&str>, field: &'static str) -> Result<Option<GcpP
 }
 
 impl GcpProvider {
-    pub fn new(
-        gcp: Arc<dyn GcpApi>,
-        federation: Arc<FederationIssuer>,
-        config: GcpConfig,
-        store: Arc<dyn IntegrationStore>,
-    ) -> Self {
+    pub fn new(gcp: Arc<dyn GcpApi>, federation: Arc<FederationIssuer>, config: GcpConfig) -> Self {
         GcpProvider {
             gcp,
             federation,
             config,
-            store,
         }
     }
 
@@ -560,27 +550,6 @@ impl CloudProvider for GcpProvider {
     async fn connect(&self, org: &OrgId, body: Value) -> Result<Connection, ApiError> {
         let (request, _) = self.checked(org, body, self.config.settle).await?;
         let v = &request.v;
-        refuse_if_connected_elsewhere(
-            self.store.as_ref(),
-            self.integration_kind(),
-            org,
-            &[("project_id", v.project_id.as_str())],
-            |other| {
-                ApiError::new(
-                    StatusCode::CONFLICT,
-                    "project_already_connected",
-                    format!(
-                        "Project {} is already connected under organisation {other}; one project never serves two organisations.",
-                        v.project_id
-                    ),
-                    format!(
-                        "Disconnect it from organisation {other} first (DELETE /admin/accounts/{other}/cloud/gcp), or connect another project."
-                    ),
-                )
-                .with_field("project_id")
-            },
-        )
-        .await?;
         Ok(Connection {
             metadata: BTreeMap::from([
                 ("project_id".to_owned(), v.project_id.to_string()),
@@ -594,6 +563,10 @@ impl CloudProvider for GcpProvider {
                 ("subject".to_owned(), request.subject.clone()),
                 ("issuer".to_owned(), v.issuer.to_string()),
             ]),
+            exclusive: Some(Exclusive {
+                same: vec![("project_id".to_owned(), v.project_id.to_string())],
+                taken: project_taken,
+            }),
             // Nothing secret exists in a federated connection.
             ..Connection::default()
         })
@@ -721,6 +694,22 @@ impl CloudProvider for GcpProvider {
         steps.push("AlphaSwarm does not request the permissions to delete pools, bindings or service accounts, so this clean-up is yours.".to_owned());
         steps
     }
+}
+
+/// Step 5's 409: the project in `metadata` is organisation `other`'s.
+fn project_taken(other: &str, metadata: &BTreeMap<String, String>) -> ApiError {
+    let project = metadata.get("project_id").map_or("", String::as_str);
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "project_already_connected",
+        format!(
+            "Project {project} is already connected under organisation {other}; one project never serves two organisations."
+        ),
+        format!(
+            "Disconnect it from organisation {other} first (DELETE /admin/accounts/{other}/cloud/gcp), or connect another project."
+        ),
+    )
+    .with_field("project_id")
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::aws::Settling;
 pub use crate::credentials::routes::Minted;
 use crate::error::ApiError;
 use crate::health::HealthCheck;
-use crate::store::{IntegrationStore, StoredIntegration};
+use crate::store::StoredIntegration;
 use alphaswarm_core::OrgId;
 use async_trait::async_trait;
 use axum::http::StatusCode;
@@ -58,11 +58,22 @@ impl Step {
 
 /// What connect persists: plain metadata, values only ever shown masked,
 /// and secrets (a Cloudflare token) never shown in any form.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Connection {
     pub metadata: BTreeMap<String, String>,
     pub sensitive: BTreeMap<String, String>,
     pub secrets: BTreeMap<String, String>,
+    /// The cloud account, which serves one org only; `None`: no such rule.
+    pub exclusive: Option<Exclusive>,
+}
+
+/// Metadata no other org's connection of the same kind may share, checked
+/// and saved in one step ([`crate::store::IntegrationStore::put_unless_claimed`]), and
+/// the 409 when organisation `other` already holds it (given the metadata).
+#[derive(Debug, Clone)]
+pub struct Exclusive {
+    pub same: Vec<(String, String)>,
+    pub taken: fn(other: &str, metadata: &BTreeMap<String, String>) -> ApiError,
 }
 
 #[async_trait]
@@ -130,39 +141,6 @@ pub fn expiry_after(seconds: u32) -> String {
     (time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds.into()))
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
-}
-
-/// Refuses a connect when another org already holds a connection of this
-/// kind whose metadata matches every `(name, value)` (case-insensitively):
-/// one cloud account never serves two orgs. `conflict` words the refusal
-/// for the other org's id.
-pub async fn refuse_if_connected_elsewhere(
-    store: &dyn IntegrationStore,
-    kind: &str,
-    org: &OrgId,
-    same: &[(&str, &str)],
-    conflict: impl FnOnce(&str) -> ApiError,
-) -> Result<(), ApiError> {
-    let records = store.list_kind(kind).await.map_err(|e| {
-        tracing::error!(error = %e, "integrations store failed");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            e.code(),
-            "The integrations store could not be read.",
-            "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH and the proxy's log.",
-        )
-    })?;
-    match records.iter().find(|r| {
-        r.org_id != org.as_str()
-            && same.iter().all(|(name, value)| {
-                r.metadata
-                    .get(*name)
-                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
-            })
-    }) {
-        Some(other) => Err(conflict(&other.org_id)),
-        None => Ok(()),
-    }
 }
 
 /// One attempt's failure while a cloud settles: the cloud's answer (retried

@@ -805,6 +805,17 @@ pub fn binary_database_bytes(dir: &std::path::Path) -> String {
         .collect()
 }
 
+/// The JWKS a proxy at `base` publishes at the default issuer path.
+pub async fn published_jwks(http: &reqwest::Client, base: &str) -> Value {
+    http.get(format!("{base}/oidc/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// The federation key ring as stored (a Fernet token) in that database.
 pub async fn stored_key_ring(dir: &std::path::Path) -> String {
     let db = binary_database(dir).await;
