@@ -12,6 +12,8 @@ WASM_BINDGEN_VERSION="0.2.130"   # must equal wasm-bindgen in Cargo.lock
 # 216.3 KB gzip of wasm. Everything else (tests, clippy, the proxy) is stable.
 WEB_NIGHTLY="nightly-2026-05-20"
 BINARYEN_VERSION="132.0.0"        # npm binaryen; Debian's wasm-opt breaks wasm-bindgen output
+TERSER_VERSION="5.51.2"           # npm terser: minifies the wasm-bindgen glue (pure JS)
+CSSO_VERSION="5.0.5"              # npm csso: minifies the stylesheet (pure JS)
 # cryptography: proxy/tests/support/verify_audit_checkpoints.py (moto pulls it
 # in too; pinned here because a test relies on it directly).
 PY_PINS=("moto[server]==5.2.5" "cfn-lint==1.58.0" "awscli==1.46.3" "kubernetes-validate==1.37.0" "cryptography==50.0.2")
@@ -87,6 +89,9 @@ ensure_postgresql() {
 
 ensure_browser() { ensure_apt chromium:chromium chromedriver:chromium-driver; }
 ensure_shellcheck() { ensure_apt shellcheck:shellcheck; }
+# Zopfli writes standard gzip (any browser reads it) about 4-5% smaller than
+# gzip -9: the UI's precompressed .gz files (scripts/build-web.sh).
+ensure_zopfli() { ensure_apt zopfli:zopfli; }
 
 # A project-local venv with the pinned Python test peers (moto, cfn-lint,
 # awscli) and the audit checker's cryptography.
@@ -130,4 +135,19 @@ ensure_wasm_opt() {
   fi
   WASM_OPT="$dir/node_modules/.bin/wasm-opt"
   export WASM_OPT
+}
+
+# The UI's JS and CSS minifiers (scripts/build-web.sh), pinned, in .tools/.
+ensure_web_minifiers() {
+  local dir="$ROOT/.tools/minify"
+  if [ ! -f "$dir/node_modules/terser/package.json" ] || [ ! -f "$dir/node_modules/csso/package.json" ] \
+    || ! grep -q "\"version\": \"$TERSER_VERSION\"" "$dir/node_modules/terser/package.json" \
+    || ! grep -q "\"version\": \"$CSSO_VERSION\"" "$dir/node_modules/csso/package.json"; then
+    step "npm terser@$TERSER_VERSION csso@$CSSO_VERSION"
+    mkdir -p "$dir"
+    (cd "$dir" && npm install --no-audit --no-fund --loglevel=error --no-save \
+      "terser@$TERSER_VERSION" "csso@$CSSO_VERSION" >/dev/null)
+  fi
+  MINIFY_DIR="$dir"
+  export MINIFY_DIR
 }

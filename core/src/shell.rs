@@ -239,12 +239,23 @@ pub enum Shell {
     PowerShell,
 }
 
+impl Shell {
+    /// The shell's name in messages (not `Debug`: the web UI's build
+    /// compiles `Debug` formatting out).
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::PowerShell => "PowerShell",
+        }
+    }
+}
+
 /// Why a value cannot be written into a shell command.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShellError {
     #[error("a value contains a NUL byte, which no shell argument can hold")]
     Nul,
-    #[error("a value contains the character {}, which cannot be quoted safely for {shell:?}", ch.escape_debug())]
+    #[error("a value contains the character {}, which cannot be quoted safely for {}", ch.escape_debug(), shell.name())]
     Unquotable { shell: Shell, ch: char },
 }
 

@@ -3,6 +3,8 @@
 //! database; `alphaswarm-proxy verify-audit <path> [--public-key <pem>]`
 //! checks a JSON-lines trail file's hash chain and signed checkpoints;
 //! `alphaswarm-proxy audit-public-key` prints the key that signs them;
+//! `alphaswarm-proxy export-audit <path> [--force]` writes the database's
+//! trail out in that file format, for an auditor who has only the key;
 //! `alphaswarm-proxy export <path> [--force]` writes the store out in the
 //! file era's encrypted JSON format;
 //! `alphaswarm-proxy federation-keys rotate|export-jwks` manages the OIDC
@@ -30,6 +32,7 @@ fn usage() -> String {
        alphaswarm-proxy verify-audit [--public-key <pem file>]
        alphaswarm-proxy verify-audit <audit file> [--public-key <pem file>]
        alphaswarm-proxy audit-public-key
+       alphaswarm-proxy export-audit <audit file> [--force]
        alphaswarm-proxy export <path> [--force]
 {}
 
@@ -38,7 +41,11 @@ re-hashed, truncated, emptied, missing, unsigned), 2 when it cannot be
 checked (unreadable file or database, no key). Without a path it checks the
 chain in the database (ALPHASWARM_ADMIN_DATABASE_URL, default the state
 directory's alphaswarm.db). Without --public-key it uses the key in the
-state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).",
+state directory (ALPHASWARM_ADMIN_STATE_DIR, default ~/.alphaswarm).
+
+export-audit writes the database's trail as JSON lines (its checkpoints in
+<audit file> with the extension .checkpoints.jsonl), which verify-audit
+<audit file> --public-key <pem file> checks without the proxy's state.",
         alphaswarm_proxy::federation::cli::USAGE
     )
 }
@@ -60,6 +67,10 @@ fn main() -> ExitCode {
         ["verify-audit", path, "--public-key", key]
         | ["verify-audit", "--public-key", key, path] => verify(path, Some(key)),
         ["audit-public-key"] => export_public_key(),
+        ["export-audit", path] => with_database(|_, db| export_audit(db, path, false)),
+        ["export-audit", path, "--force"] | ["export-audit", "--force", path] => {
+            with_database(|_, db| export_audit(db, path, true))
+        }
         ["export", path] => with_database(|config, db| export(config, db, path, false)),
         ["export", path, "--force"] | ["export", "--force", path] => {
             with_database(|config, db| export(config, db, path, true))
@@ -210,6 +221,26 @@ async fn export(config: Config, db: Database, path: &str, replace: bool) -> Exit
         }
         Err(e) => {
             eprintln!("export failed: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The database's trail in the file format, for an auditor with the public key only.
+async fn export_audit(db: Database, path: &str, replace: bool) -> ExitCode {
+    let rows = std::path::Path::new(path);
+    // Any key will do: exporting checks nothing and signs nothing.
+    let sink = DbAuditSink::verifier(db, ed25519_dalek::VerifyingKey::default());
+    match sink.export(rows, replace).await {
+        Ok(count) => {
+            println!(
+                "exported {count} audit rows to {path} and their checkpoints to {} (check them with `alphaswarm-proxy verify-audit {path} --public-key <pem file>`)",
+                alphaswarm_proxy::audit::checkpoints_path(rows).display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("audit export failed: {e}");
             ExitCode::from(2)
         }
     }

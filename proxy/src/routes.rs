@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use time::format_description::well_known::Rfc3339;
+use tower_http::services::{ServeDir, ServeFile};
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -66,11 +67,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::federation::router(&state.config.federation))
         .with_state(state);
     if web_dir.join("index.html").is_file() {
-        let index = web_dir.join("index.html");
-        api.fallback_service(
-            tower_http::services::ServeDir::new(&web_dir)
-                .fallback(tower_http::services::ServeFile::new(index)),
-        )
+        api.fallback_service(web_ui(&web_dir))
     } else {
         api.fallback(|| async {
             ApiError::not_found(
@@ -92,6 +89,30 @@ pub fn router(state: AppState) -> Router {
         crate::edge::guard,
     ))
     .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// The built UI: each file as `scripts/build-web.sh` left it, or its
+/// precompressed `.gz` twin (gzip -9, written by the build) to a browser
+/// that accepts gzip, so what travels is the figure the size budget counts;
+/// `index.html` for client-side routes. `Vary` tells caches the answer
+/// depends on `Accept-Encoding`.
+fn web_ui(web_dir: &std::path::Path) -> tower::util::MapResponse<WebFiles, fn(WebFile) -> WebFile> {
+    let index = ServeFile::new(web_dir.join("index.html")).precompressed_gzip();
+    tower::util::MapResponse::new(
+        ServeDir::new(web_dir).precompressed_gzip().fallback(index),
+        vary_on_encoding as fn(WebFile) -> WebFile,
+    )
+}
+
+type WebFiles = ServeDir<ServeFile>;
+type WebFile = axum::http::Response<tower_http::services::fs::ServeFileSystemResponseBody>;
+
+fn vary_on_encoding(mut response: WebFile) -> WebFile {
+    response.headers_mut().insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("accept-encoding"),
+    );
+    response
 }
 
 /// Readiness, and whether the clouds are simulated (the UI's banner shows
@@ -329,7 +350,7 @@ impl AuditRun {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "audit_unavailable",
                 "The audit log cannot be written, so the step was not run.",
-                "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log, then retry.",
+                format!("{} Then retry.", crate::db::CHECK_THE_DATABASE),
             ));
         }
         Ok(AuditRun { event })
@@ -528,7 +549,7 @@ pub(crate) fn store_error(e: crate::store::StoreError) -> ApiError {
         StatusCode::SERVICE_UNAVAILABLE,
         code,
         "The integrations store could not be read or written.",
-        "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
+        crate::db::CHECK_THE_DATABASE,
     )
 }
 
@@ -622,7 +643,7 @@ async fn verify_audit(
             StatusCode::SERVICE_UNAVAILABLE,
             "audit_unavailable",
             "The audit log cannot be read.",
-            "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.",
+            crate::db::CHECK_THE_DATABASE,
         )
     })?;
     Ok(Json(report).into_response())

@@ -2,9 +2,9 @@
 //! and 11): `verify-audit` and an independent Python script (exported
 //! public key, `cryptography`) both catch re-hashed, truncated, emptied and
 //! deleted trails and forged checkpoints (the database's trail, exported in
-//! the file format, is judged exactly as the file sink's); a full disk never
-//! loses or tears a row; a file-era audit path on a device is refused
-//! before anything reads it.
+//! the file format by `export-audit`, is judged exactly as the file
+//! sink's); a full disk never loses or tears a row; a file-era audit path
+//! on a device is refused before anything reads it.
 
 mod common;
 
@@ -120,7 +120,49 @@ async fn verify_audit_and_an_offline_script_catch_every_rewrite() {
         assert_eq!(status, 200, "{body}");
     }
     let state = proxy.dir.join("state");
-    let audit = proxy.audit_export().await;
+    // The operator's export: the CLI writes the database's trail in the
+    // file format (the very lines the database holds), privately, and
+    // replaces an earlier export only when told to.
+    let audit = proxy.dir.join("exported").join("audit.jsonl");
+    std::fs::create_dir_all(audit.parent().unwrap()).unwrap();
+    let export = |force: bool| {
+        let mut args = vec!["export-audit", audit.to_str().unwrap()];
+        args.extend(force.then_some("--force"));
+        cli(&state, &args)
+    };
+    let exported = export(false);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let from_database = proxy.audit_export().await;
+    for (file, lines) in [
+        (&audit, &from_database),
+        (&checkpoints_path(&audit), &checkpoints_path(&from_database)),
+    ] {
+        assert_eq!(
+            std::fs::read(file).unwrap(),
+            std::fs::read(lines).unwrap(),
+            "{}",
+            file.display()
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(file).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
+    std::fs::write(checkpoints_path(&audit), "kept\n").unwrap();
+    assert_eq!(export(false).status.code(), Some(2), "no silent overwrite");
+    assert_eq!(
+        std::fs::read_to_string(checkpoints_path(&audit)).unwrap(),
+        "kept\n"
+    );
+    assert!(export(true).status.success());
+    assert_eq!(
+        std::fs::read(checkpoints_path(&audit)).unwrap(),
+        std::fs::read(checkpoints_path(&from_database)).unwrap()
+    );
 
     // Intact: 30 rows, checkpoints at start (0), 10, 20 and 30.
     let (code, report) = verify_cli(&state, &audit);
@@ -329,7 +371,7 @@ impl Drop for TinyTmpfs {
 async fn a_full_disk_refuses_the_step_and_leaves_a_verifiable_chain() {
     let Some(tmpfs) = TinyTmpfs::mount() else {
         eprintln!(
-            "SKIPPED: mounting a tmpfs needs root; the injected-writer unit test (audit::file) covers the file sink"
+            "SKIPPED: mounting a tmpfs needs root; state_backends' a_full_sqlite_database_refuses_the_row_whole_and_the_chain_goes_on covers the database sink without it"
         );
         return;
     };

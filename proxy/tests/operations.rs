@@ -3,6 +3,7 @@
 
 mod common;
 
+use alphaswarm_proxy::db::Pool;
 use common::*;
 use serde_json::{Value, json};
 
@@ -44,10 +45,15 @@ async fn delete_with_nothing_stored_is_audited_and_says_nothing_was_removed() {
         ]
     );
     assert_eq!(proxy.aws.calls(), 0, "disconnect calls no cloud");
-    assert!(
-        !proxy.dir.join("integrations.json").exists(),
-        "nothing was written"
-    );
+    // Nothing was written to the store (it lives in the database now).
+    let count = "SELECT COUNT(*) FROM integrations";
+    let stored: i64 = match proxy.database.pool() {
+        Pool::Sqlite(p) => sqlx::query_scalar(count).fetch_one(p).await,
+        Pool::Postgres(p) => sqlx::query_scalar(count).fetch_one(p).await,
+    }
+    .unwrap();
+    assert_eq!(stored, 0, "nothing was written");
+    assert!(proxy.integrations(&token, "acme").await.is_empty());
 }
 
 #[tokio::test]

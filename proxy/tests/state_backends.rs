@@ -275,6 +275,72 @@ async fn writers_in_two_processes_lose_nothing(kind: Kind) {
     }
 }
 
+/// A full database (SQLite's `max_page_count` reached: SQLITE_FULL, what
+/// a full disk gives, with no root needed to mount a tiny file system)
+/// refuses the row whole: the chain verifies with every row written before,
+/// and once there is room again the next rows continue it. (The HTTP-level
+/// test on a real full tmpfs is audit_trail's, where mounting is allowed.)
+#[tokio::test]
+async fn a_full_sqlite_database_refuses_the_row_whole_and_the_chain_goes_on() {
+    let dir = temp_dir("full");
+    let target = target(Kind::Sqlite, &dir).await;
+    // One connection, so the page limit set on it holds for every append.
+    let db = Database::open(
+        &target,
+        OpenOptions {
+            max_connections: 1,
+            ..options()
+        },
+    )
+    .await
+    .unwrap();
+    let sink = audit_sink(db.clone(), &dir).await;
+    for i in 1..=3 {
+        sink.append(event("admin", &format!("before{i}")))
+            .await
+            .unwrap();
+    }
+    let Pool::Sqlite(pool) = db.pool() else {
+        unreachable!()
+    };
+    let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    exec(&db, format!("PRAGMA max_page_count = {pages}")).await;
+    let mut written = 3;
+    let refused = loop {
+        match sink.append(event("admin", &format!("fill{written}"))).await {
+            Ok(_) => written += 1,
+            Err(e) => break e,
+        }
+        assert!(written < 10_000, "the page limit never bit");
+    };
+    assert!(
+        refused.to_string().contains("full"),
+        "SQLite's own words for a full database: {refused}"
+    );
+    let report = sink.verify().await.unwrap();
+    assert!(
+        report.ok && report.rows == written,
+        "only whole rows, all verified: {report:?}"
+    );
+
+    // Room again (the connection may have been replaced after SQLite's
+    // own rollback; a new one has no limit): the chain goes on.
+    exec(&db, "PRAGMA max_page_count = 1073741823".to_owned()).await;
+    for i in 1..=4 {
+        let row = sink
+            .append(event("admin", &format!("after{i}")))
+            .await
+            .unwrap();
+        assert_eq!(row.seq, written + i);
+    }
+    let report = sink.verify().await.unwrap();
+    assert!(report.ok && report.rows == written + 4, "{report:?}");
+    db.close().await;
+}
+
 async fn two_appenders_keep_one_linear_chain(kind: Kind) {
     let dir = temp_dir("chain");
     let target = target(kind, &dir).await;

@@ -9,6 +9,7 @@ use crate::auth::{Auth, Login, StepUp};
 use crate::integrations::Integrations;
 use crate::org::OrgPicker;
 use crate::sandbox::SandboxBanner;
+use crate::signal::BoxedSignal;
 use crate::steps::{Wizard, WizardState};
 use crate::workload_identity::WorkloadIdentity;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -69,7 +70,7 @@ pub fn App() -> impl IntoView {
     let auth = Auth::new();
     crate::sandbox::provide();
     let hash = window().location().hash().unwrap_or_default();
-    let view = RwSignal::new(View::from_hash(&hash));
+    let view = BoxedSignal::new(View::from_hash(&hash));
     Effect::new(move || {
         let h = view.with(View::to_hash);
         if window().location().hash().unwrap_or_default() != h {

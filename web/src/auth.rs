@@ -6,6 +6,7 @@
 //! resumes once it succeeds.
 
 use crate::api::{self, ApiError, TokenResponse};
+use crate::signal::BoxedSignal;
 use crate::ui::{ErrorBanner, FieldError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -23,9 +24,9 @@ type Resume = Arc<dyn Fn() + Send + Sync>;
 
 #[derive(Clone, Copy)]
 pub struct Auth {
-    pub token: RwSignal<Option<String>>,
+    pub token: BoxedSignal<Option<String>>,
     /// When the step-up stops being fresh (ms since the epoch).
-    pub step_up_until_ms: RwSignal<Option<f64>>,
+    pub step_up_until_ms: BoxedSignal<Option<f64>>,
     /// True while the code prompt is shown.
     pub step_up_wanted: RwSignal<bool>,
     resume: StoredValue<Option<Resume>>,
@@ -40,8 +41,8 @@ impl Auth {
                 .and_then(|s| s.get_item(key).ok().flatten())
         };
         Auth {
-            token: RwSignal::new(get(TOKEN_KEY)),
-            step_up_until_ms: RwSignal::new(
+            token: BoxedSignal::new(get(TOKEN_KEY)),
+            step_up_until_ms: BoxedSignal::new(
                 get(STEP_UP_KEY)
                     .and_then(|v| v.parse::<u64>().ok())
                     .map(|ms| ms as f64),

@@ -5,6 +5,7 @@
 //! CloudFormation), each complete on its own; long documents start as a
 //! preview that opens in place.
 
+use crate::signal::BoxedSignal;
 use crate::steps::in_org_words;
 use crate::ui::{CopyButton, DownloadButton};
 use alphaswarm_core::Bundle;
@@ -117,7 +118,7 @@ fn split_notes(notes: Vec<String>) -> (Vec<String>, NoteCommands) {
 #[component]
 pub fn BundleView(
     bundle: Bundle,
-    shell: RwSignal<Shell>,
+    shell: BoxedSignal<Shell>,
     /// Shown first; the bundle's values of the same names are not repeated.
     #[prop(optional)]
     lead: Vec<NamedValue>,
@@ -169,7 +170,7 @@ pub fn BundleView(
     .into_iter()
     .filter_map(|(w, any)| any.then_some(w))
     .collect();
-    let chosen = RwSignal::new(ways.first().copied().unwrap_or(Way::Cli));
+    let chosen = BoxedSignal::new(ways.first().copied().unwrap_or(Way::Cli));
     let tabs = (ways.len() > 1).then(|| {
         view! {
             <div class="ways" role="tablist" aria-label="Ways to set it up">
@@ -262,7 +263,7 @@ pub fn BundleView(
 
 /// The shell toggle (shared by every command list of the bundle).
 #[component]
-fn ShellToggle(shell: RwSignal<Shell>) -> impl IntoView {
+fn ShellToggle(shell: BoxedSignal<Shell>) -> impl IntoView {
     let button = move |which: Shell, label: &'static str| {
         view! {
             <button type="button" class="toggle" data-shell=label
@@ -290,7 +291,7 @@ fn shell_name(shell: Shell) -> &'static str {
 #[component]
 fn CommandList(
     commands: Commands,
-    shell: RwSignal<Shell>,
+    shell: BoxedSignal<Shell>,
     class: &'static str,
     #[prop(optional)] titles: Vec<String>,
 ) -> impl IntoView {
@@ -329,7 +330,7 @@ fn CommandList(
 /// The commands the core gives in its notes (CloudFormation from the CLI,
 /// the broad policy), with a shell toggle unless one is already above.
 #[component]
-fn MoreCommands(more: NoteCommands, shell: RwSignal<Shell>, toggle: bool) -> impl IntoView {
+fn MoreCommands(more: NoteCommands, shell: BoxedSignal<Shell>, toggle: bool) -> impl IntoView {
     (!more.titles.is_empty()).then(|| {
         view! {
             {toggle.then(|| view! { <ShellToggle shell/> })}

@@ -5,6 +5,7 @@
 use crate::api::{self, ApiError, DisconnectResponse, Integration, Rotation};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
+use crate::signal::BoxedSignal;
 use crate::ui::{ErrorBanner, ErrorText};
 use alphaswarm_core::accounts::AccountKind;
 use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
@@ -41,9 +42,9 @@ pub fn Integrations(
     reload: Option<Trigger>,
 ) -> impl IntoView {
     let org = StoredValue::new(org);
-    let list = RwSignal::new(None::<Vec<Integration>>);
+    let list = BoxedSignal::new(None::<Vec<Integration>>);
     let error = RwSignal::new(None::<ApiError>);
-    let cleanup = RwSignal::new(None::<DisconnectResponse>);
+    let cleanup = BoxedSignal::new(None::<DisconnectResponse>);
     let load = Callback::new(move |()| load(auth, org, listing, list, error));
     Effect::new(move || {
         if let Some(r) = reload {
@@ -102,7 +103,7 @@ fn load(
     auth: Auth,
     org: StoredValue<OrgId>,
     listing: Listing,
-    list: RwSignal<Option<Vec<Integration>>>,
+    list: BoxedSignal<Option<Vec<Integration>>>,
     error: RwSignal<Option<ApiError>>,
 ) {
     error.set(None);
@@ -130,9 +131,9 @@ fn disconnect(
     org: StoredValue<OrgId>,
     cloud: CloudKind,
     listing: Listing,
-    list: RwSignal<Option<Vec<Integration>>>,
+    list: BoxedSignal<Option<Vec<Integration>>>,
     error: RwSignal<Option<ApiError>>,
-    cleanup: RwSignal<Option<DisconnectResponse>>,
+    cleanup: BoxedSignal<Option<DisconnectResponse>>,
 ) {
     let run = move || {
         error.set(None);
@@ -161,7 +162,7 @@ fn disconnect(
 fn IntegrationRow(auth: Auth, org: StoredValue<OrgId>, integration: Integration) -> impl IntoView {
     let kind = StoredValue::new(integration.kind.clone());
     let label = kind_label(&integration.kind);
-    let current = RwSignal::new(integration);
+    let current = BoxedSignal::new(integration);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
     let recheck = move || recheck(auth, org, kind, current, busy, error);
@@ -182,7 +183,7 @@ fn recheck(
     auth: Auth,
     org: StoredValue<OrgId>,
     kind: StoredValue<String>,
-    current: RwSignal<Integration>,
+    current: BoxedSignal<Integration>,
     busy: RwSignal<bool>,
     error: RwSignal<Option<ApiError>>,
 ) {

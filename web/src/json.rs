@@ -29,8 +29,21 @@ pub trait FromJson: Sized {
 
 /// Parses `text` and reads it as `T`.
 pub fn parse<T: FromJson>(text: &str) -> Result<T, String> {
-    let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    T::from_json(&v).map_err(|m| m.to_string())
+    T::from_json(&value(text)?).map_err(Missing::into_reason)
+}
+
+/// `text` as JSON. Not generic and never inlined, so the parsing is
+/// compiled once rather than into each [`parse`] (the wasm stays small).
+#[inline(never)]
+pub fn value(text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+impl Missing {
+    #[inline(never)]
+    pub fn into_reason(self) -> String {
+        self.to_string()
+    }
 }
 
 /// A required string.

@@ -16,6 +16,7 @@ pub mod json;
 pub mod model;
 pub mod org;
 pub mod sandbox;
+pub mod signal;
 pub mod steps;
 pub mod ui;
 pub mod workload_identity;
@@ -24,9 +25,10 @@ use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Mounts the app on `<body>`; called by index.html after the module loads
 /// (not a `start` function, so component tests can mount views on their own).
+/// No panic hook: the shipped build aborts on a panic without calling one
+/// (scripts/build-web.sh, -Cpanic=immediate-abort).
 #[wasm_bindgen]
 pub fn mount() {
-    console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(app::App);
 }
 

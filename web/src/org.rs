@@ -5,6 +5,7 @@
 use crate::api::{self, ApiError, OrgSummary};
 use crate::auth::Auth;
 use crate::integrations::kind_label;
+use crate::signal::BoxedSignal;
 use crate::ui::{ErrorBanner, FieldError, field_error};
 use alphaswarm_core::OrgId;
 use leptos::prelude::*;
@@ -57,7 +58,7 @@ pub fn OrgPicker(auth: Auth, on_pick: Callback<OrgId>) -> impl IntoView {
 /// (organisation id, cloud or status).
 #[component]
 fn Overview(auth: Auth, on_pick: Callback<OrgId>) -> impl IntoView {
-    let orgs = RwSignal::new(None::<Vec<OrgSummary>>);
+    let orgs = BoxedSignal::new(None::<Vec<OrgSummary>>);
     let error = RwSignal::new(None::<ApiError>);
     let search = RwSignal::new(String::new());
     let load = Callback::new(move |()| load(auth, orgs, error));
@@ -124,7 +125,7 @@ fn OrgRow(org: OrgSummary, on_pick: Callback<OrgId>) -> impl IntoView {
     }
 }
 
-fn load(auth: Auth, orgs: RwSignal<Option<Vec<OrgSummary>>>, error: RwSignal<Option<ApiError>>) {
+fn load(auth: Auth, orgs: BoxedSignal<Option<Vec<OrgSummary>>>, error: RwSignal<Option<ApiError>>) {
     error.set(None);
     spawn_local(async move {
         match api::organisations(&auth.token()).await {

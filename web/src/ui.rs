@@ -2,6 +2,7 @@
 //! type, errors next to fields.
 
 use crate::api::ApiError;
+use crate::signal::BoxedSignal;
 use alphaswarm_core::operator;
 use alphaswarm_core::{ErrorBody, IdError};
 use leptos::prelude::*;
@@ -12,7 +13,7 @@ use wasm_bindgen::JsCast;
 /// (and to screen readers through a polite live region).
 #[component]
 pub fn CopyButton(#[prop(into)] text: String, #[prop(into)] what: String) -> impl IntoView {
-    let state = RwSignal::new(CopyState::Idle);
+    let state = BoxedSignal::new(CopyState::Idle);
     let text = StoredValue::new(text);
     let on_click = move |_| {
         let text = text.get_value();

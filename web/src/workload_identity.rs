@@ -7,6 +7,7 @@
 use crate::api::{self, ApiError, WorkloadTool};
 use crate::auth::Auth;
 use crate::bundle_view::BundleView;
+use crate::signal::BoxedSignal;
 use crate::ui::{ErrorBanner, FieldError};
 use alphaswarm_core::Bundle;
 use alphaswarm_core::bundle::{File, Notice};
@@ -413,9 +414,9 @@ fn run(
 #[component]
 pub fn WorkloadIdentity(auth: Auth) -> impl IntoView {
     let cloud = RwSignal::new("aks".to_owned());
-    let bundle = RwSignal::new(None::<Bundle>);
-    let diagnosis = RwSignal::new(None::<Bundle>);
-    let shell = RwSignal::new(Shell::Bash);
+    let bundle = BoxedSignal::new(None::<Bundle>);
+    let diagnosis = BoxedSignal::new(None::<Bundle>);
+    let shell = BoxedSignal::new(Shell::Bash);
     let render = Callback::new(move |request| {
         bundle.set(None);
         run(auth, WorkloadTool::Render, request, move |json| {

@@ -15,6 +15,7 @@ use alphaswarm_web::clouds::aws::{
     PermissionsView,
 };
 use alphaswarm_web::model::Step;
+use alphaswarm_web::signal::BoxedSignal;
 use alphaswarm_web::steps::choose::ChooseView;
 use alphaswarm_web::steps::{StepRun, StepView};
 use leptos::mount::mount_to;
@@ -72,7 +73,7 @@ fn bootstrap_sample() -> BootstrapResponse {
 #[wasm_bindgen_test]
 async fn bootstrap_view_has_a_copy_button_per_command_and_toggles_shells() {
     let root = container();
-    let shell = RwSignal::new(Shell::Bash);
+    let shell = BoxedSignal::new(Shell::Bash);
     let data = bootstrap_sample();
     mount_to(root.clone(), move || view! { <BootstrapView data shell/> }).forget();
     tick().await;
@@ -246,7 +247,7 @@ fn mount_identity(
     run.elapsed.set(elapsed);
     mount_to(root.clone(), move || {
         view! {
-            <StepView wizard=Arc::new(aws) step=Step::ValidateIdentity run shell=RwSignal::new(Shell::Bash)
+            <StepView wizard=Arc::new(aws) step=Step::ValidateIdentity run shell=BoxedSignal::new(Shell::Bash)
                 on_run=Callback::new(|()| {})/>
         }
     })
@@ -349,7 +350,7 @@ async fn identity_result_shows_the_confused_deputy_check() {
 #[wasm_bindgen_test]
 async fn choose_view_offers_aws_and_labels_every_option() {
     let root = container();
-    let cloud = RwSignal::new(CloudKind::Aws);
+    let cloud = BoxedSignal::new(CloudKind::Aws);
     // The proxy offers AWS only: every other cloud is "Coming soon".
     let choosable = Callback::new(|kind| Some(kind == CloudKind::Aws));
     mount_to(

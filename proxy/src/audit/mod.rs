@@ -15,8 +15,11 @@
 //! audit-public-key`). Rows hold identifiers and codes, never secrets.
 //!
 //! Formulas (also in proxy/API.md): [`row_hash`], [`Checkpoint::message`].
-//! Backends: [`AuditSink`]; the default is [`FileAuditSink`] (JSON lines,
-//! fsync per row, a torn write truncated away before the next one).
+//! Backends: [`AuditSink`]; the proxy writes to the database
+//! ([`crate::db::audit::DbAuditSink`], one transaction per row);
+//! [`FileAuditSink`] is the file era's (JSON lines, fsync per row, a torn
+//! write truncated away before the next one), whose format `verify-audit
+//! <path>` and `export-audit` still speak.
 
 mod checkpoint;
 mod file;

@@ -13,6 +13,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const LOCAL_ISSUER: &str = "alphaswarm-proxy-local";
 const SESSION_SECONDS: i64 = 8 * 3600;
@@ -52,6 +53,8 @@ pub struct LocalAuth {
     encoding: EncodingKey,
     decoding: DecodingKey,
     replay: Arc<dyn TotpReplayGuard>,
+    /// Passwords hashed and compared since start (each costs ~19 MiB).
+    password_checks: AtomicU64,
 }
 
 impl LocalAuth {
@@ -112,6 +115,7 @@ impl LocalAuth {
                 encoding: EncodingKey::from_secret(&key),
                 decoding: DecodingKey::from_secret(&key),
                 replay: Arc::new(FileReplayGuard::open(state_dir)?),
+                password_checks: AtomicU64::new(0),
             },
             enrollment,
         ))
@@ -136,7 +140,14 @@ impl LocalAuth {
         state_dir.join("operator.json")
     }
 
+    /// How many passwords were hashed and compared since start: what the
+    /// hash gate and the attempt budgets keep low under a flood.
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(Ordering::Relaxed)
+    }
+
     pub(super) async fn check_password(&self, password: &str) -> bool {
+        self.password_checks.fetch_add(1, Ordering::Relaxed);
         let hash = self.password_hash.clone();
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || password_matches(password.as_bytes(), &hash))

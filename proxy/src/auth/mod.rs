@@ -312,3 +312,52 @@ fn step_up_required(message: &str) -> ApiError {
         "Confirm with your one-time code (POST /auth/step-up) and retry.",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use limiter::{BackoffPolicy, HashGate, MemoryAttemptBudget};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// Finding 1 of issue 8: an attempt is counted before its hash runs, so
+    /// a client whose budget is spent is refused without a hash (each costs
+    /// ~19 MiB; counted after the hash, a burst hashed them all).
+    #[tokio::test]
+    async fn a_login_past_the_budget_is_refused_without_hashing_it() {
+        let dir = std::env::temp_dir().join(format!("alphaswarm-auth-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (local, enrollment) = LocalAuth::load_or_enroll(&dir).unwrap();
+        let password = enrollment.unwrap().password;
+        let auth = Authenticator::Local(local);
+        let Authenticator::Local(local) = &auth else {
+            unreachable!()
+        };
+        let guard = AttemptGuard {
+            budget: Arc::new(MemoryAttemptBudget::new(BackoffPolicy {
+                client_free_failures: 1,
+                base: Duration::from_secs(600),
+                ..BackoffPolicy::default()
+            })),
+            hashes: HashGate::new(1),
+        };
+        let client = IpAddr::from([192, 0, 2, 7]);
+        let wrong = auth.login(&guard, client, "admin", "wrong").await;
+        assert_eq!(wrong.unwrap_err().code, "unauthenticated");
+        assert_eq!(local.password_checks(), 1, "the free failure is checked");
+        for password in ["wrong", password.as_str()] {
+            let refused = auth.login(&guard, client, "admin", password).await;
+            assert_eq!(refused.unwrap_err().code, "too_many_attempts");
+        }
+        assert_eq!(
+            local.password_checks(),
+            1,
+            "refused by the budget before any hash ran"
+        );
+        // Another client is checked (and served) as before.
+        let other = IpAddr::from([192, 0, 2, 8]);
+        assert!(auth.login(&guard, other, "admin", &password).await.is_ok());
+        assert_eq!(local.password_checks(), 2);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

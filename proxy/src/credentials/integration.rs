@@ -49,10 +49,7 @@ impl IntegrationSecrets for ProxyIntegrationSecrets {
     async fn read_secret(&self, key: &CredentialKey) -> Result<Option<StoredSecret>, StoreError> {
         let record = self.store.get(&key.to_string()).await.map_err(|e| {
             // The store's error names its path and kind, never a value.
-            StoreError::unreachable(
-                e.to_string(),
-                "Check ALPHASWARM_ADMIN_INTEGRATIONS_PATH and the proxy's log.",
-            )
+            StoreError::unreachable(e.to_string(), crate::db::CHECK_THE_DATABASE)
         })?;
         let Some(record) = record.filter(|r| !r.secrets.is_empty()) else {
             return Ok(None);

@@ -20,11 +20,12 @@
 use super::{Database, DbError, Pool, on_pool};
 use crate::audit::{
     AuditError, AuditEvent, AuditRow, AuditSigner, AuditSink, Checkpoint, CheckpointReason,
-    TrailStatus, VerifyReport, now_rfc3339, row_hash, scan_readers,
+    TrailStatus, VerifyReport, checkpoints_path, now_rfc3339, row_hash, scan_readers,
 };
 use crate::audit::{GENESIS_HASH, check_row};
 use async_trait::async_trait;
 use ed25519_dalek::VerifyingKey;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const HEAD_FOR_UPDATE_SQLITE: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
@@ -237,6 +238,44 @@ impl DbAuditSink {
             tx.commit().await.map_err(|e| self.query_error(e))?;
             Ok((head_rows, head_hash, columns))
         })
+    }
+
+    /// Writes the trail in the file era's format, so an auditor checks it
+    /// with the exported public key alone (`verify-audit <path>
+    /// --public-key`, or any script that follows API.md): the rows to
+    /// `rows`, the checkpoints beside it ([`checkpoints_path`]), both from
+    /// one snapshot, streamed (memory flat however long the chain), 0600,
+    /// written to temp files renamed into place. Refuses to replace either
+    /// file unless `replace`. Returns how many rows were written.
+    pub async fn export(&self, rows: &Path, replace: bool) -> Result<u64, AuditError> {
+        let files = [checkpoints_path(rows), rows.to_owned()];
+        for file in &files {
+            if !replace && std::fs::symlink_metadata(file).is_ok() {
+                return Err(AuditError {
+                    path: file.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "it exists already (pass --force to replace it)",
+                    ),
+                });
+            }
+        }
+        let (checkpoints_out, checkpoints_in) = tokio::sync::mpsc::channel(VERIFY_CHANNEL_LINES);
+        let (rows_out, rows_in) = tokio::sync::mpsc::channel(VERIFY_CHANNEL_LINES);
+        // In the order the snapshot streams them: checkpoints, then rows.
+        let writer = tokio::task::spawn_blocking(move || {
+            write_files(files.into_iter().zip([checkpoints_in, rows_in]))
+        });
+        let produced = self.stream_trail(checkpoints_out, rows_out).await;
+        let written = writer
+            .await
+            .map_err(|_| self.error(self.db.corrupt("the audit export stopped unexpectedly")))?;
+        // A failed read ends the stream early: its error wins, and the
+        // cut-short temp files are removed instead of renamed into place.
+        produced?;
+        let (staged, rows) = written?;
+        staged.commit()?;
+        Ok(rows)
     }
 
     fn query_error(&self, error: sqlx::Error) -> AuditError {
@@ -494,6 +533,75 @@ impl AuditSink for DbAuditSink {
         }
         Ok(report)
     }
+}
+
+/// Temp files written beside their targets, removed on drop unless
+/// [`Staged::commit`] renamed them into place.
+#[derive(Default)]
+struct Staged(Vec<(PathBuf, PathBuf)>);
+
+impl Staged {
+    /// Renames every temp file onto its target, then syncs their directories.
+    fn commit(mut self) -> Result<(), AuditError> {
+        for (temp, path) in std::mem::take(&mut self.0) {
+            let error = |source| AuditError {
+                path: path.clone(),
+                source,
+            };
+            std::fs::rename(&temp, &path).map_err(error)?;
+            std::fs::File::open(parent(&path))
+                .and_then(|dir| dir.sync_all())
+                .map_err(error)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for (temp, _) in &self.0 {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
+fn parent(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Writes each stream of lines, in turn, to a private temp file beside its
+/// target (synced); returns them staged, with the last stream's line count.
+fn write_files(
+    streams: impl Iterator<Item = (PathBuf, tokio::sync::mpsc::Receiver<Vec<u8>>)>,
+) -> Result<(Staged, u64), AuditError> {
+    use std::io::Write;
+    let mut staged = Staged::default();
+    let mut lines = 0;
+    for (path, mut chunks) in streams {
+        let error = |source| AuditError {
+            path: path.clone(),
+            source,
+        };
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("audit");
+        let temp = parent(&path).join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&temp).map_err(error)?;
+        staged.0.push((temp, path.clone()));
+        let mut out = std::io::BufWriter::new(file);
+        lines = 0;
+        while let Some(chunk) = chunks.blocking_recv() {
+            out.write_all(&chunk).map_err(error)?;
+            lines += 1;
+        }
+        let file = out.into_inner().map_err(|e| error(e.into_error()))?;
+        file.sync_all().map_err(error)?;
+    }
+    Ok((staged, lines))
 }
 
 fn bad(mut report: VerifyReport, status: TrailStatus, row: u64, reason: String) -> VerifyReport {

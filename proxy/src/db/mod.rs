@@ -13,6 +13,9 @@
 //! process's: SQLite's write lock (`BEGIN IMMEDIATE`) or a PostgreSQL row
 //! lock (`SELECT … FOR UPDATE`).
 
+/// What an operator checks when the database cannot be read or written.
+pub const CHECK_THE_DATABASE: &str = "Check the database (ALPHASWARM_ADMIN_DATABASE_URL, or disk space under ALPHASWARM_ADMIN_STATE_DIR) and the proxy's log.";
+
 pub mod audit;
 pub mod file_era;
 pub mod guards;

@@ -13,6 +13,7 @@ pub mod huggingface;
 use crate::api::{self, ApiError, Integration};
 use crate::auth::Auth;
 use crate::integrations::{Integrations, Listing};
+use crate::signal::BoxedSignal;
 use crate::ui::{ErrorBanner, TextField};
 use alphaswarm_core::OrgId;
 use alphaswarm_core::accounts::AccountKind;
@@ -48,7 +49,7 @@ const FIELDS: &[&str] = &["token", "namespace", "username", "pat"];
 #[component]
 pub fn AccountIntegrations(auth: Auth, org: OrgId) -> impl IntoView {
     let reload = Trigger::new();
-    let open = RwSignal::new(None::<AccountKind>);
+    let open = BoxedSignal::new(None::<AccountKind>);
     let org = StoredValue::new(org);
     view! {
         <section class="accounts" aria-labelledby="accounts-title" data-view="accounts">

@@ -6,10 +6,13 @@
 use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
+use crate::signal::BoxedSignal;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
-use crate::steps::{Answers, Bootstrap, CloudWizard, StepSpec, StepStatus, accept_into};
+use crate::steps::{
+    Answers, AnswersSignal, Bootstrap, CloudWizard, StepSpec, StepStatus, accept_into,
+};
 use crate::ui::{CopyButton, DownloadButton, FieldError};
 use alphaswarm_core::aws::{
     BASELINE_POLICY_FILE, RoleArn, baseline_policy_json, put_baseline_policy_command,
@@ -135,7 +138,7 @@ pub struct AwsWizard {
     pub region: RwSignal<String>,
     pub ous: RwSignal<String>,
     pub role_arn: RwSignal<String>,
-    pub answers: RwSignal<AwsAnswers>,
+    pub answers: AnswersSignal<AwsAnswers>,
 }
 
 impl AwsWizard {
@@ -144,7 +147,7 @@ impl AwsWizard {
             region: RwSignal::new(String::new()),
             ous: RwSignal::new(String::new()),
             role_arn: RwSignal::new(String::new()),
-            answers: RwSignal::new(Answers::default()),
+            answers: AnswersSignal::default(),
         }
     }
 
@@ -293,7 +296,7 @@ impl CloudWizard for AwsWizard {
         accept_into(self.answers, step, response)
     }
 
-    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView> {
+    fn result(&self, step: Step, shell: BoxedSignal<Shell>) -> Option<AnyView> {
         Some(match step {
             Step::Bootstrap => {
                 let data = self.answers.with(|a| a.bootstrap.clone())?;
@@ -359,7 +362,7 @@ fn BootstrapOptions(
 
 /// Step 2's artifacts: the external id and role name first.
 #[component]
-pub fn BootstrapView(data: BootstrapResponse, shell: RwSignal<Shell>) -> impl IntoView {
+pub fn BootstrapView(data: BootstrapResponse, shell: BoxedSignal<Shell>) -> impl IntoView {
     let lead = vec![
         NamedValue::new("external_id", "External id", data.more.external_id),
         NamedValue::new("role_name", "Role name", data.more.role_name),

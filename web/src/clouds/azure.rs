@@ -10,10 +10,11 @@ use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, maybe_text, object, text, text_or_empty};
 use crate::model::Step;
+use crate::signal::BoxedSignal;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
-use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into, edits};
+use crate::steps::{Answers, AnswersSignal, CloudWizard, StepSpec, StepStatus, accept_into, edits};
 use crate::ui::{Check as Checker, FieldError, TextField, missing_input, optional};
 use alphaswarm_core::CloudKind;
 use alphaswarm_core::azure::{
@@ -179,27 +180,27 @@ pub type AzureAnswers = Answers<SetUp, IdentityResponse, PermissionsResponse, Re
 /// Azure's inputs and answers; nothing here is seen by another cloud.
 #[derive(Clone, Copy)]
 pub struct AzureWizard {
-    pub mode: RwSignal<Mode>,
+    pub mode: BoxedSignal<Mode>,
     pub tenant_id: RwSignal<String>,
     pub subscription_id: RwSignal<String>,
     pub client_id: RwSignal<String>,
     pub role: RwSignal<String>,
     pub resource_group: RwSignal<String>,
     pub location: RwSignal<String>,
-    pub answers: RwSignal<AzureAnswers>,
+    pub answers: AnswersSignal<AzureAnswers>,
 }
 
 impl AzureWizard {
     pub fn new() -> Self {
         AzureWizard {
-            mode: RwSignal::new(Mode::default()),
+            mode: BoxedSignal::new(Mode::default()),
             tenant_id: RwSignal::new(String::new()),
             subscription_id: RwSignal::new(String::new()),
             client_id: RwSignal::new(String::new()),
             role: RwSignal::new(String::new()),
             resource_group: RwSignal::new(String::new()),
             location: RwSignal::new(String::new()),
-            answers: RwSignal::new(Answers::default()),
+            answers: AnswersSignal::default(),
         }
     }
 
@@ -446,7 +447,7 @@ impl CloudWizard for AzureWizard {
         accept_into(self.answers, step, response)
     }
 
-    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView> {
+    fn result(&self, step: Step, shell: BoxedSignal<Shell>) -> Option<AnyView> {
         Some(match step {
             Step::Bootstrap => {
                 let data = self.answers.with(|a| a.bootstrap.clone())?;
@@ -502,7 +503,7 @@ impl CloudWizard for AzureWizard {
 /// The two set-ups, the recommended one first and marked so.
 #[component]
 pub fn ModeChoice(
-    mode: RwSignal<Mode>,
+    mode: BoxedSignal<Mode>,
     on_mode: Callback<Mode>,
     error: Signal<Option<ApiError>>,
 ) -> impl IntoView {

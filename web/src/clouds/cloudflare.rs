@@ -14,10 +14,11 @@ use crate::bundle_view::BundleView;
 use crate::integrations::RotationNote;
 use crate::json::{FromJson, Missing, list, maybe_text, text, text_or_empty};
 use crate::model::Step;
+use crate::signal::BoxedSignal;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{Fact, FactRows, Facts};
 use crate::steps::permissions::{Check, CheckList};
-use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into, edits};
+use crate::steps::{Answers, AnswersSignal, CloudWizard, StepSpec, StepStatus, accept_into, edits};
 use crate::ui::{FieldError, TextField, field_error};
 use alphaswarm_core::cloudflare::{
     CloudflareAccountId, CloudflareTemplate as Template, TokenOwner, check_token_shape,
@@ -149,7 +150,7 @@ pub struct CloudflareWizard {
     token: StoredValue<String>,
     /// Whether a token is held (what the token field says about it).
     holds_token: RwSignal<bool>,
-    pub answers: RwSignal<CloudflareAnswers>,
+    pub answers: AnswersSignal<CloudflareAnswers>,
 }
 
 impl CloudflareWizard {
@@ -160,7 +161,7 @@ impl CloudflareWizard {
             account_id: RwSignal::new(String::new()),
             token: StoredValue::new(String::new()),
             holds_token: RwSignal::new(false),
-            answers: RwSignal::new(Answers::default()),
+            answers: AnswersSignal::default(),
         }
     }
 
@@ -465,7 +466,7 @@ impl CloudWizard for CloudflareWizard {
         self.forget_token();
     }
 
-    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView> {
+    fn result(&self, step: Step, shell: BoxedSignal<Shell>) -> Option<AnyView> {
         Some(match step {
             Step::Bootstrap => {
                 let data = self.answers.with(|a| a.bootstrap.clone())?;

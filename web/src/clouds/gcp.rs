@@ -10,10 +10,11 @@ use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
 use crate::model::Step;
+use crate::signal::BoxedSignal;
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
-use crate::steps::{Answers, CloudWizard, StepSpec, StepStatus, accept_into};
+use crate::steps::{Answers, AnswersSignal, CloudWizard, StepSpec, StepStatus, accept_into};
 use crate::ui::{Check as Checker, TextField, missing_input, optional};
 use alphaswarm_core::CloudKind;
 use alphaswarm_core::gcp::{
@@ -137,7 +138,7 @@ pub struct GcpWizard {
     pub project_id: RwSignal<String>,
     pub project_number: RwSignal<String>,
     pub service_account_email: RwSignal<String>,
-    pub answers: RwSignal<GcpAnswers>,
+    pub answers: AnswersSignal<GcpAnswers>,
 }
 
 impl GcpWizard {
@@ -146,7 +147,7 @@ impl GcpWizard {
             project_id: RwSignal::new(String::new()),
             project_number: RwSignal::new(String::new()),
             service_account_email: RwSignal::new(String::new()),
-            answers: RwSignal::new(Answers::default()),
+            answers: AnswersSignal::default(),
         }
     }
 
@@ -325,7 +326,7 @@ impl CloudWizard for GcpWizard {
         accept_into(self.answers, step, response)
     }
 
-    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView> {
+    fn result(&self, step: Step, shell: BoxedSignal<Shell>) -> Option<AnyView> {
         Some(match step {
             Step::Bootstrap => {
                 let data = self.answers.with(|a| a.bootstrap.clone())?;

@@ -7,6 +7,7 @@ use crate::api;
 use crate::auth::Auth;
 use crate::clouds::CARDS;
 use crate::model::Step;
+use crate::signal::BoxedSignal;
 use crate::ui::ErrorBanner;
 use alphaswarm_core::CloudKind;
 use leptos::prelude::*;
@@ -55,7 +56,7 @@ pub fn ChooseStep(auth: Auth, state: WizardState) -> impl IntoView {
 
 #[component]
 pub fn ChooseView(
-    cloud: RwSignal<CloudKind>,
+    cloud: BoxedSignal<CloudKind>,
     /// Whether a cloud can be picked, `None` while that is being asked
     /// (tracked).
     choosable: Callback<CloudKind, Option<bool>>,

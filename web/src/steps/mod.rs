@@ -18,6 +18,7 @@ use crate::auth::Auth;
 use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
 use crate::sandbox::SandboxApply;
+use crate::signal::BoxedSignal;
 use crate::ui::ErrorBanner;
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
@@ -82,14 +83,14 @@ where
     pub fn accept(&mut self, step: Step, text: &str) -> Result<(), String> {
         match step {
             Step::Bootstrap => {
-                let v: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+                let v = json::value(text)?;
                 let read = |v: &Value| {
                     Ok(Bootstrap {
                         bundle: json::object(v, "bundle")?,
                         more: X::from_json(v)?,
                     })
                 };
-                self.bootstrap = Some(read(&v).map_err(|m: json::Missing| m.to_string())?);
+                self.bootstrap = Some(read(&v).map_err(json::Missing::into_reason)?);
             }
             Step::ValidateIdentity => self.identity = Some(json::parse(text)?),
             Step::ValidatePermissions => self.permissions = Some(json::parse(text)?),
@@ -184,7 +185,7 @@ impl StepSpec {
 /// Keeps `step`'s answer text in a cloud's answers (its
 /// [`CloudWizard::accept`]).
 pub fn accept_into<X, I, P, R>(
-    answers: RwSignal<Answers<X, I, P, R>>,
+    answers: AnswersSignal<Answers<X, I, P, R>>,
     step: Step,
     text: &str,
 ) -> Result<(), String>
@@ -199,6 +200,9 @@ where
         .try_update(|a| a.accept(step, text))
         .unwrap_or(Ok(()))
 }
+
+/// A cloud's [`Answers`] in a signal (one signal type for every cloud).
+pub type AnswersSignal<A> = BoxedSignal<A>;
 
 /// The `on_input` maker for inputs the cloud's checks were made with: a
 /// changed value first forgets those checks (`forget`), then is kept.
@@ -251,7 +255,7 @@ pub trait CloudWizard: Send + Sync {
     /// (a secret held for their bodies).
     fn connected(&self) {}
     /// The step's result view (reactive: read the cloud's signals inside).
-    fn result(&self, step: Step, shell: RwSignal<Shell>) -> Option<AnyView>;
+    fn result(&self, step: Step, shell: BoxedSignal<Shell>) -> Option<AnyView>;
     /// Tracked, so the stepper and Next follow it.
     fn status(&self, step: Step) -> StepStatus;
     /// The sandbox applied step 2: `fields` holds the next steps' inputs
@@ -264,14 +268,14 @@ pub trait CloudWizard: Send + Sync {
 pub struct CloudSlot {
     pub wizard: Arc<dyn CloudWizard>,
     /// Step 5's answer: the same shape for every cloud.
-    pub connected: RwSignal<Option<Integration>>,
+    pub connected: BoxedSignal<Option<Integration>>,
 }
 
 impl CloudSlot {
     pub fn new(wizard: impl CloudWizard + 'static) -> Self {
         CloudSlot {
             wizard: Arc::new(wizard),
-            connected: RwSignal::new(None),
+            connected: BoxedSignal::new(None),
         }
     }
 
@@ -289,12 +293,12 @@ impl CloudSlot {
 #[derive(Clone, Copy)]
 pub struct WizardState {
     pub org: StoredValue<OrgId>,
-    pub step: RwSignal<Step>,
+    pub step: BoxedSignal<Step>,
     /// The chosen cloud; always one that has a slot.
-    pub cloud: RwSignal<CloudKind>,
-    pub shell: RwSignal<Shell>,
+    pub cloud: BoxedSignal<CloudKind>,
+    pub shell: BoxedSignal<Shell>,
     /// The clouds the proxy has a provider for; `None` until it said.
-    pub offered: RwSignal<Option<Vec<CloudKind>>>,
+    pub offered: BoxedSignal<Option<Vec<CloudKind>>>,
     /// Why the proxy could not say which clouds it offers.
     pub offered_error: RwSignal<Option<ApiError>>,
     slots: StoredValue<Vec<CloudSlot>>,
@@ -314,10 +318,10 @@ impl WizardState {
         };
         WizardState {
             org: StoredValue::new(org),
-            step: RwSignal::new(Step::Choose),
-            cloud: RwSignal::new(cloud),
-            shell: RwSignal::new(Shell::Bash),
-            offered: RwSignal::new(None),
+            step: BoxedSignal::new(Step::Choose),
+            cloud: BoxedSignal::new(cloud),
+            shell: BoxedSignal::new(Shell::Bash),
+            offered: BoxedSignal::new(None),
             offered_error: RwSignal::new(None),
             slots: StoredValue::new(slots),
         }
@@ -390,7 +394,7 @@ pub fn go_to(auth: Auth, state: WizardState, step: Step) {
 #[derive(Clone, Copy)]
 pub struct StepRun {
     pub error: RwSignal<Option<ApiError>>,
-    pub elapsed: RwSignal<Option<u32>>,
+    pub elapsed: BoxedSignal<Option<u32>>,
     /// Step 5: the operator confirmed replacing the existing connection.
     pub replace: RwSignal<bool>,
 }
@@ -399,7 +403,7 @@ impl StepRun {
     pub fn new() -> Self {
         StepRun {
             error: RwSignal::new(None),
-            elapsed: RwSignal::new(None),
+            elapsed: BoxedSignal::new(None),
             replace: RwSignal::new(false),
         }
     }
@@ -560,7 +564,7 @@ pub fn StepView(
     wizard: Arc<dyn CloudWizard>,
     step: Step,
     run: StepRun,
-    shell: RwSignal<Shell>,
+    shell: BoxedSignal<Shell>,
     on_run: Callback<()>,
 ) -> impl IntoView {
     let spec = wizard.spec(step);

@@ -18,6 +18,7 @@ use alphaswarm_web::clouds::azure::{
     ResourcesView, RolesView,
 };
 use alphaswarm_web::model::Step;
+use alphaswarm_web::signal::BoxedSignal;
 use alphaswarm_web::steps::{
     CloudSlot, CloudWizard, StepRun, StepStatus, StepView, Wizard, WizardState,
 };
@@ -303,7 +304,7 @@ fn mount_azure_step(step: Step, azure: AzureWizard, run: StepRun) -> (HtmlElemen
     let runs = RwSignal::new(0u32);
     mount_to(root.clone(), move || {
         view! {
-            <StepView wizard=Arc::new(azure) step run shell=RwSignal::new(Shell::Bash)
+            <StepView wizard=Arc::new(azure) step run shell=BoxedSignal::new(Shell::Bash)
                 on_run=Callback::new(move |()| runs.update(|n| *n += 1))/>
         }
     })

@@ -1,0 +1,102 @@
+//! A signal whose value type the reactive graph never sees.
+//!
+//! Leptos compiles its signal plumbing (storage, subscribers, guards) once
+//! per value type: a few hundred bytes of wasm each time. [`BoxedSignal`]
+//! keeps any value in an `RwSignal` of a boxed `Any`, one type for all of
+//! them, and hands it back with its own type. For data signals (answers,
+//! lists) read with `with`/`get`; not for what a view binds to directly.
+
+use leptos::prelude::*;
+use std::any::Any;
+use std::marker::PhantomData;
+
+type Boxed = Box<dyn Any + Send + Sync>;
+
+pub struct BoxedSignal<T> {
+    signal: RwSignal<Boxed>,
+    types: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for BoxedSignal<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for BoxedSignal<T> {}
+
+impl<T: Default + Send + Sync + 'static> Default for BoxedSignal<T> {
+    fn default() -> Self {
+        Self::new(T::default())
+    }
+}
+
+impl<T: Send + Sync + 'static> BoxedSignal<T> {
+    pub fn new(value: T) -> Self {
+        BoxedSignal {
+            signal: RwSignal::new(Box::new(value)),
+            types: PhantomData,
+        }
+    }
+
+    // Only `new` and `set` put a value in, always a `T`.
+    fn typed(value: &Boxed) -> &T {
+        value
+            .downcast_ref()
+            .expect("a BoxedSignal holds its own type")
+    }
+
+    fn typed_mut(value: &mut Boxed) -> &mut T {
+        value
+            .downcast_mut()
+            .expect("a BoxedSignal holds its own type")
+    }
+
+    /// Reads the value (tracked).
+    pub fn with<O>(&self, f: impl FnOnce(&T) -> O) -> O {
+        self.signal.with(|v| f(Self::typed(v)))
+    }
+
+    /// Reads the value without tracking it.
+    pub fn with_untracked<O>(&self, f: impl FnOnce(&T) -> O) -> O {
+        self.signal.with_untracked(|v| f(Self::typed(v)))
+    }
+
+    /// A copy of the value (tracked).
+    pub fn get(&self) -> T
+    where
+        T: Clone,
+    {
+        self.with(T::clone)
+    }
+
+    /// A copy of the value, untracked.
+    pub fn get_untracked(&self) -> T
+    where
+        T: Clone,
+    {
+        self.with_untracked(T::clone)
+    }
+
+    /// Changes the value and notifies its readers.
+    pub fn update(&self, f: impl FnOnce(&mut T)) {
+        self.signal.update(|v| f(Self::typed_mut(v)));
+    }
+
+    /// As [`Self::update`]; `None` once the signal is gone.
+    pub fn try_update<O>(&self, f: impl FnOnce(&mut T) -> O) -> Option<O> {
+        self.signal.try_update(|v| f(Self::typed_mut(v)))
+    }
+
+    pub fn set(&self, value: T) {
+        self.signal.set(Box::new(value));
+    }
+
+    /// As [`Self::set`]; gives the value back once the signal is gone
+    /// (a late answer after its view closed).
+    pub fn try_set(&self, value: T) -> Option<T> {
+        self.signal
+            .try_set(Box::new(value))
+            .map(|v| *v.downcast().expect("a BoxedSignal holds its own type"))
+    }
+}
