@@ -216,8 +216,16 @@ pub trait IntegrationStore: Send + Sync {
     /// Every record of one integration kind (e.g. `cloud_azure`), across orgs.
     async fn list_kind(&self, kind: &str) -> Result<Vec<StoredIntegration>, StoreError>;
     async fn count(&self) -> Result<usize, StoreError>;
-    /// Every record (the health sweep).
+    /// Every record (the organisations overview).
     async fn list_all(&self) -> Result<Vec<StoredIntegration>, StoreError>;
+    /// Up to `limit` records in credential-key order, after the key `after`
+    /// (from the start when `None`): the health sweep walks the store page
+    /// by page, so a sweep never holds every record in memory.
+    async fn list_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredIntegration>, StoreError>;
     /// Saves `record` unless another org holds a record of its kind whose
     /// metadata matches every `(name, value)` of `same` (case-insensitively;
     /// one cloud account serves one org): then nothing is written and that
@@ -513,6 +521,24 @@ impl IntegrationStore for FernetFileStore {
 
     async fn list_all(&self) -> Result<Vec<StoredIntegration>, StoreError> {
         let tokens: Vec<String> = self.records.lock().await.values().cloned().collect();
+        tokens.iter().map(|t| self.decrypt(t)).collect()
+    }
+
+    async fn list_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredIntegration>, StoreError> {
+        use std::ops::Bound;
+        let start = after.map_or(Bound::Unbounded, |key| Bound::Excluded(key.to_owned()));
+        let tokens: Vec<String> = self
+            .records
+            .lock()
+            .await
+            .range((start, Bound::Unbounded))
+            .take(limit)
+            .map(|(_, token)| token.clone())
+            .collect();
         tokens.iter().map(|t| self.decrypt(t)).collect()
     }
 

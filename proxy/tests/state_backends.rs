@@ -54,6 +54,7 @@ both_backends!(
     the_export_is_the_file_era_format,
     attempt_budgets_are_one_budget_across_replicas,
     racing_claims_for_one_account_have_one_winner,
+    pages_walk_every_record_once_in_key_order,
 );
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -934,4 +935,49 @@ async fn racing_claims_for_one_account_have_one_winner(kind: Kind) {
             .unwrap(),
         None
     );
+}
+
+/// The health sweep's walk: pages in credential-key order, each record once,
+/// nothing after the last key.
+async fn pages_walk_every_record_once_in_key_order(kind: Kind) {
+    let dir = temp_dir("pages");
+    let target = target(kind, &dir).await;
+    let key = FernetFileStore::generate_key();
+    let store = DbIntegrationStore::open(open(&target).await, &key)
+        .await
+        .unwrap();
+    for (org, cloud) in [
+        ("org-10", "cloud_aws"),
+        ("org-9", "cloud_aws"),
+        ("acme", "cloud_gcp"),
+        ("acme", "huggingface"),
+        ("b", "cloud_azure"),
+        ("zeta", "docker_hub"),
+        ("a-1", "cloud_aws"),
+    ] {
+        store.put(record(org, cloud, "111111111111")).await.unwrap();
+    }
+    let every: Vec<String> = store
+        .list_all()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.credential_key)
+        .collect();
+    let mut sorted = every.clone();
+    sorted.sort();
+    assert_eq!(every, sorted);
+    let mut walked = Vec::new();
+    let mut sizes = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = store.list_page(after.as_deref(), 3).await.unwrap();
+        sizes.push(page.len());
+        let Some(last) = page.last() else { break };
+        after = Some(last.credential_key.clone());
+        assert_eq!(page[0].secrets["token"], TOKEN_CANARY, "pages decrypt");
+        walked.extend(page.into_iter().map(|r| r.credential_key));
+    }
+    assert_eq!(sizes, [3, 3, 1, 0]);
+    assert_eq!(walked, every);
 }

@@ -237,6 +237,27 @@ impl IntegrationStore for DbIntegrationStore {
         .await
     }
 
+    /// Keyset paging on the primary key: each page is one index range scan.
+    async fn list_page(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StoredIntegration>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let tokens = on_pool!(self.db, |pool, dialect| {
+            sqlx::query_scalar::<_, String>(
+                "SELECT record FROM integrations WHERE credential_key > $1 \
+                 ORDER BY credential_key LIMIT $2",
+            )
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(|e| self.query_error(e))
+        })?;
+        tokens.iter().map(|t| self.decrypt(t)).collect()
+    }
+
     /// One transaction per batch: each result re-reads its row under the
     /// write lock, so a record re-connected meanwhile (by any replica) is
     /// left alone, and rewrites that row only.

@@ -44,6 +44,8 @@ const MAX_FIRST_DELAY: Duration = Duration::from_secs(30);
 /// Results are written when this many are waiting, or this long after the
 /// last write, whichever comes first.
 const FLUSH_EVERY: usize = 256;
+/// Records read from the store at a time.
+const SWEEP_PAGE: usize = 500;
 const FLUSH_AFTER: Duration = Duration::from_secs(1);
 
 /// From `ALPHASWARM_ADMIN_HEALTH_INTERVAL_SECONDS` and `…_CONCURRENCY`.
@@ -192,42 +194,50 @@ pub async fn sweep_once(
         started_at: timestamp(),
         ..SweepReport::default()
     };
-    let records = state.store.list_all().await?;
-    report.records = records.len();
     // A failing upstream may hold its kind for at most half an interval.
     let scheduler = Arc::new(Scheduler::new(started + interval / 2));
-    for record in records {
-        if !is_due(&record, now, interval) {
-            continue;
-        }
-        report.due += 1;
-        let (Some(checker), Ok(org)) = (
-            KindProvider::for_kind(state, &record.kind),
-            OrgId::parse(&record.org_id),
-        ) else {
-            report.unsupported += 1;
-            continue;
-        };
-        let kind = checker.integration_kind();
-        scheduler.push(
-            kind,
-            Payload {
-                record,
-                org,
-                checker,
-            },
-        );
-    }
-
     let (tx, rx) = mpsc::channel::<Outcome>(FLUSH_EVERY * 2);
     let writer = tokio::spawn(write_results(state.clone(), rx));
-    let workers: Vec<JoinHandle<usize>> = (0..concurrency.max(1))
-        .map(|_| tokio::spawn(work(scheduler.clone(), tx.clone())))
-        .collect();
-    drop(tx);
-    for worker in workers {
-        report.unsupported += worker.await.unwrap_or_default();
+    // Page by page: memory holds one page of records, whatever the store's size.
+    let mut after: Option<String> = None;
+    loop {
+        let page = state.store.list_page(after.as_deref(), SWEEP_PAGE).await?;
+        let last_page = page.len() < SWEEP_PAGE;
+        after = page.last().map(|r| r.credential_key.clone());
+        report.records += page.len();
+        for record in page {
+            if !is_due(&record, now, interval) {
+                continue;
+            }
+            report.due += 1;
+            let (Some(checker), Ok(org)) = (
+                KindProvider::for_kind(state, &record.kind),
+                OrgId::parse(&record.org_id),
+            ) else {
+                report.unsupported += 1;
+                continue;
+            };
+            let kind = checker.integration_kind();
+            scheduler.push(
+                kind,
+                Payload {
+                    record,
+                    org,
+                    checker,
+                },
+            );
+        }
+        let workers: Vec<JoinHandle<usize>> = (0..concurrency.max(1))
+            .map(|_| tokio::spawn(work(scheduler.clone(), tx.clone())))
+            .collect();
+        for worker in workers {
+            report.unsupported += worker.await.unwrap_or_default();
+        }
+        if last_page {
+            break;
+        }
     }
+    drop(tx);
     let written = writer.await.unwrap_or_default();
     let counts = scheduler.counts();
     report.retries = counts.retries;
