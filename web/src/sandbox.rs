@@ -8,6 +8,7 @@
 use crate::api::{self, ApiError};
 use crate::auth::Auth;
 use crate::model::Step;
+use crate::signal::BoxedSignal;
 use crate::steps::{CloudSlot, StepStatus};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -80,7 +81,7 @@ pub fn SandboxApply(auth: Auth, org: OrgId, for_slot: CloudSlot) -> impl IntoVie
     let how = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ApiError>);
-    let applied = RwSignal::new(Vec::<String>::new());
+    let applied = BoxedSignal::new(Vec::<String>::new());
     let wizard = slot.wizard.clone();
     let rendered = move || wizard.status(Step::Bootstrap) == StepStatus::Passed;
     let apply = move || {

@@ -72,7 +72,7 @@ pub fn AccountIntegrations(auth: Auth, org: OrgId) -> impl IntoView {
 struct Outcome {
     busy: RwSignal<bool>,
     error: RwSignal<Option<ApiError>>,
-    connected: RwSignal<Option<Integration>>,
+    connected: BoxedSignal<Option<Integration>>,
     on_connected: Callback<()>,
     /// The form's inputs, all cleared once connected.
     values: StoredValue<Vec<RwSignal<String>>>,
@@ -95,7 +95,7 @@ fn AccountWizard(
     let outcome = Outcome {
         busy: RwSignal::new(false),
         error: RwSignal::new(None),
-        connected: RwSignal::new(None),
+        connected: BoxedSignal::new(None),
         on_connected,
         values,
     };
