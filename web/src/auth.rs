@@ -171,7 +171,7 @@ pub fn until_ms(value: &serde_json::Value) -> Option<f64> {
 pub fn Login(auth: Auth) -> impl IntoView {
     let username = RwSignal::new("admin".to_owned());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
+    let error = BoxedSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
     let submit = move || {
         busy.set(true);
@@ -223,7 +223,7 @@ pub fn Login(auth: Auth) -> impl IntoView {
 #[component]
 pub fn StepUp(auth: Auth) -> impl IntoView {
     let code = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<ApiError>);
+    let error = BoxedSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
     let input = NodeRef::<leptos::html::Input>::new();
     // Focus the code field as soon as the prompt appears.

@@ -43,7 +43,7 @@ pub fn Integrations(
 ) -> impl IntoView {
     let org = StoredValue::new(org);
     let list = BoxedSignal::new(None::<Vec<Integration>>);
-    let error = RwSignal::new(None::<ApiError>);
+    let error = BoxedSignal::new(None::<ApiError>);
     let cleanup = BoxedSignal::new(None::<DisconnectResponse>);
     let load = Callback::new(move |()| load(auth, org, listing, list, error));
     Effect::new(move || {
@@ -104,7 +104,7 @@ fn load(
     org: StoredValue<OrgId>,
     listing: Listing,
     list: BoxedSignal<Option<Vec<Integration>>>,
-    error: RwSignal<Option<ApiError>>,
+    error: BoxedSignal<Option<ApiError>>,
 ) {
     error.set(None);
     spawn_local(async move {
@@ -132,7 +132,7 @@ fn disconnect(
     cloud: CloudKind,
     listing: Listing,
     list: BoxedSignal<Option<Vec<Integration>>>,
-    error: RwSignal<Option<ApiError>>,
+    error: BoxedSignal<Option<ApiError>>,
     cleanup: BoxedSignal<Option<DisconnectResponse>>,
 ) {
     let run = move || {
@@ -164,7 +164,7 @@ fn IntegrationRow(auth: Auth, org: StoredValue<OrgId>, integration: Integration)
     let label = kind_label(&integration.kind);
     let current = BoxedSignal::new(integration);
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiError>);
+    let error = BoxedSignal::new(None::<ApiError>);
     let recheck = move || recheck(auth, org, kind, current, busy, error);
     view! {
         {move || view! { <IntegrationCard integration=current.get()/> }}
@@ -185,7 +185,7 @@ fn recheck(
     kind: StoredValue<String>,
     current: BoxedSignal<Integration>,
     busy: RwSignal<bool>,
-    error: RwSignal<Option<ApiError>>,
+    error: BoxedSignal<Option<ApiError>>,
 ) {
     busy.set(true);
     spawn_local(async move {

@@ -59,7 +59,7 @@ pub fn OrgPicker(auth: Auth, on_pick: Callback<OrgId>) -> impl IntoView {
 #[component]
 fn Overview(auth: Auth, on_pick: Callback<OrgId>) -> impl IntoView {
     let orgs = BoxedSignal::new(None::<Vec<OrgSummary>>);
-    let error = RwSignal::new(None::<ApiError>);
+    let error = BoxedSignal::new(None::<ApiError>);
     let search = RwSignal::new(String::new());
     let load = Callback::new(move |()| load(auth, orgs, error));
     load.run(());
@@ -125,7 +125,7 @@ fn OrgRow(org: OrgSummary, on_pick: Callback<OrgId>) -> impl IntoView {
     }
 }
 
-fn load(auth: Auth, orgs: BoxedSignal<Option<Vec<OrgSummary>>>, error: RwSignal<Option<ApiError>>) {
+fn load(auth: Auth, orgs: BoxedSignal<Option<Vec<OrgSummary>>>, error: BoxedSignal<Option<ApiError>>) {
     error.set(None);
     spawn_local(async move {
         match api::organisations(&auth.token()).await {

@@ -80,7 +80,7 @@ pub fn SandboxApply(auth: Auth, org: OrgId, for_slot: CloudSlot) -> impl IntoVie
     let cloud = slot.wizard.kind();
     let how = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<ApiError>);
+    let error = BoxedSignal::new(None::<ApiError>);
     let applied = BoxedSignal::new(Vec::<String>::new());
     let wizard = slot.wizard.clone();
     let rendered = move || wizard.status(Step::Bootstrap) == StepStatus::Passed;

@@ -100,3 +100,10 @@ impl<T: Send + Sync + 'static> BoxedSignal<T> {
             .map(|v| *v.downcast().expect("a BoxedSignal holds its own type"))
     }
 }
+
+/// For props that take a `Signal` (a view's error, read by its fields).
+impl<T: Clone + Send + Sync + 'static> From<BoxedSignal<T>> for Signal<T> {
+    fn from(boxed: BoxedSignal<T>) -> Self {
+        Signal::derive(move || boxed.get())
+    }
+}

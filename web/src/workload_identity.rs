@@ -363,10 +363,10 @@ fn Tool(
     button: &'static str,
     cloud: RwSignal<String>,
     /// Calls the core with the request and keeps the result; errors land here.
-    on_submit: Callback<(Value, RwSignal<Option<ApiError>>, RwSignal<bool>)>,
+    on_submit: Callback<(Value, BoxedSignal<Option<ApiError>>, RwSignal<bool>)>,
     children: Children,
 ) -> impl IntoView {
-    let error = RwSignal::new(None::<ApiError>);
+    let error = BoxedSignal::new(None::<ApiError>);
     let busy = RwSignal::new(false);
     let nested = if prefix.is_empty() {
         "cloud"
@@ -394,7 +394,7 @@ fn Tool(
 fn run(
     auth: Auth,
     tool: WorkloadTool,
-    (argument, error, busy): (Value, RwSignal<Option<ApiError>>, RwSignal<bool>),
+    (argument, error, busy): (Value, BoxedSignal<Option<ApiError>>, RwSignal<bool>),
     done: impl Fn(&str) + 'static,
 ) {
     busy.set(true);

@@ -71,7 +71,7 @@ pub fn AccountIntegrations(auth: Auth, org: OrgId) -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Outcome {
     busy: RwSignal<bool>,
-    error: RwSignal<Option<ApiError>>,
+    error: BoxedSignal<Option<ApiError>>,
     connected: BoxedSignal<Option<Integration>>,
     on_connected: Callback<()>,
     /// The form's inputs, all cleared once connected.
@@ -94,7 +94,7 @@ fn AccountWizard(
     let values = StoredValue::new(values);
     let outcome = Outcome {
         busy: RwSignal::new(false),
-        error: RwSignal::new(None),
+        error: BoxedSignal::new(None),
         connected: BoxedSignal::new(None),
         on_connected,
         values,

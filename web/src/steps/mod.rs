@@ -300,7 +300,7 @@ pub struct WizardState {
     /// The clouds the proxy has a provider for; `None` until it said.
     pub offered: BoxedSignal<Option<Vec<CloudKind>>>,
     /// Why the proxy could not say which clouds it offers.
-    pub offered_error: RwSignal<Option<ApiError>>,
+    pub offered_error: BoxedSignal<Option<ApiError>>,
     slots: StoredValue<Vec<CloudSlot>>,
 }
 
@@ -322,7 +322,7 @@ impl WizardState {
             cloud: BoxedSignal::new(cloud),
             shell: BoxedSignal::new(Shell::Bash),
             offered: BoxedSignal::new(None),
-            offered_error: RwSignal::new(None),
+            offered_error: BoxedSignal::new(None),
             slots: StoredValue::new(slots),
         }
     }
@@ -393,7 +393,7 @@ pub fn go_to(auth: Auth, state: WizardState, step: Step) {
 /// field, or in the banner) and the seconds since it started, while it runs.
 #[derive(Clone, Copy)]
 pub struct StepRun {
-    pub error: RwSignal<Option<ApiError>>,
+    pub error: BoxedSignal<Option<ApiError>>,
     pub elapsed: BoxedSignal<Option<u32>>,
     /// Step 5: the operator confirmed replacing the existing connection.
     pub replace: RwSignal<bool>,
@@ -402,7 +402,7 @@ pub struct StepRun {
 impl StepRun {
     pub fn new() -> Self {
         StepRun {
-            error: RwSignal::new(None),
+            error: BoxedSignal::new(None),
             elapsed: BoxedSignal::new(None),
             replace: RwSignal::new(false),
         }
