@@ -6,7 +6,7 @@
 //! resumes once it succeeds.
 
 use crate::api::{self, ApiError, TokenResponse};
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedSignal, BoxedValue};
 use crate::ui::{ErrorBanner, FieldError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -29,7 +29,7 @@ pub struct Auth {
     pub step_up_until_ms: BoxedSignal<Option<f64>>,
     /// True while the code prompt is shown.
     pub step_up_wanted: RwSignal<bool>,
-    resume: StoredValue<Option<Resume>>,
+    resume: BoxedValue<Option<Resume>>,
 }
 
 impl Auth {
@@ -48,7 +48,7 @@ impl Auth {
                     .map(|ms| ms as f64),
             ),
             step_up_wanted: RwSignal::new(false),
-            resume: StoredValue::new(None),
+            resume: BoxedValue::new(None),
         }
     }
 

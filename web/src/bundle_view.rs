@@ -5,7 +5,7 @@
 //! CloudFormation), each complete on its own; long documents start as a
 //! preview that opens in place.
 
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedSignal, BoxedValue};
 use crate::steps::in_org_words;
 use crate::ui::{CopyButton, DownloadButton};
 use alphaswarm_core::Bundle;
@@ -295,7 +295,7 @@ fn CommandList(
     class: &'static str,
     #[prop(optional)] titles: Vec<String>,
 ) -> impl IntoView {
-    let commands = StoredValue::new(commands);
+    let commands = BoxedValue::new(commands);
     let rows =
         move || {
             let which = shell.get();

@@ -5,7 +5,7 @@
 use crate::api::{self, ApiError, DisconnectResponse, Integration, Rotation};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedSignal, BoxedValue};
 use crate::ui::{ErrorBanner, ErrorText};
 use alphaswarm_core::accounts::AccountKind;
 use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
@@ -41,7 +41,7 @@ pub fn Integrations(
     #[prop(optional)]
     reload: Option<Trigger>,
 ) -> impl IntoView {
-    let org = StoredValue::new(org);
+    let org = BoxedValue::new(org);
     let list = BoxedSignal::new(None::<Vec<Integration>>);
     let error = BoxedSignal::new(None::<ApiError>);
     let cleanup = BoxedSignal::new(None::<DisconnectResponse>);
@@ -101,7 +101,7 @@ pub fn Integrations(
 
 fn load(
     auth: Auth,
-    org: StoredValue<OrgId>,
+    org: BoxedValue<OrgId>,
     listing: Listing,
     list: BoxedSignal<Option<Vec<Integration>>>,
     error: BoxedSignal<Option<ApiError>>,
@@ -128,7 +128,7 @@ fn load(
 
 fn disconnect(
     auth: Auth,
-    org: StoredValue<OrgId>,
+    org: BoxedValue<OrgId>,
     cloud: CloudKind,
     listing: Listing,
     list: BoxedSignal<Option<Vec<Integration>>>,
@@ -159,8 +159,8 @@ fn disconnect(
 /// One connection: its card, which a Re-check replaces with the record the
 /// check answered (through the step-up prompt when it is not fresh).
 #[component]
-fn IntegrationRow(auth: Auth, org: StoredValue<OrgId>, integration: Integration) -> impl IntoView {
-    let kind = StoredValue::new(integration.kind.clone());
+fn IntegrationRow(auth: Auth, org: BoxedValue<OrgId>, integration: Integration) -> impl IntoView {
+    let kind = BoxedValue::new(integration.kind.clone());
     let label = kind_label(&integration.kind);
     let current = BoxedSignal::new(integration);
     let busy = RwSignal::new(false);
@@ -181,8 +181,8 @@ fn IntegrationRow(auth: Auth, org: StoredValue<OrgId>, integration: Integration)
 
 fn recheck(
     auth: Auth,
-    org: StoredValue<OrgId>,
-    kind: StoredValue<String>,
+    org: BoxedValue<OrgId>,
+    kind: BoxedValue<String>,
     current: BoxedSignal<Integration>,
     busy: RwSignal<bool>,
     error: BoxedSignal<Option<ApiError>>,

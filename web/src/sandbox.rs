@@ -8,7 +8,7 @@
 use crate::api::{self, ApiError};
 use crate::auth::Auth;
 use crate::model::Step;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedSignal, BoxedValue};
 use crate::steps::{CloudSlot, StepStatus};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -122,7 +122,7 @@ pub fn SandboxApply(auth: Auth, org: OrgId, for_slot: CloudSlot) -> impl IntoVie
             }
         });
     };
-    let apply = StoredValue::new(apply);
+    let apply = BoxedValue::new(apply);
     move || {
         (on.get() && rendered()).then(|| {
             view! {

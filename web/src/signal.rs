@@ -5,6 +5,7 @@
 //! keeps any value in an `RwSignal` of a boxed `Any`, one type for all of
 //! them, and hands it back with its own type. For data signals (answers,
 //! lists) read with `with`/`get`; not for what a view binds to directly.
+//! [`BoxedValue`] does the same for `StoredValue`.
 
 use leptos::prelude::*;
 use std::any::Any;
@@ -105,5 +106,50 @@ impl<T: Send + Sync + 'static> BoxedSignal<T> {
 impl<T: Clone + Send + Sync + 'static> From<BoxedSignal<T>> for Signal<T> {
     fn from(boxed: BoxedSignal<T>) -> Self {
         Signal::derive(move || boxed.get())
+    }
+}
+
+/// A `StoredValue` whose value type the arena never sees (see the module
+/// note): same methods, one `StoredValue` type for all of them.
+pub struct BoxedValue<T> {
+    value: StoredValue<Boxed>,
+    types: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for BoxedValue<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for BoxedValue<T> {}
+
+impl<T: Send + Sync + 'static> BoxedValue<T> {
+    pub fn new(value: T) -> Self {
+        BoxedValue {
+            value: StoredValue::new(Box::new(value)),
+            types: PhantomData,
+        }
+    }
+
+    pub fn with_value<O>(&self, f: impl FnOnce(&T) -> O) -> O {
+        self.value.with_value(|v| f(BoxedSignal::<T>::typed(v)))
+    }
+
+    pub fn get_value(&self) -> T
+    where
+        T: Clone,
+    {
+        self.with_value(T::clone)
+    }
+
+    pub fn set_value(&self, value: T) {
+        self.value.set_value(Box::new(value));
+    }
+
+    /// Changes the value; `None` once it is gone.
+    pub fn try_update_value<O>(&self, f: impl FnOnce(&mut T) -> O) -> Option<O> {
+        self.value
+            .try_update_value(|v| f(BoxedSignal::<T>::typed_mut(v)))
     }
 }

@@ -2,7 +2,7 @@
 //! type, errors next to fields.
 
 use crate::api::ApiError;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedSignal, BoxedValue};
 use alphaswarm_core::operator;
 use alphaswarm_core::{ErrorBody, IdError};
 use leptos::prelude::*;
@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 #[component]
 pub fn CopyButton(#[prop(into)] text: String, #[prop(into)] what: String) -> impl IntoView {
     let state = BoxedSignal::new(CopyState::Idle);
-    let text = StoredValue::new(text);
+    let text = BoxedValue::new(text);
     let on_click = move |_| {
         let text = text.get_value();
         spawn_local(async move {
@@ -68,7 +68,7 @@ pub fn DownloadButton(
     #[prop(into)] contents: String,
 ) -> impl IntoView {
     let hidden = format!(" {file_name}");
-    let file = StoredValue::new((file_name, media_type, contents));
+    let file = BoxedValue::new((file_name, media_type, contents));
     view! {
         <button type="button" class="download-button"
             on:click=move |_| file.with_value(|(name, media, body)| download(name, media, body))>

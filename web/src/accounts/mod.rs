@@ -13,7 +13,7 @@ pub mod huggingface;
 use crate::api::{self, ApiError, Integration};
 use crate::auth::Auth;
 use crate::integrations::{Integrations, Listing};
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedSignal, BoxedValue};
 use crate::ui::{ErrorBanner, TextField};
 use alphaswarm_core::OrgId;
 use alphaswarm_core::accounts::AccountKind;
@@ -50,7 +50,7 @@ const FIELDS: &[&str] = &["token", "namespace", "username", "pat"];
 pub fn AccountIntegrations(auth: Auth, org: OrgId) -> impl IntoView {
     let reload = Trigger::new();
     let open = BoxedSignal::new(None::<AccountKind>);
-    let org = StoredValue::new(org);
+    let org = BoxedValue::new(org);
     view! {
         <section class="accounts" aria-labelledby="accounts-title" data-view="accounts">
             <h2 id="accounts-title">"Account integrations"</h2>
@@ -75,13 +75,13 @@ struct Outcome {
     connected: BoxedSignal<Option<Integration>>,
     on_connected: Callback<()>,
     /// The form's inputs, all cleared once connected.
-    values: StoredValue<Vec<RwSignal<String>>>,
+    values: BoxedValue<Vec<RwSignal<String>>>,
 }
 
 #[component]
 fn AccountWizard(
     auth: Auth,
-    org: StoredValue<OrgId>,
+    org: BoxedValue<OrgId>,
     form: &'static AccountForm,
     on_connected: Callback<()>,
 ) -> impl IntoView {
@@ -91,7 +91,7 @@ fn AccountWizard(
         .iter()
         .map(|_| RwSignal::new(String::new()))
         .collect();
-    let values = StoredValue::new(values);
+    let values = BoxedValue::new(values);
     let outcome = Outcome {
         busy: RwSignal::new(false),
         error: BoxedSignal::new(None),
@@ -147,7 +147,7 @@ fn AccountWizard(
 /// Sends the form (after the step-up prompt when the proxy asks for it).
 fn connect(
     auth: Auth,
-    org: StoredValue<OrgId>,
+    org: BoxedValue<OrgId>,
     kind: AccountKind,
     body: Arc<Value>,
     outcome: Outcome,

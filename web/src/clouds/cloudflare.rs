@@ -14,7 +14,7 @@ use crate::bundle_view::BundleView;
 use crate::integrations::RotationNote;
 use crate::json::{FromJson, Missing, list, maybe_text, text, text_or_empty};
 use crate::model::Step;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedSignal, BoxedValue};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{Fact, FactRows, Facts};
 use crate::steps::permissions::{Check, CheckList};
@@ -147,7 +147,7 @@ pub struct CloudflareWizard {
     pub account_id: RwSignal<String>,
     /// The pasted token, for the bodies of steps 3 to 5. Not a signal: no
     /// view can read it, so it cannot end up in the page.
-    token: StoredValue<String>,
+    token: BoxedValue<String>,
     /// Whether a token is held (what the token field says about it).
     holds_token: RwSignal<bool>,
     pub answers: AnswersSignal<CloudflareAnswers>,
@@ -159,7 +159,7 @@ impl CloudflareWizard {
             template: RwSignal::new(Template::DnsEdit.as_str().to_owned()),
             owner: RwSignal::new(TokenOwner::User.as_str().to_owned()),
             account_id: RwSignal::new(String::new()),
-            token: StoredValue::new(String::new()),
+            token: BoxedValue::new(String::new()),
             holds_token: RwSignal::new(false),
             answers: AnswersSignal::default(),
         }

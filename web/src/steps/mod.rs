@@ -18,7 +18,7 @@ use crate::auth::Auth;
 use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
 use crate::sandbox::SandboxApply;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedSignal, BoxedValue};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
@@ -292,7 +292,7 @@ impl CloudSlot {
 /// and forth (or through the step-up prompt) keeps what was entered.
 #[derive(Clone, Copy)]
 pub struct WizardState {
-    pub org: StoredValue<OrgId>,
+    pub org: BoxedValue<OrgId>,
     pub step: BoxedSignal<Step>,
     /// The chosen cloud; always one that has a slot.
     pub cloud: BoxedSignal<CloudKind>,
@@ -301,7 +301,7 @@ pub struct WizardState {
     pub offered: BoxedSignal<Option<Vec<CloudKind>>>,
     /// Why the proxy could not say which clouds it offers.
     pub offered_error: BoxedSignal<Option<ApiError>>,
-    slots: StoredValue<Vec<CloudSlot>>,
+    slots: BoxedValue<Vec<CloudSlot>>,
 }
 
 impl WizardState {
@@ -317,13 +317,13 @@ impl WizardState {
             slots.first().map_or(CloudKind::Aws, |s| s.wizard.kind())
         };
         WizardState {
-            org: StoredValue::new(org),
+            org: BoxedValue::new(org),
             step: BoxedSignal::new(Step::Choose),
             cloud: BoxedSignal::new(cloud),
             shell: BoxedSignal::new(Shell::Bash),
             offered: BoxedSignal::new(None),
             offered_error: BoxedSignal::new(None),
-            slots: StoredValue::new(slots),
+            slots: BoxedValue::new(slots),
         }
     }
 
