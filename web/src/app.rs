@@ -9,7 +9,7 @@ use crate::auth::{Auth, Login, StepUp};
 use crate::integrations::Integrations;
 use crate::org::OrgPicker;
 use crate::sandbox::SandboxBanner;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedCallback, BoxedSignal};
 use crate::steps::{Wizard, WizardState};
 use crate::workload_identity::WorkloadIdentity;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -93,7 +93,7 @@ pub fn App() -> impl IntoView {
         }
         match view.get() {
             View::Orgs => view! {
-                <OrgPicker auth on_pick=Callback::new(move |org| open(View::Org(org)))/>
+                <OrgPicker auth on_pick=BoxedCallback::new(move |org| open(View::Org(org)))/>
             }.into_any(),
             View::Org(org) => {
                 let title = format!("Organisation {}", org.as_str());
@@ -103,7 +103,7 @@ pub fn App() -> impl IntoView {
                         <p><button type="button" class="link" on:click=move |_| view.set(View::Orgs)>"← Organisations"</button></p>
                         <h1 id="org-title">{title}</h1>
                         <h2>"Cloud accounts"</h2>
-                        <Integrations auth org=org.clone() on_connect=Callback::new(move |()| open(View::Wizard(connect_org.clone(), CloudKind::Aws)))/>
+                        <Integrations auth org=org.clone() on_connect=BoxedCallback::new(move |()| open(View::Wizard(connect_org.clone(), CloudKind::Aws)))/>
                         <AccountIntegrations auth org/>
                     </section>
                 }.into_any()
@@ -113,7 +113,7 @@ pub fn App() -> impl IntoView {
                     <h1 id="settings-title">"Settings"</h1>
                     <h2>"Cloud connections"</h2>
                     <p class="muted">"AlphaSwarm's own cloud accounts (the admin tenant). Mode: Guided (federated)."</p>
-                    <Integrations auth org=OrgId::platform() on_connect=Callback::new(move |()| open(View::Wizard(OrgId::platform(), CloudKind::Aws)))/>
+                    <Integrations auth org=OrgId::platform() on_connect=BoxedCallback::new(move |()| open(View::Wizard(OrgId::platform(), CloudKind::Aws)))/>
                     <h2>"Kubernetes"</h2>
                     <p><button type="button" class="link" on:click=move |_| view.set(View::WorkloadIdentity)>"Workload identity: wire a workload, or find why a pod gets no credential"</button></p>
                 </section>
@@ -131,7 +131,7 @@ pub fn App() -> impl IntoView {
                     let h = View::Wizard(org.clone(), state.cloud.get()).to_hash();
                     let _ = window().location().set_hash(&h);
                 });
-                view! { <Wizard auth state on_done=Callback::new(move |()| view.set(back.clone()))/> }.into_any()
+                view! { <Wizard auth state on_done=BoxedCallback::new(move |()| view.set(back.clone()))/> }.into_any()
             }
         }
     };

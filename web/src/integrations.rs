@@ -5,7 +5,7 @@
 use crate::api::{self, ApiError, DisconnectResponse, Integration, Rotation};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
-use crate::signal::{BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
 use crate::ui::{ErrorBanner, ErrorText};
 use alphaswarm_core::accounts::AccountKind;
 use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
@@ -35,7 +35,7 @@ pub fn Integrations(
     org: OrgId,
     /// The "Connect a cloud account" button (absent: no button).
     #[prop(optional)]
-    on_connect: Option<Callback<()>>,
+    on_connect: Option<BoxedCallback<()>>,
     #[prop(optional)] listing: Listing,
     /// Notified when the list must be read again (a connection was added).
     #[prop(optional)]
@@ -45,14 +45,14 @@ pub fn Integrations(
     let list = BoxedSignal::new(None::<Vec<Integration>>);
     let error = BoxedSignal::new(None::<ApiError>);
     let cleanup = BoxedSignal::new(None::<DisconnectResponse>);
-    let load = Callback::new(move |()| load(auth, org, listing, list, error));
+    let load = BoxedCallback::new(move |()| load(auth, org, listing, list, error));
     Effect::new(move || {
         if let Some(r) = reload {
             r.track();
         }
         load.run(());
     });
-    let disconnect = Callback::new(move |cloud: CloudKind| {
+    let disconnect = BoxedCallback::new(move |cloud: CloudKind| {
         disconnect(auth, org, cloud, listing, list, error, cleanup)
     });
     let (empty, label, empty_name) = match listing {
@@ -84,7 +84,7 @@ pub fn Integrations(
                                 <li>
                                     <IntegrationRow auth org integration/>
                                     {cloud.map(|cloud| view! {
-                                        <DisconnectButton card=card(cloud) on_confirm=Callback::new(move |()| disconnect.run(cloud))/>
+                                        <DisconnectButton card=card(cloud) on_confirm=BoxedCallback::new(move |()| disconnect.run(cloud))/>
                                     })}
                                 </li>
                             }
@@ -282,7 +282,7 @@ fn Health(integration: Integration) -> impl IntoView {
 }
 
 #[component]
-fn DisconnectButton(card: &'static CloudCard, on_confirm: Callback<()>) -> impl IntoView {
+fn DisconnectButton(card: &'static CloudCard, on_confirm: BoxedCallback<()>) -> impl IntoView {
     let kind = card.kind.as_str();
     let asking = RwSignal::new(false);
     let confirm_ref = NodeRef::<leptos::html::Button>::new();

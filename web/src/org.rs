@@ -5,14 +5,14 @@
 use crate::api::{self, ApiError, OrgSummary};
 use crate::auth::Auth;
 use crate::integrations::kind_label;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedCallback, BoxedSignal};
 use crate::ui::{ErrorBanner, FieldError, field_error};
 use alphaswarm_core::OrgId;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 #[component]
-pub fn OrgPicker(auth: Auth, on_pick: Callback<OrgId>) -> impl IntoView {
+pub fn OrgPicker(auth: Auth, on_pick: BoxedCallback<OrgId>) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let parsed = move || text.with(|t| OrgId::parse(t.trim()));
     // Only complain once something was typed.
@@ -57,11 +57,11 @@ pub fn OrgPicker(auth: Auth, on_pick: Callback<OrgId>) -> impl IntoView {
 /// The organisations that have connections, filtered by what is typed
 /// (organisation id, cloud or status).
 #[component]
-fn Overview(auth: Auth, on_pick: Callback<OrgId>) -> impl IntoView {
+fn Overview(auth: Auth, on_pick: BoxedCallback<OrgId>) -> impl IntoView {
     let orgs = BoxedSignal::new(None::<Vec<OrgSummary>>);
     let error = BoxedSignal::new(None::<ApiError>);
     let search = RwSignal::new(String::new());
-    let load = Callback::new(move |()| load(auth, orgs, error));
+    let load = BoxedCallback::new(move |()| load(auth, orgs, error));
     load.run(());
     let shown = move || {
         let needle = search.with(|s| s.trim().to_ascii_lowercase());
@@ -103,7 +103,7 @@ fn Overview(auth: Auth, on_pick: Callback<OrgId>) -> impl IntoView {
 }
 
 #[component]
-fn OrgRow(org: OrgSummary, on_pick: Callback<OrgId>) -> impl IntoView {
+fn OrgRow(org: OrgSummary, on_pick: BoxedCallback<OrgId>) -> impl IntoView {
     let id = OrgId::parse(&org.org_id).ok();
     let checked = match &org.last_health_at {
         Some(at) => format!("Last check {at}"),
@@ -125,7 +125,11 @@ fn OrgRow(org: OrgSummary, on_pick: Callback<OrgId>) -> impl IntoView {
     }
 }
 
-fn load(auth: Auth, orgs: BoxedSignal<Option<Vec<OrgSummary>>>, error: BoxedSignal<Option<ApiError>>) {
+fn load(
+    auth: Auth,
+    orgs: BoxedSignal<Option<Vec<OrgSummary>>>,
+    error: BoxedSignal<Option<ApiError>>,
+) {
     error.set(None);
     spawn_local(async move {
         match api::organisations(&auth.token()).await {

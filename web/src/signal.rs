@@ -5,11 +5,13 @@
 //! keeps any value in an `RwSignal` of a boxed `Any`, one type for all of
 //! them, and hands it back with its own type. For data signals (answers,
 //! lists) read with `with`/`get`; not for what a view binds to directly.
-//! [`BoxedValue`] does the same for `StoredValue`.
+//! [`BoxedValue`] does the same for `StoredValue`, [`BoxedCallback`] for
+//! `Callback` (a stored function, so one stored type per argument type).
 
 use leptos::prelude::*;
 use std::any::Any;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 type Boxed = Box<dyn Any + Send + Sync>;
 
@@ -151,5 +153,31 @@ impl<T: Send + Sync + 'static> BoxedValue<T> {
     pub fn try_update_value<O>(&self, f: impl FnOnce(&mut T) -> O) -> Option<O> {
         self.value
             .try_update_value(|v| f(BoxedSignal::<T>::typed_mut(v)))
+    }
+}
+
+/// A `Callback` kept in a [`BoxedValue`]: same `new` and `run`.
+pub struct BoxedCallback<T: 'static, O: 'static = ()> {
+    function: BoxedValue<Arc<dyn Fn(T) -> O + Send + Sync>>,
+}
+
+impl<T, O> Clone for BoxedCallback<T, O> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T, O> Copy for BoxedCallback<T, O> {}
+
+impl<T: 'static, O: 'static> BoxedCallback<T, O> {
+    pub fn new(function: impl Fn(T) -> O + Send + Sync + 'static) -> Self {
+        BoxedCallback {
+            function: BoxedValue::new(Arc::new(function)),
+        }
+    }
+
+    /// Calls the function (a clone of it, so it may call itself again).
+    pub fn run(&self, argument: T) -> O {
+        self.function.get_value()(argument)
     }
 }

@@ -2,7 +2,7 @@
 //! type, errors next to fields.
 
 use crate::api::ApiError;
-use crate::signal::{BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
 use alphaswarm_core::operator;
 use alphaswarm_core::{ErrorBody, IdError};
 use leptos::prelude::*;
@@ -174,7 +174,7 @@ pub fn TextField(
     /// Called with each new value (e.g. to invalidate results checked
     /// against the old one) instead of setting `value` directly.
     #[prop(optional)]
-    on_input: Option<Callback<String>>,
+    on_input: Option<BoxedCallback<String>>,
     /// A token: a password input (never shown as typed).
     #[prop(optional)]
     secret: bool,
@@ -223,7 +223,7 @@ pub fn TextField(
 pub fn ErrorBanner(
     error: Signal<Option<ApiError>>,
     fields: &'static [&'static str],
-    #[prop(optional)] on_retry: Option<Callback<()>>,
+    #[prop(optional)] on_retry: Option<BoxedCallback<()>>,
 ) -> impl IntoView {
     let unowned = move || {
         error

@@ -7,7 +7,7 @@
 use crate::api::{self, ApiError, WorkloadTool};
 use crate::auth::Auth;
 use crate::bundle_view::BundleView;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedCallback, BoxedSignal};
 use crate::ui::{ErrorBanner, FieldError};
 use alphaswarm_core::Bundle;
 use alphaswarm_core::bundle::{File, Notice};
@@ -363,7 +363,7 @@ fn Tool(
     button: &'static str,
     cloud: RwSignal<String>,
     /// Calls the core with the request and keeps the result; errors land here.
-    on_submit: Callback<(Value, BoxedSignal<Option<ApiError>>, RwSignal<bool>)>,
+    on_submit: BoxedCallback<(Value, BoxedSignal<Option<ApiError>>, RwSignal<bool>)>,
     children: Children,
 ) -> impl IntoView {
     let error = BoxedSignal::new(None::<ApiError>);
@@ -417,13 +417,13 @@ pub fn WorkloadIdentity(auth: Auth) -> impl IntoView {
     let bundle = BoxedSignal::new(None::<Bundle>);
     let diagnosis = BoxedSignal::new(None::<Bundle>);
     let shell = BoxedSignal::new(Shell::Bash);
-    let render = Callback::new(move |request| {
+    let render = BoxedCallback::new(move |request| {
         bundle.set(None);
         run(auth, WorkloadTool::Render, request, move |json| {
             bundle.try_set(crate::json::parse(json).ok());
         });
     });
-    let diagnose = Callback::new(move |request| {
+    let diagnose = BoxedCallback::new(move |request| {
         diagnosis.set(None);
         run(auth, WorkloadTool::Diagnose, request, move |json| {
             diagnosis.try_set(

@@ -15,7 +15,7 @@ use alphaswarm_web::clouds::aws::{
     PermissionsView,
 };
 use alphaswarm_web::model::Step;
-use alphaswarm_web::signal::BoxedSignal;
+use alphaswarm_web::signal::{BoxedCallback, BoxedSignal};
 use alphaswarm_web::steps::choose::ChooseView;
 use alphaswarm_web::steps::{StepRun, StepView};
 use leptos::mount::mount_to;
@@ -248,7 +248,7 @@ fn mount_identity(
     mount_to(root.clone(), move || {
         view! {
             <StepView wizard=Arc::new(aws) step=Step::ValidateIdentity run shell=BoxedSignal::new(Shell::Bash)
-                on_run=Callback::new(|()| {})/>
+                on_run=BoxedCallback::new(|()| {})/>
         }
     })
     .forget();
@@ -352,7 +352,7 @@ async fn choose_view_offers_aws_and_labels_every_option() {
     let root = container();
     let cloud = BoxedSignal::new(CloudKind::Aws);
     // The proxy offers AWS only: every other cloud is "Coming soon".
-    let choosable = Callback::new(|kind| Some(kind == CloudKind::Aws));
+    let choosable = BoxedCallback::new(|kind| Some(kind == CloudKind::Aws));
     mount_to(
         root.clone(),
         move || view! { <ChooseView cloud choosable/> },

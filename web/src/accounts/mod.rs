@@ -13,7 +13,7 @@ pub mod huggingface;
 use crate::api::{self, ApiError, Integration};
 use crate::auth::Auth;
 use crate::integrations::{Integrations, Listing};
-use crate::signal::{BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
 use crate::ui::{ErrorBanner, TextField};
 use alphaswarm_core::OrgId;
 use alphaswarm_core::accounts::AccountKind;
@@ -61,7 +61,7 @@ pub fn AccountIntegrations(auth: Auth, org: OrgId) -> impl IntoView {
                 }).collect_view()}
             </div>
             {move || open.get().and_then(|k| FORMS.into_iter().find(|f| f.kind == k)).map(|form| view! {
-                <AccountWizard auth org form on_connected=Callback::new(move |()| reload.notify())/>
+                <AccountWizard auth org form on_connected=BoxedCallback::new(move |()| reload.notify())/>
             })}
         </section>
     }
@@ -73,7 +73,7 @@ struct Outcome {
     busy: RwSignal<bool>,
     error: BoxedSignal<Option<ApiError>>,
     connected: BoxedSignal<Option<Integration>>,
-    on_connected: Callback<()>,
+    on_connected: BoxedCallback<()>,
     /// The form's inputs, all cleared once connected.
     values: BoxedValue<Vec<RwSignal<String>>>,
 }
@@ -83,7 +83,7 @@ fn AccountWizard(
     auth: Auth,
     org: BoxedValue<OrgId>,
     form: &'static AccountForm,
-    on_connected: Callback<()>,
+    on_connected: BoxedCallback<()>,
 ) -> impl IntoView {
     let name = form.kind.display_name();
     let values: Vec<RwSignal<String>> = form

@@ -6,7 +6,7 @@
 use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedCallback, BoxedSignal};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
@@ -225,13 +225,13 @@ impl CloudWizard for AwsWizard {
         &self,
         step: Step,
         error: Signal<Option<ApiError>>,
-        _run: Callback<()>,
+        _run: BoxedCallback<()>,
     ) -> Option<AnyView> {
         let this = *self;
         Some(match step {
             Step::Bootstrap => view! { <BootstrapOptions region=this.region ous=this.ous error/> }.into_any(),
             Step::ValidateIdentity => view! {
-                <RoleArnField role_arn=this.role_arn on_arn=Callback::new(move |v| this.set_role_arn(v)) error/>
+                <RoleArnField role_arn=this.role_arn on_arn=BoxedCallback::new(move |v| this.set_role_arn(v)) error/>
             }
             .into_any(),
             Step::Connect => {
@@ -374,7 +374,7 @@ pub fn BootstrapView(data: BootstrapResponse, shell: BoxedSignal<Shell>) -> impl
 #[component]
 pub fn RoleArnField(
     role_arn: RwSignal<String>,
-    on_arn: Callback<String>,
+    on_arn: BoxedCallback<String>,
     error: Signal<Option<ApiError>>,
 ) -> impl IntoView {
     let parsed = move || role_arn.with(|a| RoleArn::parse(a.trim()));

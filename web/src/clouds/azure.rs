@@ -10,7 +10,7 @@ use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, maybe_text, object, text, text_or_empty};
 use crate::model::Step;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedCallback, BoxedSignal};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
@@ -331,13 +331,13 @@ impl CloudWizard for AzureWizard {
         &self,
         step: Step,
         error: Signal<Option<ApiError>>,
-        run: Callback<()>,
+        run: BoxedCallback<()>,
     ) -> Option<AnyView> {
         let this = *self;
-        let edits = edits(Callback::new(move |()| this.forget_checks()));
+        let edits = edits(BoxedCallback::new(move |()| this.forget_checks()));
         Some(match step {
             Step::Bootstrap => view! {
-                <ModeChoice mode=this.mode on_mode=Callback::new(move |m| { this.set_mode(m); run.run(()); }) error/>
+                <ModeChoice mode=this.mode on_mode=BoxedCallback::new(move |m| { this.set_mode(m); run.run(()); }) error/>
                 <TextField field="tenant_id" label="Tenant id (optional)" value=this.tenant_id error check=check_guid
                     placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.tenant_id)
                     help="Fills in the commands and the admin-consent link."/>
@@ -504,7 +504,7 @@ impl CloudWizard for AzureWizard {
 #[component]
 pub fn ModeChoice(
     mode: BoxedSignal<Mode>,
-    on_mode: Callback<Mode>,
+    on_mode: BoxedCallback<Mode>,
     error: Signal<Option<ApiError>>,
 ) -> impl IntoView {
     let choices = [

@@ -14,7 +14,7 @@ use crate::bundle_view::BundleView;
 use crate::integrations::RotationNote;
 use crate::json::{FromJson, Missing, list, maybe_text, text, text_or_empty};
 use crate::model::Step;
-use crate::signal::{BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{Fact, FactRows, Facts};
 use crate::steps::permissions::{Check, CheckList};
@@ -363,15 +363,15 @@ impl CloudWizard for CloudflareWizard {
         &self,
         step: Step,
         error: Signal<Option<ApiError>>,
-        run: Callback<()>,
+        run: BoxedCallback<()>,
     ) -> Option<AnyView> {
         let this = *self;
-        let edits = edits(Callback::new(move |()| this.forget_checks()));
+        let edits = edits(BoxedCallback::new(move |()| this.forget_checks()));
         let edit_account = edits(this.account_id);
         // A choice changes the artifacts: render them again.
         let choose = move |value: RwSignal<String>| {
             let edit = edits(value);
-            Callback::new(move |v| {
+            BoxedCallback::new(move |v| {
                 edit.run(v);
                 run.run(());
             })
@@ -394,7 +394,7 @@ impl CloudWizard for CloudflareWizard {
                     {format!("Template: {} (chosen in step 2).", this.chosen_template().title())}
                 </p>
                 <TokenField holds=this.holds_token error
-                    on_paste=Callback::new(move |()| this.forget_checks())/>
+                    on_paste=BoxedCallback::new(move |()| this.forget_checks())/>
                 <TextField field="account_id" label="Account id (account-owned tokens)" value=this.account_id error check=check_account
                     placeholder="0123456789abcdef0123456789abcdef" on_input=edit_account help=ACCOUNT_HELP/>
             }
@@ -541,7 +541,7 @@ fn Choices(
     legend: &'static str,
     choices: Vec<Choice>,
     chosen: RwSignal<String>,
-    on_choose: Callback<String>,
+    on_choose: BoxedCallback<String>,
 ) -> impl IntoView {
     view! {
         <fieldset class="choices" id=name aria-describedby=format!("{name}-error")>
@@ -608,7 +608,7 @@ fn token_input() -> Option<web_sys::HtmlInputElement> {
 fn TokenField(
     holds: RwSignal<bool>,
     error: Signal<Option<ApiError>>,
-    on_paste: Callback<()>,
+    on_paste: BoxedCallback<()>,
 ) -> impl IntoView {
     let invalid = move || error.with(|e| e.as_ref().is_some_and(|e| e.field() == Some("token")));
     view! {

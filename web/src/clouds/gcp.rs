@@ -10,7 +10,7 @@ use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
 use crate::model::Step;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedCallback, BoxedSignal};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
@@ -262,12 +262,12 @@ impl CloudWizard for GcpWizard {
         &self,
         step: Step,
         error: Signal<Option<ApiError>>,
-        _run: Callback<()>,
+        _run: BoxedCallback<()>,
     ) -> Option<AnyView> {
         let this = *self;
         // A changed value invalidates every result checked against it.
         let edits = move |value: RwSignal<String>| {
-            Callback::new(move |v: String| {
+            BoxedCallback::new(move |v: String| {
                 if v != value.get_untracked() {
                     this.answers.update(Answers::forget_checks);
                 }

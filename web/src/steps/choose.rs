@@ -7,7 +7,7 @@ use crate::api;
 use crate::auth::Auth;
 use crate::clouds::CARDS;
 use crate::model::Step;
-use crate::signal::BoxedSignal;
+use crate::signal::{BoxedCallback, BoxedSignal};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::CloudKind;
 use leptos::prelude::*;
@@ -42,13 +42,13 @@ pub fn load_offered(auth: Auth, state: WizardState) {
 
 #[component]
 pub fn ChooseStep(auth: Auth, state: WizardState) -> impl IntoView {
-    let retry = Callback::new(move |()| {
+    let retry = BoxedCallback::new(move |()| {
         state.offered_error.set(None);
         state.offered.set(None);
         load_offered(auth, state);
     });
     view! {
-        <ChooseView cloud=state.cloud choosable=Callback::new(move |kind| state.choosable(kind))/>
+        <ChooseView cloud=state.cloud choosable=BoxedCallback::new(move |kind| state.choosable(kind))/>
         <ErrorBanner error=state.offered_error.into() fields=&[] on_retry=retry/>
         <StepNav auth state/>
     }
@@ -59,7 +59,7 @@ pub fn ChooseView(
     cloud: BoxedSignal<CloudKind>,
     /// Whether a cloud can be picked, `None` while that is being asked
     /// (tracked).
-    choosable: Callback<CloudKind, Option<bool>>,
+    choosable: BoxedCallback<CloudKind, Option<bool>>,
 ) -> impl IntoView {
     view! {
         <section data-step="choose" aria-labelledby="step-choose-title">

@@ -5,6 +5,7 @@ use super::{CloudSlot, StepHeading, StepNav, StepRun, WizardState, run_step};
 use crate::auth::Auth;
 use crate::integrations::IntegrationCard;
 use crate::model::Step;
+use crate::signal::BoxedCallback;
 use crate::ui::ErrorBanner;
 use leptos::prelude::*;
 
@@ -13,13 +14,14 @@ pub fn ConnectStep(
     auth: Auth,
     state: WizardState,
     slot: CloudSlot,
-    on_done: Callback<()>,
+    on_done: BoxedCallback<()>,
 ) -> impl IntoView {
     let run = StepRun::new();
     let org = state.org();
     let runner = slot.clone();
-    let save =
-        Callback::new(move |()| run_step(auth, org.clone(), runner.clone(), Step::Connect, run));
+    let save = BoxedCallback::new(move |()| {
+        run_step(auth, org.clone(), runner.clone(), Step::Connect, run)
+    });
     let spec = slot.wizard.spec(Step::Connect);
     let error = Signal::from(run.error);
     let summary = slot.wizard.form(Step::Connect, error, save);

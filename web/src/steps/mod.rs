@@ -18,7 +18,7 @@ use crate::auth::Auth;
 use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
 use crate::sandbox::SandboxApply;
-use crate::signal::{BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
@@ -206,14 +206,16 @@ pub type AnswersSignal<A> = BoxedSignal<A>;
 
 /// The `on_input` maker for inputs the cloud's checks were made with: a
 /// changed value first forgets those checks (`forget`), then is kept.
-pub fn edits(forget: Callback<()>) -> impl Fn(RwSignal<String>) -> Callback<String> + Copy {
-    let changed = Callback::new(move |(value, v): (RwSignal<String>, String)| {
+pub fn edits(
+    forget: BoxedCallback<()>,
+) -> impl Fn(RwSignal<String>) -> BoxedCallback<String> + Copy {
+    let changed = BoxedCallback::new(move |(value, v): (RwSignal<String>, String)| {
         if v != value.get_untracked() {
             forget.run(());
         }
         value.set(v);
     });
-    move |value| Callback::new(move |v| changed.run((value, v)))
+    move |value| BoxedCallback::new(move |v| changed.run((value, v)))
 }
 
 /// One cloud's part of the wizard (see web/README.md, "Adding a cloud").
@@ -236,7 +238,7 @@ pub trait CloudWizard: Send + Sync {
         &self,
         step: Step,
         error: Signal<Option<ApiError>>,
-        run: Callback<()>,
+        run: BoxedCallback<()>,
     ) -> Option<AnyView>;
     /// The request body, from the inputs. An `Err` is a local validation
     /// error naming its field; nothing is sent.
@@ -469,7 +471,7 @@ pub fn run_step(auth: Auth, org: OrgId, slot: CloudSlot, step: Step, run: StepRu
 }
 
 #[component]
-pub fn Wizard(auth: Auth, state: WizardState, on_done: Callback<()>) -> impl IntoView {
+pub fn Wizard(auth: Auth, state: WizardState, on_done: BoxedCallback<()>) -> impl IntoView {
     let org = state.org();
     let org_label = if org.is_platform() {
         "AlphaSwarm (Cloud connections)".to_owned()
@@ -544,7 +546,8 @@ pub fn CloudStep(auth: Auth, state: WizardState, slot: CloudSlot, step: Step) ->
     let run = StepRun::new();
     let org = state.org();
     let runner = slot.clone();
-    let on_run = Callback::new(move |()| run_step(auth, org.clone(), runner.clone(), step, run));
+    let on_run =
+        BoxedCallback::new(move |()| run_step(auth, org.clone(), runner.clone(), step, run));
     if slot.wizard.spec(step).auto && untrack(|| slot.status(step)) == StepStatus::Pending {
         on_run.run(());
     }
@@ -565,7 +568,7 @@ pub fn StepView(
     step: Step,
     run: StepRun,
     shell: BoxedSignal<Shell>,
-    on_run: Callback<()>,
+    on_run: BoxedCallback<()>,
 ) -> impl IntoView {
     let spec = wizard.spec(step);
     let error = Signal::from(run.error);

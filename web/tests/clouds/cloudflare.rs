@@ -7,6 +7,7 @@ use crate::support::*;
 use alphaswarm_core::{CloudKind, OrgId};
 use alphaswarm_web::auth::{Auth, StepUp};
 use alphaswarm_web::clouds::cloudflare::CloudflareWizard;
+use alphaswarm_web::signal::BoxedCallback;
 use alphaswarm_web::steps::{CloudSlot, Wizard, WizardState};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
@@ -31,7 +32,7 @@ fn mount() -> HtmlElement {
     mount_to(root.clone(), move || {
         view! {
             {move || auth.step_up_wanted.get().then(|| view! { <StepUp auth/> })}
-            <Wizard auth state on_done=Callback::new(|()| {})/>
+            <Wizard auth state on_done=BoxedCallback::new(|()| {})/>
         }
     })
     .forget();

@@ -8,7 +8,7 @@ use crate::support::*;
 use alphaswarm_core::shell::Shell;
 use alphaswarm_web::clouds::gcp::{GcpAnswers, GcpWizard, PermissionsView, RegionsView};
 use alphaswarm_web::model::Step;
-use alphaswarm_web::signal::BoxedSignal;
+use alphaswarm_web::signal::{BoxedCallback, BoxedSignal};
 use alphaswarm_web::steps::{CloudWizard, StepRun, StepStatus, StepView};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
@@ -49,7 +49,7 @@ async fn gcp_project_id_and_number_are_checked_apart_as_you_type() {
     mount_to(root.clone(), move || {
         view! {
             <StepView wizard=Arc::new(gcp) step=Step::Bootstrap run=StepRun::new() shell=BoxedSignal::new(Shell::Bash)
-                on_run=Callback::new(|()| {})/>
+                on_run=BoxedCallback::new(|()| {})/>
         }
     })
     .forget();

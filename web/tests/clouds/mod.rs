@@ -18,7 +18,7 @@ use alphaswarm_web::clouds::azure::{
     ResourcesView, RolesView,
 };
 use alphaswarm_web::model::Step;
-use alphaswarm_web::signal::BoxedSignal;
+use alphaswarm_web::signal::{BoxedCallback, BoxedSignal};
 use alphaswarm_web::steps::{
     CloudSlot, CloudWizard, StepRun, StepStatus, StepView, Wizard, WizardState,
 };
@@ -71,7 +71,7 @@ fn mount_wizard(cloud: CloudKind) -> Mounted {
     mount_to(root.clone(), move || {
         view! {
             {move || auth.step_up_wanted.get().then(|| view! { <StepUp auth/> })}
-            <Wizard auth state on_done=Callback::new(|()| {})/>
+            <Wizard auth state on_done=BoxedCallback::new(|()| {})/>
         }
     })
     .forget();
@@ -305,7 +305,7 @@ fn mount_azure_step(step: Step, azure: AzureWizard, run: StepRun) -> (HtmlElemen
     mount_to(root.clone(), move || {
         view! {
             <StepView wizard=Arc::new(azure) step run shell=BoxedSignal::new(Shell::Bash)
-                on_run=Callback::new(move |()| runs.update(|n| *n += 1))/>
+                on_run=BoxedCallback::new(move |()| runs.update(|n| *n += 1))/>
         }
     })
     .forget();
