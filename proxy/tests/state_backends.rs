@@ -55,6 +55,7 @@ both_backends!(
     attempt_budgets_are_one_budget_across_replicas,
     racing_claims_for_one_account_have_one_winner,
     pages_walk_every_record_once_in_key_order,
+    claims_are_looked_up_by_index_and_name_no_account,
 );
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -980,4 +981,59 @@ async fn pages_walk_every_record_once_in_key_order(kind: Kind) {
     }
     assert_eq!(sizes, [3, 3, 1, 0]);
     assert_eq!(walked, every);
+}
+
+/// A connect's "one account, one org" check reads the claim column, a keyed
+/// hash that names no account; records written before it (no claim) are
+/// still compared by their decrypted metadata.
+async fn claims_are_looked_up_by_index_and_name_no_account(kind: Kind) {
+    let dir = temp_dir("claim-column");
+    let target = target(kind, &dir).await;
+    let key = FernetFileStore::generate_key();
+    let store = DbIntegrationStore::open(open(&target).await, &key)
+        .await
+        .unwrap();
+    let same = |account: &str| vec![("account_id".to_owned(), account.to_owned())];
+    // Written without a claim, as before version 5.
+    store
+        .put(record("legacy", "cloud_azure", "sub-legacy"))
+        .await
+        .unwrap();
+    let claim = |org: &str, account: &str| {
+        let (record, same) = (record(org, "cloud_azure", account), same(account));
+        let store = &store;
+        async move { store.put_unless_claimed(record, &same).await.unwrap() }
+    };
+    assert_eq!(claim("b", "SUB-LEGACY").await, Some("legacy".into()));
+    assert_eq!(claim("c", "sub-claimed").await, None);
+    assert_eq!(claim("d", "Sub-Claimed").await, Some("c".into()));
+    assert_eq!(
+        claim("c", "sub-claimed").await,
+        None,
+        "the holder saves again"
+    );
+    let claims = raw(
+        &target,
+        "SELECT claim FROM integrations WHERE claim IS NOT NULL",
+    )
+    .await;
+    assert_eq!(claims.len(), 1, "{claims:?}");
+    assert!(
+        claims[0].len() == 64 && claims[0].bytes().all(|b| b.is_ascii_hexdigit()),
+        "{claims:?}"
+    );
+    let other_key = DbIntegrationStore::open(open(&target).await, &key)
+        .await
+        .unwrap();
+    assert_eq!(
+        other_key
+            .put_unless_claimed(
+                record("e", "cloud_azure", "sub-claimed"),
+                &same("sub-claimed")
+            )
+            .await
+            .unwrap(),
+        Some("c".into()),
+        "every replica (same integrations key) computes the same claim"
+    );
 }

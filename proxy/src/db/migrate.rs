@@ -45,6 +45,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("migrations/0004_attempt_budgets.sql"),
         postgres: include_str!("migrations/0004_attempt_budgets.sql"),
     },
+    Migration {
+        version: 5,
+        name: "account claims",
+        sqlite: include_str!("migrations/0005_account_claims.sql"),
+        postgres: include_str!("migrations/0005_account_claims.sql"),
+    },
 ];
 
 /// The schema version this release migrates to.

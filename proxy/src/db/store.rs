@@ -10,6 +10,7 @@ use super::{Database, DbError, on_pool};
 use crate::store::{
     HealthUpdate, IntegrationStore, KEY_CHECK_PLAINTEXT, StoreError, StoredIntegration,
 };
+use alphaswarm_core::external_id::hmac_sha256;
 use async_trait::async_trait;
 use std::sync::Arc;
 
@@ -24,7 +25,17 @@ const UPSERT: &str = "INSERT INTO integrations (credential_key, org_id, kind, re
 pub struct DbIntegrationStore {
     db: Database,
     fernet: Arc<fernet::Fernet>,
+    /// Keys the claim column's hashes (derived from the integrations key),
+    /// so the column names no account to whoever reads the database.
+    claim_key: [u8; 32],
 }
+
+/// The row's upsert with its account claim.
+const UPSERT_CLAIMED: &str = "INSERT INTO integrations (credential_key, org_id, kind, record, claim) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (credential_key) DO UPDATE \
+     SET org_id = excluded.org_id, kind = excluded.kind, record = excluded.record, \
+     claim = excluded.claim";
 
 impl DbIntegrationStore {
     /// Checks `key` against the database: the first store to open records a
@@ -40,9 +51,11 @@ impl DbIntegrationStore {
             }
             .into());
         }
+        let claim_key = hmac_sha256(key.trim().as_bytes(), b"alphaswarm integration claim v1");
         Ok(DbIntegrationStore {
             db,
             fernet: Arc::new(fernet),
+            claim_key,
         })
     }
 
@@ -74,6 +87,17 @@ impl DbIntegrationStore {
                 .corrupt("a stored record is not a record this proxy wrote")
                 .into()
         })
+    }
+
+    /// The claim column's value for `same` (the metadata that names one
+    /// cloud account, compared case-insensitively).
+    fn claim(&self, same: &[(String, String)]) -> String {
+        let mut pairs: Vec<String> = same
+            .iter()
+            .map(|(name, value)| format!("{name}={}", value.to_ascii_lowercase()))
+            .collect();
+        pairs.sort();
+        hex::encode(hmac_sha256(&self.claim_key, pairs.join("\n").as_bytes()))
     }
 
     fn query_error(&self, e: sqlx::Error) -> StoreError {
@@ -149,6 +173,7 @@ impl IntegrationStore for DbIntegrationStore {
         same: &[(String, String)],
     ) -> Result<Option<String>, StoreError> {
         let token = self.encrypt(&record)?;
+        let claim = (!same.is_empty()).then(|| self.claim(same));
         on_pool!(self.db, |pool, dialect| {
             let mut tx = pool
                 .begin_with(dialect.begin_write())
@@ -161,26 +186,33 @@ impl IntegrationStore for DbIntegrationStore {
                     .await
                     .map_err(|e| self.query_error(e))?;
             }
-            let others: Vec<String> = sqlx::query_scalar(
-                "SELECT record FROM integrations WHERE kind = $1 AND org_id <> $2",
-            )
-            .bind(&record.kind)
-            .bind(&record.org_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| self.query_error(e))?;
-            let others = others
-                .iter()
-                .map(|t| self.decrypt(t))
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            if let Some(other) = crate::store::claimed_by(&others, &record, same) {
-                return Ok(Some(other));
+            if let Some(claim) = &claim {
+                // Rows written before claims existed have none: those are
+                // decrypted and compared as before; every other row by index.
+                let others: Vec<String> = sqlx::query_scalar(
+                    "SELECT record FROM integrations WHERE kind = $1 AND org_id <> $2 \
+                     AND (claim = $3 OR claim IS NULL)",
+                )
+                .bind(&record.kind)
+                .bind(&record.org_id)
+                .bind(claim)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.query_error(e))?;
+                let others = others
+                    .iter()
+                    .map(|t| self.decrypt(t))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                if let Some(other) = crate::store::claimed_by(&others, &record, same) {
+                    return Ok(Some(other));
+                }
             }
-            sqlx::query(UPSERT)
+            sqlx::query(UPSERT_CLAIMED)
                 .bind(&record.credential_key)
                 .bind(&record.org_id)
                 .bind(&record.kind)
                 .bind(&token)
+                .bind(&claim)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.query_error(e))?;
