@@ -49,13 +49,9 @@ step "wasm-opt -Oz --converge"
 # its budget with the workload identity page. Rust never uses the first KB
 # of memory, the memory starts zeroed (the module makes it), and a load or
 # division that traps is a bug anyway (safe Rust checks first): 2.8 KB gzip.
-# --traps-never-happen goes one step further: no trap is reached in a
-# correct run (with panic=immediate-abort a panic is a trap, and a panic
-# here is a bug whatever follows), so code that only leads to one goes:
-# 1.8 KB less sent than --ignore-implicit-traps.
 # (-Zvirtual-function-elimination breaks LLVM on core; --gufa came out
 # larger.)
-"$WASM_OPT" -Oz --converge --low-memory-unused --zero-filled-memory --traps-never-happen \
+"$WASM_OPT" -Oz --converge --low-memory-unused --zero-filled-memory --ignore-implicit-traps \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$DIST/alphaswarm_web_bg.wasm" -o "$DIST/alphaswarm_web_bg.wasm"
