@@ -5,7 +5,7 @@
 //! CloudFormation), each complete on its own; long documents start as a
 //! preview that opens in place.
 
-use crate::signal::{BoxedSignal, BoxedValue};
+use crate::signal::{BoxedSignal, BoxedValue, CollectAny};
 use crate::steps::in_org_words;
 use crate::ui::{CopyButton, DownloadButton};
 use alphaswarm_core::Bundle;
@@ -179,7 +179,7 @@ pub fn BundleView(
                         aria-controls=format!("way-{}-panel", way.slug())
                         aria-selected=move || (chosen.get() == way).to_string()
                         on:click=move |_| chosen.set(way)>{way.label()}</button>
-                }).collect_view()}
+                }).collect_any()}
             </div>
         }
     });
@@ -199,7 +199,7 @@ pub fn BundleView(
                     <ShellToggle shell/>
                     <CommandList commands=bundle.commands shell class="commands"/>
                 })}
-                {files.into_iter().map(|f| view! { <Document file=f/> }).collect_view()}
+                {files.into_iter().map(|f| view! { <Document file=f/> }).collect_any()}
                 <MoreCommands more=cli_commands shell toggle=!has_commands/>
                 <Links links title=links_title/>
             }
@@ -221,11 +221,11 @@ pub fn BundleView(
         panel(
             Way::CloudFormation,
             view! {
-                {cfn_files.into_iter().map(|f| view! { <Document file=f/> }).collect_view()}
+                {cfn_files.into_iter().map(|f| view! { <Document file=f/> }).collect_any()}
                 <MoreCommands more=cfn_commands shell toggle=true/>
                 <Links links=cfn_links title="Console"/>
                 {(!cfn_remarks.is_empty()).then(|| view! {
-                    <ul class="notes">{cfn_remarks.into_iter().map(|n| view! { <li>{in_org_words(&n)}</li> }).collect_view()}</ul>
+                    <ul class="notes">{cfn_remarks.into_iter().map(|n| view! { <li>{in_org_words(&n)}</li> }).collect_any()}</ul>
                 })}
             }
             .into_any(),
@@ -240,13 +240,13 @@ pub fn BundleView(
                             "{PLACEHOLDER_PARTNER_ACCOUNT_ID} is a placeholder, not AlphaSwarm's AWS account: a role that trusts it trusts nobody real. Whoever runs AlphaSwarm sets the real account id (ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID) before a customer runs these."
                         )}</li>
                     })}
-                    {bundle.warnings.iter().map(|w| view! { <li data-code=w.code.clone()>{in_org_words(&w.message)}</li> }).collect_view()}
+                    {bundle.warnings.iter().map(|w| view! { <li data-code=w.code.clone()>{in_org_words(&w.message)}</li> }).collect_any()}
                 </ul>
             })}
             {(!values.is_empty()).then(|| view! {
                 <h3>"Values"</h3>
                 <dl class="values">
-                    {values.into_iter().map(|v| view! { <ValueRow name=v.name label=v.label value=v.value/> }).collect_view()}
+                    {values.into_iter().map(|v| view! { <ValueRow name=v.name label=v.label value=v.value/> }).collect_any()}
                 </dl>
             })}
             {tabs}
@@ -255,7 +255,7 @@ pub fn BundleView(
             {cloudformation}
             {(!remarks.is_empty()).then(|| view! {
                 <h3>"Notes"</h3>
-                <ul class="notes">{remarks.into_iter().map(|n| view! { <li>{in_org_words(&n)}</li> }).collect_view()}</ul>
+                <ul class="notes">{remarks.into_iter().map(|n| view! { <li>{in_org_words(&n)}</li> }).collect_any()}</ul>
             })}
         </div>
     }
@@ -321,7 +321,7 @@ fn CommandList(
                     </li>
                 }
             })
-            .collect_view()
+            .collect_any()
         };
     let labelled = (class == "commands").then_some("commands-title");
     view! { <ol class=class aria-labelledby=labelled>{rows}</ol> }
@@ -350,7 +350,7 @@ fn Links(links: Vec<Link>, title: &'static str) -> impl IntoView {
                         <a class="button-link" href=l.url.clone() target="_blank" rel="noopener noreferrer">{l.label.clone()}</a>
                         <CopyButton text=l.url what=format!("link: {}", l.label)/>
                     </li>
-                }).collect_view()}
+                }).collect_any()}
             </ul>
         }
     })

@@ -5,7 +5,7 @@
 use crate::api::{self, ApiError, DisconnectResponse, Integration, Rotation};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny};
 use crate::ui::{ErrorBanner, ErrorText};
 use alphaswarm_core::accounts::AccountKind;
 use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
@@ -88,7 +88,7 @@ pub fn Integrations(
                                     })}
                                 </li>
                             }
-                        }).collect_view()}
+                        }).collect_any()}
                     </ul>
                 }.into_any(),
             }}
@@ -218,7 +218,7 @@ pub fn IntegrationCard(integration: Integration) -> impl IntoView {
                 })}
                 {metadata.into_iter().map(|(k, v)| view! {
                     <div class="value-row" data-meta=k.clone()><dt>{meta_label(&k)}</dt><dd><code>{meta_value(&k, &v)}</code></dd></div>
-                }).collect_view()}
+                }).collect_any()}
                 <div class="value-row"><dt>"Credential key"</dt><dd><code>{integration.credential_key}</code></dd></div>
                 <div class="value-row"><dt>"Connected"</dt><dd>{plain(&integration.connected_at)}</dd></div>
             </dl>
@@ -316,7 +316,7 @@ fn Cleanup(result: DisconnectResponse) -> impl IntoView {
         <div class="banner warn" role="status" data-result="disconnected">
             <p><strong>{if result.removed { "Disconnected." } else { "There was nothing to disconnect." }}</strong>
             " AlphaSwarm does not delete anything in the customer's cloud; these clean-ups are still yours to do:"</p>
-            <ul class="cleanup">{result.vendor_cleanup.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
+            <ul class="cleanup">{result.vendor_cleanup.into_iter().map(|c| view! { <li>{c}</li> }).collect_any()}</ul>
         </div>
     }
 }

@@ -5,7 +5,7 @@
 use crate::api::{self, ApiError, OrgSummary};
 use crate::auth::Auth;
 use crate::integrations::kind_label;
-use crate::signal::{BoxedCallback, BoxedSignal};
+use crate::signal::{BoxedCallback, BoxedSignal, CollectAny};
 use crate::ui::{ErrorBanner, FieldError, field_error};
 use alphaswarm_core::OrgId;
 use leptos::prelude::*;
@@ -95,7 +95,7 @@ fn Overview(auth: Auth, on_pick: BoxedCallback<OrgId>) -> impl IntoView {
                 </div>
                 <ul class="org-list" aria-label="Organisations with connections">
                     {list.is_empty().then(|| view! { <li class="muted">"No organisation matches."</li> })}
-                    {list.into_iter().map(|o| view! { <OrgRow org=o on_pick/> }).collect_view()}
+                    {list.into_iter().map(|o| view! { <OrgRow org=o on_pick/> }).collect_any()}
                 </ul>
             }.into_any(),
         }}
@@ -118,7 +118,7 @@ fn OrgRow(org: OrgSummary, on_pick: BoxedCallback<OrgId>) -> impl IntoView {
                     <span class=format!("badge status-{}", c.status) data-kind=c.kind.clone()>
                         {format!("{} · {}", kind_label(&c.kind), c.status)}
                     </span>
-                }).collect_view()}
+                }).collect_any()}
             </span>
             <span class="muted small">{checked}</span>
         </li>

@@ -8,7 +8,7 @@
 use crate::api::{self, ApiError};
 use crate::auth::Auth;
 use crate::model::Step;
-use crate::signal::{BoxedSignal, BoxedValue};
+use crate::signal::{BoxedSignal, BoxedValue, CollectAny};
 use crate::steps::{CloudSlot, StepStatus};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -134,7 +134,7 @@ pub fn SandboxApply(auth: Auth, org: OrgId, for_slot: CloudSlot) -> impl IntoVie
                         <select id="sandbox-break" on:change=move |ev| how.set(event_target_value(&ev))>
                             {breakages(cloud).iter().map(|(value, label)| view! {
                                 <option value=*value selected=move || how.get() == *value>{*label}</option>
-                            }).collect_view()}
+                            }).collect_any()}
                         </select>
                     </div>
                     <button type="button" class="primary" data-action="sandbox-apply" disabled=move || busy.get()
@@ -145,7 +145,7 @@ pub fn SandboxApply(auth: Auth, org: OrgId, for_slot: CloudSlot) -> impl IntoVie
                     {move || (!applied.with(Vec::is_empty)).then(|| view! {
                         <div class="banner ok" role="status" data-result="sandbox-applied">
                             <p>"Applied in the sandbox:"</p>
-                            <ul>{applied.get().into_iter().map(|a| view! { <li>{a}</li> }).collect_view()}</ul>
+                            <ul>{applied.get().into_iter().map(|a| view! { <li>{a}</li> }).collect_any()}</ul>
                         </div>
                     })}
                 </div>

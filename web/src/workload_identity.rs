@@ -7,7 +7,7 @@
 use crate::api::{self, ApiError, WorkloadTool};
 use crate::auth::Auth;
 use crate::bundle_view::BundleView;
-use crate::signal::{BoxedCallback, BoxedSignal};
+use crate::signal::{BoxedCallback, BoxedSignal, CollectAny};
 use crate::ui::{ErrorBanner, FieldError};
 use alphaswarm_core::Bundle;
 use alphaswarm_core::bundle::{File, Notice};
@@ -334,7 +334,7 @@ fn Inputs(
                 .into_any(),
                 Kind::Choice(choices) => view! {
                     <select id=id.clone()>
-                        {choices.iter().map(|(v, label)| view! { <option value=*v>{*label}</option> }).collect_view()}
+                        {choices.iter().map(|(v, label)| view! { <option value=*v>{*label}</option> }).collect_any()}
                     </select>
                 }
                 .into_any(),
@@ -347,7 +347,7 @@ fn Inputs(
                 </div>
             }
         })
-        .collect_view()
+        .collect_any()
 }
 
 /// One tool of the page: its form, its errors and its result.
@@ -440,7 +440,7 @@ pub fn WorkloadIdentity(auth: Auth) -> impl IntoView {
             <div class="field">
                 <label for="cloud">"Cluster"</label>
                 <select id="cloud" on:change=move |ev| cloud.set(event_target_value(&ev))>
-                    {CLOUDS.iter().map(|(v, label)| view! { <option value=*v>{*label}</option> }).collect_view()}
+                    {CLOUDS.iter().map(|(v, label)| view! { <option value=*v>{*label}</option> }).collect_any()}
                 </select>
             </div>
             <Tool id="wi-render-title" title="Wiring" intro="Run the commands in one shell session, or use the Terraform."

@@ -13,7 +13,7 @@ pub mod huggingface;
 use crate::api::{self, ApiError, Integration};
 use crate::auth::Auth;
 use crate::integrations::{Integrations, Listing};
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny};
 use crate::ui::{ErrorBanner, TextField};
 use alphaswarm_core::OrgId;
 use alphaswarm_core::accounts::AccountKind;
@@ -58,7 +58,7 @@ pub fn AccountIntegrations(auth: Auth, org: OrgId) -> impl IntoView {
             <div class="actions">
                 {FORMS.into_iter().map(|form| view! {
                     <button type="button" on:click=move |_| open.set(Some(form.kind))>{format!("Connect {}", form.kind.display_name())}</button>
-                }).collect_view()}
+                }).collect_any()}
             </div>
             {move || open.get().and_then(|k| FORMS.into_iter().find(|f| f.kind == k)).map(|form| view! {
                 <AccountWizard auth org form on_connected=BoxedCallback::new(move |()| reload.notify())/>
@@ -123,7 +123,7 @@ fn AccountWizard(
             <p class="muted">{form.intro}</p>
             {form.inputs.iter().zip(values.get_value()).map(|(input, value)| view! {
                 <TextField field=input.field label=input.label value error help=input.help secret=input.secret/>
-            }).collect_view()}
+            }).collect_any()}
             <ErrorBanner error fields=FIELDS/>
             <div class="actions" aria-busy=move || outcome.busy.get().to_string()>
                 <button type="submit" class="primary" disabled=move || outcome.busy.get()>"Check and save"</button>

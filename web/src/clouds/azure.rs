@@ -10,7 +10,7 @@ use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, maybe_text, object, text, text_or_empty};
 use crate::model::Step;
-use crate::signal::{BoxedCallback, BoxedSignal};
+use crate::signal::{BoxedCallback, BoxedSignal, CollectAny};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
@@ -535,7 +535,7 @@ pub fn ModeChoice(
                         <span class="choice-method small">{what}</span>
                     </label>
                 }
-            }).collect_view()}
+            }).collect_any()}
         </fieldset>
         <FieldError field="mode" error/>
     }

@@ -14,7 +14,7 @@ use crate::bundle_view::BundleView;
 use crate::integrations::RotationNote;
 use crate::json::{FromJson, Missing, list, maybe_text, text, text_or_empty};
 use crate::model::Step;
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{Fact, FactRows, Facts};
 use crate::steps::permissions::{Check, CheckList};
@@ -558,7 +558,7 @@ fn Choices(
                         <span class="choice-method small">{what}</span>
                     </label>
                 }
-            }).collect_view()}
+            }).collect_any()}
         </fieldset>
     }
 }
@@ -667,7 +667,7 @@ fn GroupsView(result: PermissionsResponse) -> impl IntoView {
         {(!fixes.is_empty()).then(|| view! {
             <div class="fix" data-fix="permissions">
                 <h3>"Fix"</h3>
-                <ul>{fixes.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+                <ul>{fixes.into_iter().map(|f| view! { <li>{f}</li> }).collect_any()}</ul>
                 <p>"Then check again: editing a token's permissions keeps its value."</p>
             </div>
         })}

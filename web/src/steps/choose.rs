@@ -7,7 +7,7 @@ use crate::api;
 use crate::auth::Auth;
 use crate::clouds::CARDS;
 use crate::model::Step;
-use crate::signal::{BoxedCallback, BoxedSignal};
+use crate::signal::{BoxedCallback, BoxedSignal, CollectAny};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::CloudKind;
 use leptos::prelude::*;
@@ -86,7 +86,7 @@ pub fn ChooseView(
                             })}
                         </label>
                     }
-                }).collect_view()}
+                }).collect_any()}
             </fieldset>
         </section>
     }

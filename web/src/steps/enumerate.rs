@@ -1,6 +1,7 @@
 //! Step 4*'s result, for every cloud: what the identity can see, as a table
 //! (AWS regions, Azure resource groups and locations, GCP regions, zones).
 
+use crate::signal::CollectAny;
 use leptos::prelude::*;
 
 /// `rows[i][0]` is the row's name (a row header, and its `data-row`).
@@ -16,7 +17,7 @@ pub fn ResourceTable(
         <div class="table-wrap">
             <table class=class>
                 <caption>{caption}</caption>
-                <thead><tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_view()}</tr></thead>
+                <thead><tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_any()}</tr></thead>
                 <tbody>
                     {rows.into_iter().map(|row| {
                         let mut cells = row.into_iter();
@@ -25,10 +26,10 @@ pub fn ResourceTable(
                         view! {
                             <tr data-row=key>
                                 <th scope="row"><code>{name}</code></th>
-                                {cells.map(|c| view! { <td>{c}</td> }).collect_view()}
+                                {cells.map(|c| view! { <td>{c}</td> }).collect_any()}
                             </tr>
                         }
-                    }).collect_view()}
+                    }).collect_any()}
                 </tbody>
             </table>
         </div>

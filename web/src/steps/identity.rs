@@ -3,6 +3,7 @@
 //! refused: AWS's external id, Azure's and GCP's exact subject).
 
 use crate::json::{FromJson, Missing, flag, text};
+use crate::signal::CollectAny;
 use leptos::prelude::*;
 use serde_json::Value;
 
@@ -68,5 +69,5 @@ pub fn FactRows(facts: Vec<Fact>) -> impl IntoView {
         .map(|(label, value)| {
             view! { <div class="value-row"><dt>{label}</dt><dd><code>{value}</code></dd></div> }
         })
-        .collect_view()
+        .collect_any()
 }

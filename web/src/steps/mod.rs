@@ -18,7 +18,7 @@ use crate::auth::Auth;
 use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
 use crate::sandbox::SandboxApply;
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
@@ -531,7 +531,7 @@ fn Stepper(auth: Auth, state: WizardState) -> impl IntoView {
                             </button>
                         </li>
                     }
-                }).collect_view()}
+                }).collect_any()}
             </ol>
             {move || state.steps().contains(&Step::EnumerateResources).then(|| view! {
                 <p class="muted small" data-note="optional-step">"4* is optional: it lists what the connection can see, read-only, and changes nothing."</p>

@@ -2,6 +2,7 @@
 //! (an action, a role, a permission group), green "Granted" or red
 //! "Missing required", and the fix's commands.
 
+use crate::signal::CollectAny;
 use crate::ui::CopyButton;
 use alphaswarm_core::shell::Commands;
 use leptos::prelude::*;
@@ -41,8 +42,8 @@ pub fn CheckList(
     };
     view! {
         <ul class="checks" aria-label=label>
-            {checks.into_iter().map(|c| { let v = if c.granted { "true" } else { "false" }; item(c, v) }).collect_view()}
-            {unverified.into_iter().map(|c| item(c, "unverified")).collect_view()}
+            {checks.into_iter().map(|c| { let v = if c.granted { "true" } else { "false" }; item(c, v) }).collect_any()}
+            {unverified.into_iter().map(|c| item(c, "unverified")).collect_any()}
         </ul>
     }
 }
@@ -66,5 +67,5 @@ pub fn FixCommands(commands: Commands) -> impl IntoView {
                 <div class="artifact"><pre tabindex="0"><code>{c.clone()}</code></pre><CopyButton text=c what/></div>
             }
         })
-        .collect_view()
+        .collect_any()
 }
