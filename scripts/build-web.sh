@@ -33,7 +33,9 @@ CARGO_TARGET_DIR="$ROOT/target/web-nightly" cargo "+$WEB_NIGHTLY" build -p alpha
 step "wasm-bindgen --target web"
 rm -rf "$DIST"
 mkdir -p "$DIST"
-wasm-bindgen --target web --no-typescript --remove-name-section --out-dir "$DIST" "$WASM"
+# The function names stay until wasm-drop-exports.py has read them (it
+# removes them).
+wasm-bindgen --target web --no-typescript --out-dir "$DIST" "$WASM"
 
 step "drop the exports nothing calls (wasm-streams' JS classes)"
 # leptos turns on server_fn's browser feature, which brings wasm-streams,
@@ -41,17 +43,26 @@ step "drop the exports nothing calls (wasm-streams' JS classes)"
 # JavaScript to use, so kept with all they reach. A client-side app without
 # server functions never uses them: dropped here (wasm-opt then removes
 # their code) and from the glue (scripts/minify-web.mjs): 1.7 KB gzip.
-python3 "$ROOT/scripts/wasm-drop-exports.py" "$DIST/alphaswarm_web_bg.wasm" intounderlying __wbg_intounderlying
+# Their futures' methods stay in the function table, where wasm-opt keeps
+# everything (a call_indirect might reach it); only those exports could
+# create such futures, so their entries now trap instead: 3.6 KB gzip more.
+python3 "$ROOT/scripts/wasm-drop-exports.py" "$DIST/alphaswarm_web_bg.wasm" intounderlying __wbg_intounderlying \
+  --stub-table wasm_streams
 
-step "wasm-opt -Oz --converge"
+step "wasm-opt --merge-similar-functions -Oz --converge"
 # --converge repeats the passes until the size stops falling: about 1.4 KB
 # gzip less here, for about half a minute of CPU, which keeps the UI within
 # its budget with the workload identity page. Rust never uses the first KB
 # of memory, the memory starts zeroed (the module makes it), and a load or
 # division that traps is a bug anyway (safe Rust checks first): 2.8 KB gzip.
-# (-Zvirtual-function-elimination breaks LLVM on core; --gufa came out
-# larger.)
-"$WASM_OPT" -Oz --converge --low-memory-unused --zero-filled-memory --ignore-implicit-traps \
+# --merge-similar-functions first (not part of -Oz) folds the generic
+# copies that differ only in constants into one function with parameters:
+# 3.0 KB gzip. (-Zvirtual-function-elimination breaks LLVM on core; --gufa
+# came out larger; -Zinline-mir=no changed nothing. With --enable-gc the
+# merge could also fold copies that call different functions, 13 KB gzip
+# less, but the wasm would then need typed function references: Safari
+# 18.2 or later, so not taken.)
+"$WASM_OPT" --merge-similar-functions -Oz --converge --low-memory-unused --zero-filled-memory --ignore-implicit-traps \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$DIST/alphaswarm_web_bg.wasm" -o "$DIST/alphaswarm_web_bg.wasm"
