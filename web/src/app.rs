@@ -9,7 +9,7 @@ use crate::auth::{Auth, Login, StepUp};
 use crate::integrations::Integrations;
 use crate::org::OrgPicker;
 use crate::sandbox::SandboxBanner;
-use crate::signal::{BoxedCallback, BoxedSignal};
+use crate::signal::{BoxedCallback, BoxedSignal, ThenAny};
 use crate::steps::{Wizard, WizardState};
 use crate::workload_identity::WorkloadIdentity;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -146,7 +146,7 @@ pub fn App() -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="top">
             <span class="brand">"AlphaSwarm" <span class="muted">" · Cloud onboarding"</span></span>
-            {move || signed_in.get().then(|| view! {
+            {move || signed_in.get().then_any(|| view! {
                 <nav aria-label="Main">
                     {nav_button("Organisations", View::Orgs, |v| matches!(v, View::Orgs | View::Org(_)) || matches!(v, View::Wizard(o, _) if !o.is_platform()))}
                     {nav_button("Settings", View::Settings, |v| matches!(v, View::Settings | View::WorkloadIdentity) || matches!(v, View::Wizard(o, _) if o.is_platform()))}
@@ -156,7 +156,7 @@ pub fn App() -> impl IntoView {
         </header>
         <SandboxBanner/>
         <main id="main" tabindex="-1">
-            {move || auth.step_up_wanted.get().then(|| view! { <StepUp auth/> })}
+            {move || auth.step_up_wanted.get().then_any(|| view! { <StepUp auth/> })}
             // Hidden, not unmounted, during the step-up prompt: the action it
             // resumes still owns its signals.
             <div hidden=move || auth.step_up_wanted.get()>{content}</div>

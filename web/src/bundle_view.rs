@@ -5,7 +5,7 @@
 //! CloudFormation), each complete on its own; long documents start as a
 //! preview that opens in place.
 
-use crate::signal::{BoxedSignal, BoxedValue, CollectAny};
+use crate::signal::{BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny};
 use crate::steps::in_org_words;
 use crate::ui::{CopyButton, DownloadButton};
 use alphaswarm_core::Bundle;
@@ -194,7 +194,7 @@ pub fn BundleView(
         panel(
             Way::Cli,
             view! {
-                {has_commands.then(|| view! {
+                {has_commands.then_any(|| view! {
                     <h3 id="commands-title">"Commands"</h3>
                     <ShellToggle shell/>
                     <CommandList commands=bundle.commands shell class="commands"/>
@@ -224,7 +224,7 @@ pub fn BundleView(
                 {cfn_files.into_iter().map(|f| view! { <Document file=f/> }).collect_any()}
                 <MoreCommands more=cfn_commands shell toggle=true/>
                 <Links links=cfn_links title="Console"/>
-                {(!cfn_remarks.is_empty()).then(|| view! {
+                {(!cfn_remarks.is_empty()).then_any(|| view! {
                     <ul class="notes">{cfn_remarks.into_iter().map(|n| view! { <li>{in_org_words(&n)}</li> }).collect_any()}</ul>
                 })}
             }
@@ -233,9 +233,9 @@ pub fn BundleView(
     });
     view! {
         <div class="artifacts">
-            {(!bundle.warnings.is_empty() || placeholder).then(|| view! {
+            {(!bundle.warnings.is_empty() || placeholder).then_any(|| view! {
                 <ul class="banner warn" aria-label="Warnings">
-                    {placeholder.then(|| view! {
+                    {placeholder.then_any(|| view! {
                         <li data-code="placeholder_partner_account">{format!(
                             "{PLACEHOLDER_PARTNER_ACCOUNT_ID} is a placeholder, not AlphaSwarm's AWS account: a role that trusts it trusts nobody real. Whoever runs AlphaSwarm sets the real account id (ALPHASWARM_ADMIN_AWS_PARTNER_ACCOUNT_ID) before a customer runs these."
                         )}</li>
@@ -243,7 +243,7 @@ pub fn BundleView(
                     {bundle.warnings.iter().map(|w| view! { <li data-code=w.code.clone()>{in_org_words(&w.message)}</li> }).collect_any()}
                 </ul>
             })}
-            {(!values.is_empty()).then(|| view! {
+            {(!values.is_empty()).then_any(|| view! {
                 <h3>"Values"</h3>
                 <dl class="values">
                     {values.into_iter().map(|v| view! { <ValueRow name=v.name label=v.label value=v.value/> }).collect_any()}
@@ -253,7 +253,7 @@ pub fn BundleView(
             {cli}
             {terraform}
             {cloudformation}
-            {(!remarks.is_empty()).then(|| view! {
+            {(!remarks.is_empty()).then_any(|| view! {
                 <h3>"Notes"</h3>
                 <ul class="notes">{remarks.into_iter().map(|n| view! { <li>{in_org_words(&n)}</li> }).collect_any()}</ul>
             })}
@@ -315,7 +315,7 @@ fn CommandList(
                 );
                 view! {
                     <li class="artifact" data-command=i>
-                        {title.map(|t| view! { <h4>{t}</h4> })}
+                        {title.map_any(|t| view! { <h4>{t}</h4> })}
                         <pre tabindex="0" aria-label=what.clone()><code>{cmd.clone()}</code></pre>
                         <CopyButton text=cmd what/>
                     </li>
@@ -333,7 +333,7 @@ fn CommandList(
 fn MoreCommands(more: NoteCommands, shell: BoxedSignal<Shell>, toggle: bool) -> impl IntoView {
     (!more.titles.is_empty()).then(|| {
         view! {
-            {toggle.then(|| view! { <ShellToggle shell/> })}
+            {toggle.then_any(|| view! { <ShellToggle shell/> })}
             <CommandList commands=more.commands shell class="alt-commands" titles=more.titles/>
         }
     })
@@ -368,11 +368,11 @@ fn Document(file: File, #[prop(optional)] caption: &'static str) -> impl IntoVie
     view! {
         <figure class="artifact file" data-file=name>
             <figcaption id=id.clone()><code>{file.name.clone()}</code>{caption}
-                {long.then(|| view! { <span class="muted">{format!(" · {lines} lines")}</span> })}
+                {long.then_any(|| view! { <span class="muted">{format!(" · {lines} lines")}</span> })}
             </figcaption>
             <pre tabindex="0" aria-labelledby=id class:preview=move || !open.get()><code>{file.contents.clone()}</code></pre>
             <div class="actions">
-                {long.then(|| view! {
+                {long.then_any(|| view! {
                     <button type="button" class="link" aria-expanded=move || open.get().to_string()
                         on:click=move |_| open.update(|o| *o = !*o)>
                         {move || if open.get() { "Show less".to_owned() } else { format!("Show all {lines} lines") }}
@@ -396,7 +396,7 @@ fn ValueRow(
         <div class="value-row" data-value=name>
             <dt>{label.clone()}</dt>
             <dd><code>{value.clone()}</code><CopyButton text=value what=label/>
-                {placeholder.then(|| view! { <span class="badge warn" data-placeholder="">"Placeholder"</span> })}
+                {placeholder.then_any(|| view! { <span class="badge warn" data-placeholder="">"Placeholder"</span> })}
             </dd>
         </div>
     }

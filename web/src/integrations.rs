@@ -5,7 +5,7 @@
 use crate::api::{self, ApiError, DisconnectResponse, Integration, Rotation};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny};
 use crate::ui::{ErrorBanner, ErrorText};
 use alphaswarm_core::accounts::AccountKind;
 use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
@@ -70,7 +70,7 @@ pub fn Integrations(
     view! {
         <div class="integrations" data-view="integrations">
             <ErrorBanner error=error.into() fields=&[] on_retry=load/>
-            {move || cleanup.get().map(|c| view! { <Cleanup result=c/> })}
+            {move || cleanup.get().map_any(|c| view! { <Cleanup result=c/> })}
             {move || match list.get() {
                 None => view! { <p class="progress" role="status">"Loading integrations…"</p> }.into_any(),
                 Some(items) if items.is_empty() => view! {
@@ -83,7 +83,7 @@ pub fn Integrations(
                             view! {
                                 <li>
                                     <IntegrationRow auth org integration/>
-                                    {cloud.map(|cloud| view! {
+                                    {cloud.map_any(|cloud| view! {
                                         <DisconnectButton card=card(cloud) on_confirm=BoxedCallback::new(move |()| disconnect.run(cloud))/>
                                     })}
                                 </li>
@@ -92,7 +92,7 @@ pub fn Integrations(
                     </ul>
                 }.into_any(),
             }}
-            {on_connect.map(|c| view! {
+            {on_connect.map_any(|c| view! {
                 <button type="button" class="primary" on:click=move |_| c.run(())>"Connect a cloud account"</button>
             })}
         </div>
@@ -173,7 +173,7 @@ fn IntegrationRow(auth: Auth, org: BoxedValue<OrgId>, integration: Integration) 
                 on:click=move |_| { error.set(None); auth.with_step_up(recheck); }>
                 "Re-check"<span class="visually-hidden">{format!(" {label}")}</span>
             </button>
-            {move || busy.get().then(|| view! { <span class="progress" role="status">"Checking…"</span> })}
+            {move || busy.get().then_any(|| view! { <span class="progress" role="status">"Checking…"</span> })}
         </div>
         <ErrorBanner error=error.into() fields=&[]/>
     }
@@ -213,7 +213,7 @@ pub fn IntegrationCard(integration: Integration) -> impl IntoView {
             <h3>{kind_label(&integration.kind)}</h3>
             <Health integration=integration.clone()/>
             <dl class="values">
-                {namespace.map(|n| view! {
+                {namespace.map_any(|n| view! {
                     <div class="value-row" data-meta="namespace"><dt>"Namespace"</dt><dd><code>{n}</code></dd></div>
                 })}
                 {metadata.into_iter().map(|(k, v)| view! {
@@ -222,7 +222,7 @@ pub fn IntegrationCard(integration: Integration) -> impl IntoView {
                 <div class="value-row"><dt>"Credential key"</dt><dd><code>{integration.credential_key}</code></dd></div>
                 <div class="value-row"><dt>"Connected"</dt><dd>{plain(&integration.connected_at)}</dd></div>
             </dl>
-            {integration.rotation.map(|rotation| view! { <RotationNote rotation/> })}
+            {integration.rotation.map_any(|rotation| view! { <RotationNote rotation/> })}
         </article>
     }
 }
@@ -275,8 +275,8 @@ fn Health(integration: Integration) -> impl IntoView {
     view! {
         <div class="health" data-health=status.clone()>
             <span class=format!("badge health-{status}")>{label}</span>
-            {checked_at.map(|at| view! { <span class="muted small">" Checked " <time datetime=at.clone()>{at.clone()}</time></span> })}
-            {problem.map(|error| view! { <ErrorText error/> })}
+            {checked_at.map_any(|at| view! { <span class="muted small">" Checked " <time datetime=at.clone()>{at.clone()}</time></span> })}
+            {problem.map_any(|error| view! { <ErrorText error/> })}
         </div>
     }
 }

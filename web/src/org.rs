@@ -5,7 +5,7 @@
 use crate::api::{self, ApiError, OrgSummary};
 use crate::auth::Auth;
 use crate::integrations::kind_label;
-use crate::signal::{BoxedCallback, BoxedSignal, CollectAny};
+use crate::signal::{BoxedCallback, BoxedSignal, CollectAny, ThenAny};
 use crate::ui::{ErrorBanner, FieldError, field_error};
 use alphaswarm_core::OrgId;
 use leptos::prelude::*;
@@ -94,7 +94,7 @@ fn Overview(auth: Auth, on_pick: BoxedCallback<OrgId>) -> impl IntoView {
                         on:input=move |ev| search.set(event_target_value(&ev))/>
                 </div>
                 <ul class="org-list" aria-label="Organisations with connections">
-                    {list.is_empty().then(|| view! { <li class="muted">"No organisation matches."</li> })}
+                    {list.is_empty().then_any(|| view! { <li class="muted">"No organisation matches."</li> })}
                     {list.into_iter().map(|o| view! { <OrgRow org=o on_pick/> }).collect_any()}
                 </ul>
             }.into_any(),

@@ -8,7 +8,7 @@
 use crate::api::{self, ApiError};
 use crate::auth::Auth;
 use crate::model::Step;
-use crate::signal::{BoxedSignal, BoxedValue, CollectAny};
+use crate::signal::{BoxedSignal, BoxedValue, CollectAny, ThenAny};
 use crate::steps::{CloudSlot, StepStatus};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -142,7 +142,7 @@ pub fn SandboxApply(auth: Auth, org: OrgId, for_slot: CloudSlot) -> impl IntoVie
                         {move || if busy.get() { "Applying…" } else { "Apply in the sandbox" }}
                     </button>
                     <ErrorBanner error=Signal::from(error) fields=&[]/>
-                    {move || (!applied.with(Vec::is_empty)).then(|| view! {
+                    {move || (!applied.with(Vec::is_empty)).then_any(|| view! {
                         <div class="banner ok" role="status" data-result="sandbox-applied">
                             <p>"Applied in the sandbox:"</p>
                             <ul>{applied.get().into_iter().map(|a| view! { <li>{a}</li> }).collect_any()}</ul>

@@ -201,3 +201,29 @@ where
         self.map(IntoAny::into_any).collect()
     }
 }
+
+/// `bool::then` and `Option::map` for an optional view, as `Option<AnyView>`.
+///
+/// An `Option` of each element kind is its own type too (its build and
+/// rebuild compiled once per kind, and once more per reactive closure
+/// returning it); as `Option<AnyView>` they share one. Still an `Option`,
+/// so a view that comes and goes keeps its place in the page.
+pub trait ThenAny {
+    fn then_any<V: IntoAny>(self, view: impl FnOnce() -> V) -> Option<AnyView>;
+}
+
+impl ThenAny for bool {
+    fn then_any<V: IntoAny>(self, view: impl FnOnce() -> V) -> Option<AnyView> {
+        self.then(|| view().into_any())
+    }
+}
+
+pub trait MapAny<T> {
+    fn map_any<V: IntoAny>(self, view: impl FnOnce(T) -> V) -> Option<AnyView>;
+}
+
+impl<T> MapAny<T> for Option<T> {
+    fn map_any<V: IntoAny>(self, view: impl FnOnce(T) -> V) -> Option<AnyView> {
+        self.map(|value| view(value).into_any())
+    }
+}

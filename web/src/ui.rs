@@ -2,7 +2,7 @@
 //! type, errors next to fields.
 
 use crate::api::ApiError;
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, MapAny, ThenAny};
 use alphaswarm_core::operator;
 use alphaswarm_core::{ErrorBody, IdError};
 use leptos::prelude::*;
@@ -110,7 +110,7 @@ pub fn FieldError(field: &'static str, error: Signal<Option<ApiError>>) -> impl 
     let mine = move || error.get().filter(|e| e.field() == Some(field));
     view! {
         <div id=format!("{field}-error") class="field-error-slot" aria-live="polite">
-            {move || mine().map(|e| view! { <ErrorText error=e/> })}
+            {move || mine().map_any(|e| view! { <ErrorText error=e/> })}
         </div>
     }
 }
@@ -199,7 +199,7 @@ pub fn TextField(
     view! {
         <div class="field">
             <label for=field>{label}</label>
-            {help.map(|h| view! { <p id=format!("{field}-help") class="muted small">{h}</p> })}
+            {help.map_any(|h| view! { <p id=format!("{field}-help") class="muted small">{h}</p> })}
             <input id=field name=field spellcheck="false" autocomplete="off" placeholder=placeholder
                 type=input_type
                 aria-describedby=described
@@ -237,7 +237,7 @@ pub fn ErrorBanner(
             view! {
                 <div class="banner error" role="alert" data-code=code>
                     <ErrorText error=e/>
-                    {(network && on_retry.is_some()).then(|| view! {
+                    {(network && on_retry.is_some()).then_any(|| view! {
                         <button type="button" on:click=move |_| { if let Some(r) = on_retry { r.run(()) } }>"Retry"</button>
                     })}
                 </div>
@@ -255,8 +255,8 @@ pub fn ErrorText(error: ApiError) -> impl IntoView {
     view! {
         <p class="field-error" data-code=code>
             <strong>{message}</strong>
-            {explanation.map(|x| view! { <span class="explain">{x}</span> })}
-            {(!hint.is_empty()).then(|| view! { <span class="hint">{hint}</span> })}
+            {explanation.map_any(|x| view! { <span class="explain">{x}</span> })}
+            {(!hint.is_empty()).then_any(|| view! { <span class="hint">{hint}</span> })}
         </p>
     }
 }

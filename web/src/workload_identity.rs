@@ -7,7 +7,7 @@
 use crate::api::{self, ApiError, WorkloadTool};
 use crate::auth::Auth;
 use crate::bundle_view::BundleView;
-use crate::signal::{BoxedCallback, BoxedSignal, CollectAny};
+use crate::signal::{BoxedCallback, BoxedSignal, CollectAny, MapAny};
 use crate::ui::{ErrorBanner, FieldError};
 use alphaswarm_core::Bundle;
 use alphaswarm_core::bundle::{File, Notice};
@@ -445,11 +445,11 @@ pub fn WorkloadIdentity(auth: Auth) -> impl IntoView {
             </div>
             <Tool id="wi-render-title" title="Wiring" intro="Run the commands in one shell session, or use the Terraform."
                 fields=RENDER_FIELDS keys=RENDER_KEYS prefix="" button="Render the wiring" cloud on_submit=render>
-                {move || bundle.get().map(|bundle| view! { <BundleView bundle shell lead=Vec::new()/> })}
+                {move || bundle.get().map_any(|bundle| view! { <BundleView bundle shell lead=Vec::new()/> })}
             </Tool>
             <Tool id="wi-diagnose-title" title="Diagnose" intro="Paste the manifests, and the cloud side's output to check it too."
                 fields=DIAGNOSE_FIELDS keys=DIAGNOSE_KEYS prefix="d-" button="Diagnose" cloud on_submit=diagnose>
-                {move || diagnosis.get().map(|bundle| view! { <BundleView bundle shell lead=Vec::new()/> })}
+                {move || diagnosis.get().map_any(|bundle| view! { <BundleView bundle shell lead=Vec::new()/> })}
             </Tool>
         </section>
     }

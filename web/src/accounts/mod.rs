@@ -13,7 +13,7 @@ pub mod huggingface;
 use crate::api::{self, ApiError, Integration};
 use crate::auth::Auth;
 use crate::integrations::{Integrations, Listing};
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny};
 use crate::ui::{ErrorBanner, TextField};
 use alphaswarm_core::OrgId;
 use alphaswarm_core::accounts::AccountKind;
@@ -60,7 +60,7 @@ pub fn AccountIntegrations(auth: Auth, org: OrgId) -> impl IntoView {
                     <button type="button" on:click=move |_| open.set(Some(form.kind))>{format!("Connect {}", form.kind.display_name())}</button>
                 }).collect_any()}
             </div>
-            {move || open.get().and_then(|k| FORMS.into_iter().find(|f| f.kind == k)).map(|form| view! {
+            {move || open.get().and_then(|k| FORMS.into_iter().find(|f| f.kind == k)).map_any(|form| view! {
                 <AccountWizard auth org form on_connected=BoxedCallback::new(move |()| reload.notify())/>
             })}
         </section>
@@ -127,7 +127,7 @@ fn AccountWizard(
             <ErrorBanner error fields=FIELDS/>
             <div class="actions" aria-busy=move || outcome.busy.get().to_string()>
                 <button type="submit" class="primary" disabled=move || outcome.busy.get()>"Check and save"</button>
-                {move || outcome.busy.get().then(|| view! {
+                {move || outcome.busy.get().then_any(|| view! {
                     <span class="progress" role="status">{format!("Checking with {name}…")}</span>
                 })}
             </div>

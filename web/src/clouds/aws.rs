@@ -6,7 +6,7 @@
 use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
-use crate::signal::{BoxedCallback, BoxedSignal};
+use crate::signal::{BoxedCallback, BoxedSignal, ThenAny};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
@@ -250,7 +250,7 @@ impl CloudWizard for AwsWizard {
             // When IAM refuses the check itself, its fix shows under the error.
             Step::ValidatePermissions => view! {
                 {move || error.with(|e| e.as_ref().is_some_and(|e| e.code() == SIMULATE_DENIED))
-                    .then(|| view! { <Fix role_name=this.role_name()/> })}
+                    .then_any(|| view! { <Fix role_name=this.role_name()/> })}
             }
             .into_any(),
             _ => return None,
@@ -432,7 +432,7 @@ pub fn PermissionsView(
         .collect();
     view! {
         <CheckList label="Baseline actions" checks/>
-        {missing.then(|| view! { <Fix role_name/> })}
+        {missing.then_any(|| view! { <Fix role_name/> })}
     }
 }
 

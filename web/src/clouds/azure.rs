@@ -10,7 +10,7 @@ use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, maybe_text, object, text, text_or_empty};
 use crate::model::Step;
-use crate::signal::{BoxedCallback, BoxedSignal, CollectAny};
+use crate::signal::{BoxedCallback, BoxedSignal, CollectAny, ThenAny};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
@@ -346,7 +346,7 @@ impl CloudWizard for AzureWizard {
                     help="Fills in the role assignment's scope."/>
                 <TextField field="role" label="Role (optional)" value=this.role error check=check_role placeholder="Reader"
                     help="A built-in role such as Reader or Security Reader, or a role definition GUID. Default: Reader."/>
-                {move || (this.mode.get() == Mode::ManagedIdentity).then(|| view! {
+                {move || (this.mode.get() == Mode::ManagedIdentity).then_any(|| view! {
                     <TextField field="resource_group" label="Resource group for the identity (optional)" value=this.resource_group error
                         check=check_resource_group placeholder="alphaswarm-broker" help="Created if it does not exist."/>
                     <TextField field="location" label="Location (optional)" value=this.location error check=check_location
@@ -363,7 +363,7 @@ impl CloudWizard for AzureWizard {
                     <p class="muted" data-mode=this.mode.get_untracked().as_str()>
                         {format!("Set-up: {} (chosen in step 2).", mode_label(this.mode.get_untracked()))}
                     </p>
-                    {(!managed).then(|| view! {
+                    {(!managed).then_any(|| view! {
                         <p data-consent="">"The customer's administrator consents to AlphaSwarm's app once, in their tenant: "
                             {match consent {
                                 Some(url) => view! { <a href=url target="_blank" rel="noopener noreferrer">"Open the admin-consent page"</a> }.into_any(),
@@ -375,7 +375,7 @@ impl CloudWizard for AzureWizard {
                         placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.tenant_id)/>
                     <TextField field="subscription_id" label=SUBSCRIPTION value=this.subscription_id error check=check_guid
                         placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.subscription_id)/>
-                    {managed.then(|| view! {
+                    {managed.then_any(|| view! {
                         <TextField field="client_id" label=CLIENT value=this.client_id error check=check_guid
                             placeholder="00000000-0000-0000-0000-000000000000" on_input=edits(this.client_id)
                             help="The identity's client id: az identity show --query clientId (also on its Overview page)."/>
@@ -530,7 +530,7 @@ pub fn ModeChoice(
                             prop:checked=move || mode.get() == which
                             on:change=move |_| on_mode.run(which)/>
                         <span class="choice-name">{mode_label(which)}
-                            {recommended.then(|| view! { " " <span class="badge ok">"Recommended"</span> })}
+                            {recommended.then_any(|| view! { " " <span class="badge ok">"Recommended"</span> })}
                         </span>
                         <span class="choice-method small">{what}</span>
                     </label>
@@ -600,11 +600,11 @@ pub fn RolesView(
     });
     view! {
         <CheckList label="Required roles" checks=roles/>
-        {(!actions.is_empty()).then(|| view! {
+        {(!actions.is_empty()).then_any(|| view! {
             <h3>"Effective permissions"</h3>
             <CheckList label="Effective permissions" checks=actions/>
         })}
-        {denied.then(|| view! {
+        {denied.then_any(|| view! {
             <p class="fix" data-fix="denied">"The roles are assigned, but Azure does not give the identity every permission they carry: look for a deny assignment or a custom role on the subscription, then check again."</p>
         })}
         {fix}

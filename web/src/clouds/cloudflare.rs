@@ -14,7 +14,7 @@ use crate::bundle_view::BundleView;
 use crate::integrations::RotationNote;
 use crate::json::{FromJson, Missing, list, maybe_text, text, text_or_empty};
 use crate::model::Step;
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{Fact, FactRows, Facts};
 use crate::steps::permissions::{Check, CheckList};
@@ -496,7 +496,7 @@ impl CloudWizard for CloudflareWizard {
                     <div class="result" data-result="identity">
                         <h3>"Token verified"</h3>
                         <Facts facts/>
-                        {id.rotation.map(|r| view! { <RotationNote rotation=r/> })}
+                        {id.rotation.map_any(|r| view! { <RotationNote rotation=r/> })}
                     </div>
                 }
                 .into_any()
@@ -664,7 +664,7 @@ fn GroupsView(result: PermissionsResponse) -> impl IntoView {
     view! {
         <p class="small muted" data-evidence=evidence>{how}</p>
         <CheckList label="Template permissions" checks unverified/>
-        {(!fixes.is_empty()).then(|| view! {
+        {(!fixes.is_empty()).then_any(|| view! {
             <div class="fix" data-fix="permissions">
                 <h3>"Fix"</h3>
                 <ul>{fixes.into_iter().map(|f| view! { <li>{f}</li> }).collect_any()}</ul>

@@ -10,7 +10,7 @@ use crate::api::ApiError;
 use crate::bundle_view::BundleView;
 use crate::json::{FromJson, Missing, count, flag, list, object, text, text_or_empty};
 use crate::model::Step;
-use crate::signal::{BoxedCallback, BoxedSignal};
+use crate::signal::{BoxedCallback, BoxedSignal, ThenAny};
 use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
@@ -420,7 +420,7 @@ pub fn RegionsView(regions: RegionsResponse) -> impl IntoView {
         return view! {
             <div class="result" data-compute=regions.compute>
                 <p><span class="badge missing">"No regions listed"</span> " " {regions.message}</p>
-                {(!regions.fix.is_empty()).then(|| view! { <p class="hint">{regions.fix}</p> })}
+                {(!regions.fix.is_empty()).then_any(|| view! { <p class="hint">{regions.fix}</p> })}
             </div>
         }
         .into_any();

@@ -7,7 +7,7 @@ use crate::api;
 use crate::auth::Auth;
 use crate::clouds::CARDS;
 use crate::model::Step;
-use crate::signal::{BoxedCallback, BoxedSignal, CollectAny};
+use crate::signal::{BoxedCallback, BoxedSignal, CollectAny, ThenAny};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::CloudKind;
 use leptos::prelude::*;
@@ -79,7 +79,7 @@ pub fn ChooseView(
                                 on:change=move |_| cloud.set(kind)/>
                             <span class="choice-name">{card.name}</span>
                             <span class="choice-method">{card.method}</span>
-                            {move || (!open()).then(|| view! {
+                            {move || (!open()).then_any(|| view! {
                                 <span class="muted small" data-status="unavailable">
                                     {if choosable.run(kind).is_none() { "Checking…" } else { "Coming soon" }}
                                 </span>

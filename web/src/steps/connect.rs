@@ -5,7 +5,7 @@ use super::{CloudSlot, StepHeading, StepNav, StepRun, WizardState, run_step};
 use crate::auth::Auth;
 use crate::integrations::IntegrationCard;
 use crate::model::Step;
-use crate::signal::BoxedCallback;
+use crate::signal::{BoxedCallback, ThenAny};
 use crate::ui::ErrorBanner;
 use leptos::prelude::*;
 
@@ -34,7 +34,7 @@ pub fn ConnectStep(
                 {summary}
             </dl>
             <ErrorBanner error fields=spec.fields on_retry=save/>
-            {move || error.with(|e| e.as_ref().is_some_and(|e| e.code() == "already_connected")).then(|| view! {
+            {move || error.with(|e| e.as_ref().is_some_and(|e| e.code() == "already_connected")).then_any(|| view! {
                 <div class="confirm" data-confirm="replace">
                     <p>"Saving would replace the connection this organisation already has. Replace it?"</p>
                     <button type="button" class="danger" data-action="replace" disabled=move || run.busy()

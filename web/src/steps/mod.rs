@@ -18,7 +18,7 @@ use crate::auth::Auth;
 use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
 use crate::sandbox::SandboxApply;
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
@@ -533,7 +533,7 @@ fn Stepper(auth: Auth, state: WizardState) -> impl IntoView {
                     }
                 }).collect_any()}
             </ol>
-            {move || state.steps().contains(&Step::EnumerateResources).then(|| view! {
+            {move || state.steps().contains(&Step::EnumerateResources).then_any(|| view! {
                 <p class="muted small" data-note="optional-step">"4* is optional: it lists what the connection can see, read-only, and changes nothing."</p>
             })}
         </nav>
@@ -577,7 +577,7 @@ pub fn StepView(
         let form = view! {
             <form on:submit=move |ev| { ev.prevent_default(); on_run.run(()); }>
                 {inputs}
-                {spec.action.map(|label| view! {
+                {spec.action.map_any(|label| view! {
                     <button type="submit" class=if spec.collapsed.is_some() { "" } else { "primary" } disabled=busy>{label}</button>
                 })}
             </form>
@@ -594,14 +594,14 @@ pub fn StepView(
             <StepHeading step intro=spec.intro/>
             {form}
             <ErrorBanner error fields=spec.fields on_retry=on_run/>
-            {move || run.elapsed.get().map(|secs| view! {
+            {move || run.elapsed.get().map_any(|secs| view! {
                 <p class="progress" role="status" data-progress=step.slug()>
                     <span class="spinner" aria-hidden="true"></span>
                     {format!("{} ({secs} s)", spec.progress)}
                 </p>
             })}
             {move || wizard_for_result.result(step, shell)}
-            {spec.action.filter(|_| !has_form).map(|label| view! {
+            {spec.action.filter(|_| !has_form).map_any(|label| view! {
                 <button type="button" on:click=move |_| on_run.run(()) disabled=busy>{label}</button>
             })}
         </section>
@@ -615,10 +615,10 @@ pub fn StepNav(auth: Auth, state: WizardState) -> impl IntoView {
     let steps = state.slot().wizard.steps();
     view! {
         <div class="actions step-nav">
-            {step.previous_in(steps).map(|prev| view! {
+            {step.previous_in(steps).map_any(|prev| view! {
                 <button type="button" on:click=move |_| go_to(auth, state, prev)>"Back"</button>
             })}
-            {step.following_in(steps).map(|next| view! {
+            {step.following_in(steps).map_any(|next| view! {
                 <button type="button" class="primary" data-next=next.slug()
                     disabled=move || !state.passed(step)
                     on:click=move |_| go_to(auth, state, next)>
