@@ -9,7 +9,7 @@ use crate::auth::{Auth, Login, StepUp};
 use crate::integrations::Integrations;
 use crate::org::OrgPicker;
 use crate::sandbox::SandboxBanner;
-use crate::signal::{BoxedCallback, BoxedSignal, ThenAny};
+use crate::signal::{BoxedCallback, BoxedSignal, ThenAny, effect};
 use crate::steps::{Wizard, WizardState};
 use crate::workload_identity::WorkloadIdentity;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -71,7 +71,7 @@ pub fn App() -> impl IntoView {
     crate::sandbox::provide();
     let hash = window().location().hash().unwrap_or_default();
     let view = BoxedSignal::new(View::from_hash(&hash));
-    Effect::new(move || {
+    effect(move || {
         let h = view.with(View::to_hash);
         if window().location().hash().unwrap_or_default() != h {
             let _ = window().location().set_hash(&h);
@@ -127,7 +127,7 @@ pub fn App() -> impl IntoView {
                 let state = WizardState::new(org.clone(), cloud);
                 // The hash follows the chosen cloud (without rebuilding the
                 // wizard), so a reload or a shared link opens it again.
-                Effect::new(move || {
+                effect(move || {
                     let h = View::Wizard(org.clone(), state.cloud.get()).to_hash();
                     let _ = window().location().set_hash(&h);
                 });

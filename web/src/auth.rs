@@ -6,7 +6,7 @@
 //! resumes once it succeeds.
 
 use crate::api::{self, ApiError, TokenResponse};
-use crate::signal::{BoxedSignal, BoxedValue};
+use crate::signal::{BoxedSignal, BoxedValue, effect};
 use crate::ui::{ErrorBanner, FieldError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -227,7 +227,7 @@ pub fn StepUp(auth: Auth) -> impl IntoView {
     let busy = RwSignal::new(false);
     let input = NodeRef::<leptos::html::Input>::new();
     // Focus the code field as soon as the prompt appears.
-    Effect::new(move || {
+    effect(move || {
         if let Some(el) = input.get() {
             let _ = el.focus();
         }

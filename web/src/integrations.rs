@@ -5,7 +5,7 @@
 use crate::api::{self, ApiError, DisconnectResponse, Integration, Rotation};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny, effect};
 use crate::ui::{ErrorBanner, ErrorText};
 use alphaswarm_core::accounts::AccountKind;
 use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
@@ -46,7 +46,7 @@ pub fn Integrations(
     let error = BoxedSignal::new(None::<ApiError>);
     let cleanup = BoxedSignal::new(None::<DisconnectResponse>);
     let load = BoxedCallback::new(move |()| load(auth, org, listing, list, error));
-    Effect::new(move || {
+    effect(move || {
         if let Some(r) = reload {
             r.track();
         }
@@ -286,7 +286,7 @@ fn DisconnectButton(card: &'static CloudCard, on_confirm: BoxedCallback<()>) -> 
     let kind = card.kind.as_str();
     let asking = RwSignal::new(false);
     let confirm_ref = NodeRef::<leptos::html::Button>::new();
-    Effect::new(move || {
+    effect(move || {
         if let Some(b) = confirm_ref.get() {
             let _ = b.focus();
         }

@@ -227,3 +227,10 @@ impl<T> MapAny<T> for Option<T> {
         self.map(|value| view(value).into_any())
     }
 }
+
+/// `Effect::new` with its function boxed: the effect's machinery (about
+/// 1.4 KB of wasm) is compiled once, not once per closure.
+pub fn effect(function: impl Fn() + 'static) {
+    let boxed: Box<dyn Fn()> = Box::new(function);
+    Effect::new(boxed);
+}

@@ -18,7 +18,7 @@ use crate::auth::Auth;
 use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
 use crate::sandbox::SandboxApply;
-use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny};
+use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny, effect};
 use crate::ui::ErrorBanner;
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
@@ -635,7 +635,7 @@ pub fn StepHeading(step: Step, #[prop(into)] intro: String) -> impl IntoView {
     // Move focus to the new step's heading, so keyboard and screen-reader
     // users continue from the top of the step rather than from <body>.
     let heading = NodeRef::<leptos::html::H2>::new();
-    Effect::new(move || {
+    effect(move || {
         if let Some(h) = heading.get() {
             let _ = h.focus();
         }
