@@ -294,7 +294,7 @@ pub async fn clouds(token: &str) -> Result<CloudsResponse, ApiError> {
 /// Whether the proxy simulates every cloud (`GET /healthz`, no session).
 pub async fn sandbox_mode() -> Result<bool, ApiError> {
     let (_, text) = send(Request::get("/healthz").build()).await?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| unexpected(200, &e.to_string()))?;
+    let v = json::value(&text).map_err(|e| unexpected(200, &e))?;
     Ok(v["sandbox"].as_bool().unwrap_or(false))
 }
 
@@ -417,8 +417,8 @@ fn authed(req: RequestBuilder, token: &str) -> RequestBuilder {
 /// Sends `request`; the answer's status and text when it is a success.
 /// Not generic, so the fetch is compiled once (the wasm stays small).
 async fn send(request: Result<Request, gloo_net::Error>) -> Result<(u16, String), ApiError> {
-    let request = request.map_err(|e| ApiError::Network {
-        message: format!("The request could not be prepared: {e}"),
+    let request = request.map_err(|_| ApiError::Network {
+        message: "The request could not be prepared.".to_owned(),
     })?;
     let response = request.send().await.map_err(|_| ApiError::Network {
         message: "The proxy could not be reached.".to_owned(),

@@ -14,7 +14,7 @@ use crate::ui::ErrorBanner;
 use alphaswarm_core::{CloudKind, OrgId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Whether the clouds are simulated; provided by the app as context.
 #[derive(Clone, Copy)]
@@ -100,10 +100,9 @@ pub fn SandboxApply(auth: Auth, org: OrgId, for_slot: CloudSlot) -> impl IntoVie
         spawn_local(async move {
             let answer = api::sandbox_apply(&auth.token(), &org, cloud, &body).await;
             busy.try_set(false);
-            match answer.and_then(|text| {
-                serde_json::from_str::<Value>(&text)
-                    .map_err(|e| api::unexpected(200, &e.to_string()))
-            }) {
+            match answer
+                .and_then(|text| crate::json::value(&text).map_err(|e| api::unexpected(200, &e)))
+            {
                 Ok(v) => {
                     slot.wizard.sandbox_applied(&v["fields"]);
                     let done = v["applied"]
