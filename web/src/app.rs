@@ -11,6 +11,7 @@ use crate::org::OrgPicker;
 use crate::sandbox::SandboxBanner;
 use crate::signal::{BoxedCallback, BoxedSignal, ThenAny, effect};
 use crate::steps::{Wizard, WizardState};
+use crate::ui::attr;
 use crate::workload_identity::WorkloadIdentity;
 use alphaswarm_core::{CloudKind, OrgId};
 use leptos::prelude::*;
@@ -138,12 +139,12 @@ pub fn App() -> impl IntoView {
     let nav_button = move |label: &'static str, target: View, is_current: fn(&View) -> bool| {
         view! {
             <button type="button" class="nav-link"
-                aria-current=move || view.with(is_current).then_some("page")
+                {..attr("aria-current", move || view.with(is_current).then_some("page"))}
                 on:click=move |_| view.set(target.clone())>{label}</button>
         }
     };
     view! {
-        <a class="skip-link" href="#main">"Skip to content"</a>
+        <a class="skip-link" {..attr("href", "#main")}>"Skip to content"</a>
         <header class="top">
             <span class="brand">"AlphaSwarm" <span class="muted">" · Cloud onboarding"</span></span>
             {move || signed_in.get().then_any(|| view! {
@@ -159,7 +160,7 @@ pub fn App() -> impl IntoView {
             {move || auth.step_up_wanted.get().then_any(|| view! { <StepUp auth/> })}
             // Hidden, not unmounted, during the step-up prompt: the action it
             // resumes still owns its signals.
-            <div hidden=move || auth.step_up_wanted.get()>{content}</div>
+            <div {..attr("hidden", move || auth.step_up_wanted.get())}>{content}</div>
         </main>
     }
 }

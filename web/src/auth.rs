@@ -7,7 +7,7 @@
 
 use crate::api::{self, ApiError, TokenResponse};
 use crate::signal::{BoxedSignal, BoxedValue, effect};
-use crate::ui::{ErrorBanner, FieldError};
+use crate::ui::{ErrorBanner, FieldError, attr};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::sync::Arc;
@@ -261,8 +261,8 @@ pub fn StepUp(auth: Auth) -> impl IntoView {
             <form on:submit=move |ev| { ev.prevent_default(); submit(); }>
                 <div class="field">
                     <label for="code">"Authenticator code"</label>
-                    <input id="code" name="code" node_ref=input inputmode="numeric" autocomplete="one-time-code"
-                        pattern="[0-9]{6}" maxlength="6" required
+                    <input id="code" name="code" node_ref={input} {..attr("inputmode", "numeric")} autocomplete="one-time-code"
+                        {..attr("pattern", "[0-9]{6}")} {..attr("maxlength", "6")} required
                         prop:value=move || code.get()
                         on:input=move |ev| code.set(event_target_value(&ev))
                         aria-describedby="code-error"/>

@@ -7,7 +7,7 @@
 
 use crate::signal::{BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny};
 use crate::steps::in_org_words;
-use crate::ui::{CopyButton, DownloadButton};
+use crate::ui::{CopyButton, DownloadButton, attr};
 use alphaswarm_core::Bundle;
 use alphaswarm_core::aws::PLACEHOLDER_PARTNER_ACCOUNT_ID;
 use alphaswarm_core::bundle::{File, Link, NamedValue};
@@ -176,8 +176,8 @@ pub fn BundleView(
             <div class="ways" role="tablist" aria-label="Ways to set it up">
                 {ways.iter().map(|&way| view! {
                     <button type="button" role="tab" id=format!("way-{}", way.slug()) data-way=way.slug()
-                        aria-controls=format!("way-{}-panel", way.slug())
-                        aria-selected=move || (chosen.get() == way).to_string()
+                        {..attr("aria-controls", format!("way-{}-panel", way.slug()))}
+                        {..attr("aria-selected", move || (chosen.get() == way).to_string())}
                         on:click=move |_| chosen.set(way)>{way.label()}</button>
                 }).collect_any()}
             </div>
@@ -187,7 +187,7 @@ pub fn BundleView(
         view! {
             <div class="way-panel" role="tabpanel" id=format!("way-{}-panel", way.slug())
                 aria-labelledby=format!("way-{}", way.slug()) data-way-panel=way.slug()
-                hidden=move || chosen.get() != way>{content}</div>
+                {..attr("hidden", move || chosen.get() != way)}>{content}</div>
         }
     };
     let cli = ways.contains(&Way::Cli).then(|| {
@@ -266,8 +266,8 @@ pub fn BundleView(
 fn ShellToggle(shell: BoxedSignal<Shell>) -> impl IntoView {
     let button = move |which: Shell, label: &'static str| {
         view! {
-            <button type="button" class="toggle" data-shell=label
-                aria-pressed=move || (shell.get() == which).to_string()
+            <button type="button" class="toggle" data-shell={label}
+                {..attr("aria-pressed", move || (shell.get() == which).to_string())}
                 on:click=move |_| shell.set(which)>{label}</button>
         }
     };
@@ -347,7 +347,7 @@ fn Links(links: Vec<Link>, title: &'static str) -> impl IntoView {
             <ul class="links">
                 {links.into_iter().map(|l| view! {
                     <li class="artifact" data-link=l.name.clone()>
-                        <a class="button-link" href=l.url.clone() target="_blank" rel="noopener noreferrer">{l.label.clone()}</a>
+                        <a class="button-link" {..attr("href", l.url.clone())} {..attr("target", "_blank")} {..attr("rel", "noopener noreferrer")}>{l.label.clone()}</a>
                         <CopyButton text=l.url what=format!("link: {}", l.label)/>
                     </li>
                 }).collect_any()}
@@ -373,7 +373,7 @@ fn Document(file: File, #[prop(optional)] caption: &'static str) -> impl IntoVie
             <pre tabindex="0" aria-labelledby=id class:preview=move || !open.get()><code>{file.contents.clone()}</code></pre>
             <div class="actions">
                 {long.then_any(|| view! {
-                    <button type="button" class="link" aria-expanded=move || open.get().to_string()
+                    <button type="button" class="link" {..attr("aria-expanded", move || open.get().to_string())}
                         on:click=move |_| open.update(|o| *o = !*o)>
                         {move || if open.get() { "Show less".to_owned() } else { format!("Show all {lines} lines") }}
                     </button>

@@ -6,7 +6,7 @@ use crate::api::{self, ApiError, DisconnectResponse, Integration, Rotation};
 use crate::auth::Auth;
 use crate::clouds::{CloudCard, card};
 use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny, effect};
-use crate::ui::{ErrorBanner, ErrorText};
+use crate::ui::{ErrorBanner, ErrorText, attr};
 use alphaswarm_core::accounts::AccountKind;
 use alphaswarm_core::{CloudKind, ErrorBody, OrgId};
 use leptos::prelude::*;
@@ -275,7 +275,7 @@ fn Health(integration: Integration) -> impl IntoView {
     view! {
         <div class="health" data-health=status.clone()>
             <span class=format!("badge health-{status}")>{label}</span>
-            {checked_at.map_any(|at| view! { <span class="muted small">" Checked " <time datetime=at.clone()>{at.clone()}</time></span> })}
+            {checked_at.map_any(|at| view! { <span class="muted small">" Checked " <time {..attr("datetime", at.clone())}>{at.clone()}</time></span> })}
             {problem.map_any(|error| view! { <ErrorText error/> })}
         </div>
     }

@@ -10,7 +10,7 @@ use crate::auth::Auth;
 use crate::model::Step;
 use crate::signal::{BoxedSignal, BoxedValue, CollectAny, ThenAny};
 use crate::steps::{CloudSlot, StepStatus};
-use crate::ui::ErrorBanner;
+use crate::ui::{ErrorBanner, attr};
 use alphaswarm_core::{CloudKind, OrgId};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -132,7 +132,7 @@ pub fn SandboxApply(auth: Auth, org: OrgId, for_slot: CloudSlot) -> impl IntoVie
                         <label for="sandbox-break">"How to apply"</label>
                         <select id="sandbox-break" on:change=move |ev| how.set(event_target_value(&ev))>
                             {breakages(cloud).iter().map(|(value, label)| view! {
-                                <option value=*value selected=move || how.get() == *value>{*label}</option>
+                                <option value={*value} {..attr("selected", move || how.get() == *value)}>{*label}</option>
                             }).collect_any()}
                         </select>
                     </div>

@@ -13,7 +13,7 @@ use crate::steps::permissions::{Check, CheckList, FixCommands};
 use crate::steps::{
     Answers, AnswersSignal, Bootstrap, CloudWizard, StepSpec, StepStatus, accept_into,
 };
-use crate::ui::{CopyButton, DownloadButton, FieldError};
+use crate::ui::{CopyButton, DownloadButton, FieldError, attr};
 use alphaswarm_core::aws::{
     BASELINE_POLICY_FILE, RoleArn, baseline_policy_json, put_baseline_policy_command,
 };
@@ -397,7 +397,7 @@ pub fn RoleArnField(
                 aria-invalid=move || shown.with(|e| e.as_ref().is_some_and(|e| e.field() == Some("role_arn"))).to_string()
                 prop:value=move || role_arn.get()
                 on:input=move |ev| on_arn.run(event_target_value(&ev))/>
-            <p id="role_arn-derived" class="derived" aria-live="polite">
+            <p id="role_arn-derived" class="derived" {..attr("aria-live", "polite")}>
                 {move || match account() {
                     Some(id) => view! { "Account id (from the ARN): " <code data-derived="account_id">{id}</code> }.into_any(),
                     None => view! { "The account id is read from the ARN." }.into_any(),

@@ -15,7 +15,7 @@ use crate::steps::enumerate::ResourceTable;
 use crate::steps::identity::{ConfusedDeputy, FactRows, IdentityResult};
 use crate::steps::permissions::{Check, CheckList, FixCommands};
 use crate::steps::{Answers, AnswersSignal, CloudWizard, StepSpec, StepStatus, accept_into, edits};
-use crate::ui::{Check as Checker, FieldError, TextField, missing_input, optional};
+use crate::ui::{Check as Checker, FieldError, TextField, attr, missing_input, optional};
 use alphaswarm_core::CloudKind;
 use alphaswarm_core::azure::{
     AzureLocation, AzureMode as Mode, AzureRole, ResourceGroupName, role_assignment_fix,
@@ -366,7 +366,7 @@ impl CloudWizard for AzureWizard {
                     {(!managed).then_any(|| view! {
                         <p data-consent="">"The customer's administrator consents to AlphaSwarm's app once, in their tenant: "
                             {match consent {
-                                Some(url) => view! { <a href=url target="_blank" rel="noopener noreferrer">"Open the admin-consent page"</a> }.into_any(),
+                                Some(url) => view! { <a {..attr("href", url)} {..attr("target", "_blank")} {..attr("rel", "noopener noreferrer")}>"Open the admin-consent page"</a> }.into_any(),
                                 None => view! { <span>"give the tenant id in step 2 to get the admin-consent link."</span> }.into_any(),
                             }}
                         </p>

@@ -2,6 +2,7 @@
 //! (AWS regions, Azure resource groups and locations, GCP regions, zones).
 
 use crate::signal::CollectAny;
+use crate::ui::attr;
 use leptos::prelude::*;
 
 /// `rows[i][0]` is the row's name (a row header, and its `data-row`).
@@ -17,7 +18,7 @@ pub fn ResourceTable(
         <div class="table-wrap">
             <table class=class>
                 <caption>{caption}</caption>
-                <thead><tr>{headers.iter().map(|h| view! { <th scope="col">{*h}</th> }).collect_any()}</tr></thead>
+                <thead><tr>{headers.iter().map(|h| view! { <th {..attr("scope", "col")}>{*h}</th> }).collect_any()}</tr></thead>
                 <tbody>
                     {rows.into_iter().map(|row| {
                         let mut cells = row.into_iter();
@@ -25,7 +26,7 @@ pub fn ResourceTable(
                         let key = name.clone();
                         view! {
                             <tr data-row=key>
-                                <th scope="row"><code>{name}</code></th>
+                                <th {..attr("scope", "row")}><code>{name}</code></th>
                                 {cells.map(|c| view! { <td>{c}</td> }).collect_any()}
                             </tr>
                         }

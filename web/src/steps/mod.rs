@@ -19,7 +19,7 @@ use crate::json::{self, FromJson};
 use crate::model::{Step, StepView};
 use crate::sandbox::SandboxApply;
 use crate::signal::{BoxedCallback, BoxedSignal, BoxedValue, CollectAny, MapAny, ThenAny, effect};
-use crate::ui::ErrorBanner;
+use crate::ui::{ErrorBanner, attr};
 use alphaswarm_core::Bundle;
 use alphaswarm_core::shell::Shell;
 use alphaswarm_core::{CloudKind, OrgId};
@@ -523,7 +523,7 @@ fn Stepper(auth: Auth, state: WizardState) -> impl IntoView {
                     view! {
                         <li class:current=current class:done=move || { state.step.get().index() > step.index() }>
                             <button type="button"
-                                aria-current=move || current().then_some("step")
+                                {..attr("aria-current", move || current().then_some("step"))}
                                 disabled=move || !state.reachable(step) || current()
                                 on:click=move |_| go_to(auth, state, step)>
                                 <span class="num">{step.number()}</span>
