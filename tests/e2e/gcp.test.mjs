@@ -21,9 +21,8 @@
 // of them). scripts/test-web.sh sets them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DEVELOPER_WORDS as HTTP_WORDS, installAxe, launch, logIn, requireEnv, watchCsp, wizardHelpers } from './lib.mjs';
+import { DEVELOPER_WORDS as HTTP_WORDS, logIn, openPage, requireEnv, wizardHelpers } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -44,14 +43,7 @@ const pageErrors = [];
 const cspViolations = [];
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await installAxe(context);
-  page = await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  watchCsp(page, cspViolations);
+  ({ browser, page } = await openPage({ shots: SHOTS, timeout: STEP_TIMEOUT, pageErrors, cspViolations }));
 });
 
 after(async () => {

@@ -15,9 +15,9 @@
 // admin), E2E_ACCOUNTS_CONTROL_URL, E2E_SECRET_SCAN_DIR. scripts/test-web.sh sets them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEVELOPER_WORDS as HTTP_WORDS, checkpoint, filesUnder, installAxe, launch, logIn, requireEnv, totp, watchCsp } from './lib.mjs';
+import { DEVELOPER_WORDS as HTTP_WORDS, checkpoint, filesUnder, logIn, openPage, requireEnv, totp } from './lib.mjs';
 
 const BASE = requireEnv('E2E_BASE_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_PASSWORD');
@@ -38,14 +38,7 @@ const cspViolations = [];
 const canaries = [];
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await installAxe(context);
-  page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  watchCsp(page, cspViolations);
+  ({ browser, page } = await openPage({ shots: SHOTS, timeout: 60_000, pageErrors, cspViolations }));
 });
 
 after(async () => {

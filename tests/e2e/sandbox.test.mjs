@@ -11,9 +11,8 @@
 // (scripts/test-web.sh starts that proxy).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { installAxe, launch, requireEnv, watchCsp, wizardHelpers } from './lib.mjs';
+import { openPage, requireEnv, wizardHelpers } from './lib.mjs';
 
 const BASE = requireEnv('E2E_SANDBOX_URL').replace(/\/$/, '');
 const PASSWORD = requireEnv('E2E_SANDBOX_PASSWORD');
@@ -31,14 +30,7 @@ const { checkpoint, stepUpIfAsked, step, next } = wizardHelpers(() => page, {
 });
 
 before(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  await installAxe(context);
-  page = await context.newPage();
-  page.setDefaultTimeout(60_000);
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  watchCsp(page, cspViolations);
+  ({ browser, page } = await openPage({ shots: SHOTS, timeout: 60_000, pageErrors, cspViolations }));
 });
 
 after(async () => {
