@@ -109,6 +109,12 @@ else
     done
   }
 
+  # What a started proxy printed (FILE: its stdout) and wrote (DIR: its
+  # state dir): its base URL, the one-time password, the operator's TOTP secret.
+  proxy_url() { sed -n 's|^AlphaSwarm proxy listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' "$1"; }
+  proxy_password() { sed -n 's/^  password: //p' "$1"; }
+  operator_totp() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret_base32"])' "$1/operator.json"; }
+
   step "start the peers (the loopback AWS, Azure, GCP, Cloudflare, HuggingFace and Docker Hub fakes)"
   mkfifo "$E2E_TMP/peers.in"
   (umask 077
@@ -173,9 +179,9 @@ else
   PROXY_PID=$!
   wait_for_line "$E2E_TMP/proxy.out" '^  totp uri:' 30 "$PROXY_PID"
 
-  E2E_BASE_URL=$(sed -n 's|^AlphaSwarm proxy listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' "$E2E_TMP/proxy.out")
-  E2E_PASSWORD=$(sed -n 's/^  password: //p' "$E2E_TMP/proxy.out")
-  E2E_TOTP_SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret_base32"])' "$E2E_TMP/state/operator.json")
+  E2E_BASE_URL=$(proxy_url "$E2E_TMP/proxy.out")
+  E2E_PASSWORD=$(proxy_password "$E2E_TMP/proxy.out")
+  E2E_TOTP_SECRET=$(operator_totp "$E2E_TMP/state")
   E2E_AWS_URL=$(peer aws_url)
   # The issuer front forwards to the proxy from now on.
   echo "$E2E_BASE_URL" >&3
@@ -217,9 +223,9 @@ else
   ) &
   SANDBOX_PID=$!
   wait_for_line "$E2E_TMP/sandbox.out" '^  totp uri:' 60 "$SANDBOX_PID"
-  E2E_SANDBOX_URL=$(sed -n 's|^AlphaSwarm proxy listening on \(http://127\.0\.0\.1:[0-9]*\)/$|\1|p' "$E2E_TMP/sandbox.out")
-  E2E_SANDBOX_PASSWORD=$(sed -n 's/^  password: //p' "$E2E_TMP/sandbox.out")
-  E2E_SANDBOX_TOTP_SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totp_secret_base32"])' "$E2E_TMP/sandbox-state/operator.json")
+  E2E_SANDBOX_URL=$(proxy_url "$E2E_TMP/sandbox.out")
+  E2E_SANDBOX_PASSWORD=$(proxy_password "$E2E_TMP/sandbox.out")
+  E2E_SANDBOX_TOTP_SECRET=$(operator_totp "$E2E_TMP/sandbox-state")
   export E2E_SANDBOX_URL E2E_SANDBOX_PASSWORD E2E_SANDBOX_TOTP_SECRET
   echo "sandbox proxy at $E2E_SANDBOX_URL"
 fi
