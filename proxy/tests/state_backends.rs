@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     Sqlite,
     Postgres,
@@ -463,7 +463,7 @@ async fn edited_deleted_cut_and_emptied_rows_are_found(kind: Kind) {
 async fn replicas_migrating_together_migrate_once(kind: Kind) {
     let dir = temp_dir("migrate");
     let target = target(kind, &dir).await;
-    let opens: Vec<_> = (0..4)
+    let opens: Vec<_> = (0..8)
         .map(|_| {
             let target = target.clone();
             tokio::spawn(async move { Database::open(&target, options()).await })
@@ -482,6 +482,11 @@ async fn replicas_migrating_together_migrate_once(kind: Kind) {
         .map(|v| v.to_string())
         .collect();
     assert_eq!(versions, every_version, "each version applied once");
+    if kind == Kind::Sqlite {
+        // Entering WAL needs a lock SQLite's busy timeout does not wait
+        // for; every replica still opened, and the file is in WAL mode.
+        assert_eq!(strings(&dbs[0], "PRAGMA journal_mode").await, ["wal"]);
+    }
 }
 
 /// Runs raw SQL on the target outside the proxy's own opening path.

@@ -228,6 +228,41 @@ pub fn describe(error: &sqlx::Error) -> String {
     }
 }
 
+/// Puts the database file in WAL mode, which then persists in the file,
+/// so the pool's connections need not set it. Entering WAL takes an
+/// exclusive lock that SQLite's busy timeout does not wait for: replicas
+/// opening one new file together get "database is locked" at once. So the
+/// switch is retried, with backoff, until `within` has passed.
+async fn switch_to_wal(
+    connect: &SqliteConnectOptions,
+    within: Duration,
+) -> Result<(), sqlx::Error> {
+    use sqlx::ConnectOptions;
+    let deadline = tokio::time::Instant::now() + within;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let attempt = connect
+            .clone()
+            .journal_mode(SqliteJournalMode::Wal)
+            .connect()
+            .await;
+        match attempt {
+            Ok(conn) => return sqlx::Connection::close(conn).await,
+            Err(e) if is_busy(&e) && tokio::time::Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(250));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// SQLITE_BUSY or one of its extended codes (the low byte is the primary code).
+fn is_busy(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e)
+        if e.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
+}
+
 /// An open, migrated database.
 #[derive(Clone)]
 pub struct Database {
@@ -259,11 +294,13 @@ impl Database {
         let connect = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             // Writers queue on the write lock instead of failing at once.
             .busy_timeout(Duration::from_secs(30));
+        switch_to_wal(&connect, options.connect_timeout)
+            .await
+            .map_err(|e| unreachable(describe(&e)))?;
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
