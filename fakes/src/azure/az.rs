@@ -644,6 +644,47 @@ mod tests {
         );
     }
 
+    /// Entra's cap: 20 federated credentials per app (or identity). The
+    /// shared app holds one per org, so the 21st org's paste must fail as
+    /// Entra fails it.
+    #[test]
+    fn an_app_holds_at_most_twenty_federated_credentials() {
+        let mut state = AzureState::default();
+        let app_id = "11111111-2222-3333-4444-555555555555";
+        app_registration(
+            &mut state,
+            "t",
+            "66666666-7777-8888-9999-000000000000",
+            app_id,
+        );
+        let login = AzLogin {
+            tenant: "t".into(),
+            subscription: None,
+        };
+        let mut create = |org: usize| {
+            let file = serde_json::json!({
+                "name": format!("alphaswarm-org-{org}"),
+                "issuer": "https://issuer.example",
+                "subject": format!("org:org-{org}"),
+                "audiences": ["api://AzureADTokenExchange"],
+            });
+            let files = BTreeMap::from([("fic.json".to_owned(), file.to_string())]);
+            let words = split_bash(&format!(
+                "az ad app federated-credential create --id {app_id} --parameters @fic.json"
+            ))
+            .unwrap();
+            state.run_az(&login, &words, &files)
+        };
+        for org in 1..=20 {
+            create(org).unwrap();
+        }
+        let refused = create(21).unwrap_err().0;
+        assert!(
+            refused.contains("FederatedIdentityCredentialLimitExceeded"),
+            "{refused}"
+        );
+    }
+
     #[test]
     fn unknown_flags_and_commands_fail_like_az() {
         let mut state = AzureState::default();
