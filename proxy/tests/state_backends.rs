@@ -768,6 +768,37 @@ async fn the_export_is_the_file_era_format(kind: Kind) {
     assert_eq!(report.integrations, 24);
 }
 
+/// A PostgreSQL restart or failover ends every pooled connection while it
+/// idles. The next requests are still served: none fails on a dead one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_ended_while_idle_are_replaced() {
+    let target = target(Kind::Postgres, &temp_dir("ended")).await;
+    let db = open(&target).await;
+    let Pool::Postgres(pool) = db.pool() else {
+        unreachable!("a PostgreSQL target opens a PostgreSQL pool")
+    };
+    let held: Vec<_> = futures_util::future::join_all((0..4).map(|_| pool.acquire()))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    drop(held);
+    assert_eq!(pool.size(), 4, "four connections wait in the pool");
+    let ended = raw(
+        &target,
+        "SELECT CAST(pg_terminate_backend(pid) AS TEXT) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .await;
+    assert_eq!(
+        ended, ["true"; 4],
+        "the server ended the pool's connections"
+    );
+    for _ in 0..8 {
+        assert_eq!(strings(&db, "SELECT 'served'").await, ["served"]);
+    }
+}
+
 #[tokio::test]
 async fn an_unreachable_postgres_is_a_coded_error_without_the_password() {
     let url = postgres::unreachable_url("pw-CANARY-123");

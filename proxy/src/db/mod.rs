@@ -351,11 +351,10 @@ impl Database {
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
-            // No ping before each use (a round trip per query): the pool
-            // already pings every connection it takes back and closes one
-            // that fails; one the server dropped while idle fails its
-            // next query once.
-            .test_before_acquire(false)
+            // A ping before each use: a restart or failover ends every
+            // idle connection, and each would otherwise fail one request.
+            // The round trip is cheap next to the cloud calls a request makes.
+            .test_before_acquire(true)
             .connect_with(connect)
             .await
             .map_err(|e| DbError::Unreachable {
