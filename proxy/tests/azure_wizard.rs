@@ -527,6 +527,63 @@ async fn consent_missing_then_role_missing_then_connected() {
     assert_eq!(status, 200, "{ok}");
 }
 
+/// AlphaSwarm's own tenant is the app's home: there Entra does not speak
+/// of consent when the service principal is gone but answers AADSTS7000229,
+/// which the wizard reports with the same fix (re-create it by consent).
+#[tokio::test]
+async fn a_service_principal_deleted_in_the_apps_home_tenant_is_named_with_its_fix() {
+    const SUB_P: &str = "a1a1a1a1-2222-4222-8222-222222222222";
+    let w = AzureWorld::start("az-home-sp").await;
+    w.fake
+        .add_subscription(PLATFORM_TENANT, SUB_P, "AlphaSwarm platform");
+    let bundle = w.onboard_shared(ORG, PLATFORM_TENANT, SUB_P, true).await;
+    let token = w.proxy.stepped_up().await;
+    let shared = body("shared_app", PLATFORM_TENANT, SUB_P, None);
+    let (status, ok) = w
+        .step(&token, ORG, "validate-identity", shared.clone())
+        .await;
+    assert_eq!(status, 200, "{ok}");
+
+    w.fake.revoke_consent(PLATFORM_TENANT, APP_CLIENT_ID);
+    let (status, error) = w
+        .step(&token, ORG, "validate-identity", shared.clone())
+        .await;
+    assert_error(
+        status,
+        &error,
+        422,
+        "service_principal_missing",
+        Some("tenant_id"),
+    );
+    let hint = error["hint"].as_str().unwrap();
+    let link = &bundle.links[0].url;
+    assert!(
+        hint.contains(link.as_str())
+            && hint.contains(&format!("az ad sp create --id {APP_CLIENT_ID}")),
+        "{error}"
+    );
+
+    // The fix the hint names works. The new service principal has a new
+    // object id, so, as in Entra, the old role assignment does not follow
+    // it: the next answer names the grant, and the command it gives works.
+    w.fake.follow_admin_consent_link(link).unwrap();
+    let (status, error) = w
+        .step(&token, ORG, "validate-identity", shared.clone())
+        .await;
+    assert_error(
+        status,
+        &error,
+        422,
+        "arm_authorization_failed",
+        Some("subscription_id"),
+    );
+    let grant = error["hint"].as_str().unwrap();
+    let grant = &grant[grant.find("az role assignment create").unwrap()..];
+    w.fake.az(&customer(PLATFORM_TENANT, SUB_P), grant).unwrap();
+    let (status, ok) = w.step(&token, ORG, "validate-identity", shared).await;
+    assert_eq!(status, 200, "{ok}");
+}
+
 #[tokio::test]
 async fn a_missing_role_is_red_with_its_fix_then_green_once_granted() {
     let w = AzureWorld::start("az-role").await;
