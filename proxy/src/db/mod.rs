@@ -25,6 +25,7 @@ pub mod store;
 
 pub use migrate::SCHEMA_VERSION;
 
+use crate::aws::{Settling, TokioClock, retry_while_settling};
 use crate::config::{self, Secret};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -238,29 +239,21 @@ async fn switch_to_wal(
     within: Duration,
 ) -> Result<(), sqlx::Error> {
     use sqlx::ConnectOptions;
-    let deadline = tokio::time::Instant::now() + within;
-    let mut pause = Duration::from_millis(5);
-    loop {
-        let attempt = connect
-            .clone()
-            .journal_mode(SqliteJournalMode::Wal)
-            .connect()
-            .await;
-        match attempt {
-            Ok(conn) => return sqlx::Connection::close(conn).await,
-            Err(e) if is_busy(&e) && tokio::time::Instant::now() + pause < deadline => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(250));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    let settled = retry_while_settling(&TokioClock, within, Duration::from_millis(5), || {
+        let wal = connect.clone().journal_mode(SqliteJournalMode::Wal);
+        async move { wal.connect().await }
+    })
+    .await;
+    sqlx::Connection::close(settled.result?).await
 }
 
-/// SQLITE_BUSY or one of its extended codes (the low byte is the primary code).
-fn is_busy(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(e)
-        if e.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
+/// SQLite's "database is locked" (SQLITE_BUSY or one of its extended codes:
+/// the low byte is the primary code) passes once the other connection is done.
+impl Settling for sqlx::Error {
+    fn is_retryable_while_settling(&self) -> bool {
+        matches!(self, sqlx::Error::Database(e)
+            if e.code().and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5))
+    }
 }
 
 /// An open, migrated database.
